@@ -1,0 +1,27 @@
+# Set-up and everyday commands. A virtual environment in .venv holds every dependency.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install serve build test clean
+
+$(BIN)/kg: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/kg
+
+install: $(BIN)/kg
+
+build: install
+	$(BIN)/kg build
+
+# Builds the graph into the embedded store. The SPARQL endpoint (issue "SPARQL 1.1 endpoint and saved
+# queries") will start here once it exists.
+serve: build
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,103 @@
+"""Settings: one frozen object, resolved once.
+
+Layers, later wins: built-in defaults, ``[tool.kg]`` in the project's pyproject.toml (paths relative to
+the project root), ``KG_*`` environment variables, explicit overrides (CLI flags, tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from kg.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+#: Every setting with its documentation; a test checks that each field is listed here.
+SETTINGS_DOC: dict[str, str] = {
+    "root": "Project root; the folders below are relative to it.",
+    "base_iri": "Base IRI of every minted identifier; ends with '/'.",
+    "seeds_dir": "Folder of the seed fact tables and their CSVW metadata.",
+    "mappings_dir": "Folder of the SPARQL CONSTRUCT mappings, one per seed table.",
+    "ontology_dir": "Folder of the OWL ontology (Turtle).",
+    "queries_dir": "Folder of the saved queries (.rq).",
+    "store_dir": "Folder holding the published store versions and the 'current' pointer.",
+    "keep_versions": "How many published store versions to keep (the current one included).",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = PACKAGE_ROOT
+    base_iri: str = "https://w3id.org/yrd-kg/"
+    seeds_dir: Path = Path("seeds")
+    mappings_dir: Path = Path("mappings")
+    ontology_dir: Path = Path("ontology")
+    queries_dir: Path = Path("queries")
+    store_dir: Path = Path("var/store")
+    keep_versions: int = 2
+
+    def path(self, name: str) -> Path:
+        """A folder setting resolved against the project root."""
+        value = getattr(self, name)
+        return value if value.is_absolute() else self.root / value
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    try:
+        if kind in ("Path",):
+            return Path(raw)
+        if kind == "int":
+            return int(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot read {raw!r} ({exc})") from exc
+
+
+def _find_root(start: Path) -> Path:
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.kg]" in candidate.read_text(encoding="utf-8"):
+            return folder
+    return PACKAGE_ROOT
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None,
+                  cwd: Path | None = None) -> Settings:
+    """Resolve the settings from defaults, pyproject.toml, ``KG_*`` variables and ``overrides``."""
+    env = os.environ if env is None else env
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    names = [f.name for f in dataclasses.fields(Settings)]
+    root = Path(overrides.get("root") or env.get("KG_ROOT") or _find_root((cwd or Path.cwd()).resolve()))
+    values: dict[str, Any] = {"root": root.resolve()}
+
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("kg", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject}: {exc}") from exc
+        for key, raw in table.items():
+            if key not in names or key == "root":
+                raise ConfigError(f"{pyproject}: unknown setting [tool.kg] {key!r}")
+            values[key] = _coerce(key, raw)
+    for key in names:
+        if key != "root" and f"KG_{key.upper()}" in env:
+            values[key] = _coerce(key, env[f"KG_{key.upper()}"])
+    for key, raw in overrides.items():
+        if key not in names:
+            raise ConfigError(f"unknown setting {key!r}")
+        if key != "root":
+            values[key] = _coerce(key, raw)
+
+    settings = Settings(**values)
+    if not settings.base_iri.endswith("/") or "://" not in settings.base_iri:
+        raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
+    if settings.keep_versions < 1:
+        raise ConfigError("keep_versions must be at least 1")
+    return settings

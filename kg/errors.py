@@ -1,0 +1,60 @@
+"""One exception hierarchy. Each error knows its HTTP status and CLI exit code.
+
+Exit codes follow pySHACL: 0 ok, 1 the data does not conform, 2 usage, configuration or input error.
+"""
+
+from __future__ import annotations
+
+
+class KGError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    http_status = 500
+    exit_code = 2
+
+    def __init__(self, message: str, *, details: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def __str__(self) -> str:
+        if not self.details:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  - {d}" for d in self.details)
+
+
+class ConfigError(KGError):
+    """A setting is missing or malformed."""
+
+    http_status = 500
+
+
+class SeedTableError(KGError):
+    """A seed table or its metadata is unreadable, or a cell breaks its column's declaration."""
+
+    http_status = 400
+
+
+class MappingError(KGError):
+    """A mapping file is malformed or does not fit its table."""
+
+    http_status = 500
+
+
+class InconsistencyError(KGError):
+    """OWL RL reasoning found the graph inconsistent."""
+
+    http_status = 422
+    exit_code = 1
+
+
+class StoreError(KGError):
+    """The store cannot be opened, read or written."""
+
+    http_status = 503
+
+
+class UnsupportedFormat(KGError):
+    """An RDF or result format that is not supported."""
+
+    http_status = 415

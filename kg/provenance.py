@@ -1,0 +1,59 @@
+"""Provenance: which sources and paragraphs state each asserted triple.
+
+Model (PROV-O with standard RDF reification): every asserted triple has one ``rdf:Statement`` node,
+minted from a hash of the triple, that ``prov:wasDerivedFrom`` one ``yrd:Citation`` per source paragraph
+stating it; a citation names its ``yrd:citedSource`` and ``yrd:paragraph``. A fact stated by two
+articles is one statement with two citations. ``queries/which_source_states.rq`` asks it in SPARQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, XSD
+
+from kg.mapping import Citation
+from kg.store import Triple
+
+_ARTICLE_SUFFIX = re.compile(r"\.txt$")
+
+
+def source_iri(base_iri: str, source_id: str) -> URIRef:
+    """The IRI of a source: the file name without ``.txt``, or the reference id (as sources.rq mints it)."""
+    return URIRef(f"{base_iri}id/source/{_ARTICLE_SUFFIX.sub('', source_id)}")
+
+
+def citation_iri(base_iri: str, citation: Citation) -> URIRef:
+    source_id, paragraph = citation
+    slug = _ARTICLE_SUFFIX.sub("", source_id)
+    return URIRef(f"{base_iri}id/citation/{slug}" + (f"/{paragraph}" if paragraph is not None else ""))
+
+
+def statement_iri(base_iri: str, triple: Triple) -> URIRef:
+    key = " ".join(term.n3() for term in triple).encode("utf-8")
+    return URIRef(f"{base_iri}id/statement/{hashlib.sha256(key).hexdigest()[:24]}")
+
+
+def provenance_graph(produced: dict[Triple, set[Citation]], base_iri: str) -> Graph:
+    """The provenance records of every asserted triple."""
+    yrd = base_iri + "ontology#"
+    graph = Graph()
+    citations: set[Citation] = set()
+    for triple, cited in produced.items():
+        node = statement_iri(base_iri, triple)
+        graph.add((node, RDF.type, RDF.Statement))
+        graph.add((node, RDF.subject, triple[0]))
+        graph.add((node, RDF.predicate, triple[1]))
+        graph.add((node, RDF.object, triple[2]))
+        for citation in cited:
+            graph.add((node, PROV.wasDerivedFrom, citation_iri(base_iri, citation)))
+            citations.add(citation)
+    for citation in citations:
+        node = citation_iri(base_iri, citation)
+        graph.add((node, RDF.type, URIRef(yrd + "Citation")))
+        graph.add((node, URIRef(yrd + "citedSource"), source_iri(base_iri, citation[0])))
+        if citation[1] is not None:
+            graph.add((node, URIRef(yrd + "paragraph"), Literal(citation[1], datatype=XSD.positiveInteger)))
+    return graph

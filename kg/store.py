@@ -1,0 +1,216 @@
+"""The embedded store (pyoxigraph) and every other use of pyoxigraph.
+
+Published stores live in ``store_dir/versions/<build-id>``; ``store_dir/current`` is a symbolic link to
+the published one. A build writes a new version beside the others and then swaps the link with an atomic
+rename, so readers see either the old store or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import MappingError, StoreError
+
+Triple = tuple[Node, Node, Node]
+Quad = tuple[Node, Node, Node, URIRef]
+
+#: Export formats by name: pyoxigraph's format, and whether the format holds named graphs.
+FORMATS: dict[str, tuple[ox.RdfFormat, bool]] = {
+    "nquads": (ox.RdfFormat.N_QUADS, True),
+    "trig": (ox.RdfFormat.TRIG, True),
+    "ntriples": (ox.RdfFormat.N_TRIPLES, False),
+    "turtle": (ox.RdfFormat.TURTLE, False),
+}
+
+
+# --- term conversion between rdflib (build time) and pyoxigraph (store) ------------------------------
+
+def to_ox(term: Node) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def from_ox(term) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    raise TypeError(f"unsupported term from the store: {term!r}")
+
+
+# --- mapping execution ------------------------------------------------------------------------------
+
+def construct_over_rows(query: str, variables: list[str], rows: list[dict[str, Literal]], *,
+                        base_iri: str, where_brace: int) -> list[Triple]:
+    """Run a CONSTRUCT with ``rows`` joined as a VALUES block opened right after ``where_brace``.
+
+    The cells become pyoxigraph terms, whose constructors validate them and whose ``str()`` is escaped
+    N-Triples, so no cell text is ever pasted into the query as syntax.
+    """
+    header = " ".join("?" + v for v in variables)
+    lines = []
+    for row in rows:
+        lines.append("(" + " ".join(str(to_ox(row[v])) if v in row else "UNDEF" for v in variables) + ")")
+    values = f"\n  VALUES ({header}) {{\n    " + "\n    ".join(lines) + "\n  }\n"
+    text = query[: where_brace + 1] + values + query[where_brace + 1:]
+    try:
+        results = ox.Store().query(text, base_iri=base_iri)
+    except SyntaxError as exc:
+        raise MappingError(f"the mapping does not parse: {exc}") from exc
+    return [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in results]
+
+
+def check_query_syntax(query: str, *, base_iri: str) -> None:
+    """Raise MappingError if ``query`` is not valid SPARQL."""
+    try:
+        ox.Store().query(query, base_iri=base_iri)
+    except SyntaxError as exc:
+        raise MappingError(str(exc)) from exc
+
+
+# --- canonical serialisation ------------------------------------------------------------------------
+
+def sorted_nquads(quads: Iterable[Quad]) -> bytes:
+    """Quads as N-Quads, one per line, sorted: the canonical form of a dataset (no blank nodes)."""
+    ox_quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(g))) for s, p, o, g in quads]
+    text = ox.serialize(ox_quads, format=ox.RdfFormat.N_QUADS) or b""
+    lines = sorted(set(text.splitlines()))
+    return b"".join(line + b"\n" for line in lines)
+
+
+def sorted_ntriples(triples: Iterable[Triple]) -> bytes:
+    """Triples as N-Triples, sorted and without duplicates."""
+    ox_triples = [ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples]
+    text = ox.serialize(ox_triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    return b"".join(line + b"\n" for line in sorted(set(text.splitlines())))
+
+
+# --- the published store ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    build_id: str
+    path: Path
+    reused: bool
+
+
+def _canonical_store_nquads(store: ox.Store) -> bytes:
+    text = store.dump(format=ox.RdfFormat.N_QUADS) or b""
+    return b"".join(line + b"\n" for line in sorted(set(text.splitlines())))
+
+
+def publish(nquads: bytes, store_dir: Path, *, keep_versions: int) -> PublishedVersion:
+    """Load a dataset (canonical N-Quads) into a new store version and make it current, atomically.
+
+    On any failure the previous ``current`` store is untouched and the partial version is removed.
+    """
+    build_id = hashlib.sha256(nquads).hexdigest()[:16]
+    versions = store_dir / "versions"
+    final = versions / build_id
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        reused = final.is_dir()
+        if not reused:
+            staging = versions / f".staging-{build_id}-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                store = ox.Store(str(staging))
+                store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
+                store.flush()
+                del store
+                os.replace(staging, final)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        os.utime(final)  # the prune keeps the most recently published versions
+        _point_current(store_dir, final)
+        _prune(versions, keep=keep_versions, current=final)
+    except OSError as exc:
+        raise StoreError(f"cannot publish the store in {store_dir}: {exc}") from exc
+    return PublishedVersion(build_id, final, reused)
+
+
+def _point_current(store_dir: Path, target: Path) -> None:
+    link = store_dir / "current"
+    temporary = store_dir / f".current-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(target.relative_to(store_dir))
+    os.replace(temporary, link)
+
+
+def _prune(versions: Path, *, keep: int, current: Path) -> None:
+    published = sorted((p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                       key=lambda p: p.stat().st_mtime, reverse=True)
+    kept = {current} | set(published[: keep - 1]) if keep > 1 else {current}
+    for path in published:
+        if path not in kept:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class EmbeddedStore:
+    """The published store, opened read-only."""
+
+    def __init__(self, store_dir: Path):
+        link = store_dir / "current"
+        if not link.exists():
+            raise StoreError(f"no published store in {store_dir}: run 'kg build' first")
+        self.path = link.resolve()
+        try:
+            self._store = ox.Store.read_only(str(self.path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+        self.build_id = self.path.name
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def graphs(self) -> list[URIRef]:
+        return sorted(URIRef(g.value) for g in self._store.named_graphs())
+
+    def quads(self, graphs: list[URIRef] | None = None) -> Iterator[Quad]:
+        selected = graphs if graphs is not None else self.graphs()
+        for graph in selected:
+            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))):
+                yield from_ox(q.subject), from_ox(q.predicate), from_ox(q.object), graph
+
+    def select(self, query: str, *, union: bool = True) -> list[dict[str, Node]]:
+        """Rows of a SELECT query over the union of the named graphs."""
+        try:
+            solutions = self._store.query(query, use_default_graph_as_union=union)
+        except SyntaxError as exc:
+            raise StoreError(f"query does not parse: {exc}") from exc
+        names = [v.value for v in solutions.variables]
+        rows = []
+        for solution in solutions:
+            rows.append({n: from_ox(solution[n]) for n in names if solution[n] is not None})
+        return rows
+
+    def ask(self, query: str, *, union: bool = True) -> bool:
+        return bool(self._store.query(query, use_default_graph_as_union=union))
+
+    def canonical_nquads(self) -> bytes:
+        return _canonical_store_nquads(self._store)

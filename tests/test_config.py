@@ -1,0 +1,35 @@
+import dataclasses
+
+import pytest
+
+from kg.config import SETTINGS_DOC, Settings, load_settings
+from kg.errors import ConfigError
+
+
+def test_every_setting_is_documented():
+    assert {f.name for f in dataclasses.fields(Settings)} == set(SETTINGS_DOC)
+
+
+def test_layers_defaults_pyproject_env_overrides(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.kg]\nbase_iri = "https://example.org/a/"\nkeep_versions = 3\n')
+    assert load_settings(cwd=tmp_path, env={}).base_iri == "https://example.org/a/"
+    env = {"KG_BASE_IRI": "https://example.org/b/"}
+    assert load_settings(cwd=tmp_path, env=env).base_iri == "https://example.org/b/"
+    settings = load_settings({"base_iri": "https://example.org/c/"}, cwd=tmp_path, env=env)
+    assert settings.base_iri == "https://example.org/c/"
+    assert settings.keep_versions == 3
+    assert settings.root == tmp_path.resolve()
+
+
+def test_relative_paths_resolve_against_root(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.kg]\n")
+    settings = load_settings(cwd=tmp_path, env={})
+    assert settings.path("seeds_dir") == tmp_path.resolve() / "seeds"
+
+
+@pytest.mark.parametrize("text", ['[tool.kg]\nunknown = 1\n', '[tool.kg]\nbase_iri = "no-scheme/"\n',
+                                  '[tool.kg]\nkeep_versions = "many"\n', '[tool.kg\n'])
+def test_bad_configuration_is_a_config_error(tmp_path, text):
+    (tmp_path / "pyproject.toml").write_text(text + ("" if "[tool.kg]" in text else "\n[tool.kg]\n"))
+    with pytest.raises(ConfigError):
+        load_settings(cwd=tmp_path, env={})

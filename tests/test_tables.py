@@ -1,0 +1,69 @@
+"""The seed-table reader: typing of cells and errors that name file, line and column."""
+
+import shutil
+
+import pytest
+
+from kg.errors import SeedTableError
+from kg.tables import load_schemas, read_table
+
+from conftest import ROOT
+
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def seeds_copy(tmp_path):
+    shutil.copy(SEEDS / "tables.csv-metadata.json", tmp_path)
+    return tmp_path
+
+
+def write_parks(folder, *rows):
+    header = "id,name_en,kind,located_in,established,date_derived,area_km2,status,source,paragraph,note"
+    (folder / "parks.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+
+def test_cells_are_typed_and_dates_get_bounds(seeds_copy):
+    write_parks(seeds_copy, "park/p,Park P,IndustrialPark,region/r,2010-08,true,5.2,in-operation,x.txt,3,")
+    (row,) = read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
+    assert row.line == 2 and row.source == "x.txt" and row.paragraph == 3
+    assert str(row.cells["established"].datatype).endswith("#gYearMonth")
+    assert str(row.cells["established_earliest"]) == "2010-08-01"
+    assert str(row.cells["established_latest"]) == "2010-08-31"
+    assert str(row.cells["area_km2"].datatype).endswith("#decimal")
+    assert "note" not in row.cells  # an empty cell stays unbound
+
+
+@pytest.mark.parametrize("row, column", [
+    ("park/p,Park P,IndustrialPark,region/r,2010-13,,,,x.txt,3,", "established"),
+    ("park/p,Park P,Castle,region/r,,,,,x.txt,3,", "kind"),
+    ("Park P,Park P,IndustrialPark,region/r,,,,,x.txt,3,", "id"),
+    ("park/p,Park P,IndustrialPark,park/r,,,,,x.txt,3,", "located_in"),
+    ("park/p,Park P,IndustrialPark,region/r,,maybe,,,x.txt,3,", "date_derived"),
+    ("park/p,Park P,IndustrialPark,region/r,,,about 5,,x.txt,3,", "area_km2"),
+    ("park/p,Park P,IndustrialPark,region/r,,,,,,3,", "source"),
+    ("park/p,Park P,IndustrialPark,region/r,,,,,x.txt,three,", "paragraph"),
+    ("park/p, Park P,IndustrialPark,region/r,,,,,x.txt,3,", "name_en"),
+])
+def test_bad_cell_names_file_line_and_column(seeds_copy, row, column):
+    write_parks(seeds_copy, "park/ok,OK,IndustrialPark,,,,,,x.txt,1,", row)
+    with pytest.raises(SeedTableError) as error:
+        read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
+    assert f"parks.csv, line 3, column {column}" in str(error.value)
+
+
+def test_wrong_header_and_ragged_rows(seeds_copy):
+    (seeds_copy / "parks.csv").write_text("id,name\npark/p,P\n")
+    with pytest.raises(SeedTableError, match="line 1: header must be"):
+        read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
+    write_parks(seeds_copy, "park/p,Park P")
+    with pytest.raises(SeedTableError, match="line 2: 2 cells"):
+        read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
+
+
+def test_missing_table_and_broken_metadata(seeds_copy):
+    with pytest.raises(SeedTableError, match="cannot open"):
+        read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
+    (seeds_copy / "tables.csv-metadata.json").write_text("{not json")
+    with pytest.raises(SeedTableError, match="cannot read the table metadata"):
+        load_schemas(seeds_copy)
