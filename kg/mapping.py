@@ -9,23 +9,16 @@ that state it.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import MappingError
+from kg.sparql_text import assigned_variables, code_only, variables, where_brace
 from kg.store import Triple, check_query_syntax, construct_over_rows
 from kg.tables import CITATION_COLUMNS, Row, TableSchema
 
 Citation = tuple[str, int | None]
-
-_COMMENT = re.compile(r"#[^\n]*")
-_STRING = re.compile(r'"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
-_IRI_REF = re.compile(r"<[^<>\"{}|^`\\\s]*>")
-_VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
-_ASSIGNED = re.compile(r"\bAS\s+[?$]([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,31 +29,22 @@ class Mapping:
     where_brace: int  # offset of the '{' that opens the WHERE clause
 
 
-def _code_only(text: str) -> str:
-    """The query with strings, IRIs and comments blanked out (same length, so offsets still hold)."""
-    blank = lambda m: " " * len(m.group(0))  # noqa: E731
-    text = _STRING.sub(blank, text)
-    text = _IRI_REF.sub(blank, text)
-    return _COMMENT.sub(blank, text)
-
-
 def load_mapping(path: Path, schema: TableSchema, *, base_iri: str) -> Mapping:
     """Read a mapping and check it against its table; raise MappingError naming the file and the problem."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"{path}: cannot read ({exc.strerror})") from exc
-    code = _code_only(text)
-    where = _WHERE.search(code)
-    if not code.lstrip().upper().startswith(("PREFIX", "BASE", "CONSTRUCT")) or where is None:
+    brace = where_brace(text)
+    if not code_only(text).lstrip().upper().startswith(("PREFIX", "BASE", "CONSTRUCT")) or brace is None:
         raise MappingError(f"{path.name}: a mapping is a CONSTRUCT query with a WHERE clause")
     try:
         check_query_syntax(text, base_iri=base_iri)
     except MappingError as exc:
         raise MappingError(f"{path.name}: {exc}") from exc
 
-    used = set(_VARIABLE.findall(code))
-    assigned = set(_ASSIGNED.findall(code))
+    used = variables(text)
+    assigned = assigned_variables(text)
     bound = set(schema.variables())
     unknown = sorted(used - bound - assigned)
     if unknown:
@@ -69,7 +53,7 @@ def load_mapping(path: Path, schema: TableSchema, *, base_iri: str) -> Mapping:
     unused = [c for c in schema.column_names if c not in used and c not in CITATION_COLUMNS]
     if unused:
         raise MappingError(f"{path.name}: columns of {schema.file} that the mapping ignores: " + ", ".join(unused))
-    return Mapping(schema.name, path, text, where.end() - 1)
+    return Mapping(schema.name, path, text, brace)
 
 
 def run_mapping(mapping: Mapping, schema: TableSchema, rows: list[Row], *,

@@ -12,7 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from rdflib import Graph, URIRef
+import hashlib
+
+from rdflib import BNode, Graph, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 
 from kg.config import Settings
@@ -20,7 +23,7 @@ from kg.errors import MappingError, SeedTableError
 from kg.mapping import Citation, load_mapping, run_mapping
 from kg.provenance import provenance_graph
 from kg.reason import infer
-from kg.store import PublishedVersion, Quad, Triple, publish, sorted_nquads
+from kg.store import PublishedVersion, Quad, Triple, canonical, publish, sorted_nquads
 from kg.tables import load_schemas, read_table
 
 DEFAULT_BASE = "https://w3id.org/yrd-kg/"
@@ -68,6 +71,13 @@ def _rebase(graph: Graph, settings: Settings) -> Graph:
     return moved
 
 
+def _canonical_graph(graph: Graph) -> Graph:
+    result = Graph()
+    for triple in canonical(graph):
+        result.add(triple)
+    return result
+
+
 def load_ontology(settings: Settings) -> Graph:
     graph = Graph()
     files = sorted(settings.path("ontology_dir").glob("*.ttl"))
@@ -80,7 +90,17 @@ def load_ontology(settings: Settings) -> Graph:
             graph.parse(path, format="turtle")
         except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
             raise SeedTableError(f"{path.name}: not valid Turtle ({exc})") from exc
-    return _rebase(graph, settings)
+    return _canonical_graph(_stable_blank_nodes(_rebase(graph, settings)))
+
+
+def _stable_blank_nodes(graph: Graph) -> Graph:
+    """Relabel blank nodes (OWL lists and restrictions) from their content, so two builds write the same
+    bytes. Labels are 32 hex digits, which Oxigraph keeps as they are (longer ones it replaces)."""
+    relabel = lambda t: BNode(hashlib.sha256(str(t).encode()).hexdigest()[:32]) if isinstance(t, BNode) else t  # noqa: E731
+    result = Graph()
+    for s, p, o in to_canonical_graph(graph):
+        result.add((relabel(s), p, relabel(o)))
+    return result
 
 
 def map_seeds(settings: Settings, progress: Progress = _stderr) -> tuple[Graph, dict[Triple, set[Citation]]]:
@@ -114,9 +134,9 @@ def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
     progress("loading the ontology")
     ontology = load_ontology(settings)
     progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
-    inferred = infer(ontology, asserted, base_iri=settings.base_iri)
+    inferred = _canonical_graph(infer(ontology, asserted, base_iri=settings.base_iri))
     progress("recording provenance")
-    provenance = provenance_graph(produced, settings.base_iri)
+    provenance = _canonical_graph(provenance_graph(produced, settings.base_iri))
     progress(f"graphs ready in {time.perf_counter() - started:.1f} s")
     graphs = {"ontology": ontology, "asserted": asserted, "inferred": inferred, "provenance": provenance}
     return Build(graphs, produced)
@@ -125,5 +145,5 @@ def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
 def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple[Build, PublishedVersion]:
     build = build_graphs(settings, progress)
     progress("loading the store")
-    version = publish(build.nquads(settings), settings.path("store_dir"), keep_versions=settings.keep_versions)
+    version = publish(build.quads(settings), settings.path("store_dir"), keep_versions=settings.keep_versions)
     return build, version

@@ -55,5 +55,5 @@ def provenance_graph(produced: dict[Triple, set[Citation]], base_iri: str) -> Gr
         graph.add((node, RDF.type, URIRef(yrd + "Citation")))
         graph.add((node, URIRef(yrd + "citedSource"), source_iri(base_iri, citation[0])))
         if citation[1] is not None:
-            graph.add((node, URIRef(yrd + "paragraph"), Literal(citation[1], datatype=XSD.positiveInteger)))
+            graph.add((node, URIRef(yrd + "paragraph"), Literal(citation[1], datatype=XSD.integer)))
     return graph

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import owlrl
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
@@ -35,8 +37,16 @@ def infer(ontology: Graph, asserted: Graph, *, base_iri: str) -> Graph:
         closure.add(triple)
     for triple in asserted:
         closure.add(triple)
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False,
-                           datatype_axioms=False).expand(closure)
+    # owlrl's converter rejects valid xsd:gMonthDay values ("--09-12") and logs a traceback for each;
+    # the literal is kept unchanged, so those messages are noise.
+    term_log = logging.getLogger("rdflib.term")
+    level = term_log.level
+    term_log.setLevel(logging.CRITICAL)
+    try:
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False,
+                               datatype_axioms=False).expand(closure)
+    finally:
+        term_log.setLevel(level)
 
     problems = [str(m) for e in closure.subjects(RDF.type, OWLRL_ERROR) for m in closure.objects(e, None)
                 if not isinstance(m, URIRef)]

@@ -19,6 +19,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import MappingError, StoreError
+from kg.sparql_text import where_brace
 
 Triple = tuple[Node, Node, Node]
 Quad = tuple[Node, Node, Node, URIRef]
@@ -62,7 +63,18 @@ def from_ox(term) -> Node:
     raise TypeError(f"unsupported term from the store: {term!r}")
 
 
-# --- mapping execution ------------------------------------------------------------------------------
+# --- mapping execution and parameter binding ----------------------------------------------------------
+
+def join_values(query: str, where_brace: int, variables: list[str], rows: list[dict[str, Node]]) -> str:
+    """``query`` with a VALUES block of ``rows`` opened right after the WHERE clause's brace.
+
+    Each term is written by pyoxigraph (validated, escaped N-Triples), so no value becomes query syntax.
+    """
+    header = " ".join("?" + v for v in variables)
+    lines = ["(" + " ".join(str(to_ox(row[v])) if v in row else "UNDEF" for v in variables) + ")" for row in rows]
+    values = f"\n  VALUES ({header}) {{\n    " + "\n    ".join(lines) + "\n  }\n"
+    return query[: where_brace + 1] + values + query[where_brace + 1:]
+
 
 def construct_over_rows(query: str, variables: list[str], rows: list[dict[str, Literal]], *,
                         base_iri: str, where_brace: int) -> list[Triple]:
@@ -71,17 +83,23 @@ def construct_over_rows(query: str, variables: list[str], rows: list[dict[str, L
     The cells become pyoxigraph terms, whose constructors validate them and whose ``str()`` is escaped
     N-Triples, so no cell text is ever pasted into the query as syntax.
     """
-    header = " ".join("?" + v for v in variables)
-    lines = []
-    for row in rows:
-        lines.append("(" + " ".join(str(to_ox(row[v])) if v in row else "UNDEF" for v in variables) + ")")
-    values = f"\n  VALUES ({header}) {{\n    " + "\n    ".join(lines) + "\n  }\n"
-    text = query[: where_brace + 1] + values + query[where_brace + 1:]
+    text = join_values(query, where_brace, variables, rows)
+    scratch = ox.Store()
     try:
-        results = ox.Store().query(text, base_iri=base_iri)
+        results = scratch.query(text, base_iri=base_iri)
     except SyntaxError as exc:
         raise MappingError(f"the mapping does not parse: {exc}") from exc
-    return [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in results]
+    # Storing the triples puts literals in Oxigraph's canonical form ("52.0" becomes "52"), the form the
+    # published store will hold, so provenance and exports agree with it.
+    scratch.extend([ox.Quad(t.subject, t.predicate, t.object) for t in results])
+    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)) for q in scratch]
+
+
+def canonical(triples: Iterable[Triple]) -> list[Triple]:
+    """The triples with their literals in the canonical form the store keeps."""
+    scratch = ox.Store()
+    scratch.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples])
+    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)) for q in scratch]
 
 
 def check_query_syntax(query: str, *, base_iri: str) -> None:
@@ -123,12 +141,13 @@ def _canonical_store_nquads(store: ox.Store) -> bytes:
     return b"".join(line + b"\n" for line in sorted(set(text.splitlines())))
 
 
-def publish(nquads: bytes, store_dir: Path, *, keep_versions: int) -> PublishedVersion:
-    """Load a dataset (canonical N-Quads) into a new store version and make it current, atomically.
+def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int) -> PublishedVersion:
+    """Load a dataset into a new store version and make it current, atomically.
 
+    The version's name is a hash of the dataset's canonical N-Quads, so an identical rebuild reuses it.
     On any failure the previous ``current`` store is untouched and the partial version is removed.
     """
-    build_id = hashlib.sha256(nquads).hexdigest()[:16]
+    build_id = hashlib.sha256(sorted_nquads(quads)).hexdigest()[:16]
     versions = store_dir / "versions"
     final = versions / build_id
     try:
@@ -139,7 +158,8 @@ def publish(nquads: bytes, store_dir: Path, *, keep_versions: int) -> PublishedV
             shutil.rmtree(staging, ignore_errors=True)
             try:
                 store = ox.Store(str(staging))
-                store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
+                # Terms rather than N-Quads text: a parser would relabel the ontology's blank nodes.
+                store.bulk_extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(g))) for s, p, o, g in quads)
                 store.flush()
                 del store
                 os.replace(staging, final)
@@ -197,8 +217,14 @@ class EmbeddedStore:
             for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))):
                 yield from_ox(q.subject), from_ox(q.predicate), from_ox(q.object), graph
 
-    def select(self, query: str, *, union: bool = True) -> list[dict[str, Node]]:
-        """Rows of a SELECT query over the union of the named graphs."""
+    def select(self, query: str, *, bindings: dict[str, Node] | None = None,
+               union: bool = True) -> list[dict[str, Node]]:
+        """Rows of a SELECT query over the union of the named graphs; ``bindings`` fix variables."""
+        if bindings:
+            brace = where_brace(query)
+            if brace is None:
+                raise StoreError("a query with bindings needs a WHERE clause")
+            query = join_values(query, brace, list(bindings), [bindings])
         try:
             solutions = self._store.query(query, use_default_graph_as_union=union)
         except SyntaxError as exc:

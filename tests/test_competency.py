@@ -1,0 +1,250 @@
+"""Competency questions an analyst asks, answered by SPARQL over the built store.
+
+Each expected answer was worked out by hand from the articles (the citation is in the comment); the
+queries run against the union of the named graphs, so inferred facts (the transitive part-of hierarchy,
+locations through it) count.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rdflib import URIRef
+
+PREFIXES = """
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX qb: <http://purl.org/linked-data/cube#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX yrd: <https://w3id.org/yrd-kg/ontology#>
+PREFIX id: <https://w3id.org/yrd-kg/id/>
+"""
+ID = "https://w3id.org/yrd-kg/id/"
+
+
+def select(store, query, **bindings):
+    return store.select(PREFIXES + query, bindings={k: URIRef(ID + v) for k, v in bindings.items()} or None)
+
+
+def ids(rows, variable):
+    return {str(row[variable])[len(ID):] for row in rows if variable in row}
+
+
+def one(rows, variable):
+    values = {row[variable] for row in rows}
+    assert len(values) == 1, values
+    return values.pop()
+
+
+def test_q01_who_co_built_shibei_high_tech_city(store):
+    # 000 p17: the governments of Jing'an District and Nantong; 001 p17: Jing'an and Chongchuan districts.
+    rows = select(store, "SELECT ?who WHERE { id:park\\/shanghai-shibei-high-tech-city yrd:coBuiltBy ?who }")
+    assert ids(rows, "who") == {"region/jingan", "region/nantong", "region/chongchuan"}
+
+
+def test_q02_when_was_the_shibei_contract_signed_and_at_what_precision(store):
+    # 000 p17: August 2010, month precision.
+    rows = select(store, """SELECT ?date WHERE { ?a a yrd:ConstructionAgreement ; yrd:concerns ?park ; yrd:signedOn ?date .
+                             ?park yrd:coBuiltBy ?x . ?x rdfs:label "Jing'an"@en }""")
+    date = one(rows, "date")
+    assert str(date) == "2010-08" and str(date.datatype).endswith("#gYearMonth")
+
+
+def test_q03_jiangyin_jingjiang_park_established_where_and_in_which_provinces(store):
+    # 003 p3: established 2003, located in Jingjiang; Jingjiang is in Taizhou (Jiangsu) -> multi-hop.
+    rows = select(store, "SELECT ?year ?place WHERE { ?p yrd:established ?year ; yrd:locatedIn ?place }",
+                  p="park/jiangyin-jingjiang-industrial-park")
+    assert {str(r["year"]) for r in rows} == {"2003"}
+    assert {"region/jingjiang", "region/taizhou-jiangsu", "region/jiangsu"} <= ids(rows, "place")
+    assert "region/taizhou-zhejiang" not in ids(rows, "place")
+
+
+def test_q04_who_operates_and_who_manages_the_jiangyin_jingjiang_park(store):
+    # 003 p3: Jingjiang handles social management, Jiangyin handles operations.
+    rows = select(store, "SELECT ?op ?mgr WHERE { ?p yrd:operatedBy ?op ; yrd:managedBy ?mgr }",
+                  p="park/jiangyin-jingjiang-industrial-park")
+    assert ids(rows, "op") == {"region/jiangyin"} and ids(rows, "mgr") == {"region/jingjiang"}
+
+
+def test_q05_parties_and_date_of_the_wuxi_taizhou_agreement(store):
+    # 003 p2: signed on September 12 (year not stated) by Wuxi and Taizhou.
+    rows = select(store, """SELECT ?party ?date WHERE { ?a yrd:concerns id:park\\/jiangyin-jingjiang-industrial-park ;
+                             yrd:party ?party ; yrd:signedOn ?date }""")
+    assert ids(rows, "party") == {"region/wuxi", "region/taizhou-jiangsu"}
+    date = one(rows, "date")
+    assert str(date) == "--09-12" and str(date.datatype).endswith("#gMonthDay")
+
+
+def test_q06_parks_in_jiangsu_through_the_region_hierarchy(store):
+    rows = select(store, "SELECT DISTINCT ?park WHERE { ?park a yrd:Zone ; yrd:locatedIn id:region\\/jiangsu }")
+    found = ids(rows, "park")
+    assert {"park/jiangyin-jingjiang-industrial-park", "park/shanghai-shibei-high-tech-city",
+            "park/fenhu-high-tech-industrial-development-zone", "park/lianyungang-municipal-development-zone"} <= found
+    assert "park/yangtze-river-delta-ecological-green-integrated-development-demonstration-zone" not in found
+
+
+def test_q07_when_did_the_sutong_bridge_open(store):
+    # 001 p10: opened to traffic on June 30, 2008; Nantong's first cross-river bridge.
+    rows = select(store, "SELECT ?d ?x WHERE { id:infra\\/sutong-bridge yrd:opened ?d ; yrd:crossesYangtze ?x }")
+    assert {(str(r["d"]), str(r["x"])) for r in rows} == {("2008-06-30", "true")}
+
+
+def test_q08_infrastructure_crossing_the_yangtze(store):
+    rows = select(store, "SELECT ?i WHERE { ?i a yrd:Infrastructure ; yrd:crossesYangtze true }")
+    assert {"infra/sutong-bridge", "infra/chongqi-highway-railway-yangtze-river-bridge"} <= ids(rows, "i")
+
+
+def test_q09_lianyungang_port_cargo_throughput_first_ten_months_of_2023(store):
+    # 004 p5: 259 million tons, +8.13 % year on year, January to October 2023 (year from the article date).
+    rows = select(store, """SELECT ?v ?rate ?start ?end WHERE { ?o yrd:refArea id:infra\\/lianyungang-port ;
+        yrd:indicator id:indicator\\/cargo-throughput ; yrd:value ?v ; yrd:changeRate ?rate ;
+        yrd:refPeriod ?start ; yrd:refPeriodEnd ?end }""")
+    (row,) = rows
+    assert Decimal(str(row["v"])) == Decimal("259000000") and Decimal(str(row["rate"])) == Decimal("8.13")
+    assert (str(row["start"]), str(row["end"])) == ("2023-01", "2023-10")
+
+
+def test_q10_nantong_rd_share_of_gdp_in_2024(store):
+    # 002 p7: 2.96 percent.
+    rows = select(store, """SELECT ?v WHERE { ?o yrd:refArea id:region\\/nantong ; yrd:value ?v ; yrd:unit "percent" ;
+        yrd:indicator/rdfs:label ?l ; yrd:refPeriod "2024"^^xsd:gYear FILTER(CONTAINS(LCASE(?l), "r&d")) }""")
+    assert Decimal(str(one(rows, "v"))) == Decimal("2.96")
+
+
+def test_q11_high_tech_enterprises_in_nantong(store):
+    # 002 p7: total 4,324 after a net increase of 2,146 from 2021 to 2025.
+    rows = select(store, """SELECT ?v WHERE { ?o yrd:refArea id:region\\/nantong ;
+        yrd:indicator id:indicator\\/high-tech-enterprise-count ; yrd:value ?v }""")
+    assert Decimal(str(one(rows, "v"))) == 4324
+
+
+def test_q12_which_source_states_the_sutong_bridge_opening(store):
+    rows = select(store, """SELECT ?file ?paragraph WHERE {
+        ?st rdf:subject id:infra\\/sutong-bridge ; rdf:predicate yrd:opened ; prov:wasDerivedFrom ?c .
+        ?c yrd:citedSource/dcterms:identifier ?file ; yrd:paragraph ?paragraph }""")
+    assert {(str(r["file"]), int(r["paragraph"])) for r in rows} == {("001_f5096a39126c624c.txt", 10)}
+
+
+def test_q13_saved_query_which_source_states_a_fact(store, settings):
+    text = (settings.path("queries_dir") / "which_source_states.rq").read_text(encoding="utf-8")
+    rows = store.select(text, bindings={"_entity_iri": URIRef(ID + "park/jiangyin-jingjiang-industrial-park")})
+    established = {(str(r["file"]), int(r["paragraph"])) for r in rows if str(r["predicate"]).endswith("#established")}
+    assert established == {("003_300582be3568e295.txt", 3)}
+
+
+def test_q14_posts_held_by_wu_xinming(store):
+    # 001 p1/p5: Secretary of the Nantong Municipal Party Committee; p11: Kunshan secretary in 2020.
+    rows = select(store, """SELECT ?org ?role WHERE { ?m org:member id:person\\/wu-xinming ; org:organization ?org ;
+        org:role/rdfs:label ?role }""")
+    assert {("org/nantong-municipal-party-committee", "Secretary"), ("org/kunshan-municipal-party-committee", "Secretary")} \
+        <= {(str(r["org"])[len(ID):], str(r["role"])) for r in rows}
+
+
+def test_q15_number_of_parks_nantong_built_jointly(store):
+    # 001 p17: 19 cooperation parks with Shanghai and southern Jiangsu.
+    rows = select(store, """SELECT ?v WHERE { ?o yrd:refArea id:region\\/nantong ;
+        yrd:indicator id:indicator\\/jointly-built-park-count ; yrd:value ?v }""")
+    assert Decimal(str(one(rows, "v"))) == 19
+
+
+def test_q16_shibei_companies_keep_their_uncertainty(store):
+    # 001 p17: nearly 300 companies, a quarter high-tech, 5.2 square kilometres.
+    rows = select(store, """SELECT ?v ?q WHERE { ?o yrd:refArea id:park\\/shanghai-shibei-high-tech-city ;
+        yrd:indicator id:indicator\\/company-count ; yrd:value ?v ; yrd:qualifier ?q }""")
+    assert {(Decimal(str(r["v"])), str(r["q"])) for r in rows} == {(Decimal(300), "nearly")}
+    area = select(store, "SELECT ?a WHERE { id:park\\/shanghai-shibei-high-tech-city yrd:areaKm2 ?a }")
+    assert Decimal(str(one(area, "a"))) == Decimal("5.2")
+
+
+def test_q17_places_that_share_an_english_name_are_distinct(store):
+    rows = select(store, """SELECT ?r ?code ?province WHERE { ?r rdfs:label "Taizhou"@en ; skos:notation ?code ;
+        yrd:partOf ?province . ?province yrd:adminLevel "province" }""")
+    assert {(str(r["r"])[len(ID):], str(r["code"]), str(r["province"])[len(ID):]) for r in rows} == {
+        ("region/taizhou-jiangsu", "321200", "region/jiangsu"), ("region/taizhou-zhejiang", "331000", "region/zhejiang")}
+
+
+def test_q18_huangyan_lies_in_taizhou_zhejiang(store):
+    # 001 p23: Huangyan is one of the main urban areas of Taizhou (Zhejiang).
+    rows = select(store, "SELECT ?up WHERE { id:region\\/huangyan yrd:partOf ?up }")
+    assert {"region/taizhou-zhejiang", "region/zhejiang"} <= ids(rows, "up")
+    assert "region/taizhou-jiangsu" not in ids(rows, "up")
+
+
+def test_q19_agreements_signed_since_2010_by_date_bounds(store):
+    # Only agreements whose year is known can be placed; the --09-12 one has no bounds.
+    rows = select(store, """SELECT ?a WHERE { ?a a yrd:Agreement ; yrd:signedOnEarliest ?d
+        FILTER(?d >= "2010-01-01"^^xsd:date) }""")
+    assert ids(rows, "a") == {"agreement/shanghai-shibei-high-tech-nantong-science-and-technology-city-joint-construction-contract"}
+
+
+def test_q20_events_in_november_2024(store):
+    # 000 p4, p7, p8: the 7th CIIE (early November), matchmaking on the 6th, negotiation on the 7th, concrete pour on the 8th.
+    rows = select(store, """SELECT ?e WHERE { ?e a yrd:Event ; yrd:startDateEarliest ?from ; yrd:startDateLatest ?to
+        FILTER(?from >= "2024-11-01"^^xsd:date && ?to <= "2024-11-30"^^xsd:date) }""")
+    assert ids(rows, "e") == {"event/7th-china-international-import-expo",
+                              "event/nantong-multinational-conglomerate-headquarters-matchmaking",
+                              "event/tongzhou-district-investment-cooperation-shanghai-negotiation",
+                              "event/chongqi-bridge-4th-main-tower-crossbeam-concrete-pour"}
+
+
+def test_q21_nantong_has_six_key_industries(store):
+    # 000 p13.
+    rows = select(store, "SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE { id:region\\/nantong yrd:keyIndustry ?i }")
+    assert int(one(rows, "n")) == 6
+    labels = select(store, "SELECT ?l WHERE { id:region\\/nantong yrd:keyIndustry/rdfs:label ?l }")
+    assert "Shipbuilding and marine engineering" in {str(r["l"]) for r in labels}
+
+
+def test_q22_jiangyin_jingjiang_park_gdp_2022(store):
+    # 003 p3: 11.735 billion yuan, +5.6 %.
+    rows = select(store, """SELECT ?v ?rate WHERE { ?o yrd:refArea id:park\\/jiangyin-jingjiang-industrial-park ;
+        yrd:indicator id:indicator\\/gdp ; yrd:refPeriod "2022"^^xsd:gYear ; yrd:value ?v ; yrd:changeRate ?rate }""")
+    (row,) = rows
+    assert Decimal(str(row["v"])) == Decimal("11735000000") and Decimal(str(row["rate"])) == Decimal("5.6")
+
+
+def test_q23_which_province_is_kunshan_in(store):
+    rows = select(store, """SELECT ?p WHERE { id:region\\/kunshan yrd:partOf ?p . ?p yrd:adminLevel "province" }""")
+    assert ids(rows, "p") == {"region/jiangsu"}
+
+
+def test_q24_sources_published_in_2024(store):
+    rows = select(store, """SELECT ?file WHERE { ?s a yrd:Article ; dcterms:identifier ?file ;
+        yrd:publishedOnEarliest ?d FILTER(YEAR(?d) = 2024) }""")
+    assert {str(r["file"]) for r in rows} == {"000_e6f6fc23eec8e3c6.txt", "001_f5096a39126c624c.txt"}
+
+
+def test_q25_lianyungang_container_throughput(store):
+    # 004 p5: 4.9549 million TEU, +11.51 %.
+    rows = select(store, """SELECT ?v ?rate WHERE { ?o yrd:refArea id:infra\\/lianyungang-port ;
+        yrd:indicator id:indicator\\/container-throughput ; yrd:value ?v ; yrd:changeRate ?rate }""")
+    (row,) = rows
+    assert Decimal(str(row["v"])) == Decimal("4954900") and Decimal(str(row["rate"])) == Decimal("11.51")
+
+
+def test_q26_jiangyin_jingjiang_leading_industries(store):
+    # 003 p3: "5+1" leading industries such as shipbuilding and high-precision steel structures.
+    rows = select(store, "SELECT ?i WHERE { id:park\\/jiangyin-jingjiang-industrial-park yrd:leadingIndustry ?i }")
+    assert ids(rows, "i") == {"industry/shipbuilding", "industry/high-precision-steel-structures"}
+
+
+def test_q27_cities_nantong_cooperates_with(store):
+    rows = select(store, "SELECT DISTINCT ?partner WHERE { id:region\\/nantong yrd:cooperatesWith ?partner }")
+    assert {"region/shanghai", "region/southern-jiangsu", "region/suzhou-jiangsu"} <= ids(rows, "partner")
+    # symmetric: Shanghai cooperates with Nantong too (inferred where only one direction was stated)
+    assert store.ask(PREFIXES + "ASK { id:region\\/suzhou-jiangsu yrd:cooperatesWith id:region\\/nantong }")
+
+
+def test_q28_a_fact_stated_by_two_articles_is_stored_once_with_two_citations(store):
+    # Shibei's co-builder Jing'an: 000 p17 and 001 p17.
+    rows = select(store, """SELECT ?file WHERE { ?st rdf:subject id:park\\/shanghai-shibei-high-tech-city ;
+        rdf:predicate yrd:coBuiltBy ; rdf:object id:region\\/jingan ; prov:wasDerivedFrom/yrd:citedSource/dcterms:identifier ?file }""")
+    assert {str(r["file"]) for r in rows} == {"000_e6f6fc23eec8e3c6.txt", "001_f5096a39126c624c.txt"}
+    count = select(store, """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g {
+        id:park\\/shanghai-shibei-high-tech-city yrd:coBuiltBy id:region\\/jingan } }""")
+    assert int(one(count, "n")) == 1
