@@ -1,14 +1,15 @@
-# Set-up and everyday commands. A virtual environment in .venv holds every dependency.
+# Set-up and everyday commands. A virtual environment in .venv holds every dependency; constraints.txt
+# pins the whole dependency tree (regenerate with: .venv/bin/pip freeze --exclude-editable > constraints.txt).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: install serve build test clean
 
-$(BIN)/kg: pyproject.toml
+$(BIN)/kg: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(BIN)/kg
 
 install: $(BIN)/kg

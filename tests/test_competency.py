@@ -248,3 +248,18 @@ def test_q28_a_fact_stated_by_two_articles_is_stored_once_with_two_citations(sto
     count = select(store, """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g {
         id:park\\/shanghai-shibei-high-tech-city yrd:coBuiltBy id:region\\/jingan } }""")
     assert int(one(count, "n")) == 1
+
+
+def test_q29_industry_hierarchy_broader_and_narrower(store):
+    # Nantong's key industries (000 p13) placed in the 2010 list of strategic emerging industries.
+    rows = select(store, "SELECT ?n WHERE { id:industry\\/strategic-emerging-industries skos:narrower ?n }")
+    assert {"industry/new-energy", "industry/new-materials", "industry/new-generation-information-technology",
+            "industry/high-end-equipment", "industry/new-energy-vehicles"} == ids(rows, "n")
+    rows = select(store, """SELECT DISTINCT ?region WHERE { ?region yrd:hasIndustry ?i .
+        ?i skos:broaderTransitive id:industry\\/manufacturing }""")
+    assert {"region/nantong", "park/jiangyin-jingjiang-industrial-park"} <= ids(rows, "region")
+
+
+def test_q30_members_of_the_yangtze_river_delta(store):
+    rows = select(store, "SELECT ?m WHERE { id:region\\/yangtze-river-delta yrd:hasMemberRegion ?m }")
+    assert {"region/shanghai", "region/jiangsu", "region/zhejiang", "region/anhui"} <= ids(rows, "m")
