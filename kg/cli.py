@@ -31,11 +31,20 @@ def main(ctx: click.Context, root, base_iri, store_dir) -> None:
 @main.command()
 @click.pass_context
 def build(ctx: click.Context) -> None:
-    """Map the seed tables, reason, and publish the result to the embedded store."""
+    """Map the seed tables, reason, validate, and publish the result to the embedded store.
+
+    A graph with SHACL violations is not published: the report is printed and the exit code is 1.
+    """
+    from kg.errors import ValidationFailed
     from kg.pipeline import GRAPH_NAMES, build_and_publish
+    from kg.report import to_text
 
     settings = _settings(ctx)
-    result, version = build_and_publish(settings)
+    try:
+        result, version = build_and_publish(settings)
+    except ValidationFailed as failure:
+        sys.stdout.buffer.write(to_text(failure.report, base_iri=settings.base_iri))
+        raise
     click.echo(f"published build {version.build_id}" + (" (identical to a previous build)" if version.reused else ""))
     click.echo(f"store: {version.path}")
     click.echo("triples per graph:")
@@ -57,7 +66,7 @@ def _short(iri, settings: Settings) -> str:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["trig", "nquads", "turtle", "ntriples"]), default="trig", show_default=True)
-@click.option("--graph", "graphs", multiple=True, help="Named graph IRI, or one of ontology, asserted, inferred, provenance; repeatable (default: all).")
+@click.option("--graph", "graphs", multiple=True, help="Named graph IRI, or one of ontology, asserted, inferred, provenance, shapes; repeatable (default: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
 @click.pass_context
 def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], output: Path | None) -> None:
@@ -78,13 +87,46 @@ def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], output: Path |
             if iri not in held:
                 raise UnsupportedFormat(f"the store holds no graph {graph!r}")
             selected.append(iri)
-    data = run_export(store, format=fmt, graphs=selected, base_iri=settings.base_iri)
+    _write(run_export(store, format=fmt, graphs=selected, base_iri=settings.base_iri), output)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--input-format", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
+              help="Format of FILES (default: from each file's extension).")
+@click.option("--report", "report_format", type=click.Choice(["text", "json", "turtle", "html"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--context/--no-context", default=True, show_default=True,
+              help="Check FILES beside the published graph, so they may refer to its entities.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...], input_format: str | None, report_format: str,
+             context: bool, output: Path | None) -> None:
+    """Check the published graph, or partner data FILES, against the SHACL shapes and the ontology.
+
+    Exit code 0: conforms (warnings allowed); 1: violations; 2: the input could not be read.
+    """
+    from kg.pipeline import validate_files, validate_published
+    from kg.report import render
+
+    settings = _settings(ctx)
+    if files:
+        report = validate_files(settings, list(files), format=input_format, context=context)
+    else:
+        report = validate_published(settings)
+    _write(render(report, format=report_format, base_iri=settings.base_iri), output)
+    if not report.conforms:
+        sys.exit(1)
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    """Write to stdout, or atomically to a file."""
     if output is None:
         sys.stdout.buffer.write(data)
-    else:
-        temporary = output.with_name(f".{output.name}.tmp")
-        temporary.write_bytes(data)
-        temporary.replace(output)
+        return
+    temporary = output.with_name(f".{output.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(output)
 
 
 @main.command()

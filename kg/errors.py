@@ -58,3 +58,20 @@ class UnsupportedFormat(KGError):
     """An RDF or result format that is not supported."""
 
     http_status = 415
+
+
+class InputError(KGError):
+    """Input data that cannot be read: unknown format, empty, or a syntax error (with line and column)."""
+
+    http_status = 400
+
+
+class ValidationFailed(KGError):
+    """The data has SHACL violations; ``report`` holds them."""
+
+    http_status = 422
+    exit_code = 1
+
+    def __init__(self, message: str, *, report=None):
+        super().__init__(message)
+        self.report = report

@@ -1,4 +1,4 @@
-"""The build, in order: seeds -> mappings -> asserted + provenance -> OWL RL -> publish to the store.
+"""The build, in order: seeds -> mappings -> asserted + provenance -> OWL RL -> SHACL -> publish to the store.
 
 This is the only module that knows the order of the stages. Each stage returns new graphs and never
 changes its input.
@@ -6,29 +6,32 @@ changes its input.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-import hashlib
-
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, XSD
 
 from kg.config import Settings
-from kg.errors import MappingError, SeedTableError
+from kg.errors import InputError, MappingError, SeedTableError, ValidationFailed
 from kg.mapping import Citation, load_mapping, run_mapping
 from kg.provenance import provenance_graph
 from kg.reason import infer
-from kg.store import PublishedVersion, Quad, Triple, canonical, publish, sorted_nquads
+from kg.report import render
+from kg.store import (EmbeddedStore, PublishedVersion, Quad, Triple, canonical, format_for, parse_rdf, publish,
+                      sorted_nquads)
 from kg.tables import load_schemas, read_table
+from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
 
 DEFAULT_BASE = "https://w3id.org/yrd-kg/"
 #: The named graphs of a build, in the order they are reported.
-GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance")
+GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance", "shapes")
 
 Progress = Callable[[str], None]
 
@@ -45,6 +48,7 @@ def graph_iri(settings: Settings, name: str) -> URIRef:
 class Build:
     graphs: dict[str, Graph]
     produced: dict[Triple, set[Citation]] = field(repr=False)
+    report: ValidationReport = field(repr=False)
 
     def quads(self, settings: Settings) -> list[Quad]:
         return [(s, p, o, graph_iri(settings, name)) for name in GRAPH_NAMES for s, p, o in self.graphs[name]]
@@ -61,11 +65,19 @@ class Build:
 
 
 def _rebase(graph: Graph, settings: Settings) -> Graph:
-    """The ontology is written with the default base IRI; move it under the configured one."""
+    """The ontology and shapes are written with the default base IRI; move them under the configured one
+    (IRIs, and the namespaces that SHACL prefix declarations give as xsd:anyURI literals)."""
     if settings.base_iri == DEFAULT_BASE:
         return graph
+
+    def swap(term):
+        if isinstance(term, URIRef) and str(term).startswith(DEFAULT_BASE):
+            return URIRef(settings.base_iri + term[len(DEFAULT_BASE):])
+        if isinstance(term, Literal) and term.datatype == XSD.anyURI and str(term).startswith(DEFAULT_BASE):
+            return Literal(settings.base_iri + term[len(DEFAULT_BASE):], datatype=XSD.anyURI)
+        return term
+
     moved = Graph()
-    swap = lambda t: URIRef(settings.base_iri + t[len(DEFAULT_BASE):]) if isinstance(t, URIRef) and str(t).startswith(DEFAULT_BASE) else t  # noqa: E731
     for s, p, o in graph:
         moved.add((swap(s), swap(p), swap(o)))
     return moved
@@ -103,6 +115,12 @@ def _stable_blank_nodes(graph: Graph) -> Graph:
     return result
 
 
+def load_shape_graphs(settings: Settings) -> Shapes:
+    shapes = load_shapes(settings.path("ontology_dir"))
+    return Shapes(_canonical_graph(_stable_blank_nodes(_rebase(shapes.content, settings))),
+                  _canonical_graph(_stable_blank_nodes(_rebase(shapes.provenance, settings))))
+
+
 def map_seeds(settings: Settings, progress: Progress = _stderr) -> tuple[Graph, dict[Triple, set[Citation]]]:
     """Run every mapping over its table: the asserted graph, and the citations of each triple."""
     seeds, mappings = settings.path("seeds_dir"), settings.path("mappings_dir")
@@ -134,16 +152,69 @@ def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
     progress("loading the ontology")
     ontology = load_ontology(settings)
     progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
-    inferred = _canonical_graph(infer(ontology, asserted, base_iri=settings.base_iri))
+    inferred = _canonical_graph(infer(ontology, asserted))
     progress("recording provenance")
     provenance = _canonical_graph(provenance_graph(produced, settings.base_iri))
+    progress("validating (SHACL)")
+    shapes = load_shape_graphs(settings)
+    checked = infer(ontology, asserted, domains_and_ranges=False)
+    report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
+    counts = report.counts()
+    progress(f"  {counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     progress(f"graphs ready in {time.perf_counter() - started:.1f} s")
-    graphs = {"ontology": ontology, "asserted": asserted, "inferred": inferred, "provenance": provenance}
-    return Build(graphs, produced)
+    graphs = {"ontology": ontology, "asserted": asserted, "inferred": inferred, "provenance": provenance,
+              "shapes": shapes.all()}
+    return Build(graphs, produced, report)
 
 
 def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple[Build, PublishedVersion]:
+    """Build, and publish only a graph without SHACL violations (ValidationFailed carries the report)."""
     build = build_graphs(settings, progress)
+    if not build.report.conforms:
+        raise ValidationFailed(f"the graph has {build.report.counts()['Violation']} SHACL violations; "
+                               "the published store is unchanged", report=build.report)
     progress("loading the store")
-    version = publish(build.quads(settings), settings.path("store_dir"), keep_versions=settings.keep_versions)
+    reports = {f"report.{ext}": render(build.report, format=fmt, base_iri=settings.base_iri)
+               for ext, fmt in (("ttl", "turtle"), ("json", "json"))}
+    version = publish(build.quads(settings), settings.path("store_dir"), keep_versions=settings.keep_versions,
+                      attachments=reports)
     return build, version
+
+
+def _store_graphs(store: EmbeddedStore, settings: Settings, names: tuple[str, ...]) -> dict[str, Graph]:
+    graphs = {name: Graph() for name in names}
+    for name in names:
+        for s, p, o, _ in store.quads([graph_iri(settings, name)]):
+            graphs[name].add((s, p, o))
+    return graphs
+
+
+def validate_published(settings: Settings) -> ValidationReport:
+    """Check the published store again with the project's shapes (both passes)."""
+    store = EmbeddedStore(settings.path("store_dir"))
+    graphs = _store_graphs(store, settings, ("ontology", "asserted", "provenance"))
+    checked = infer(graphs["ontology"], graphs["asserted"], domains_and_ranges=False)
+    return validate_build(asserted=graphs["asserted"], inferred=checked, provenance=graphs["provenance"],
+                          shapes=load_shape_graphs(settings))
+
+
+def validate_files(settings: Settings, paths: list[Path], *, format: str | None = None,
+                   context: bool = True) -> ValidationReport:
+    """Check partner files against the shapes and the ontology.
+
+    With ``context`` and a published store, the data is checked beside the published graph, so that it
+    may refer to the graph's entities; only results about the files' own nodes are reported.
+    """
+    data = Graph()
+    for path in paths:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+        for s, p, o, _ in parse_rdf(raw, format=format_for(path, format), base_iri=settings.base_iri, source=str(path)):
+            data.add((s, p, o))
+    published = None
+    if context and (settings.path("store_dir") / "current").exists():
+        store = EmbeddedStore(settings.path("store_dir"))
+        published = _store_graphs(store, settings, ("asserted",))["asserted"]
+    return validate_data(data, ontology=load_ontology(settings), shapes=load_shape_graphs(settings), context=published)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 import owlrl
+import rdflib.term
 from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import InconsistencyError
+from kg.namespaces import W3C_PREFIXES
 
 #: owlrl reports inconsistencies by adding triples in this namespace instead of raising.
 OWLRL_ERROR = URIRef("http://www.daml.org/2002/03/agents/agent-ont#ErrorMessage")
@@ -16,29 +18,49 @@ _REFLEXIVE = {OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty, RDFS.subC
 _TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource}
 
 
-def _is_trivial(s, p, o, base_iri: str) -> bool:
+_VOCABULARIES = tuple(W3C_PREFIXES.values())
+#: Annotations have no OWL RL semantics; leaving them out of the reasoner's input halves its time on
+#: small graphs (measured: 2.0 s to 1.0 s for the ontology and the shapes test fixture).
+_ANNOTATIONS = {RDFS.label, RDFS.comment, RDFS.isDefinedBy, RDFS.seeAlso, OWL.versionInfo,
+                SKOS.prefLabel, SKOS.altLabel, SKOS.definition, SKOS.scopeNote, SKOS.editorialNote, SKOS.example}
+_ANNOTATION_NAMESPACES = (W3C_PREFIXES["dcterms"], W3C_PREFIXES["vann"])
+
+
+def _reasoned(triple) -> bool:
+    """Whether a triple can take part in an OWL RL rule (annotations cannot)."""
+    return triple[1] not in _ANNOTATIONS and not str(triple[1]).startswith(_ANNOTATION_NAMESPACES)
+
+
+def _is_trivial(s, p, o) -> bool:
     if not isinstance(s, URIRef) or isinstance(o, BNode) or isinstance(p, BNode):
         return True  # list cells, restriction nodes and literal subjects are artefacts of the rules
-    if not str(s).startswith(base_iri):
+    if str(s).startswith(_VOCABULARIES):
         return True  # axioms about the W3C vocabularies themselves
     if p in _REFLEXIVE and s == o:
         return True
     return p == RDF.type and o in _TRIVIAL_TYPES
 
 
-def infer(ontology: Graph, asserted: Graph, *, base_iri: str) -> Graph:
+def infer(ontology: Graph, asserted: Graph, *, domains_and_ranges: bool = True) -> Graph:
     """The OWL RL entailments of ontology + asserted that are neither of them, nor trivial.
 
+    With ``domains_and_ranges`` False the ontology's rdfs:domain and rdfs:range axioms are left out: that
+    closure is what SHACL checks, so that a value of the wrong kind is reported rather than silently typed
+    by a range axiom (open-world inference would make every ``sh:class`` constraint pass).
     Raises InconsistencyError when the closure is inconsistent (an owlrl error message, or an
     individual typed owl:Nothing).
     """
     closure = Graph()
     for triple in ontology:
-        closure.add(triple)
+        if _reasoned(triple) and (domains_and_ranges or triple[1] not in (RDFS.domain, RDFS.range)):
+            closure.add(triple)
     for triple in asserted:
-        closure.add(triple)
-    # owlrl's converter rejects valid xsd:gMonthDay values ("--09-12") and logs a traceback for each;
-    # the literal is kept unchanged, so those messages are noise.
+        if _reasoned(triple):
+            closure.add(triple)
+    # owlrl swaps rdflib's process-global lexical converters while it runs and restores only those rdflib
+    # itself defines, leaving its own (which rejects valid xsd:gMonthDay such as "--09-12" and logs a
+    # traceback for each) in place. Snapshot and restore the table exactly; silence the noise meanwhile.
+    converters = dict(rdflib.term._toPythonMapping)
     term_log = logging.getLogger("rdflib.term")
     level = term_log.level
     term_log.setLevel(logging.CRITICAL)
@@ -47,6 +69,8 @@ def infer(ontology: Graph, asserted: Graph, *, base_iri: str) -> Graph:
                                datatype_axioms=False).expand(closure)
     finally:
         term_log.setLevel(level)
+        rdflib.term._toPythonMapping.clear()
+        rdflib.term._toPythonMapping.update(converters)
 
     problems = [str(m) for e in closure.subjects(RDF.type, OWLRL_ERROR) for m in closure.objects(e, None)
                 if not isinstance(m, URIRef)]
@@ -56,7 +80,7 @@ def infer(ontology: Graph, asserted: Graph, *, base_iri: str) -> Graph:
 
     inferred = Graph()
     for s, p, o in closure:
-        if (s, p, o) in asserted or (s, p, o) in ontology or _is_trivial(s, p, o, base_iri):
+        if (s, p, o) in asserted or (s, p, o) in ontology or _is_trivial(s, p, o):
             continue
         inferred.add((s, p, o))
     return inferred

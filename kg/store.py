@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg.errors import MappingError, StoreError
+from kg.errors import InputError, MappingError, StoreError
 from kg.sparql_text import where_brace
 
 Triple = tuple[Node, Node, Node]
@@ -110,6 +110,51 @@ def check_query_syntax(query: str, *, base_iri: str) -> None:
         raise MappingError(str(exc)) from exc
 
 
+# --- reading RDF files -------------------------------------------------------------------------------------
+
+#: Input formats by name, and the file extensions that imply them.
+INPUT_FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS,
+}
+EXTENSIONS: dict[str, str] = {
+    "ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "json": "jsonld", "rdf": "rdfxml", "xml": "rdfxml",
+    "owl": "rdfxml", "trig": "trig", "nq": "nquads",
+}
+
+
+def format_for(path: Path, name: str | None = None) -> str:
+    """The input format named, or implied by the file's extension; InputError if neither works."""
+    if name is not None:
+        if name not in INPUT_FORMATS:
+            raise InputError(f"unknown input format {name!r}; choose one of {', '.join(INPUT_FORMATS)}")
+        return name
+    extension = path.suffix.lower().lstrip(".")
+    if extension not in EXTENSIONS:
+        raise InputError(f"{path.name}: cannot tell the RDF format from the extension {path.suffix or '(none)'!r}; "
+                         f"use one of .{', .'.join(EXTENSIONS)} or name the format")
+    return EXTENSIONS[extension]
+
+
+def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Quad]:
+    """Every quad of an RDF document (triples land in the default graph, as None).
+
+    Raises InputError for an empty document or a syntax error, with the parser's line and column.
+    Nothing is fetched: pyoxigraph resolves no remote JSON-LD context and no XML external entity.
+    """
+    if not data.strip():
+        raise InputError(f"{source}: the file is empty")
+    try:
+        quads = list(ox.parse(data, format=INPUT_FORMATS[format], base_iri=base_iri))
+    except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
+        # pyoxigraph's message already names the line and column
+        raise InputError(f"{source}: not valid {format}: {exc}") from exc
+    if not quads:
+        raise InputError(f"{source}: the file holds no RDF statements")
+    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
+             None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in quads]
+
+
 # --- canonical serialisation ------------------------------------------------------------------------
 
 def sorted_nquads(quads: Iterable[Quad]) -> bytes:
@@ -141,10 +186,12 @@ def _canonical_store_nquads(store: ox.Store) -> bytes:
     return b"".join(line + b"\n" for line in sorted(set(text.splitlines())))
 
 
-def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int) -> PublishedVersion:
+def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int,
+            attachments: dict[str, bytes] | None = None) -> PublishedVersion:
     """Load a dataset into a new store version and make it current, atomically.
 
     The version's name is a hash of the dataset's canonical N-Quads, so an identical rebuild reuses it.
+    ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``.
     On any failure the previous ``current`` store is untouched and the partial version is removed.
     """
     build_id = hashlib.sha256(sorted_nquads(quads)).hexdigest()[:16]
@@ -165,6 +212,11 @@ def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int) -> Publis
                 os.replace(staging, final)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+        for name, data in (attachments or {}).items():
+            target = versions / f"{build_id}.{name}"
+            temporary = versions / f".{build_id}.{name}.{os.getpid()}"
+            temporary.write_bytes(data)
+            os.replace(temporary, target)
         os.utime(final)  # the prune keeps the most recently published versions
         _point_current(store_dir, final)
         _prune(versions, keep=keep_versions, current=final)
@@ -189,6 +241,8 @@ def _prune(versions: Path, *, keep: int, current: Path) -> None:
     for path in published:
         if path not in kept:
             shutil.rmtree(path, ignore_errors=True)
+            for attachment in versions.glob(f"{path.name}.*"):
+                attachment.unlink(missing_ok=True)
 
 
 class EmbeddedStore:
@@ -204,6 +258,11 @@ class EmbeddedStore:
         except OSError as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         self.build_id = self.path.name
+
+    def attachment(self, name: str) -> bytes | None:
+        """A file published with this version (``report.json``, ``report.ttl``), or None."""
+        path = self.path.parent / f"{self.build_id}.{name}"
+        return path.read_bytes() if path.is_file() else None
 
     def __len__(self) -> int:
         return len(self._store)

@@ -81,4 +81,4 @@ def test_inconsistent_data_is_reported(ontology):
     asserted.add((thing, RDF.type, URIRef(YRD + "Agreement")))
     asserted.add((thing, RDF.type, URIRef(YRD + "Event")))  # declared disjoint
     with pytest.raises(InconsistencyError):
-        infer(ontology, asserted, base_iri=base)
+        infer(ontology, asserted)
