@@ -17,9 +17,9 @@ install: $(BIN)/kg
 build: install
 	$(BIN)/kg build
 
-# Builds the graph into the embedded store. The SPARQL endpoint (issue "SPARQL 1.1 endpoint and saved
-# queries") will start here once it exists.
+# Builds the graph into the embedded store, then serves it at http://127.0.0.1:8000/sparql.
 serve: build
+	$(BIN)/kg serve
 
 test: install
 	$(BIN)/python -m pytest

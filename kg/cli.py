@@ -130,6 +130,18 @@ def _write(data: bytes, output: Path | None) -> None:
 
 
 @main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="TCP port (default 8000).")
+@click.option("--workers", type=int, help="gunicorn worker processes (default 2).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the published store as a SPARQL 1.1 endpoint at /sparql (gunicorn)."""
+    from kg.serve import serve as run_server
+
+    run_server(_settings(ctx, host=host, port=port, workers=workers))
+
+
+@main.command()
 @click.pass_context
 def info(ctx: click.Context) -> None:
     """Describe the published store: build id and triples per graph."""

@@ -27,6 +27,12 @@ SETTINGS_DOC: dict[str, str] = {
     "queries_dir": "Folder of the saved queries (.rq).",
     "store_dir": "Folder holding the published store versions and the 'current' pointer.",
     "keep_versions": "How many published store versions to keep (the current one included).",
+    "host": "Address the endpoint listens on (loopback by default).",
+    "port": "TCP port of the endpoint.",
+    "workers": "Number of gunicorn worker processes serving the endpoint.",
+    "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
+    "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
+    "max_body_bytes": "Largest request body accepted; larger ones get 413.",
 }
 
 
@@ -40,6 +46,16 @@ class Settings:
     queries_dir: Path = Path("queries")
     store_dir: Path = Path("var/store")
     keep_versions: int = 2
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    worker_timeout: int = 60
+    allow_service: str = ""
+    max_body_bytes: int = 1_048_576
+
+    @property
+    def service_allow_list(self) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.allow_service.split(",") if item.strip())
 
     def path(self, name: str) -> Path:
         """A folder setting resolved against the project root."""
@@ -54,6 +70,14 @@ def _coerce(name: str, raw: Any) -> Any:
             return Path(raw)
         if kind == "int":
             return int(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("true", "1", "yes"):
+                return True
+            if str(raw).lower() in ("false", "0", "no"):
+                return False
+            raise ValueError("expected true or false")
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r}: cannot read {raw!r} ({exc})") from exc
@@ -100,4 +124,6 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
         raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
+    if not 0 < settings.port < 65536 or settings.workers < 1 or settings.max_body_bytes < 1:
+        raise ConfigError("port must be 1-65535, workers and max_body_bytes at least 1")
     return settings

@@ -75,3 +75,27 @@ class ValidationFailed(KGError):
     def __init__(self, message: str, *, report=None):
         super().__init__(message)
         self.report = report
+
+
+class QuerySyntaxError(KGError):
+    """A query the SPARQL parser rejects; the message is the parser's."""
+
+    http_status = 400
+
+
+class BadRequest(KGError):
+    """A request that breaks the protocol: missing, repeated or conflicting parameters."""
+
+    http_status = 400
+
+
+class Forbidden(KGError):
+    """An operation the configuration does not allow (updates on a read-only endpoint, SERVICE calls)."""
+
+    http_status = 403
+
+
+class NotAcceptable(KGError):
+    """No result format the client accepts."""
+
+    http_status = 406

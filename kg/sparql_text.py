@@ -37,3 +37,59 @@ def variables(text: str) -> set[str]:
 def assigned_variables(text: str) -> set[str]:
     """Variables bound by ``... AS ?v`` (BIND, SELECT expressions)."""
     return set(_ASSIGNED.findall(code_only(text)))
+
+
+_VARIABLE_TOKEN = re.compile(r"[?$][A-Za-z_][A-Za-z0-9_]*")
+_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+_UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD)\b", re.IGNORECASE)
+_SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?", re.IGNORECASE)
+_FROM = re.compile(r"\bFROM\s+(NAMED\s+)?", re.IGNORECASE)
+_PREFIX = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+_PREFIXED = re.compile(r"([A-Za-z][\w.-]*)?:([^\s{}()<>,;]*)")
+
+
+def _keywords_only(text: str) -> str:
+    """code_only, with variables blanked too (a variable may be called ?service or ?from)."""
+    return _VARIABLE_TOKEN.sub(lambda m: " " * len(m.group(0)), code_only(text))
+
+
+def query_form(text: str) -> str | None:
+    """select, ask, construct or describe: the form of a query, read from its first keyword; None if none."""
+    match = _FORM.search(_keywords_only(text))
+    return match.group(1).lower() if match else None
+
+
+def looks_like_update(text: str) -> bool:
+    return query_form(text) is None and _UPDATE.search(_keywords_only(text)) is not None
+
+
+def _iri_at(text: str, offset: int, prefixes: dict[str, str]) -> str | None:
+    """The IRI written at ``offset`` (``<...>`` or a prefixed name), or None for a variable."""
+    rest = text[offset:]
+    if rest.startswith("<"):
+        return rest[1:rest.index(">")] if ">" in rest else rest[1:]
+    match = _PREFIXED.match(rest)
+    if match and match.group(1) is not None or (match and rest.startswith(":")):
+        return prefixes.get(match.group(1) or "", "") + match.group(2)
+    return None
+
+
+def _prefixes(text: str) -> dict[str, str]:
+    return {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(text)}
+
+
+def service_targets(text: str) -> list[str | None]:
+    """The endpoint of every SERVICE clause (None where it is a variable)."""
+    prefixes, keywords = _prefixes(text), _keywords_only(text)
+    # match again in the original text: in ``keywords`` the IRI after the keyword is blanked to spaces
+    return [_iri_at(text, _SERVICE.match(text, m.start()).end(), prefixes) for m in _SERVICE.finditer(keywords)]
+
+
+def dataset_clause(text: str) -> tuple[list[str], list[str]]:
+    """The IRIs of the query's FROM and FROM NAMED clauses."""
+    prefixes, keywords = _prefixes(text), _keywords_only(text)
+    default, named = [], []
+    for match in _FROM.finditer(keywords):
+        iri = _iri_at(text, _FROM.match(text, match.start()).end(), prefixes)
+        (named if match.group(1) else default).append(iri or "")
+    return default, named

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,17 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg.errors import InputError, MappingError, StoreError
-from kg.sparql_text import where_brace
+from kg.errors import InputError, MappingError, QuerySyntaxError, StoreError
+from kg.sparql_text import code_only, where_brace
 
 Triple = tuple[Node, Node, Node]
 Quad = tuple[Node, Node, Node, URIRef]
+
+#: Query result formats by name: solutions and booleans, and graphs.
+RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                  "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
+                 "rdfxml": ox.RdfFormat.RDF_XML}
 
 #: Export formats by name: pyoxigraph's format, and whether the format holds named graphs.
 FORMATS: dict[str, tuple[ox.RdfFormat, bool]] = {
@@ -299,3 +306,29 @@ class EmbeddedStore:
 
     def canonical_nquads(self) -> bytes:
         return _canonical_store_nquads(self._store)
+
+    def execute(self, query: str, *, result_format: str, default_graphs: list[str] | None = None,
+                named_graphs: list[str] | None = None) -> bytes:
+        """Run a query and serialise its result in ``result_format`` (a key of RESULT_FORMATS or GRAPH_FORMATS).
+
+        Without ``default_graphs`` the default graph is the union of the named graphs (unless the query
+        has its own FROM). Raises QuerySyntaxError with the parser's message.
+        """
+        options: dict = {}
+        if default_graphs is not None:
+            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        elif not re.search(r"\bFROM\b", code_only(query), re.IGNORECASE):
+            options["use_default_graph_as_union"] = True
+        if named_graphs is not None:
+            options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        try:
+            result = self._store.query(query, **options)
+            if isinstance(result, ox.QueryTriples):
+                return result.serialize(format=GRAPH_FORMATS[result_format])
+            return result.serialize(format=RESULT_FORMATS[result_format])
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
+        except ValueError as exc:  # a NamedNode of a malformed graph IRI
+            raise QuerySyntaxError(str(exc)) from exc
+        except OSError as exc:
+            raise StoreError(f"the query failed: {exc}") from exc

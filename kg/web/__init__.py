@@ -1,0 +1,57 @@
+"""The HTTP face of the graph: a Flask app factory. Nothing is read at import time."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from flask import Flask
+
+from kg.config import Settings, load_settings
+from kg.store import EmbeddedStore
+
+
+class StoreHolder:
+    """The published store for this process, reopened when a build publishes a new version."""
+
+    def __init__(self, store_dir: Path, store: EmbeddedStore | None = None):
+        self._store_dir = store_dir
+        self._store = store
+        self._target = os.path.realpath(store_dir / "current") if store is None else str(store.path)
+        self._lock = threading.Lock()
+
+    def get(self) -> EmbeddedStore:
+        target = os.path.realpath(self._store_dir / "current")
+        if self._store is None or target != self._target:
+            with self._lock:
+                if self._store is None or target != self._target:
+                    self._store = EmbeddedStore(self._store_dir)
+                    self._target = target
+        return self._store
+
+
+def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None) -> Flask:
+    """The endpoint application. ``store`` is opened lazily from the settings when not given."""
+    from kg.web.errors import register_error_handlers
+    from kg.web.meta import meta
+    from kg.web.sparql import sparql
+
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store)}
+    app.register_blueprint(sparql)
+    app.register_blueprint(meta)
+    register_error_handlers(app)
+
+    @app.after_request
+    def allow_cross_origin(response):
+        # read-only data: any origin may query it from a browser
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+        response.headers["Access-Control-Max-Age"] = "86400"
+        return response
+
+    return app

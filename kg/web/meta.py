@@ -1,0 +1,25 @@
+"""Health and version endpoints."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from kg import __version__
+
+meta = Blueprint("meta", __name__)
+
+
+@meta.get("/health")
+def health():
+    store = current_app.extensions["kg"]["store"].get()
+    return jsonify({"ok": True, "build": store.build_id, "triples": len(store)})
+
+
+@meta.get("/version")
+def version():
+    import pyoxigraph
+    import rdflib
+
+    store = current_app.extensions["kg"]["store"].get()
+    return jsonify({"kg": __version__, "build": store.build_id, "pyoxigraph": pyoxigraph.__version__,
+                    "rdflib": rdflib.__version__})

@@ -1,0 +1,55 @@
+"""Content negotiation: one table per result kind, chosen by ``format`` or the Accept header."""
+
+from __future__ import annotations
+
+from werkzeug.datastructures import MIMEAccept
+
+from kg.errors import BadRequest, NotAcceptable
+
+#: media type -> format name, per result kind; the first entry is the default.
+SOLUTIONS = {
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/json": "json",
+    "application/xml": "xml",
+}
+GRAPH = {
+    "text/turtle": "turtle",
+    "application/n-triples": "ntriples",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdfxml",
+    "text/plain": "ntriples",
+}
+MEDIA_TYPE = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+              "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
+              "turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples",
+              "jsonld": "application/ld+json", "rdfxml": "application/rdf+xml"}
+
+
+#: Other spellings of the format parameter that clients send (SPARQLWrapper sends rdf+xml and json-ld,
+#: as Fuseki and Virtuoso accept), and media types, per result kind.
+ALIASES = {
+    "solutions": {"srj": "json", "srx": "xml", **SOLUTIONS},
+    "graph": {"ttl": "turtle", "nt": "ntriples", "n-triples": "ntriples", "json-ld": "jsonld", "rdf+xml": "rdfxml",
+              "rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", **GRAPH},
+}
+
+
+def choose(kind: str, accept: MIMEAccept, format_parameter: str | None) -> str:
+    """The format name for a result of ``kind`` (solutions or graph)."""
+    table = SOLUTIONS if kind == "solutions" else GRAPH
+    names = list(dict.fromkeys(table.values()))
+    if format_parameter:
+        wanted = format_parameter.strip().lower()
+        wanted = wanted if wanted in names else ALIASES[kind].get(wanted)
+        if wanted is None:
+            raise BadRequest(f"format {format_parameter!r} is not available for this query; use one of {', '.join(names)}")
+        return wanted
+    if not accept:
+        return names[0]
+    best = accept.best_match(list(table), default=None)
+    if best is None:
+        raise NotAcceptable(f"none of the accepted media types can carry this result; available: {', '.join(table)}")
+    return table[best]

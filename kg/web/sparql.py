@@ -1,0 +1,134 @@
+"""The SPARQL 1.1 Protocol endpoint (query only) and its Service Description."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import RDF
+
+from kg import __version__
+from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
+from kg.sparql_text import dataset_clause, looks_like_update, query_form, service_targets
+from kg.web.negotiation import MEDIA_TYPE, choose
+
+sparql = Blueprint("sparql", __name__)
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+
+
+def _context():
+    kg = current_app.extensions["kg"]
+    return kg["settings"], kg["store"].get()
+
+
+def _single(values: list[str], name: str) -> str | None:
+    if len(values) > 1:
+        raise BadRequest(f"the {name} parameter is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _read_request() -> tuple[str | None, list[str], list[str]]:
+    """The query text and the protocol's default-graph-uri and named-graph-uri values."""
+    if request.method == "GET":
+        if "update" in request.args:
+            raise BadRequest("SPARQL Update is not accepted by GET")
+        return (_single(request.args.getlist("query"), "query"), request.args.getlist("default-graph-uri"),
+                request.args.getlist("named-graph-uri"))
+    media_type = request.mimetype
+    if media_type == "application/x-www-form-urlencoded":
+        form = request.form
+        if "update" in form:
+            raise Forbidden("this endpoint is read-only: SPARQL Update is not accepted")
+        if "query" in request.args:
+            raise BadRequest("the query is given both in the URL and in the body; give it once")
+        query = _single(form.getlist("query"), "query")
+        if query is None:
+            raise BadRequest("a POST form needs a query parameter")
+        return query, form.getlist("default-graph-uri"), form.getlist("named-graph-uri")
+    if media_type == "application/sparql-query":
+        if "query" in request.args:
+            raise BadRequest("the query is given both in the URL and in the body; give it once")
+        try:
+            query = request.get_data().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"the query is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        if not query.strip():
+            raise BadRequest("the request body holds no query")
+        return query, request.args.getlist("default-graph-uri"), request.args.getlist("named-graph-uri")
+    if media_type == "application/sparql-update":
+        raise Forbidden("this endpoint is read-only: SPARQL Update is not accepted")
+    raise UnsupportedFormat(f"unsupported request media type {media_type or '(none)'!r}; send "
+                            "application/x-www-form-urlencoded or application/sparql-query")
+
+
+def _check(query: str, default_graphs: list[str], named_graphs: list[str], held: set[str], allowed: tuple[str, ...]):
+    """Refuse what the endpoint does not do: updates, outbound SERVICE calls, graphs it does not hold."""
+    if looks_like_update(query):
+        raise Forbidden("this endpoint is read-only: SPARQL Update is not accepted")
+    for target in service_targets(query):
+        if target is None or target not in allowed:
+            shown = f"<{target}>" if target else "a variable endpoint"
+            raise Forbidden(f"SERVICE {shown} is not allowed: this endpoint makes no outbound requests "
+                            "unless the operator allow-lists the target (setting allow_service)")
+    from_default, from_named = dataset_clause(query)
+    for iri in [*default_graphs, *named_graphs, *from_default, *from_named]:
+        if iri not in held:
+            raise BadRequest(f"the store holds no graph <{iri}>; graphs are selected among the store's own "
+                             f"(see the service description), never fetched")
+
+
+@sparql.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+@sparql.route("/sparql/", methods=["GET", "POST", "OPTIONS"])
+def endpoint():
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    settings, store = _context()
+    query, default_graphs, named_graphs = _read_request()
+    if query is None:
+        return _service_description(settings, store)
+    held = {str(g) for g in store.graphs()}
+    _check(query, default_graphs, named_graphs, held, settings.service_allow_list)
+    form = query_form(query)
+    if form is None:
+        store.execute(query, result_format="json")  # raises the parser's message
+        raise QuerySyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    kind = "solutions" if form in ("select", "ask") else "graph"
+    result_format = choose(kind, request.accept_mimetypes, request.values.get("format"))
+    body = store.execute(query, result_format=result_format, default_graphs=default_graphs or None,
+                         named_graphs=named_graphs or None)
+    response = Response(body, mimetype=MEDIA_TYPE[result_format].split(";")[0])
+    response.headers["Content-Type"] = MEDIA_TYPE[result_format]
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _service_description(settings, store) -> Response:
+    graph = Graph()
+    graph.bind("sd", SD)
+    graph.bind("formats", FORMATS)
+    service = URIRef(request.base_url)
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, service))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        graph.add((service, SD.resultFormat, FORMATS[fmt]))
+    dataset = BNode("dataset")
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    default = BNode("default")
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    for number, iri in enumerate(store.graphs()):
+        named = BNode(f"graph{number}")
+        graph.add((dataset, SD.namedGraph, named))
+        graph.add((named, SD.name, iri))
+    comment = (f"YRD knowledge graph {__version__}, build {store.build_id}. Read-only: SPARQL Update is refused. "
+               "The default graph is the union of the named graphs. SERVICE is refused unless allow-listed; "
+               "FROM and the graph parameters select graphs held in the store and never fetch anything. "
+               f"Request bodies are limited to {settings.max_body_bytes} bytes; a worker that does not answer "
+               f"within {settings.worker_timeout} s is restarted.")
+    graph.add((service, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(comment, lang="en")))
+    graph.add((service, URIRef("http://purl.org/dc/terms/modified"), Literal(store.build_id)))
+    return Response(graph.serialize(format="turtle"), mimetype="text/turtle")

@@ -1,0 +1,178 @@
+"""The SPARQL endpoint served by gunicorn on a loopback port, queried with SPARQLWrapper and plain HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from rdflib import Graph
+from SPARQLWrapper import CSV, JSON, JSONLD, RDFXML, TURTLE, XML, SPARQLWrapper
+
+from conftest import ROOT
+
+ASSERTED = "https://w3id.org/yrd-kg/graph/asserted"
+COUNT_PARKS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/yrd-kg/ontology#Zone> }"
+MAX_BODY = 20_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def endpoint(settings, store):
+    port = free_port()
+    env = {**os.environ, "KG_STORE_DIR": str(settings.path("store_dir")), "KG_MAX_BODY_BYTES": str(MAX_BODY)}
+    server = subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port),
+                               "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):  # bounded wait for the workers to boot
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail("the server did not start: " + server.stdout.read().decode())
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def http(url, *, data=None, headers=None, method=None):
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def client(endpoint, query, fmt):
+    sparql = SPARQLWrapper(endpoint + "/sparql")
+    sparql.setQuery(query)
+    sparql.setReturnFormat(fmt)
+    return sparql.query().convert()
+
+
+def test_sparqlwrapper_select_in_json_and_xml(endpoint):
+    result = client(endpoint, COUNT_PARKS, JSON)
+    assert int(result["results"]["bindings"][0]["n"]["value"]) == 10  # the parks and zones of parks.csv
+    document = client(endpoint, COUNT_PARKS, XML)
+    assert document.getElementsByTagName("literal")[0].firstChild.data == result["results"]["bindings"][0]["n"]["value"]
+    assert b"n" in client(endpoint, COUNT_PARKS, CSV)
+
+
+def test_sparqlwrapper_ask_and_post(endpoint):
+    sparql = SPARQLWrapper(endpoint + "/sparql")
+    sparql.setMethod("POST")
+    sparql.setQuery("ASK { <https://w3id.org/yrd-kg/id/infra/sutong-bridge> ?p ?o }")
+    sparql.setReturnFormat(JSON)
+    assert sparql.query().convert()["boolean"] is True
+
+
+@pytest.mark.parametrize("fmt", [TURTLE, RDFXML, JSONLD])
+def test_sparqlwrapper_construct_in_rdf_formats(endpoint, fmt):
+    query = "CONSTRUCT { ?b ?p ?o } WHERE { BIND(<https://w3id.org/yrd-kg/id/infra/sutong-bridge> AS ?b) ?b ?p ?o }"
+    result = client(endpoint, query, fmt)
+    graph = result if isinstance(result, Graph) else Graph().parse(data=result, format="turtle")
+    assert len(graph) >= 5
+
+
+@pytest.mark.parametrize("accept, media_type, starts", [
+    ("text/csv", "text/csv", b"n\r\n"),
+    ("text/tab-separated-values", "text/tab-separated-values", b"?n\n"),
+    ("application/sparql-results+xml", "application/sparql-results+xml", b"<?xml"),
+    ("*/*", "application/sparql-results+json", b"{"),
+])
+def test_content_negotiation_for_solutions(endpoint, accept, media_type, starts):
+    status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}),
+                                 headers={"Accept": accept})
+    assert status == 200 and headers["Content-Type"].startswith(media_type) and body.startswith(starts)
+
+
+def test_format_parameter_and_not_acceptable(endpoint):
+    status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "tsv"}))
+    assert status == 200 and headers["Content-Type"].startswith("text/tab-separated-values")
+    status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}),
+                           headers={"Accept": "image/png"})
+    assert status == 406 and "available" in json.loads(body)["error"]
+    status, _, _ = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "pdf"}))
+    assert status == 400
+
+
+def test_post_forms_and_direct_post(endpoint):
+    form = urllib.parse.urlencode({"query": COUNT_PARKS}).encode()
+    status, _, body = http(endpoint + "/sparql", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    direct = http(endpoint + "/sparql", data=COUNT_PARKS.encode(), headers={"Content-Type": "application/sparql-query"})
+    assert status == 200 and direct[0] == 200 and json.loads(body) == json.loads(direct[2])
+
+
+def test_default_and_named_graph_parameters_select_store_graphs(endpoint):
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    def n(params):
+        status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode(params, doseq=True))
+        assert status == 200, body
+        return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+    union = n({"query": count})
+    asserted = n({"query": count, "default-graph-uri": ASSERTED})
+    assert 0 < asserted < union
+    named = n({"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "named-graph-uri": ASSERTED})
+    assert named == asserted
+    status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": count, "default-graph-uri": "http://127.0.0.1:9/remote"}))
+    assert status == 400 and "holds no graph" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("params, data, content_type, status, message", [
+    ({"query": "SELECT * WHERE { ?s ?p }"}, None, None, 400, "does not parse"),
+    ({"query": ["ASK {}", "ASK {}"]}, None, None, 400, "given 2 times"),
+    ({"query": "ASK {}"}, b"ASK {}", "application/sparql-query", 400, "both in the URL and in the body"),
+    ({}, b"query=ASK%20%7B%7D", "text/plain", 415, "unsupported request media type"),
+    ({}, b"update=CLEAR%20ALL", "application/x-www-form-urlencoded", 403, "read-only"),
+    ({}, b"CLEAR ALL", "application/sparql-update", 403, "read-only"),
+    ({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}, None, None, 403, "SERVICE"),
+    ({"query": "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }"}, None, None, 403, "SERVICE"),
+    ({"query": "SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }"}, None, None, 400, "holds no graph"),
+    ({}, b"\xff\xfe not utf-8", "application/sparql-query", 400, "not valid UTF-8"),
+    ({}, b"", "application/x-www-form-urlencoded", 400, "needs a query"),
+])
+def test_bad_requests_get_clear_errors(endpoint, params, data, content_type, status, message):
+    url = endpoint + "/sparql" + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
+    headers = {"Content-Type": content_type} if content_type else {}
+    got, headers_back, body = http(url, data=data, headers=headers, method="POST" if data is not None else "GET")
+    error = json.loads(body)
+    assert got == status and message in error["error"] and error["status"] == status
+    assert headers_back["Content-Type"] == "application/json"
+
+
+def test_oversized_body_is_413(endpoint):
+    query = "ASK { }" + " " * (MAX_BODY + 10)
+    status, _, body = http(endpoint + "/sparql", data=query.encode(), headers={"Content-Type": "application/sparql-query"})
+    assert status == 413 and json.loads(body)["status"] == 413
+
+
+def test_service_description_health_version_and_cors(endpoint):
+    status, headers, body = http(endpoint + "/sparql")
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    description = Graph().parse(data=body, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    names = {str(o) for o in description.objects(None, description.namespace_manager.expand_curie("sd:name"))}
+    assert ASSERTED in names and len(list(description.subjects(None, None))) > 3
+    assert any(str(o) == sd + "UnionDefaultGraph" for o in description.objects())
+    status, headers, _ = http(endpoint + "/sparql", method="OPTIONS",
+                              headers={"Origin": "https://other.example", "Access-Control-Request-Method": "POST"})
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == "*" and "POST" in headers["Access-Control-Allow-Methods"]
+    health = json.loads(http(endpoint + "/health")[2])
+    version = json.loads(http(endpoint + "/version")[2])
+    assert health["ok"] and health["build"] == version["build"] and version["kg"]
