@@ -141,6 +141,78 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     run_server(_settings(ctx, host=host, port=port, workers=workers))
 
 
+@main.command("queries")
+@click.pass_context
+def list_queries(ctx: click.Context) -> None:
+    """List the saved queries and their parameters."""
+    from kg.queries import load_queries
+
+    for query in load_queries(_settings(ctx).path("queries_dir")).values():
+        params = ", ".join(f"{p.name}:{p.kind}{'' if p.required else '?'}" for p in query.parameters)
+        click.echo(f"{query.id:<28} {query.summary}" + (f"  [{params}]" if params else ""))
+
+
+RESULT_CHOICES = ["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld", "rdfxml"]
+
+
+def _run_query(settings, text: str, bindings, fmt: str) -> None:
+    import csv as csv_module
+    import io
+
+    from kg.sparql_text import query_form
+    from kg.store import EmbeddedStore
+
+    store = EmbeddedStore(settings.path("store_dir"))
+    graph_result = query_form(text) in ("construct", "describe")
+    if fmt == "table":
+        fmt_used = "turtle" if graph_result else "csv"
+    else:
+        fmt_used = fmt
+    data = store.execute(text, result_format=fmt_used, bindings=bindings)
+    if fmt != "table" or graph_result:
+        sys.stdout.buffer.write(data)
+        return
+    rows = list(csv_module.reader(io.StringIO(data.decode("utf-8"))))
+    widths = [max(len(row[i]) if i < len(row) else 0 for row in rows) for i in range(len(rows[0]))] if rows else []
+    for number, row in enumerate(rows):
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if number == 0:
+            click.echo("  ".join("-" * width for width in widths))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--file", "query_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Run this .rq file instead of a saved query.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the saved query; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(RESULT_CHOICES), default="table", show_default=True)
+@click.pass_context
+def query(ctx: click.Context, name: str | None, query_file: Path | None, params: tuple[str, ...], fmt: str) -> None:
+    """Run a saved query by NAME (or a query file) against the store."""
+    from kg.errors import BadRequest
+    from kg.queries import find, load_queries, load_query
+
+    settings = _settings(ctx)
+    if (name is None) == (query_file is None):
+        raise BadRequest("give either a saved query NAME or --file")
+    saved = load_query(query_file) if query_file else find(load_queries(settings.path("queries_dir")), name)
+    values = {}
+    for param in params:
+        key, sep, value = param.partition("=")
+        if not sep:
+            raise BadRequest(f"--param takes KEY=VALUE; got {param!r}")
+        values[key] = value
+    _run_query(settings, saved.text, saved.bindings(values), fmt)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--format", "fmt", type=click.Choice(RESULT_CHOICES), default="table", show_default=True)
+@click.pass_context
+def sparql(ctx: click.Context, text: str, fmt: str) -> None:
+    """Run an ad-hoc SPARQL query against the store (the default graph is the union of the named graphs)."""
+    _run_query(_settings(ctx), text, None, fmt)
+
+
 @main.command()
 @click.pass_context
 def info(ctx: click.Context) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, MappingError, QuerySyntaxError, StoreError
-from kg.sparql_text import code_only, where_brace
+from kg.sparql_text import dataset_clause, where_brace
 
 Triple = tuple[Node, Node, Node]
 Quad = tuple[Node, Node, Node, URIRef]
@@ -308,16 +307,22 @@ class EmbeddedStore:
         return _canonical_store_nquads(self._store)
 
     def execute(self, query: str, *, result_format: str, default_graphs: list[str] | None = None,
-                named_graphs: list[str] | None = None) -> bytes:
+                named_graphs: list[str] | None = None, bindings: dict[str, Node] | None = None) -> bytes:
         """Run a query and serialise its result in ``result_format`` (a key of RESULT_FORMATS or GRAPH_FORMATS).
 
         Without ``default_graphs`` the default graph is the union of the named graphs (unless the query
-        has its own FROM). Raises QuerySyntaxError with the parser's message.
+        has its own FROM). ``bindings`` fix variables through a VALUES block. Raises QuerySyntaxError with
+        the parser's message.
         """
+        if bindings:
+            brace = where_brace(query)
+            if brace is None:
+                raise QuerySyntaxError("a query with parameters needs a WHERE clause")
+            query = join_values(query, brace, list(bindings), [bindings])
         options: dict = {}
         if default_graphs is not None:
             options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        elif not re.search(r"\bFROM\b", code_only(query), re.IGNORECASE):
+        elif dataset_clause(query) == ([], []):
             options["use_default_graph_as_union"] = True
         if named_graphs is not None:
             options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]

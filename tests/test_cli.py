@@ -156,3 +156,23 @@ def test_truncated_turtle_names_line_and_column(cli_store, tmp_path):
     path.write_text(VALID_PARTNER[:-40], encoding="utf-8")
     result = kg("--store-dir", str(store), "validate", str(path))
     assert "line 5" in result.stderr and "column" in result.stderr
+
+
+def test_queries_query_and_sparql_commands(cli_store, tmp_path):
+    store, _ = cli_store
+    listing = kg("--store-dir", str(store), "queries")
+    assert listing.returncode == 0 and "subregions" in listing.stdout and "region:iri" in listing.stdout
+    table = kg("--store-dir", str(store), "query", "region_hierarchy", "--param", "region=https://w3id.org/yrd-kg/id/region/jiangyin")
+    assert table.returncode == 0 and "Wuxi" in table.stdout and "320200" in table.stdout and "---" in table.stdout
+    rows = kg("--store-dir", str(store), "query", "subregions", "--format", "csv")
+    assert rows.returncode == 0 and rows.stdout.count("\n") == 6
+    query_file = tmp_path / "count.rq"
+    query_file.write_text("SELECT (COUNT(*) AS ?n) WHERE { ?p a <https://w3id.org/yrd-kg/ontology#Zone> }")
+    result = kg("--store-dir", str(store), "query", "--file", str(query_file), "--format", "json")
+    assert json.loads(result.stdout)["results"]["bindings"][0]["n"]["value"] == "10"
+    result = kg("--store-dir", str(store), "sparql", "ASK { ?s ?p ?o }", "--format", "json")
+    assert json.loads(result.stdout)["boolean"] is True
+    for args, message in ((("query", "nope"), "no saved query"), (("sparql", "SELEC"), "does not parse"),
+                          (("query", "subregions", "--param", "region"), "KEY=VALUE")):
+        result = kg("--store-dir", str(store), *args)
+        assert result.returncode == 2 and message in result.stderr

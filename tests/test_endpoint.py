@@ -176,3 +176,33 @@ def test_service_description_health_version_and_cors(endpoint):
     health = json.loads(http(endpoint + "/health")[2])
     version = json.loads(http(endpoint + "/version")[2])
     assert health["ok"] and health["build"] == version["build"] and version["kg"]
+
+
+def test_saved_query_catalogue_run_and_openapi(endpoint):
+    status, _, body = http(endpoint + "/queries")
+    catalogue = {q["id"]: q for q in json.loads(body)["queries"]}
+    assert status == 200 and len(catalogue) >= 20
+    assert catalogue["subregions"]["parameters"][0]["name"] == "region"
+    status, headers, body = http(endpoint + "/queries/subregions.csv?" + urllib.parse.urlencode(
+        {"region": "https://w3id.org/yrd-kg/id/region/kunshan"}))
+    assert status == 200 and headers["Content-Type"].startswith("text/csv") and body.count(b"\n") == 4
+    status, headers, body = http(endpoint + "/queries/subregions", headers={"Accept": "application/sparql-results+json"})
+    assert status == 200 and len(json.loads(body)["results"]["bindings"]) == 5
+    status, _, body = http(endpoint + "/queries/subregions.rq")
+    assert status == 200 and body.startswith(b"#+ summary")
+    status, _, body = http(endpoint + "/openapi.json")
+    spec = json.loads(body)
+    assert spec["openapi"].startswith("3.") and "/queries/subregions" in spec["paths"]
+    assert spec["paths"]["/queries/subregions"]["get"]["parameters"][0]["name"] == "region"
+
+
+@pytest.mark.parametrize("path, status, message", [
+    ("/queries/no_such_query", 404, "no saved query"),
+    ("/queries/subregions?region=not-an-iri", 400, "absolute IRI"),
+    ("/queries/subregions?colour=red", 400, "no parameter 'colour'"),
+    ("/queries/subregions.pdf", 400, "no result format"),
+    ("/nowhere", 404, "not found"),
+])
+def test_saved_query_errors(endpoint, path, status, message):
+    got, _, body = http(endpoint + path)
+    assert got == status and message in json.loads(body)["error"]

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     """The endpoint application. ``store`` is opened lazily from the settings when not given."""
     from kg.web.errors import register_error_handlers
     from kg.web.meta import meta
+    from kg.web.saved import saved
     from kg.web.sparql import sparql
 
     settings = settings or load_settings()
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store)}
     app.register_blueprint(sparql)
     app.register_blueprint(meta)
+    app.register_blueprint(saved)
     register_error_handlers(app)
 
     @app.after_request
