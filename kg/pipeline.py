@@ -174,8 +174,8 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
         raise ValidationFailed(f"the graph has {build.report.counts()['Violation']} SHACL violations; "
                                "the published store is unchanged", report=build.report)
     progress("loading the store")
-    reports = {f"report.{ext}": render(build.report, format=fmt, base_iri=settings.base_iri)
-               for ext, fmt in (("ttl", "turtle"), ("json", "json"))}
+    reports = {f"report.{fmt}": render(build.report, format=fmt, base_iri=settings.base_iri)
+               for fmt in ("turtle", "json", "text", "html")}
     version = publish(build.quads(settings), settings.path("store_dir"), keep_versions=settings.keep_versions,
                       attachments=reports)
     return build, version
@@ -205,13 +205,21 @@ def validate_files(settings: Settings, paths: list[Path], *, format: str | None 
     With ``context`` and a published store, the data is checked beside the published graph, so that it
     may refer to the graph's entities; only results about the files' own nodes are reported.
     """
-    data = Graph()
+    documents = []
     for path in paths:
         try:
-            raw = path.read_bytes()
+            documents.append((path.read_bytes(), format_for(path, format), str(path)))
         except OSError as exc:
             raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-        for s, p, o, _ in parse_rdf(raw, format=format_for(path, format), base_iri=settings.base_iri, source=str(path)):
+    return validate_documents(settings, documents, context=context)
+
+
+def validate_documents(settings: Settings, documents: list[tuple[bytes, str, str]], *,
+                       context: bool = True) -> ValidationReport:
+    """Check RDF documents, given as (data, format name, source name), as ``validate_files`` does."""
+    data = Graph()
+    for raw, fmt, source in documents:
+        for s, p, o, _ in parse_rdf(raw, format=fmt, base_iri=settings.base_iri, source=source):
             data.add((s, p, o))
     published = None
     if context and (settings.path("store_dir") / "current").exists():

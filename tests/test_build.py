@@ -146,7 +146,9 @@ def test_the_published_store_keeps_the_build_report(store):
 
     report = json.loads(store.attachment("report.json"))
     assert report["conforms"] is True and report["counts"]["Violation"] == 0
-    assert store.attachment("report.ttl").startswith(b"@prefix")
+    assert store.attachment("report.turtle").startswith(b"@prefix")
+    assert store.attachment("report.text").startswith(b"Validation conforms")
+    assert store.attachment("report.html").startswith(b"<!doctype html>")
 
 
 def test_a_build_under_another_base_iri_moves_every_identifier(project_copy):

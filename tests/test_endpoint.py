@@ -206,3 +206,41 @@ def test_saved_query_catalogue_run_and_openapi(endpoint):
 def test_saved_query_errors(endpoint, path, status, message):
     got, _, body = http(endpoint + path)
     assert got == status and message in json.loads(body)["error"]
+
+
+PARTNER = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://partner.example/park/p1> a yrd:IndustrialPark ; rdfs:label "Partner park"@en , "合作园区"@zh ;
+    yrd:locatedIn <https://w3id.org/yrd-kg/id/region/nantong> ; yrd:areaKm2 -3.5 .
+""".encode("utf-8")
+
+
+def test_latest_build_report_in_each_format(endpoint):
+    status, headers, body = http(endpoint + "/validation")
+    report = json.loads(body)
+    assert status == 200 and report["conforms"] and report["counts"]["Violation"] == 0
+    for accept, starts in (("text/html", b"<!doctype html>"), ("text/plain", b"Validation conforms"), ("text/turtle", b"@prefix")):
+        status, headers, body = http(endpoint + "/validation", headers={"Accept": accept})
+        assert status == 200 and headers["Content-Type"].startswith(accept) and body.startswith(starts)
+
+
+def test_partner_data_posted_for_validation(endpoint):
+    status, headers, body = http(endpoint + "/validate", data=PARTNER, headers={"Content-Type": "text/turtle"})
+    report = json.loads(body)
+    assert status == 200 and headers["X-Conforms"] == "false"
+    assert [(r["shape"].rsplit("#", 1)[-1], r["focus"]) for r in report["results"] if r["severity"] == "Violation"] == [
+        ("ZoneArea", "https://partner.example/park/p1")]
+    status, _, body = http(endpoint + "/validate?report=text", data=PARTNER.replace(b"-3.5", b"3.5"),
+                           headers={"Content-Type": "text/turtle"})
+    assert status == 200 and body.startswith(b"Validation conforms")
+
+
+@pytest.mark.parametrize("data, content_type, status, message", [
+    (PARTNER[:-20], "text/turtle", 400, "line"),
+    (b"", "text/turtle", 400, "empty"),
+    (PARTNER, "text/csv", 415, "send the data as one of"),
+    (b"# " + b"x" * (MAX_BODY + 10), "text/turtle", 413, "larger than the limit"),
+])
+def test_bad_partner_uploads(endpoint, data, content_type, status, message):
+    got, _, body = http(endpoint + "/validate", data=data, headers={"Content-Type": content_type})
+    assert got == status and message.lower() in json.loads(body)["error"].lower()

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     from kg.web.errors import register_error_handlers
     from kg.web.meta import meta
     from kg.web.saved import saved
+    from kg.web.validation import validation
     from kg.web.sparql import sparql
 
     settings = settings or load_settings()
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.register_blueprint(sparql)
     app.register_blueprint(meta)
     app.register_blueprint(saved)
+    app.register_blueprint(validation)
     register_error_handlers(app)
 
     @app.after_request

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from kg.errors import KGError
 
@@ -18,6 +18,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(KGError)
     def known(error: KGError):
         return _body(error.http_status, error.message, error.details)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return _body(413, f"the request body is larger than the limit of {limit} bytes (setting max_body_bytes)")
 
     @app.errorhandler(HTTPException)
     def http(error: HTTPException):

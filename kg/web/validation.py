@@ -1,0 +1,56 @@
+"""Validation over HTTP: the latest build's report, and validation of partner data sent in a POST."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from kg.errors import BadRequest, NotAcceptable, UnsupportedFormat
+from kg.report import MEDIA_TYPES, render
+
+validation = Blueprint("validation", __name__)
+#: request media type -> input format name
+UPLOAD_TYPES = {"text/turtle": "turtle", "application/n-triples": "ntriples", "application/ld+json": "jsonld",
+                "application/rdf+xml": "rdfxml", "application/trig": "trig", "application/n-quads": "nquads"}
+#: Accept media type -> report format name; JSON first, the default
+REPORT_TYPES = {"application/json": "json", "text/turtle": "turtle", "text/plain": "text", "text/html": "html"}
+
+
+def _report_format() -> str:
+    named = request.args.get("report")
+    if named:
+        if named not in REPORT_TYPES.values():
+            raise BadRequest(f"report {named!r} is not a report format; use one of {', '.join(REPORT_TYPES.values())}")
+        return named
+    if not request.accept_mimetypes:
+        return "json"
+    best = request.accept_mimetypes.best_match(list(REPORT_TYPES), default=None)
+    if best is None:
+        raise NotAcceptable(f"a report is available as {', '.join(REPORT_TYPES)}")
+    return REPORT_TYPES[best]
+
+
+@validation.get("/validation")
+def latest_report():
+    """The report of the build the store holds."""
+    fmt = _report_format()
+    store = current_app.extensions["kg"]["store"].get()
+    body = store.attachment(f"report.{fmt}")
+    if body is None:
+        raise NotAcceptable(f"the published build has no {fmt} report; rebuild with this version of kg")
+    return Response(body, headers={"Content-Type": MEDIA_TYPES[fmt]})
+
+
+@validation.post("/validate")
+def validate_upload():
+    """Validate the RDF document in the body (its Content-Type names the format) beside the published graph."""
+    from kg.pipeline import validate_documents
+
+    settings = current_app.extensions["kg"]["settings"]
+    input_format = UPLOAD_TYPES.get(request.mimetype)
+    if input_format is None:
+        raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
+    fmt = _report_format()
+    context = request.args.get("context", "true").lower() != "false"
+    report = validate_documents(settings, [(request.get_data(), input_format, "the request body")], context=context)
+    return Response(render(report, format=fmt, base_iri=settings.base_iri),
+                    headers={"Content-Type": MEDIA_TYPES[fmt], "X-Conforms": str(report.conforms).lower()})
