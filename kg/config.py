@@ -33,6 +33,7 @@ SETTINGS_DOC: dict[str, str] = {
     "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
+    "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
 }
 
 
@@ -52,6 +53,7 @@ class Settings:
     worker_timeout: int = 60
     allow_service: str = ""
     max_body_bytes: int = 1_048_576
+    query_timeout: int = 30
 
     @property
     def service_allow_list(self) -> tuple[str, ...]:
@@ -124,6 +126,6 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
         raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
-    if not 0 < settings.port < 65536 or settings.workers < 1 or settings.max_body_bytes < 1:
-        raise ConfigError("port must be 1-65535, workers and max_body_bytes at least 1")
+    if not 0 < settings.port < 65536 or min(settings.workers, settings.max_body_bytes, settings.query_timeout) < 1:
+        raise ConfigError("port must be 1-65535; workers, max_body_bytes and query_timeout at least 1")
     return settings

@@ -252,13 +252,13 @@ def _prune(versions: Path, *, keep: int, current: Path) -> None:
 
 
 class EmbeddedStore:
-    """The published store, opened read-only."""
+    """The published store (or a given ``version`` of it), opened read-only."""
 
-    def __init__(self, store_dir: Path):
+    def __init__(self, store_dir: Path, *, version: Path | None = None):
         link = store_dir / "current"
-        if not link.exists():
+        if version is None and not link.exists():
             raise StoreError(f"no published store in {store_dir}: run 'kg build' first")
-        self.path = link.resolve()
+        self.path = version if version is not None else link.resolve()
         try:
             self._store = ox.Store.read_only(str(self.path))
         except OSError as exc:

@@ -21,6 +21,7 @@ from conftest import ROOT
 ASSERTED = "https://w3id.org/yrd-kg/graph/asserted"
 COUNT_PARKS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/yrd-kg/ontology#Zone> }"
 MAX_BODY = 20_000
+QUERY_TIMEOUT = 3
 
 
 def free_port() -> int:
@@ -30,11 +31,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def endpoint(settings, store):
+def endpoint(settings, store, tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "KG_STORE_DIR": str(settings.path("store_dir")), "KG_MAX_BODY_BYTES": str(MAX_BODY)}
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+b")
+    env = {**os.environ, "KG_STORE_DIR": str(settings.path("store_dir")), "KG_MAX_BODY_BYTES": str(MAX_BODY),
+           "KG_QUERY_TIMEOUT": str(QUERY_TIMEOUT)}
     server = subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port),
-                               "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):  # bounded wait for the workers to boot
         try:
@@ -44,10 +47,15 @@ def endpoint(settings, store):
             time.sleep(0.1)
     else:
         server.kill()
-        pytest.fail("the server did not start: " + server.stdout.read().decode())
+        log.seek(0)
+        pytest.fail("the server did not start: " + log.read().decode())
     yield base
     server.terminate()
-    server.wait(timeout=10)
+    server.wait(timeout=30)
+    log.seek(0)
+    output = log.read().decode()
+    assert "SIGSEGV" not in output and "Traceback" not in output, output[-2000:]
+    assert '"GET /health HTTP/1.1" 200' in output  # one access-log line per request, with status
 
 
 def http(url, *, data=None, headers=None, method=None):
@@ -244,3 +252,17 @@ def test_partner_data_posted_for_validation(endpoint):
 def test_bad_partner_uploads(endpoint, data, content_type, status, message):
     got, _, body = http(endpoint + "/validate", data=data, headers={"Content-Type": content_type})
     assert got == status and message.lower() in json.loads(body)["error"].lower()
+
+
+def test_a_runaway_query_is_stopped_and_the_worker_serves_again(endpoint):
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    started = time.monotonic()
+    status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": cartesian}))
+    elapsed = time.monotonic() - started
+    assert status == 503 and "limit of 3 s" in json.loads(body)["error"]
+    assert QUERY_TIMEOUT <= elapsed < QUERY_TIMEOUT + 10
+    for _ in range(4):  # every worker answers at once afterwards
+        status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}))
+        assert status == 200 and json.loads(body)["results"]["bindings"][0]["n"]["value"] == "10"
+    description = http(endpoint + "/sparql")[2].decode()
+    assert "longer than 3 s is stopped" in description

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from kg.config import Settings, load_settings
+from kg.evaluator import Evaluator
 from kg.store import EmbeddedStore
 
 
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store)}
+    app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store),
+                            "evaluator": Evaluator(settings.query_timeout)}
     app.register_blueprint(sparql)
     app.register_blueprint(meta)
     app.register_blueprint(saved)
@@ -59,3 +61,11 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
         return response
 
     return app
+
+
+def execute(**request) -> bytes:
+    """Run a query on the current store through this process's time-limited evaluator."""
+    from flask import current_app
+
+    kg = current_app.extensions["kg"]
+    return kg["evaluator"].execute(kg["store"].get().path, **request)

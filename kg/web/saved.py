@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from kg import __version__
 from kg.queries import find, load_queries
+from kg.web import execute
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose
 
 saved = Blueprint("saved", __name__)
@@ -53,8 +54,7 @@ def run(name: str):
         result_format = choose(kind, request.accept_mimetypes, request.args.get("format"))
     values = {k: v for k, v in request.args.items() if k != "format"}
     bindings = query.bindings(values)
-    store = current_app.extensions["kg"]["store"].get()
-    body = store.execute(query.text, result_format=result_format, bindings=bindings)
+    body = execute(query=query.text, result_format=result_format, bindings=bindings)
     response = Response(body)
     response.headers["Content-Type"] = MEDIA_TYPE[result_format]
     response.headers["Vary"] = "Accept"

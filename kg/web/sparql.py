@@ -9,6 +9,7 @@ from rdflib.namespace import RDF
 from kg import __version__
 from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
 from kg.sparql_text import dataset_clause, looks_like_update, query_form, service_targets
+from kg.web import execute
 from kg.web.negotiation import MEDIA_TYPE, choose
 
 sparql = Blueprint("sparql", __name__)
@@ -90,12 +91,12 @@ def endpoint():
     _check(query, default_graphs, named_graphs, held, settings.service_allow_list)
     form = query_form(query)
     if form is None:
-        store.execute(query, result_format="json")  # raises the parser's message
+        execute(query=query, result_format="json")  # raises the parser's message
         raise QuerySyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
     kind = "solutions" if form in ("select", "ask") else "graph"
     result_format = choose(kind, request.accept_mimetypes, request.values.get("format"))
-    body = store.execute(query, result_format=result_format, default_graphs=default_graphs or None,
-                         named_graphs=named_graphs or None)
+    body = execute(query=query, result_format=result_format, default_graphs=default_graphs or None,
+                   named_graphs=named_graphs or None)
     response = Response(body, mimetype=MEDIA_TYPE[result_format].split(";")[0])
     response.headers["Content-Type"] = MEDIA_TYPE[result_format]
     response.headers["Vary"] = "Accept"
@@ -127,8 +128,8 @@ def _service_description(settings, store) -> Response:
     comment = (f"YRD knowledge graph {__version__}, build {store.build_id}. Read-only: SPARQL Update is refused. "
                "The default graph is the union of the named graphs. SERVICE is refused unless allow-listed; "
                "FROM and the graph parameters select graphs held in the store and never fetch anything. "
-               f"Request bodies are limited to {settings.max_body_bytes} bytes; a worker that does not answer "
-               f"within {settings.worker_timeout} s is restarted.")
+               f"Request bodies are limited to {settings.max_body_bytes} bytes; a query running longer than "
+               f"{settings.query_timeout} s is stopped and answered with 503.")
     graph.add((service, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(comment, lang="en")))
     graph.add((service, URIRef("http://purl.org/dc/terms/modified"), Literal(store.build_id)))
     return Response(graph.serialize(format="turtle"), mimetype="text/turtle")
