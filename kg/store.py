@@ -30,14 +30,6 @@ RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsForm
 GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
                  "rdfxml": ox.RdfFormat.RDF_XML}
 
-#: Export formats by name: pyoxigraph's format, and whether the format holds named graphs.
-FORMATS: dict[str, tuple[ox.RdfFormat, bool]] = {
-    "nquads": (ox.RdfFormat.N_QUADS, True),
-    "trig": (ox.RdfFormat.TRIG, True),
-    "ntriples": (ox.RdfFormat.N_TRIPLES, False),
-    "turtle": (ox.RdfFormat.TURTLE, False),
-}
-
 
 # --- term conversion between rdflib (build time) and pyoxigraph (store) ------------------------------
 
