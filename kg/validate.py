@@ -117,8 +117,7 @@ def _results(report: Graph, labels: Graph, provenance: Graph | None) -> list[Res
             constraint=str(report.value(node, SH.sourceConstraintComponent)).rsplit("#", 1)[-1],
             citations=_citations(provenance, focus, path, value) if provenance is not None else (),
         ))
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(results, key=lambda r: (order[r.severity], r.shape, str(r.focus), str(r.path), str(r.value)))
+    return results
 
 
 def _citations(provenance: Graph, focus: Node, path: Node | None, value: Node | None) -> tuple[Citation, ...]:
@@ -142,6 +141,9 @@ def _citations(provenance: Graph, focus: Node, path: Node | None, value: Node | 
 
 
 def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
+    """The report, its results in one stable order: by severity, shape, focus node, path and value."""
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    results = sorted(results, key=lambda r: (order[r.severity], r.shape, str(r.focus), str(r.path), str(r.value)))
     return ValidationReport(results, _union(*graphs))
 
 
@@ -151,8 +153,6 @@ def validate_build(*, asserted: Graph, inferred: Graph, provenance: Graph, shape
     first = _run(content, shapes.content)
     second = _run(_union(asserted, provenance), shapes.provenance)
     results = _results(first, content, provenance) + _results(second, content, provenance)
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    results.sort(key=lambda r: (order[r.severity], r.shape, str(r.focus), str(r.path), str(r.value)))
     return _report(results, first, second)
 
 

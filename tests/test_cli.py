@@ -176,3 +176,10 @@ def test_queries_query_and_sparql_commands(cli_store, tmp_path):
                           (("query", "subregions", "--param", "region"), "KEY=VALUE")):
         result = kg("--store-dir", str(store), *args)
         assert result.returncode == 2 and message in result.stderr
+
+
+def test_serve_without_a_published_store_is_a_usage_error(tmp_path):
+    result = kg("--store-dir", str(tmp_path / "nothing"), "serve", "--port", "1")
+    assert result.returncode == 2 and "run 'kg build' first" in result.stderr and "Traceback" not in result.stderr
+    result = kg("--store-dir", str(tmp_path / "nothing"), "serve", "--port", "70000")
+    assert result.returncode == 2 and "port must be 1-65535" in result.stderr
