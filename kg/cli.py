@@ -152,7 +152,7 @@ def list_queries(ctx: click.Context) -> None:
         click.echo(f"{query.id:<28} {query.summary}" + (f"  [{params}]" if params else ""))
 
 
-RESULT_CHOICES = ["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld", "rdfxml"]
+RESULT_CHOICES = ["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]
 
 
 def _run_query(settings, text: str, bindings, fmt: str) -> None:
@@ -168,7 +168,7 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
         fmt_used = "turtle" if graph_result else "csv"
     else:
         fmt_used = fmt
-    data = store.execute(text, result_format=fmt_used, bindings=bindings)
+    data = store.execute(text, result_format=fmt_used, bindings=bindings).body
     if fmt != "table" or graph_result:
         sys.stdout.buffer.write(data)
         return

@@ -34,6 +34,8 @@ SETTINGS_DOC: dict[str, str] = {
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
+    "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
+                       "and the response carries the header X-SPARQL-MaxRows.",
 }
 
 
@@ -54,6 +56,7 @@ class Settings:
     allow_service: str = ""
     max_body_bytes: int = 1_048_576
     query_timeout: int = 30
+    max_result_rows: int = 10_000
 
     @property
     def service_allow_list(self) -> tuple[str, ...]:
@@ -126,6 +129,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
         raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
-    if not 0 < settings.port < 65536 or min(settings.workers, settings.max_body_bytes, settings.query_timeout) < 1:
-        raise ConfigError("port must be 1-65535; workers, max_body_bytes and query_timeout at least 1")
+    if not 0 < settings.port < 65536 or min(settings.workers, settings.max_body_bytes, settings.query_timeout,
+                                             settings.max_result_rows) < 1:
+        raise ConfigError("port must be 1-65535; workers, max_body_bytes, query_timeout and max_result_rows "
+                          "at least 1")
     return settings

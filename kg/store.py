@@ -8,9 +8,11 @@ rename, so readers see either the old store or the new one, never a half-written
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -28,7 +30,10 @@ Quad = tuple[Node, Node, Node, URIRef]
 RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                   "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
 GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
-                 "rdfxml": ox.RdfFormat.RDF_XML}
+                 "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
+#: Graph formats that carry graph names: a query's triples are written into their default graph.
+DATASET_FORMATS = {"trig", "nquads"}
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 # --- term conversion between rdflib (build time) and pyoxigraph (store) ------------------------------
@@ -53,7 +58,7 @@ def from_ox(term) -> Node:
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
-        if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+        if term.datatype.value == XSD_STRING:
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     if isinstance(term, ox.BlankNode):
@@ -155,6 +160,19 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
 
 # --- canonical serialisation ------------------------------------------------------------------------
 
+def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
+    """The quads with blank nodes relabelled by RDFC-1.0, so that isomorphic inputs become equal.
+
+    Labels depend on the whole input: relabel small independent pieces (one blank-node structure at a
+    time) when comparing datasets that differ elsewhere. A ``None`` graph is the default graph.
+    """
+    dataset = ox.Dataset([ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph() if g is None else to_ox(g))
+                          for s, p, o, g in quads])
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
+             None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in dataset]
+
+
 def sorted_nquads(quads: Iterable[Quad]) -> bytes:
     """Quads as N-Quads, one per line, sorted: the canonical form of a dataset (no blank nodes)."""
     ox_quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(g))) for s, p, o, g in quads]
@@ -243,6 +261,54 @@ def _prune(versions: Path, *, keep: int, current: Path) -> None:
                 attachment.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A serialised query result; ``truncated`` when rows past the cap were left out."""
+
+    body: bytes
+    truncated: bool = False
+
+
+def _results_json_term(term) -> dict:
+    """A term in the SPARQL 1.1 Query Results JSON format (with the RDF-star "triple" extension)."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return {"type": "literal", "value": term.value, "xml:lang": term.language}
+        if term.datatype.value != XSD_STRING:
+            return {"type": "literal", "value": term.value, "datatype": term.datatype.value}
+        return {"type": "literal", "value": term.value}
+    return {"type": "triple", "value": {"subject": _results_json_term(term.subject),
+                                        "predicate": _results_json_term(term.predicate),
+                                        "object": _results_json_term(term.object)}}
+
+
+def _capped_solutions(solutions: ox.QuerySolutions, result_format: str, max_rows: int) -> Answer:
+    """The first ``max_rows`` solutions, serialised by pyoxigraph all the same.
+
+    pyoxigraph serialises only whole result iterators, so the kept rows go through the JSON results
+    format and back into a QuerySolutions, which then writes any of the four formats.
+    """
+    names = [v.value for v in solutions.variables]
+    rows = list(islice(solutions, max_rows + 1))
+    bindings = [{n: _results_json_term(row[n]) for n in names if row[n] is not None} for row in rows[:max_rows]]
+    document = json.dumps({"head": {"vars": names}, "results": {"bindings": bindings}}).encode("utf-8")
+    kept = ox.parse_query_results(document, format=ox.QueryResultsFormat.JSON)
+    return Answer(kept.serialize(format=RESULT_FORMATS[result_format]), truncated=len(rows) > max_rows)
+
+
+def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int | None) -> Answer:
+    kept = list(triples if max_rows is None else islice(triples, max_rows + 1))
+    truncated = max_rows is not None and len(kept) > max_rows
+    kept = kept[:max_rows] if truncated else kept
+    if result_format in DATASET_FORMATS:
+        kept = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in kept]
+    return Answer(ox.serialize(kept, format=GRAPH_FORMATS[result_format]) or b"", truncated)
+
+
 class EmbeddedStore:
     """The published store (or a given ``version`` of it), opened read-only."""
 
@@ -299,30 +365,34 @@ class EmbeddedStore:
         return _canonical_store_nquads(self._store)
 
     def execute(self, query: str, *, result_format: str, default_graphs: list[str] | None = None,
-                named_graphs: list[str] | None = None, bindings: dict[str, Node] | None = None) -> bytes:
+                named_graphs: list[str] | None = None, bindings: dict[str, Node] | None = None,
+                max_rows: int | None = None, base_iri: str | None = None) -> Answer:
         """Run a query and serialise its result in ``result_format`` (a key of RESULT_FORMATS or GRAPH_FORMATS).
 
         Without ``default_graphs`` the default graph is the union of the named graphs (unless the query
-        has its own FROM). ``bindings`` fix variables through a VALUES block. Raises QuerySyntaxError with
-        the parser's message.
+        has its own FROM). ``bindings`` fix variables through a VALUES block. At most ``max_rows``
+        solutions or triples are kept; relative IRIs resolve against ``base_iri``. Raises
+        QuerySyntaxError with the parser's message.
         """
         if bindings:
             brace = where_brace(query)
             if brace is None:
                 raise QuerySyntaxError("a query with parameters needs a WHERE clause")
             query = join_values(query, brace, list(bindings), [bindings])
-        options: dict = {}
-        if default_graphs is not None:
-            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        options: dict = {"base_iri": base_iri} if base_iri else {}
+        if default_graphs is not None or named_graphs is not None:
+            # a dataset given with the request replaces the query's own entirely (SPARQL 1.1 Protocol 2.1.4)
+            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []]
+            options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
         elif dataset_clause(query) == ([], []):
             options["use_default_graph_as_union"] = True
-        if named_graphs is not None:
-            options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         try:
             result = self._store.query(query, **options)
             if isinstance(result, ox.QueryTriples):
-                return result.serialize(format=GRAPH_FORMATS[result_format])
-            return result.serialize(format=RESULT_FORMATS[result_format])
+                return _capped_triples(result, result_format, max_rows)
+            if isinstance(result, ox.QuerySolutions) and max_rows is not None:
+                return _capped_solutions(result, result_format, max_rows)
+            return Answer(result.serialize(format=RESULT_FORMATS[result_format]))
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
         except ValueError as exc:  # a NamedNode of a malformed graph IRI

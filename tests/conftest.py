@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -40,3 +47,42 @@ def shared_seeds() -> Path:
     if not SHARED_SEEDS.is_dir():
         pytest.skip("../shared/seeds (the source articles) is not beside the project on this machine")
     return SHARED_SEEDS
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def kg_server(store_dir: Path, log_path: Path, **environment):
+    """``kg serve`` (gunicorn, two workers) on a free loopback port over ``store_dir``; yields its base URL.
+
+    On the way out the server is stopped and its log is checked: no crash, one access-log line per request.
+    """
+    port = free_port()
+    env = {**os.environ, "KG_STORE_DIR": str(store_dir), **{k: str(v) for k, v in environment.items()}}
+    with log_path.open("w+b") as log:
+        server = subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port),
+                                   "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):  # bounded wait for the workers to boot
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            server.kill()
+            log.seek(0)
+            pytest.fail("the server did not start: " + log.read().decode())
+        try:
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        log.seek(0)
+        output = log.read().decode()
+    assert "SIGSEGV" not in output and "Traceback" not in output, output[-2000:]
+    assert '"GET /health HTTP/1.1" 200' in output  # one access-log line per request, with status

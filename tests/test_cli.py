@@ -172,6 +172,10 @@ def test_queries_query_and_sparql_commands(cli_store, tmp_path):
     assert json.loads(result.stdout)["results"]["bindings"][0]["n"]["value"] == "10"
     result = kg("--store-dir", str(store), "sparql", "ASK { ?s ?p ?o }", "--format", "json")
     assert json.loads(result.stdout)["boolean"] is True
+    construct = "CONSTRUCT WHERE { <https://w3id.org/yrd-kg/id/infra/sutong-bridge> ?p ?o }"
+    result = kg("--store-dir", str(store), "sparql", construct, "--format", "nquads")
+    dataset = Dataset().parse(data=result.stdout, format="nquads")
+    assert result.returncode == 0 and len(dataset.default_graph) >= 5 and len(dataset) == len(dataset.default_graph)
     for args, message in ((("query", "nope"), "no saved query"), (("sparql", "SELEC"), "does not parse"),
                           (("query", "subregions", "--param", "region"), "KEY=VALUE")):
         result = kg("--store-dir", str(store), *args)

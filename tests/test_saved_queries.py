@@ -19,7 +19,7 @@ QUERIES = load_queries(ROOT / "queries")
 
 def run(store, query_id: str, **params) -> list[dict[str, str]]:
     query = QUERIES[query_id]
-    body = store.execute(query.text, result_format="json", bindings=query.bindings(params))
+    body = store.execute(query.text, result_format="json", bindings=query.bindings(params)).body
     return [{k: v["value"] for k, v in row.items()} for row in json.loads(body)["results"]["bindings"]]
 
 

@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response, current_app
 
 from kg.config import Settings, load_settings
 from kg.evaluator import Evaluator
@@ -58,14 +58,27 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
         response.headers["Access-Control-Max-Age"] = "86400"
+        response.headers["Access-Control-Expose-Headers"] = "X-SPARQL-MaxRows"
         return response
 
     return app
 
 
-def execute(**request) -> bytes:
-    """Run a query on the current store through this process's time-limited evaluator."""
-    from flask import current_app
+def answer(result_format: str, **request) -> Response:
+    """Run a query on the current store through this process's time-limited evaluator, as a response.
+
+    Results are cut at the max_result_rows setting; a cut result says so in X-SPARQL-MaxRows (the
+    header Virtuoso uses for the same purpose).
+    """
+    from kg.web.negotiation import MEDIA_TYPE
 
     kg = current_app.extensions["kg"]
-    return kg["evaluator"].execute(kg["store"].get().path, **request)
+    settings = kg["settings"]
+    result = kg["evaluator"].execute(kg["store"].get().path, result_format=result_format,
+                                     max_rows=settings.max_result_rows, **request)
+    response = Response(result.body)
+    response.headers["Content-Type"] = MEDIA_TYPE[result_format]
+    response.headers["Vary"] = "Accept"
+    if result.truncated:
+        response.headers["X-SPARQL-MaxRows"] = str(settings.max_result_rows)
+    return response

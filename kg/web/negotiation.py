@@ -21,11 +21,14 @@ GRAPH = {
     "application/ld+json": "jsonld",
     "application/rdf+xml": "rdfxml",
     "text/plain": "ntriples",
+    "application/trig": "trig",
+    "application/n-quads": "nquads",
 }
 MEDIA_TYPE = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
               "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
               "turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples",
-              "jsonld": "application/ld+json", "rdfxml": "application/rdf+xml"}
+              "jsonld": "application/ld+json", "rdfxml": "application/rdf+xml", "trig": "application/trig; charset=utf-8",
+              "nquads": "application/n-quads"}
 
 
 #: Other spellings of the format parameter that clients send (SPARQLWrapper sends rdf+xml and json-ld,
@@ -33,7 +36,7 @@ MEDIA_TYPE = {"json": "application/sparql-results+json", "xml": "application/spa
 ALIASES = {
     "solutions": {"srj": "json", "srx": "xml", **SOLUTIONS},
     "graph": {"ttl": "turtle", "nt": "ntriples", "n-triples": "ntriples", "json-ld": "jsonld", "rdf+xml": "rdfxml",
-              "rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", **GRAPH},
+              "rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", "nq": "nquads", "n-quads": "nquads", **GRAPH},
 }
 
 

@@ -6,13 +6,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from kg import __version__
 from kg.queries import find, load_queries
-from kg.web import execute
+from kg.web import answer
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose
 
 saved = Blueprint("saved", __name__)
 #: URL suffixes that force a result format, overriding Accept
 SUFFIXES = {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "ttl": "turtle", "nt": "ntriples",
-            "jsonld": "jsonld", "rdf": "rdfxml"}
+            "jsonld": "jsonld", "rdf": "rdfxml", "trig": "trig", "nq": "nquads"}
 
 
 def _queries():
@@ -54,11 +54,7 @@ def run(name: str):
         result_format = choose(kind, request.accept_mimetypes, request.args.get("format"))
     values = {k: v for k, v in request.args.items() if k != "format"}
     bindings = query.bindings(values)
-    body = execute(query=query.text, result_format=result_format, bindings=bindings)
-    response = Response(body)
-    response.headers["Content-Type"] = MEDIA_TYPE[result_format]
-    response.headers["Vary"] = "Accept"
-    return response
+    return answer(result_format, query=query.text, bindings=bindings)
 
 
 @saved.get("/openapi.json")
