@@ -65,29 +65,40 @@ def _short(iri, settings: Settings) -> str:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["trig", "nquads", "turtle", "ntriples"]), default="trig", show_default=True)
-@click.option("--graph", "graphs", multiple=True, help="Named graph IRI, or one of ontology, asserted, inferred, provenance, shapes; repeatable (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["turtle", "ntriples", "trig", "nquads", "jsonld", "rdfxml"]),
+              default="turtle", show_default=True)
+@click.option("--graph", "graphs", multiple=True,
+              help="all, one of ontology, asserted, inferred, provenance, shapes, or a graph IRI; repeatable (default: all).")
+@click.option("--profile", help="Keep only what this export profile names (see profiles/; 'kg export --list-profiles').")
+@click.option("--list-profiles", is_flag=True, help="List the export profiles and exit.")
+@click.option("--force", is_flag=True, help="Export even if the build did not pass validation (the description says so).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.option("--description", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the VoID/DCAT description here (default with -o: beside it, as NAME.void.ttl).")
 @click.pass_context
-def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], output: Path | None) -> None:
-    """Write what the store holds, deterministically."""
-    from kg.errors import UnsupportedFormat
-    from kg.export import export as run_export
-    from kg.pipeline import GRAPH_NAMES, graph_iri
-    from kg.store import EmbeddedStore
+def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], profile: str | None, list_profiles: bool,
+           force: bool, output: Path | None, description: Path | None) -> None:
+    """Write what the store holds, deterministically, with its dataset description.
+
+    Only a build that passed validation is exported unless --force is given (exit code 1 otherwise).
+    """
+    from kg.export import dump
 
     settings = _settings(ctx)
-    store = EmbeddedStore(settings.path("store_dir"))
-    selected = None
-    if graphs:
-        held = set(store.graphs())
-        selected = []
-        for graph in graphs:
-            iri = graph_iri(settings, graph) if graph in GRAPH_NAMES else URIRef(graph)
-            if iri not in held:
-                raise UnsupportedFormat(f"the store holds no graph {graph!r}")
-            selected.append(iri)
-    _write(run_export(store, format=fmt, graphs=selected, base_iri=settings.base_iri), output)
+    if list_profiles:
+        from kg.export import load_profiles
+
+        for item in load_profiles(settings.path("profiles_dir")).values():
+            click.echo(f"{item.id:<30} {item.label}")
+        return
+    result = dump(settings, format=fmt, graphs=list(graphs), profile_id=profile, force=force)
+    _write(result.payload, output)
+    if description is None and output is not None:
+        description = output.with_name(output.name.split(".")[0] + ".void.ttl")
+    if description is not None:
+        _write(result.description, description)
+    if not result.status.passed:
+        click.echo("warning: this build did not pass validation; exported because --force was given", err=True)
 
 
 @main.command()
@@ -211,6 +222,34 @@ def query(ctx: click.Context, name: str | None, query_file: Path | None, params:
 def sparql(ctx: click.Context, text: str, fmt: str) -> None:
     """Run an ad-hoc SPARQL query against the store (the default graph is the union of the named graphs)."""
     _run_query(_settings(ctx), text, None, fmt)
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--as", "output", type=click.Choice(["summary", "update", "nquads"]), default="summary",
+              show_default=True, help="A summary by entity, a SPARQL Update turning OLD into NEW, or +/- N-Quads.")
+@click.option("--input-format", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
+              help="Format of OLD and NEW when they are files (default: from each file's extension).")
+@click.pass_context
+def diff_command(ctx: click.Context, old: str, new: str, output: str, input_format: str | None) -> None:
+    """Show the triples added and removed from OLD to NEW: RDF files, build ids, or 'current'.
+
+    Exit code 0: no difference; 1: they differ; 2: an input could not be read.
+    """
+    from kg.diff import as_nquads, as_sparql_update, diff, labels_from, load_side, summary
+
+    settings = _settings(ctx)
+    sides = [load_side(spec, store_dir=settings.path("store_dir"), base_iri=settings.base_iri,
+                       input_format=input_format) for spec in (old, new)]
+    change = diff(*sides)
+    if output == "summary":
+        text = summary(change, labels_from(*sides), base_iri=settings.base_iri)
+    else:
+        text = as_sparql_update(change) if output == "update" else as_nquads(change)
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    if not change.is_empty:
+        sys.exit(1)
 
 
 @main.command()

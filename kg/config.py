@@ -25,6 +25,8 @@ SETTINGS_DOC: dict[str, str] = {
     "mappings_dir": "Folder of the SPARQL CONSTRUCT mappings, one per seed table.",
     "ontology_dir": "Folder of the OWL ontology (Turtle).",
     "queries_dir": "Folder of the saved queries (.rq).",
+    "profiles_dir": "Folder of the export profiles (SHACL node shapes typed prof:Profile).",
+    "dataset_license": "Licence IRI stated in the dataset description of every export.",
     "store_dir": "Folder holding the published store versions and the 'current' pointer.",
     "keep_versions": "How many published store versions to keep (the current one included).",
     "host": "Address the endpoint listens on (loopback by default).",
@@ -34,6 +36,8 @@ SETTINGS_DOC: dict[str, str] = {
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
+    "write_token": "Token that write requests must present (HTTP: Authorization: Bearer; CLI: --token or KG_TOKEN); "
+                   "empty: the store is read-only.",
     "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
                        "and the response carries the header X-SPARQL-MaxRows.",
 }
@@ -47,6 +51,8 @@ class Settings:
     mappings_dir: Path = Path("mappings")
     ontology_dir: Path = Path("ontology")
     queries_dir: Path = Path("queries")
+    profiles_dir: Path = Path("profiles")
+    dataset_license: str = "https://creativecommons.org/licenses/by/4.0/"
     store_dir: Path = Path("var/store")
     keep_versions: int = 2
     host: str = "127.0.0.1"
@@ -57,6 +63,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     query_timeout: int = 30
     max_result_rows: int = 10_000
+    write_token: str = dataclasses.field(default="", repr=False)  # never shown in logs or tracebacks
 
     @property
     def service_allow_list(self) -> tuple[str, ...]:

@@ -99,3 +99,22 @@ class NotAcceptable(KGError):
     """No result format the client accepts."""
 
     http_status = 406
+
+
+class NotValidated(KGError):
+    """An export of a store version that did not pass validation (or carries no report), not forced."""
+
+    http_status = 409
+    exit_code = 1
+
+
+class NotFound(KGError):
+    """A named thing (graph, version, resource) that does not exist."""
+
+    http_status = 404
+
+
+class Unauthorized(KGError):
+    """A write without credentials, where the operator has enabled writes with a token."""
+
+    http_status = 401

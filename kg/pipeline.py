@@ -25,7 +25,7 @@ from kg.provenance import provenance_graph
 from kg.reason import infer
 from kg.report import render
 from kg.store import (EmbeddedStore, PublishedVersion, Quad, Triple, canonical, format_for, parse_rdf, publish,
-                      sorted_nquads)
+                      sorted_nquads, write_lock)
 from kg.tables import load_schemas, read_table
 from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
 
@@ -176,9 +176,23 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
     progress("loading the store")
     reports = {f"report.{fmt}": render(build.report, format=fmt, base_iri=settings.base_iri)
                for fmt in ("turtle", "json", "text", "html")}
-    version = publish(build.quads(settings), settings.path("store_dir"), keep_versions=settings.keep_versions,
-                      attachments=reports)
+    store_dir = settings.path("store_dir")
+    with write_lock(store_dir):
+        partner = _partner_quads(settings)
+        if partner:
+            progress(f"  keeping {len(partner)} triples of imported partner graphs")
+        version = publish(build.quads(settings) + partner, store_dir, keep_versions=settings.keep_versions,
+                          attachments=reports)
     return build, version
+
+
+def _partner_quads(settings: Settings) -> list[Quad]:
+    """The imported graphs of the published store (everything a build does not make), kept across builds."""
+    if not (settings.path("store_dir") / "current").exists():
+        return []
+    store = EmbeddedStore(settings.path("store_dir"))
+    own = {graph_iri(settings, name) for name in GRAPH_NAMES}
+    return list(store.quads([g for g in store.graphs() if g not in own]))
 
 
 def _store_graphs(store: EmbeddedStore, settings: Settings, names: tuple[str, ...]) -> dict[str, Graph]:

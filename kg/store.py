@@ -7,6 +7,8 @@ rename, so readers see either the old store or the new one, never a half-written
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -154,8 +156,11 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
         raise InputError(f"{source}: not valid {format}: {exc}") from exc
     if not quads:
         raise InputError(f"{source}: the file holds no RDF statements")
-    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
-             None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in quads]
+    try:
+        return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
+                 None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in quads]
+    except TypeError as exc:  # an RDF 1.2 triple term, which the graph's model has no place for
+        raise InputError(f"{source}: {exc}; RDF 1.2 triple terms are not accepted") from exc
 
 
 # --- canonical serialisation ------------------------------------------------------------------------
@@ -179,6 +184,34 @@ def sorted_nquads(quads: Iterable[Quad]) -> bytes:
     text = ox.serialize(ox_quads, format=ox.RdfFormat.N_QUADS) or b""
     lines = sorted(set(text.splitlines()))
     return b"".join(line + b"\n" for line in lines)
+
+
+def _xml_safe(term):
+    """pyoxigraph writes blank-node labels as rdf:nodeID unchanged, and its own parser (rightly) rejects a
+    nodeID that is not an XML name, such as our hex labels starting with a digit: prefix them."""
+    return ox.BlankNode("b" + term.value) if isinstance(term, ox.BlankNode) else term
+
+
+#: Formats that ``serialize_sorted`` writes, and whether they carry graph names.
+EXPORT_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, False), "ntriples": (ox.RdfFormat.N_TRIPLES, False),
+                  "jsonld": (ox.RdfFormat.JSON_LD, True), "rdfxml": (ox.RdfFormat.RDF_XML, False),
+                  "trig": (ox.RdfFormat.TRIG, True), "nquads": (ox.RdfFormat.N_QUADS, True)}
+
+
+def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, str] | None = None) -> bytes:
+    """Quads written in ``format`` in one fixed order (graph, subject, predicate, object), duplicates removed.
+
+    The same quads give the same bytes in any process. Formats without graph names merge the graphs.
+    """
+    rdf_format, with_graphs = EXPORT_FORMATS[format]
+    terms = {(to_ox(s), to_ox(p), to_ox(o), to_ox(g) if with_graphs and g is not None else ox.DefaultGraph())
+             for s, p, o, g in quads}
+    ordered = sorted(terms, key=lambda q: (str(q[3]), str(q[0]), str(q[1]), str(q[2])))
+    if format == "rdfxml":
+        ordered = [tuple(_xml_safe(t) for t in q) for q in ordered]
+    options = {"prefixes": prefixes} if prefixes and format in ("turtle", "trig", "jsonld", "rdfxml") else {}
+    return ox.serialize([ox.Quad(*q) if with_graphs else ox.Triple(*q[:3]) for q in ordered],
+                        format=rdf_format, **options) or b""
 
 
 def sorted_ntriples(triples: Iterable[Triple]) -> bytes:
@@ -239,6 +272,26 @@ def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int,
     except OSError as exc:
         raise StoreError(f"cannot publish the store in {store_dir}: {exc}") from exc
     return PublishedVersion(build_id, final, reused)
+
+
+@contextlib.contextmanager
+def write_lock(store_dir: Path):
+    """Hold the store's write lock (an advisory lock on ``store_dir/.write-lock``) for a read-modify-publish.
+
+    Readers never take it: they see whichever version ``current`` names. The kernel drops the lock when
+    the holder dies, so a killed writer never blocks the next one.
+    """
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(store_dir / ".write-lock", "a+b")
+    except OSError as exc:
+        raise StoreError(f"cannot lock the store in {store_dir}: {exc}") from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _point_current(store_dir: Path, target: Path) -> None:
@@ -306,6 +359,8 @@ def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int 
     kept = kept[:max_rows] if truncated else kept
     if result_format in DATASET_FORMATS:
         kept = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in kept]
+    elif result_format == "rdfxml":
+        kept = [ox.Triple(_xml_safe(t.subject), t.predicate, _xml_safe(t.object)) for t in kept]
     return Answer(ox.serialize(kept, format=GRAPH_FORMATS[result_format]) or b"", truncated)
 
 
@@ -339,6 +394,12 @@ class EmbeddedStore:
         for graph in selected:
             for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))):
                 yield from_ox(q.subject), from_ox(q.predicate), from_ox(q.object), graph
+
+    def instances(self, classes: Iterable[URIRef]) -> set[Node]:
+        """Subjects typed with any of ``classes`` in any graph (asserted or inferred types alike)."""
+        rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+        return {from_ox(q.subject) for c in classes
+                for q in self._store.quads_for_pattern(None, rdf_type, ox.NamedNode(str(c)), None)}
 
     def select(self, query: str, *, bindings: dict[str, Node] | None = None,
                union: bool = True) -> list[dict[str, Node]]:

@@ -50,7 +50,7 @@ def test_missing_store_and_unknown_graph_are_usage_errors(cli_store, tmp_path):
     assert result.returncode == 2 and "run 'kg build' first" in result.stderr
     result = kg("--store-dir", str(store), "export", "--graph", "nonsense")
     assert result.returncode == 2 and "no graph 'nonsense'" in result.stderr
-    assert kg("--store-dir", str(store), "export", "--format", "rdfxml").returncode == 2
+    assert kg("--store-dir", str(store), "export", "--format", "csv").returncode == 2
 
 
 def test_broken_seed_gives_exit_2_naming_file_line_and_column(tmp_path):

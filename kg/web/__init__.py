@@ -34,6 +34,7 @@ class StoreHolder:
 
 def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None) -> Flask:
     """The endpoint application. ``store`` is opened lazily from the settings when not given."""
+    from kg.web.data import data
     from kg.web.errors import register_error_handlers
     from kg.web.meta import meta
     from kg.web.saved import saved
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.register_blueprint(meta)
     app.register_blueprint(saved)
     app.register_blueprint(validation)
+    app.register_blueprint(data)
     register_error_handlers(app)
 
     @app.after_request
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
         response.headers["Access-Control-Max-Age"] = "86400"
-        response.headers["Access-Control-Expose-Headers"] = "X-SPARQL-MaxRows"
+        response.headers["Access-Control-Expose-Headers"] = "X-SPARQL-MaxRows, ETag, Link, Content-Disposition"
         return response
 
     return app
