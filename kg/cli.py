@@ -224,6 +224,55 @@ def sparql(ctx: click.Context, text: str, fmt: str) -> None:
     _run_query(_settings(ctx), text, None, fmt)
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", required=True, help="IRI of the partner graph the data goes into (replaced unless --append).")
+@click.option("--append", is_flag=True, help="Add to the graph instead of replacing it.")
+@click.option("--input-format", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
+              help="Format of FILE (default: from its extension).")
+@click.option("--agent", help="Who imports, recorded with the graph (default: the user name).")
+@click.option("--token", envvar="KG_TOKEN", help="The operator's write token (or KG_TOKEN).")
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, graph: str, append: bool, input_format: str | None,
+                   agent: str | None, token: str | None) -> None:
+    """Add partner data FILE to the store as its own named graph, with who, when and from which file.
+
+    The data is validated beside the published graph; with violations nothing is written, the report is
+    printed and the exit code is 1.
+    """
+    import getpass
+
+    from kg.errors import InputError, ValidationFailed
+    from kg.importer import import_data
+    from kg.report import to_text
+    from kg.store import format_for
+
+    settings = _settings(ctx)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror})") from exc
+    try:
+        result = import_data(settings, data, format=format_for(file, input_format), graph=graph,
+                             agent=agent or getpass.getuser(), source_name=file.name, token=token, append=append)
+    except ValidationFailed as failure:
+        sys.stdout.buffer.write(to_text(failure.report, base_iri=settings.base_iri))
+        raise
+    click.echo(f"imported {result.triples} triples into <{result.graph}>; published build {result.build_id}")
+
+
+@main.command("drop")
+@click.argument("graph")
+@click.option("--token", envvar="KG_TOKEN", help="The operator's write token (or KG_TOKEN).")
+@click.pass_context
+def drop_command(ctx: click.Context, graph: str, token: str | None) -> None:
+    """Remove the imported partner graph GRAPH (and its import record) from the store."""
+    from kg.importer import drop_graph
+
+    build_id = drop_graph(_settings(ctx), graph, token=token)
+    click.echo(f"removed <{graph}>; published build {build_id}")
+
+
 @main.command("diff")
 @click.argument("old")
 @click.argument("new")

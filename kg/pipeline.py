@@ -237,6 +237,25 @@ def validate_documents(settings: Settings, documents: list[tuple[bytes, str, str
             data.add((s, p, o))
     published = None
     if context and (settings.path("store_dir") / "current").exists():
-        store = EmbeddedStore(settings.path("store_dir"))
-        published = _store_graphs(store, settings, ("asserted",))["asserted"]
+        published = neighbourhood(EmbeddedStore(settings.path("store_dir")), settings, data)
     return validate_data(data, ontology=load_ontology(settings), shapes=load_shape_graphs(settings), context=published)
+
+
+def neighbourhood(store: EmbeddedStore, settings: Settings, data: Graph) -> Graph:
+    """What the published graph says (asserted and inferred) about the nodes ``data`` mentions.
+
+    Enough context to check partner data: the types and codes of what it refers to, and, because the
+    inferred graph holds the closure of the transitive properties, their whole part-of chains, and what
+    is said about everything those reach (the values property chains give the partner's nodes, and the
+    codes of their ancestors).
+    Reasoning over this instead of the whole published graph keeps a partner check fast as it grows.
+    """
+    graphs = [graph_iri(settings, "asserted"), graph_iri(settings, "inferred")]
+    nodes = set(data.subjects()) | {o for o in data.objects() if isinstance(o, URIRef)}
+    context = Graph()
+    for triple in store.about(nodes, graphs):
+        context.add(triple)
+    reached = {o for o in context.objects() if isinstance(o, URIRef)} - nodes
+    for triple in store.about(reached, graphs):
+        context.add(triple)
+    return context

@@ -59,7 +59,12 @@ class EndpointServer(BaseApplication):
 
 
 def serve(settings: Settings) -> None:
-    from kg.store import EmbeddedStore
+    from kg.errors import StoreError
 
-    EmbeddedStore(settings.path("store_dir"))  # fail now, with a clear message, if nothing is published
+    # Fail now, with a clear message, if nothing is published. Only the link is checked: a store opened
+    # here would be inherited by the forked workers, and RocksDB state copied across fork() deadlocked
+    # the first worker that wrote a new store version (measured: a Graph Store PUT hung in a futex).
+    store_dir = settings.path("store_dir")
+    if not (store_dir / "current").exists():
+        raise StoreError(f"no published store in {store_dir}: run 'kg build' first")
     EndpointServer(settings).run()

@@ -248,6 +248,7 @@ def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int,
     final = versions / build_id
     try:
         versions.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(versions)
         reused = final.is_dir()
         if not reused:
             staging = versions / f".staging-{build_id}-{os.getpid()}"
@@ -292,6 +293,27 @@ def write_lock(store_dir: Path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_abandoned(versions: Path) -> None:
+    """Remove what writers that were killed left half-written (their process no longer exists)."""
+    for leftover in versions.glob(".*"):
+        pid = leftover.name.rsplit("-" if leftover.is_dir() else ".", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _point_current(store_dir: Path, target: Path) -> None:
@@ -394,6 +416,17 @@ class EmbeddedStore:
         for graph in selected:
             for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))):
                 yield from_ox(q.subject), from_ox(q.predicate), from_ox(q.object), graph
+
+    def about(self, nodes: Iterable[Node], graphs: list[URIRef]) -> list[Triple]:
+        """The triples of ``graphs`` whose subject is one of ``nodes``."""
+        names = [ox.NamedNode(str(g)) for g in graphs]
+        triples = []
+        for node in nodes:
+            if isinstance(node, (URIRef, BNode)):
+                for graph in names:
+                    triples += [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
+                                for q in self._store.quads_for_pattern(to_ox(node), None, None, graph)]
+        return triples
 
     def instances(self, classes: Iterable[URIRef]) -> set[Node]:
         """Subjects typed with any of ``classes`` in any graph (asserted or inferred types alike)."""

@@ -57,8 +57,8 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     def allow_cross_origin(response):
         # read-only data: any origin may query it from a browser
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept, Authorization, If-None-Match"
         response.headers["Access-Control-Max-Age"] = "86400"
         response.headers["Access-Control-Expose-Headers"] = "X-SPARQL-MaxRows, ETag, Link, Content-Disposition"
         return response

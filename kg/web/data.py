@@ -1,19 +1,22 @@
-"""The graphs as documents: the SPARQL 1.1 Graph Store Protocol (reading) and the full dump with its
-VoID/DCAT description.
+"""The graphs as documents: the SPARQL 1.1 Graph Store Protocol and the full dump with its VoID/DCAT
+description.
 
 ``GET /data?graph=IRI`` gives one named graph, ``GET /data?default`` the default graph (the union of the
 named graphs, as at the query endpoint), and ``GET /data`` the whole dataset in TriG or N-Quads. Every
 response carries an ETag derived from the build, so an unchanged store answers a repeated request 304.
+``PUT``, ``POST`` and ``DELETE`` of ``/data?graph=IRI`` replace, add to and remove a partner graph
+(``kg.importer``); they need the operator's token as ``Authorization: Bearer``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from rdflib import URIRef
 
-from kg.errors import BadRequest, NotAcceptable, NotFound
+from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
 from kg.export import dump, serialize
 from kg.web.negotiation import MEDIA_TYPE, choose
 
@@ -112,3 +115,69 @@ def description():
     build_id, result = _dump(fmt, _force())
     return _conditional(result.description, "text/turtle; charset=utf-8", build_id, "description", fmt)
 
+
+
+# --- writes ------------------------------------------------------------------------------------------------
+
+def _token() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _target_graph(settings, body: bytes | None = None) -> tuple[str, bool]:
+    """The graph a write names; a POST without one gets a new graph named from its content (GSP 5.5)."""
+    graphs = request.args.getlist("graph")
+    if "default" in request.args:
+        raise BadRequest("the default graph is the union of the store's graphs and cannot be written; "
+                         "name a partner graph with ?graph=IRI")
+    if len(graphs) > 1:
+        raise BadRequest("name one graph with ?graph=IRI")
+    if graphs:
+        return graphs[0], False
+    if request.method != "POST" or body is None:
+        raise BadRequest("name the graph to write with ?graph=IRI")
+    return f"{settings.base_iri}graph/partner/{hashlib.sha256(body).hexdigest()[:16]}", True
+
+
+@data.route("/data", methods=["PUT", "POST"])
+def graph_store_write():
+    """Replace (PUT) or add to (POST) a partner graph with the RDF document in the body."""
+    from kg.importer import authorize, import_data
+    from kg.report import to_json
+    from kg.web.validation import UPLOAD_TYPES
+
+    settings = current_app.extensions["kg"]["settings"]
+    authorize(settings, _token())  # before anything else: no work for an anonymous client
+    store = current_app.extensions["kg"]["store"].get()
+    input_format = UPLOAD_TYPES.get(request.mimetype)
+    if input_format is None:
+        raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
+    body = request.get_data()
+    graph, minted = _target_graph(settings, body)
+    existed = URIRef(graph) in store.graphs()
+    agent = request.headers.get("From") or "HTTP client with the write token"
+    try:
+        result = import_data(settings, body, format=input_format, graph=graph, agent=agent,
+                             source_name="the request body", token=_token(), append=request.method == "POST")
+    except ValidationFailed as failure:
+        # the error body of every other failure, with the SHACL report a partner can act on
+        report = json.loads(to_json(failure.report, base_iri=settings.base_iri))
+        response = jsonify({"ok": False, "status": 422, "error": failure.message, "errors": [], "report": report})
+        response.status_code = 422
+        return response
+    response = jsonify({"ok": True, "graph": str(result.graph), "triples": result.triples, "build": result.build_id})
+    response.status_code = 201 if not existed else 200
+    if minted or not existed:
+        response.headers["Location"] = url_for("data.graph_store", graph=str(result.graph), _external=True)
+    return response
+
+
+@data.delete("/data")
+def graph_store_delete():
+    from kg.importer import authorize, drop_graph
+
+    settings = current_app.extensions["kg"]["settings"]
+    authorize(settings, _token())
+    graph, _ = _target_graph(settings)
+    drop_graph(settings, graph, token=_token())
+    return Response(status=204)

@@ -17,7 +17,10 @@ def _body(status: int, message: str, details: list[str] | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(KGError)
     def known(error: KGError):
-        return _body(error.http_status, error.message, error.details)
+        response = _body(error.http_status, error.message, error.details)
+        if error.http_status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="kg"'
+        return response
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):

@@ -1,0 +1,346 @@
+"""Partner data in: its own named graph with provenance, validated with the graph it joins, all or nothing,
+behind the operator's token; by `kg import`, the Graph Store Protocol, and across rebuilds and kills."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import PROV, RDFS
+
+from conftest import ROOT
+from kg.config import load_settings
+from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationFailed
+from kg.importer import drop_graph, import_data, imports_graph
+from kg.store import EmbeddedStore, publish
+
+TOKEN = "partner-secret-1"
+PARTNER = "https://partner.example/graph/parks"
+YRD = "https://w3id.org/yrd-kg/ontology#"
+GOOD = f"""
+@prefix yrd: <{YRD}> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://partner.example/park/p1> a yrd:IndustrialPark ; rdfs:label "Partner park one"@en ;
+    yrd:locatedIn <https://w3id.org/yrd-kg/id/region/nantong> .
+""".encode()
+MORE = f"""
+@prefix yrd: <{YRD}> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://partner.example/park/p2> a yrd:IndustrialPark ; rdfs:label "Partner park two"@en ;
+    yrd:locatedIn <https://w3id.org/yrd-kg/id/region/wuxi> .
+""".encode()
+# a park located in a string, and without an English name: two violations
+BAD = f"""
+@prefix yrd: <{YRD}> .
+<https://partner.example/park/p3> a yrd:IndustrialPark ; yrd:locatedIn "Nantong" .
+""".encode()
+
+
+@pytest.fixture
+def writable(tmp_path, store):
+    """A copy of the session's published store, with writes enabled by a token."""
+    attachments = {name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text",
+                                                              "report.html")}
+    publish(list(store.quads()), tmp_path / "store", keep_versions=2, attachments=attachments)
+    return load_settings({"root": ROOT, "store_dir": tmp_path / "store", "write_token": TOKEN}, env={})
+
+
+def snapshot(settings) -> tuple[str, bytes]:
+    store = EmbeddedStore(settings.path("store_dir"))
+    return store.build_id, store.canonical_nquads()
+
+
+def partner_triples(settings, graph=PARTNER) -> set:
+    return {(s, p, o) for s, p, o, _ in EmbeddedStore(settings.path("store_dir")).quads([URIRef(graph)])}
+
+
+def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
+    before = EmbeddedStore(writable.path("store_dir"))
+    result = import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="Partner Ltd", source_name="parks.ttl",
+                         token=TOKEN)
+    assert result.triples == 3 and result.report.conforms
+    after = EmbeddedStore(writable.path("store_dir"))
+    assert after.build_id == result.build_id != before.build_id
+    assert len(partner_triples(writable)) == 3
+    # the build's graphs are untouched
+    for graph in before.graphs():
+        assert set(after.quads([graph])) == set(before.quads([graph]))
+    # who, when, from which file
+    rows = after.select(f"""
+        PREFIX prov: <http://www.w3.org/ns/prov#>
+        PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?who ?when ?file WHERE {{ GRAPH <{imports_graph(writable)}> {{
+          <{PARTNER}> prov:wasGeneratedBy ?activity .
+          ?activity prov:wasAssociatedWith/rdfs:label ?who ; prov:endedAtTime ?when ; prov:used/dcterms:title ?file }} }}""")
+    assert len(rows) == 1 and str(rows[0]["who"]) == "Partner Ltd" and str(rows[0]["file"]) == "parks.ttl"
+    assert abs(rows[0]["when"].toPython().timestamp() - time.time()) < 120
+    # the union default graph sees the partner's park next to the seed graph's
+    assert after.ask(f"ASK {{ <https://partner.example/park/p1> <{YRD}locatedIn> ?r . ?r <{RDFS.label}> ?l }}")
+
+
+def test_put_replaces_and_append_adds(writable):
+    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    import_data(writable, MORE, format="turtle", graph=PARTNER, agent="b", source_name="two.ttl", token=TOKEN,
+                append=True)
+    subjects = {s for s, _, _ in partner_triples(writable)}
+    assert subjects == {URIRef("https://partner.example/park/p1"), URIRef("https://partner.example/park/p2")}
+    import_data(writable, MORE, format="turtle", graph=PARTNER, agent="c", source_name="three.ttl", token=TOKEN)
+    assert {s for s, _, _ in partner_triples(writable)} == {URIRef("https://partner.example/park/p2")}
+    # one import record per graph: the latest, and no agent left behind by the replaced ones
+    store = EmbeddedStore(writable.path("store_dir"))
+    records = {(s, p, o) for s, p, o, _ in store.quads([imports_graph(writable)])}
+    assert sum(1 for s, p, o in records if s == URIRef(PARTNER) and p == PROV.wasGeneratedBy) == 1
+    assert {o for s, p, o in records if p == RDFS.label} == {Literal("c")}
+
+
+@pytest.mark.parametrize("data, error, message", [
+    (BAD, ValidationFailed, "2 SHACL violations"),
+    (b"<https://partner.example/a> <https://partner.example/b> ", InputError, "line"),
+    (b"", InputError, "empty"),
+])
+def test_invalid_or_malformed_data_changes_nothing(writable, data, error, message):
+    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    before = snapshot(writable)
+    with pytest.raises(error, match=message):
+        import_data(writable, data, format="turtle", graph=PARTNER, agent="a", source_name="bad.ttl", token=TOKEN)
+    assert snapshot(writable) == before
+
+
+def test_a_violation_report_names_the_partner_node(writable):
+    with pytest.raises(ValidationFailed) as failure:
+        import_data(writable, BAD, format="turtle", graph=PARTNER, agent="a", source_name="bad.ttl", token=TOKEN)
+    assert {str(r.focus) for r in failure.value.report.results} == {"https://partner.example/park/p3"}
+
+
+@pytest.mark.parametrize("token_setting, presented, error", [
+    ("", TOKEN, Forbidden), (TOKEN, None, Unauthorized), (TOKEN, "partner-secret-2", Forbidden),
+])
+def test_writes_need_the_operators_token(writable, token_setting, presented, error):
+    settings = load_settings({"root": ROOT, "store_dir": writable.path("store_dir"), "write_token": token_setting},
+                             env={})
+    before = snapshot(settings)
+    with pytest.raises(error):
+        import_data(settings, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=presented)
+    with pytest.raises(error):
+        drop_graph(settings, PARTNER, token=presented)
+    assert snapshot(settings) == before
+    assert TOKEN not in repr(settings)
+
+
+@pytest.mark.parametrize("graph", ["https://w3id.org/yrd-kg/graph/asserted", "https://w3id.org/yrd-kg/graph/imports",
+                                   "not-an-iri"])
+def test_the_builds_own_graphs_cannot_be_written(writable, graph):
+    with pytest.raises((Forbidden, InputError)):
+        import_data(writable, GOOD, format="turtle", graph=graph, agent="a", source_name="x.ttl", token=TOKEN)
+
+
+def test_drop_removes_the_graph_and_its_record(writable):
+    original = snapshot(writable)[1]
+    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=TOKEN)
+    drop_graph(writable, PARTNER, token=TOKEN)
+    store = EmbeddedStore(writable.path("store_dir"))
+    assert URIRef(PARTNER) not in store.graphs() and imports_graph(writable) not in store.graphs()
+    assert store.canonical_nquads() == original
+    with pytest.raises(NotFound):
+        drop_graph(writable, PARTNER, token=TOKEN)
+
+
+def test_a_rebuild_keeps_imported_graphs(writable):
+    from kg.pipeline import build_and_publish
+
+    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=TOKEN)
+    kept = partner_triples(writable)
+    build_and_publish(writable, progress=lambda message: None)
+    assert partner_triples(writable) == kept and len(kept) == 3
+    store = EmbeddedStore(writable.path("store_dir"))
+    assert imports_graph(writable) in store.graphs()
+
+
+def kg(settings, *args, **popen):
+    env = {**os.environ, "KG_STORE_DIR": str(settings.path("store_dir")), "KG_WRITE_TOKEN": TOKEN, "KG_TOKEN": TOKEN}
+    return subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_the_cli_imports_refuses_and_drops(writable, tmp_path):
+    good, bad = tmp_path / "good.ttl", tmp_path / "bad.ttl"
+    good.write_bytes(GOOD)
+    bad.write_bytes(BAD)
+    out, err = kg(writable, "import", str(good), "--graph", PARTNER, "--agent", "cli").communicate(timeout=120)
+    assert "imported 3 triples" in out, err
+    refused = kg(writable, "import", str(bad), "--graph", PARTNER)
+    out, err = refused.communicate(timeout=120)
+    assert refused.returncode == 1 and "LocatedInPlace" in out and "nothing was written" in err
+    dropped = kg(writable, "drop", PARTNER)
+    dropped.communicate(timeout=60)
+    assert dropped.returncode == 0 and URIRef(PARTNER) not in EmbeddedStore(writable.path("store_dir")).graphs()
+
+
+def test_an_import_killed_at_any_moment_leaves_a_whole_store(writable, tmp_path):
+    """SIGKILL at spread-out moments of an import: afterwards the store is either the old one or the new
+    one, whole, and a rerun completes."""
+    data = tmp_path / "good.ttl"
+    data.write_bytes(GOOD)
+    old = snapshot(writable)
+    started = time.monotonic()
+    finished = kg(writable, "import", str(data), "--graph", PARTNER, "--agent", "a")
+    finished.communicate(timeout=120)
+    duration = time.monotonic() - started
+    new_graph = partner_triples(writable)
+    drop_graph(writable, PARTNER, token=TOKEN)
+    assert snapshot(writable)[1] == old[1]
+    outcomes = set()
+    for fraction in (0.3, 0.6, 0.85, 0.95, 0.99):
+        process = kg(writable, "import", str(data), "--graph", PARTNER, "--agent", "a")
+        time.sleep(duration * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        store = EmbeddedStore(writable.path("store_dir"))  # opens: the current version is whole
+        assert len(store) > 0
+        if URIRef(PARTNER) in store.graphs():
+            outcomes.add("new")
+            assert partner_triples(writable) == new_graph
+            drop_graph(writable, PARTNER, token=TOKEN)
+        else:
+            outcomes.add("old")
+            assert store.canonical_nquads() == old[1]
+    assert "old" in outcomes  # at least one kill landed before the switch
+    rerun = kg(writable, "import", str(data), "--graph", PARTNER, "--agent", "a")
+    rerun.communicate(timeout=120)
+    assert rerun.returncode == 0 and partner_triples(writable) == new_graph
+    # what the killed writers left half-written is gone
+    leftovers = [p.name for p in (writable.path("store_dir") / "versions").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+REGION = f"""
+@prefix yrd: <{YRD}> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+<https://partner.example/region/r1> a yrd:AdministrativeRegion ; rdfs:label "Partner district"@en ;
+    yrd:adminLevel "county" ; yrd:partOf <https://w3id.org/yrd-kg/id/region/nantong> ;
+    skos:notation "999999"^^yrd:AdministrativeDivisionCode .
+<https://partner.example/park/p4> a yrd:IndustrialPark ; rdfs:label "Partner park four"@en ;
+    yrd:locatedIn <https://partner.example/region/r1> ; yrd:coBuiltBy <https://w3id.org/yrd-kg/id/region/wuxi> .
+""".encode()
+
+
+@pytest.mark.parametrize("document", [GOOD, BAD, REGION], ids=["good", "bad", "region"])
+def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_graph(store, settings, document):
+    """The import checks partner data beside what the published graph says about the nodes it mentions;
+    the reference is the check beside the whole published graph."""
+    from rdflib import Graph
+
+    from kg.pipeline import load_ontology, load_shape_graphs, neighbourhood
+    from kg.validate import validate_data
+
+    data = Graph().parse(data=document, format="turtle")
+    whole = Graph()
+    for s, p, o, _ in store.quads([URIRef(settings.base_iri + "graph/asserted")]):
+        whole.add((s, p, o))
+    ontology, shapes = load_ontology(settings), load_shape_graphs(settings)
+    key = lambda report: sorted((r.shape, str(r.focus), str(r.path), str(r.value), r.severity)  # noqa: E731
+                                for r in report.results)
+    reference = validate_data(data, ontology=ontology, shapes=shapes, context=whole)
+    fast = validate_data(data, ontology=ontology, shapes=shapes, context=neighbourhood(store, settings, data))
+    assert key(fast) == key(reference)
+    if document is REGION:
+        assert any("Code" in r.shape for r in reference.results)  # the nesting check does see the parent's code
+
+
+# --- the Graph Store Protocol: PUT, POST, DELETE ---------------------------------------------------------
+
+@pytest.fixture
+def client(writable):
+    from kg.web import create_app
+
+    return create_app(writable).test_client()
+
+
+def bearer(token=TOKEN) -> dict:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "text/turtle"}
+
+
+def test_graph_store_writes_need_the_token(client, writable):
+    before = snapshot(writable)
+    anonymous = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers={"Content-Type": "text/turtle"})
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer("nope"))
+    assert wrong.status_code == 403 and TOKEN not in wrong.get_data(as_text=True)
+    token_in_url = client.put("/data", query_string={"graph": PARTNER, "token": TOKEN}, data=GOOD,
+                              headers={"Content-Type": "text/turtle"})
+    assert token_in_url.status_code == 401  # only the header counts: URLs end up in logs
+    assert client.delete("/data", query_string={"graph": PARTNER}).status_code == 401
+    assert snapshot(writable) == before
+
+
+def test_a_read_only_store_refuses_graph_store_writes(store, tmp_path):
+    from kg.web import create_app
+
+    settings = load_settings({"root": ROOT, "store_dir": tmp_path}, env={})
+    app = create_app(settings, store=store).test_client()
+    response = app.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
+    assert response.status_code == 403 and "read-only" in response.json["error"]
+
+
+def test_graph_store_put_post_get_delete(client, writable):
+    created = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
+    assert created.status_code == 201 and created.json["triples"] == 3 and PARTNER.split("/")[-1] in created.headers["Location"]
+    replaced = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
+    assert replaced.status_code == 200
+    added = client.post("/data", query_string={"graph": PARTNER}, data=MORE, headers=bearer())
+    assert added.status_code == 200 and added.json["triples"] == 6
+    got = client.get("/data", query_string={"graph": PARTNER}, headers={"Accept": "application/n-triples"})
+    assert got.status_code == 200 and got.data.count(b"\n") == 6
+    assert client.delete("/data", query_string={"graph": PARTNER}, headers=bearer()).status_code == 204
+    assert client.get("/data", query_string={"graph": PARTNER}).status_code == 404
+    assert client.delete("/data", query_string={"graph": PARTNER}, headers=bearer()).status_code == 404
+
+
+def test_graph_store_post_without_a_graph_creates_one(client):
+    response = client.post("/data", data=GOOD, headers=bearer())
+    assert response.status_code == 201
+    location = response.headers["Location"]
+    assert client.get(location).status_code == 200
+
+
+@pytest.mark.parametrize("data, content_type, query, status", [
+    (BAD, "text/turtle", {"graph": PARTNER}, 422),
+    (b"<a> <b> ", "text/turtle", {"graph": PARTNER}, 400),
+    (GOOD, "text/plain", {"graph": PARTNER}, 415),
+    (GOOD, "text/turtle", {"default": ""}, 400),
+    (GOOD, "text/turtle", {"graph": "https://w3id.org/yrd-kg/graph/asserted"}, 403),
+])
+def test_graph_store_bad_writes_change_nothing(client, writable, data, content_type, query, status):
+    before = snapshot(writable)
+    response = client.put("/data", query_string=query, data=data,
+                          headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type})
+    assert response.status_code == status and response.json["ok"] is False and response.json["error"]
+    if status == 422:
+        assert {r["focus"] for r in response.json["report"]["results"]} == {"https://partner.example/park/p3"}
+    assert snapshot(writable) == before
+
+
+def test_a_write_through_one_worker_is_seen_by_every_worker(writable, tmp_path):
+    """Two gunicorn workers: after a PUT, queries (whichever worker answers) see the partner graph."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from conftest import kg_server
+
+    with kg_server(writable.path("store_dir"), tmp_path / "server.log", KG_WRITE_TOKEN=TOKEN) as base:
+        request = urllib.request.Request(base + "/data?" + urllib.parse.urlencode({"graph": PARTNER}), data=GOOD,
+                                         headers=bearer(), method="PUT")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 201
+        ask = urllib.parse.urlencode({"query": "ASK { <https://partner.example/park/p1> ?p ?o }"})
+        for _ in range(6):
+            with urllib.request.urlopen(f"{base}/sparql?{ask}", timeout=30) as response:
+                assert json.load(response)["boolean"] is True
