@@ -144,12 +144,13 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000).")
 @click.option("--workers", type=int, help="gunicorn worker processes (default 2).")
+@click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the published store as a SPARQL 1.1 endpoint at /sparql (gunicorn)."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, store_url: str | None) -> None:
+    """Serve the published store (or a remote one) as a SPARQL 1.1 endpoint at /sparql (gunicorn)."""
     from kg.serve import serve as run_server
 
-    run_server(_settings(ctx, host=host, port=port, workers=workers))
+    run_server(_settings(ctx, host=host, port=port, workers=workers, store_url=store_url))
 
 
 @main.command("queries")
@@ -170,10 +171,10 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
     import csv as csv_module
     import io
 
+    from kg.remote import open_store
     from kg.sparql_text import query_form
-    from kg.store import EmbeddedStore
 
-    store = EmbeddedStore(settings.path("store_dir"))
+    store = open_store(settings)
     graph_result = query_form(text) in ("construct", "describe")
     if fmt == "table":
         fmt_used = "turtle" if graph_result else "csv"
@@ -196,13 +197,15 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
 @click.option("--file", "query_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Run this .rq file instead of a saved query.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the saved query; repeatable.")
 @click.option("--format", "fmt", type=click.Choice(RESULT_CHOICES), default="table", show_default=True)
+@click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
-def query(ctx: click.Context, name: str | None, query_file: Path | None, params: tuple[str, ...], fmt: str) -> None:
+def query(ctx: click.Context, name: str | None, query_file: Path | None, params: tuple[str, ...], fmt: str,
+          store_url: str | None) -> None:
     """Run a saved query by NAME (or a query file) against the store."""
     from kg.errors import BadRequest
     from kg.queries import find, load_queries, load_query
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, store_url=store_url)
     if (name is None) == (query_file is None):
         raise BadRequest("give either a saved query NAME or --file")
     saved = load_query(query_file) if query_file else find(load_queries(settings.path("queries_dir")), name)
@@ -218,10 +221,34 @@ def query(ctx: click.Context, name: str | None, query_file: Path | None, params:
 @main.command()
 @click.argument("text")
 @click.option("--format", "fmt", type=click.Choice(RESULT_CHOICES), default="table", show_default=True)
+@click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
-def sparql(ctx: click.Context, text: str, fmt: str) -> None:
+def sparql(ctx: click.Context, text: str, fmt: str, store_url: str | None) -> None:
     """Run an ad-hoc SPARQL query against the store (the default graph is the union of the named graphs)."""
-    _run_query(_settings(ctx), text, None, fmt)
+    _run_query(_settings(ctx, store_url=store_url), text, None, fmt)
+
+
+@main.command()
+@click.option("--endpoint", "query_url", metavar="URL", required=True,
+              help="The remote store's SPARQL query endpoint (Oxigraph server: http://host:7878/query).")
+@click.option("--data-url", metavar="URL", required=True,
+              help="Its Graph Store Protocol endpoint (Oxigraph server: http://host:7878/store).")
+@click.option("--batch-size", type=int, default=50_000, show_default=True, help="Triples per request.")
+@click.option("--token", envvar="KG_REMOTE_TOKEN", help="Bearer token the remote store wants, if any (or KG_REMOTE_TOKEN).")
+@click.pass_context
+def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, token: str | None) -> None:
+    """Load the published build (every named graph) into a remote SPARQL 1.1 store, in batches.
+
+    Each graph is replaced, so a push that failed half-way is rerun to completion.
+    """
+    from kg.remote import push as run_push
+    from kg.store import EmbeddedStore
+
+    settings = _settings(ctx)
+    counts = run_push(EmbeddedStore(settings.path("store_dir")), data_url=data_url, query_url=query_url,
+                      base_iri=settings.base_iri, batch_size=batch_size, token=token,
+                      progress=lambda message: click.echo(message, err=True))
+    click.echo(f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {query_url}")
 
 
 @main.command("import")

@@ -38,6 +38,8 @@ SETTINGS_DOC: dict[str, str] = {
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
     "write_token": "Token that write requests must present (HTTP: Authorization: Bearer; CLI: --token or KG_TOKEN); "
                    "empty: the store is read-only.",
+    "store_url": "SPARQL query endpoint of a remote store to serve and query instead of the embedded one "
+                 "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
     "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
                        "and the response carries the header X-SPARQL-MaxRows.",
 }
@@ -63,6 +65,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     query_timeout: int = 30
     max_result_rows: int = 10_000
+    store_url: str = ""
     write_token: str = dataclasses.field(default="", repr=False)  # never shown in logs or tracebacks
 
     @property

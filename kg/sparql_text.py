@@ -24,6 +24,15 @@ def code_only(text: str) -> str:
     return _COMMENT.sub(blank, text)
 
 
+def without_comments(text: str) -> str:
+    """The query with its comments blanked and everything else (strings, IRIs) kept."""
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731
+    masked = _IRI_REF.sub(blank, _STRING.sub(blank, text))
+    for match in reversed(list(_COMMENT.finditer(masked))):
+        text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+    return text
+
+
 def where_brace(text: str) -> int | None:
     """Offset of the ``{`` that opens the first WHERE clause, or None."""
     match = _WHERE.search(code_only(text))

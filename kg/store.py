@@ -386,6 +386,44 @@ def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int 
     return Answer(ox.serialize(kept, format=GRAPH_FORMATS[result_format]) or b"", truncated)
 
 
+def reserialize_solutions(document: bytes, result_format: str, max_rows: int | None) -> Answer:
+    """SPARQL JSON results (from a remote store) in ``result_format``, cut at ``max_rows``."""
+    try:
+        results = ox.parse_query_results(document, format=ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError) as exc:
+        raise StoreError(f"the remote store sent results that are not SPARQL JSON: {exc}") from exc
+    if isinstance(results, ox.QueryBoolean):
+        return Answer(results.serialize(format=RESULT_FORMATS[result_format]))
+    if max_rows is None:
+        return Answer(results.serialize(format=RESULT_FORMATS[result_format]))
+    return _capped_solutions(results, result_format, max_rows)
+
+
+def reserialize_triples(document: bytes, result_format: str, max_rows: int | None) -> Answer:
+    """An N-Triples graph (from a remote store) in ``result_format``, cut at ``max_rows`` triples."""
+    try:
+        triples = [ox.Triple(q.subject, q.predicate, q.object)
+                   for q in ox.parse(document, format=ox.RdfFormat.N_TRIPLES)]
+    except (SyntaxError, ValueError) as exc:
+        raise StoreError(f"the remote store sent a graph that is not N-Triples: {exc}") from exc
+    return _capped_triples(iter(triples), result_format, max_rows)
+
+
+def solution_rows(document: bytes) -> list[dict[str, Node]] | bool:
+    """SPARQL JSON results as rows of rdflib terms (or the boolean of an ASK)."""
+    results = ox.parse_query_results(document, format=ox.QueryResultsFormat.JSON)
+    if isinstance(results, ox.QueryBoolean):
+        return bool(results)
+    names = [v.value for v in results.variables]
+    return [{n: from_ox(row[n]) for n in names if row[n] is not None} for row in results]
+
+
+def ntriples(triples: Iterable[Triple]) -> bytes:
+    """Triples as an N-Triples document (for sending to a remote store)."""
+    return ox.serialize([ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples],
+                        format=ox.RdfFormat.N_TRIPLES) or b""
+
+
 class EmbeddedStore:
     """The published store (or a given ``version`` of it), opened read-only."""
 

@@ -10,19 +10,24 @@ from flask import Flask, Response, current_app
 
 from kg.config import Settings, load_settings
 from kg.evaluator import Evaluator
+from kg.remote import open_store
 from kg.store import EmbeddedStore
 
 
 class StoreHolder:
-    """The published store for this process, reopened when a build publishes a new version."""
+    """The published store for this process, reopened when a build publishes a new version (or the
+    remote store the settings name, which keeps its own versions)."""
 
-    def __init__(self, store_dir: Path, store: EmbeddedStore | None = None):
+    def __init__(self, store_dir: Path, store: EmbeddedStore | None = None, remote=None):
+        self._remote = remote
         self._store_dir = store_dir
         self._store = store
         self._target = os.path.realpath(store_dir / "current") if store is None else str(store.path)
         self._lock = threading.Lock()
 
     def get(self) -> EmbeddedStore:
+        if self._remote is not None:
+            return self._remote
         target = os.path.realpath(self._store_dir / "current")
         if self._store is None or target != self._target:
             with self._lock:
@@ -44,7 +49,8 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store),
+    remote = open_store(settings) if settings.store_url and store is None else None
+    app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store, remote),
                             "evaluator": Evaluator(settings.query_timeout)}
     app.register_blueprint(sparql)
     app.register_blueprint(meta)
@@ -76,8 +82,12 @@ def answer(result_format: str, **request) -> Response:
 
     kg = current_app.extensions["kg"]
     settings = kg["settings"]
-    result = kg["evaluator"].execute(kg["store"].get().path, result_format=result_format,
-                                     max_rows=settings.max_result_rows, **request)
+    store = kg["store"].get()
+    if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
+        result = store.execute(result_format=result_format, max_rows=settings.max_result_rows, **request)
+    else:
+        result = kg["evaluator"].execute(store.path, result_format=result_format,
+                                         max_rows=settings.max_result_rows, **request)
     response = Response(result.body)
     response.headers["Content-Type"] = MEDIA_TYPE[result_format]
     response.headers["Vary"] = "Accept"
