@@ -74,7 +74,7 @@ class Evaluator:
                                "(setting query_timeout); narrow it down or add a LIMIT")
         try:
             status, payload = self._connection.recv()
-        except EOFError:
+        except (EOFError, OSError):
             self.close()
             raise StoreError("the query evaluator stopped unexpectedly") from None
         if status == "error":

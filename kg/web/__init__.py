@@ -40,14 +40,16 @@ class StoreHolder:
 def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None) -> Flask:
     """The endpoint application. ``store`` is opened lazily from the settings when not given."""
     from kg.web.data import data
+    from kg.web.entities import entities
     from kg.web.errors import register_error_handlers
+    from kg.web.pages import pages
     from kg.web.meta import meta
     from kg.web.saved import saved
     from kg.web.validation import validation
     from kg.web.sparql import sparql
 
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     remote = open_store(settings) if settings.store_url and store is None else None
     app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store, remote),
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.register_blueprint(saved)
     app.register_blueprint(validation)
     app.register_blueprint(data)
+    app.register_blueprint(pages)
+    app.register_blueprint(entities)
     register_error_handlers(app)
 
     @app.after_request
@@ -80,17 +84,22 @@ def answer(result_format: str, **request) -> Response:
     """
     from kg.web.negotiation import MEDIA_TYPE
 
-    kg = current_app.extensions["kg"]
-    settings = kg["settings"]
-    store = kg["store"].get()
-    if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
-        result = store.execute(result_format=result_format, max_rows=settings.max_result_rows, **request)
-    else:
-        result = kg["evaluator"].execute(store.path, result_format=result_format,
-                                         max_rows=settings.max_result_rows, **request)
+    settings = current_app.extensions["kg"]["settings"]
+    result = run(result_format, **request)
     response = Response(result.body)
     response.headers["Content-Type"] = MEDIA_TYPE[result_format]
     response.headers["Vary"] = "Accept"
     if result.truncated:
         response.headers["X-SPARQL-MaxRows"] = str(settings.max_result_rows)
     return response
+
+
+def run(result_format: str, **request):
+    """A query's ``Answer`` from the current store, within the time limit and the row cap."""
+    kg = current_app.extensions["kg"]
+    settings = kg["settings"]
+    store = kg["store"].get()
+    if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
+        return store.execute(result_format=result_format, max_rows=settings.max_result_rows, **request)
+    return kg["evaluator"].execute(store.path, result_format=result_format, max_rows=settings.max_result_rows,
+                                   **request)

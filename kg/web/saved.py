@@ -15,7 +15,7 @@ SUFFIXES = {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "ttl": "tu
             "jsonld": "jsonld", "rdf": "rdfxml", "trig": "trig", "nq": "nquads"}
 
 
-def _queries():
+def saved_queries():
     kg = current_app.extensions["kg"]
     if "queries" not in kg:  # read once per process; the folder is part of the deployment
         kg["queries"] = load_queries(kg["settings"].path("queries_dir"))
@@ -33,13 +33,13 @@ def _describe(query) -> dict:
 
 @saved.get("/queries")
 def catalogue():
-    return jsonify({"queries": [_describe(q) for q in _queries().values()]})
+    return jsonify({"queries": [_describe(q) for q in saved_queries().values()]})
 
 
 @saved.get("/queries/<name>")
 def run(name: str):
     query_id, _, suffix = name.partition(".")
-    query = find(_queries(), query_id)
+    query = find(saved_queries(), query_id)
     if suffix == "rq":
         return Response(query.text, mimetype="application/sparql-query")
     kind = "solutions" if query.form in ("select", "ask") else "graph"
@@ -61,7 +61,7 @@ def run(name: str):
 def openapi():
     """OpenAPI 3 for the saved queries, generated from their #+ headers."""
     paths = {}
-    for query in _queries().values():
+    for query in saved_queries().values():
         kind = "solutions" if query.form in ("select", "ask") else "graph"
         media = sorted({MEDIA_TYPE[f].split(";")[0] for f in set(ALIASES[kind].values())})
         paths[f"/queries/{query.id}"] = {"get": {

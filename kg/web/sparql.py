@@ -65,7 +65,7 @@ def _read_request() -> tuple[str | None, list[str], list[str]]:
                             "application/x-www-form-urlencoded or application/sparql-query")
 
 
-def _check(query: str, protocol_dataset: bool, held: set[str], allowed: tuple[str, ...]):
+def check_query(query: str, protocol_dataset: bool, held: set[str], allowed: tuple[str, ...]):
     """Refuse what the endpoint does not do: updates, outbound SERVICE calls, FROM of graphs it does not hold.
 
     A graph parameter naming a graph the store lacks selects an empty graph, as the W3C protocol tests
@@ -98,7 +98,7 @@ def endpoint():
     if query is None:
         return _service_description(settings, store)
     held = {str(g) for g in store.graphs()}
-    _check(query, bool(default_graphs or named_graphs), held, settings.service_allow_list)
+    check_query(query, bool(default_graphs or named_graphs), held, settings.service_allow_list)
     form = query_form(query)
     if form is None:
         answer("json", query=query)  # raises the parser's message

@@ -34,6 +34,10 @@ def latest_report():
     """The report of the build the store holds."""
     fmt = _report_format()
     store = current_app.extensions["kg"]["store"].get()
+    if fmt == "html":  # the page, with the focus nodes linked to their entity pages
+        from kg.web.pages import validation_page
+
+        return validation_page(store)
     body = store.attachment(f"report.{fmt}")
     if body is None:
         raise NotAcceptable(f"the published build has no {fmt} report; rebuild with this version of kg")

@@ -1,0 +1,240 @@
+"""Pages for people: home, query editor, saved-query forms, entity pages, the map and the validation report.
+
+Server-rendered HTML (Jinja templates in ``kg/templates/pages``, one stylesheet in ``kg/static``): every
+page works without a network and without scripts. Data comes from ``kg.browse`` and the query endpoint's
+own evaluation path, so a page shows what a SPARQL client would get.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from markupsafe import Markup
+from rdflib import Literal, URIRef
+
+from kg.browse import describe_entity, hierarchy, map_data, overview, short
+from kg.describe import validation_status
+from kg.errors import KGError
+from kg.namespaces import all_prefixes
+from kg.sparql_text import query_form
+from kg.queries import find
+from kg.web import run
+from kg.web.saved import saved_queries
+from kg.web.sparql import check_query
+from kg.web.negotiation import GRAPH, SOLUTIONS
+
+pages = Blueprint("pages", __name__)
+SAMPLE = """SELECT ?park ?label ?region WHERE {
+  ?park a yrd:JointlyBuiltPark ; rdfs:label ?label ; yrd:coBuiltBy ?region .
+  FILTER(LANG(?label) = "en")
+} ORDER BY ?label"""
+
+
+def _kg():
+    kg = current_app.extensions["kg"]
+    return kg["settings"], kg["store"].get()
+
+
+@pages.app_template_filter("link")
+def link(iri) -> str:
+    """Where a browser finds an IRI: minted ones on this server's entity pages, others as they are."""
+    base = current_app.extensions["kg"]["settings"].base_iri
+    text = str(iri)
+    if text.startswith(base + "id/"):
+        return url_for("pages.document", rest=text[len(base) + 3:])
+    return text
+
+
+@pages.app_template_filter("short")
+def short_filter(iri) -> str:
+    return short(iri, current_app.extensions["kg"]["settings"].base_iri)
+
+
+@pages.app_context_processor
+def page_context():
+    return {"nav": [("pages.home", "Home"), ("pages.query", "Query"), ("pages.regions_map", "Map"),
+                    ("validation.latest_report", "Validation")]}
+
+
+def term_cell(term: dict, names: dict | None = None) -> Markup:
+    """One cell of a results table: IRIs as links, literals with their language or datatype."""
+    from markupsafe import escape
+
+    value = term["value"]
+    if term["type"] == "uri":
+        label = (names or {}).get(value) or short(value, current_app.extensions["kg"]["settings"].base_iri)
+        return Markup(f'<a href="{escape(link(value))}">{escape(label)}</a>')
+    if term["type"] == "bnode":
+        return Markup(f"<code>_:{escape(value)}</code>")
+    suffix = f' <span class="tag">@{escape(term["xml:lang"])}</span>' if "xml:lang" in term else ""
+    return Markup(f"{escape(value)}{suffix}")
+
+
+def _table(body: bytes) -> dict:
+    data = json.loads(body)
+    if "boolean" in data:
+        return {"boolean": data["boolean"]}
+    variables = data["head"]["vars"]
+    return {"vars": variables, "rows": [[term_cell(row[v]) if v in row else "" for v in variables]
+                                        for row in data["results"]["bindings"]]}
+
+
+@pages.get("/")
+def home():
+    settings, store = _kg()
+    status = validation_status(store)
+    return render_template("pages/home.html", data=overview(store, settings.base_iri), status=status,
+                           build=store.build_id, title="YRD knowledge graph")
+
+
+@pages.get("/query")
+def query():
+    settings, store = _kg()
+    prologue = "\n".join(f"PREFIX {p}: <{n}>" for p, n in all_prefixes(settings.base_iri).items())
+    text = request.args.get("query")
+    result, error, downloads = None, None, []
+    if text:
+        form = query_form(text)
+        try:
+            # the same refusals as the endpoint: updates, SERVICE calls, FROM of graphs not held
+            check_query(text, False, {str(g) for g in store.graphs()}, settings.service_allow_list)
+            if form in ("construct", "describe"):
+                answer = run("turtle", query=text)
+                result = {"graph": answer.body.decode("utf-8")}
+            else:
+                answer = run("json", query=text)
+                result = _table(answer.body)
+            result["truncated"] = answer.truncated
+            kinds = GRAPH if form in ("construct", "describe") else SOLUTIONS
+            for media, name in kinds.items():
+                if name not in [d[0] for d in downloads]:
+                    downloads.append((name, url_for("sparql.endpoint", query=text, format=name), media))
+        except KGError as exc:
+            error = exc.message
+    status = 400 if error else 200
+    return render_template("pages/query.html", text=text or prologue + "\n\n" + SAMPLE, result=result,
+                           error=error, downloads=downloads, saved=list(saved_queries().values()), title="Query"), status
+
+
+def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
+    """Values to pick from: the declared enumeration, or the entities minted beside the default value."""
+    if parameter.enumeration:
+        return [(v, v) for v in parameter.enumeration]
+    if parameter.kind != "iri" or not parameter.default or not parameter.default.startswith(base_iri + "id/"):
+        return []
+    folder = parameter.default.rsplit("/", 1)[0] + "/"
+    rows = store.select(f"""SELECT DISTINCT ?s ?label WHERE {{ ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label
+        FILTER(STRSTARTS(STR(?s), "{folder}") && LANG(?label) = "en") }} ORDER BY ?label""")
+    return [(str(r["s"]), str(r["label"])) for r in rows]
+
+
+@pages.get("/saved/<query_id>")
+def saved_query(query_id: str):
+    settings, store = _kg()
+    saved = find(saved_queries(), query_id)
+    fields = [{"parameter": p, "choices": _choices(p, store, settings.base_iri),
+               "value": request.args.get(p.name, p.default or "")} for p in saved.parameters]
+    result, error = None, None
+    if request.args.get("run"):
+        values = {k: v for k, v in request.args.items() if k != "run" and v != ""}
+        try:
+            kind = "turtle" if saved.form in ("construct", "describe") else "json"
+            answer = run(kind, query=saved.text, bindings=saved.bindings(values))
+            result = {"graph": answer.body.decode()} if kind == "turtle" else _table(answer.body)
+            result["truncated"] = answer.truncated
+            result["query_string"] = urlencode(values)
+        except KGError as exc:
+            error = exc.message
+    kinds = ["json", "xml", "csv", "tsv"] if saved.form in ("select", "ask") else ["ttl", "nt", "jsonld", "rdf", "trig", "nq"]
+    return render_template("pages/saved.html", saved=saved, fields=fields, result=result, error=error,
+                           kinds=kinds, title=saved.summary), 400 if error else 200
+
+
+@pages.get("/doc/<path:rest>")
+def document(rest: str):
+    """An entity's page (HTML), or its description in an RDF format by extension."""
+    from kg.web.entities import rdf_document
+
+    settings, store = _kg()
+    for extension in ("ttl", "jsonld", "nt", "rdf"):
+        if rest.endswith("." + extension):
+            return rdf_document(rest[: -len(extension) - 1], extension)
+    rest = rest.removesuffix(".html")
+    iri = URIRef(settings.base_iri + "id/" + rest)
+    entity = describe_entity(store, iri, settings.base_iri)
+    if entity is None:
+        abort(404, description=f"the graph holds nothing about <{iri}>")
+    tree = hierarchy(store, iri, settings.base_iri)
+    return render_template("pages/entity.html", entity=entity, tree=tree, tree_svg=_tree_svg(entity, tree),
+                           rest=rest, title=entity.title, is_literal=lambda v: isinstance(v, Literal))
+
+
+def _tree_svg(entity, tree) -> dict | None:
+    """Boxes for the ancestors (top), the region, and its parts (a wrapped row), joined by lines."""
+    if tree is None:
+        return None
+    width, box_w, box_h, gap = 640, 180, 34, 24
+    nodes, lines = [], []
+    y = 10
+    chain = tree["ancestors"] + [{"iri": entity.iri, "label": entity.title, "self": True}]
+    for node in chain:
+        nodes.append({**node, "x": (width - box_w) / 2, "y": y})
+        if len(nodes) > 1:
+            lines.append(((width / 2), y - gap, (width / 2), y))
+        y += box_h + gap
+    per_row = 3
+    parent_bottom = y - gap
+    for index, part in enumerate(tree["parts"]):
+        row, col = divmod(index, per_row)
+        x = 20 + col * ((width - 40 - box_w) / max(1, per_row - 1))
+        top = y + row * (box_h + gap)
+        nodes.append({**part, "x": x, "y": top})
+        lines.append((width / 2, parent_bottom, x + box_w / 2, top))
+    rows = math.ceil(len(tree["parts"]) / per_row)
+    height = y + rows * (box_h + gap) + 10
+    return {"width": width, "height": height, "box_w": box_w, "box_h": box_h, "nodes": nodes, "lines": lines}
+
+
+@pages.get("/map")
+def regions_map():
+    settings, store = _kg()
+    data = map_data(store, settings.base_iri)
+    regions = data["regions"]
+    if not regions:
+        return render_template("pages/map.html", svg=None, links=[], title="Map")
+    width, height, margin = 720, 760, 40
+    mean_lat = sum(r["lat"] for r in regions) / len(regions)
+    stretch = math.cos(math.radians(mean_lat))  # equirectangular: a degree of longitude is shorter
+    xs = [r["long"] * stretch for r in regions]
+    ys = [r["lat"] for r in regions]
+    scale = min((width - 2 * margin) / max(1e-9, max(xs) - min(xs)), (height - 2 * margin) / max(1e-9, max(ys) - min(ys)))
+    place = lambda r: (margin + (r["long"] * stretch - min(xs)) * scale, margin + (max(ys) - r["lat"]) * scale)  # noqa: E731
+    points = [{**r, "x": place(r)[0], "y": place(r)[1]} for r in regions]
+    drawn = []
+    for line in (item for item in data["links"] if item["a"] and item["b"]):
+        (x1, y1), (x2, y2) = place(line["a"]), place(line["b"])
+        if line["kind"] == "agreement":  # beside a park line between the same regions, not hidden under it
+            length = math.hypot(x2 - x1, y2 - y1) or 1
+            dx, dy = -(y2 - y1) / length * 5, (x2 - x1) / length * 5
+            x1, y1, x2, y2 = x1 + dx, y1 + dy, x2 + dx, y2 + dy
+        drawn.append({**line, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
+    return render_template("pages/map.html", svg={"width": width, "height": height, "points": points,
+                                                   "links": drawn}, links=data["links"], title="Map")
+
+
+def validation_page(store):
+    """The build's report grouped by severity and shape, its focus nodes linked to their pages."""
+    settings, _ = _kg()
+    body = store.attachment("report.json")
+    report = json.loads(body) if body else None
+    groups: dict = {}
+    for result in (report or {}).get("results", []):
+        groups.setdefault(result["severity"], {}).setdefault(result["shape"], []).append(result)
+    order = ["Violation", "Warning", "Info"]
+    ordered = [(severity, sorted(groups[severity].items())) for severity in order if severity in groups]
+    return render_template("pages/validation.html", report=report, groups=ordered, title="Validation",
+                           build=store.build_id)
+

@@ -1,0 +1,224 @@
+"""The pages for people, in headless Chromium (Debian's chromium, driven by Playwright) against ``kg serve``
+on loopback; and Linked Data content negotiation on the minted IRIs.
+
+Screenshots of every page land in test-artifacts/screenshots/. The browser tests skip, saying so, only
+where Chromium is not installed (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+import urllib.error
+import urllib.request
+
+import pytest
+from rdflib import Graph, URIRef
+
+from conftest import ROOT, kg_server
+from kg.store import parse_rdf
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+BASE = "https://w3id.org/yrd-kg/"
+PARK = "park/jiangyin-jingjiang-industrial-park"
+
+
+@pytest.fixture(scope="module")
+def server(settings, store, tmp_path_factory):
+    with kg_server(settings.path("store_dir"), tmp_path_factory.mktemp("pages") / "server.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed on this machine (.ci/run installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # the system browser: nothing is downloaded at run time
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    yield page
+    context.close()
+    # every page works offline: nothing was asked of any host but the server on loopback
+    assert all(url.startswith("http://127.0.0.1:") or url.startswith("data:") for url in requests), requests
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_home_shows_what_the_graph_holds(server, page, store):
+    page.goto(server + "/")
+    assert page.locator("h1").inner_text().startswith("Yangtze River Delta")
+    assert store.build_id in page.locator("dl.facts").inner_text()
+    assert "passed" in page.locator("dl.facts").inner_text()
+    classes = page.locator("section[aria-labelledby=classes-h] tbody tr")
+    assert classes.count() > 20
+    assert page.locator("section[aria-labelledby=sources-h] tbody tr").count() >= 5
+    assert "2024-05-14" in page.locator("section[aria-labelledby=sources-h]").inner_text()
+    shoot(page, "home")
+
+
+def test_a_saved_query_runs_through_its_form_and_an_entity_link_is_followed(server, page):
+    page.goto(server + "/query")
+    page.locator("ul.saved a[href$='/saved/subregions']").click()
+    assert page.url.endswith("/saved/subregions")
+    select = page.get_by_label("region")
+    assert select.evaluate("e => e.tagName") == "SELECT"  # values listed from the graph
+    select.select_option(BASE + "id/region/nantong")
+    page.get_by_role("button", name="Run").click()
+    table = page.locator("table.results")
+    assert table.locator("tbody tr").count() == 5
+    assert "Haimen" in table.inner_text()
+    shoot(page, "saved-query")
+    page.get_by_role("link", name="Haimen").first.click()
+    assert page.locator("h1").inner_text() == "Haimen"
+    assert "/doc/region/haimen" in page.url
+    assert "Nantong" in page.locator("svg.tree").text_content()  # the part-of hierarchy view
+    shoot(page, "entity-region")
+
+
+def test_the_query_editor_runs_sparql_and_offers_downloads(server, page):
+    page.goto(server + "/query")
+    editor = page.get_by_label("SPARQL query", exact=False)
+    assert "PREFIX yrd:" in editor.input_value()  # the prefixes are filled in
+    editor.fill("PREFIX yrd: <https://w3id.org/yrd-kg/ontology#>\n"
+                "SELECT ?park WHERE { ?park a yrd:JointlyBuiltPark } ORDER BY ?park")
+    page.get_by_role("button", name="Run query").click()
+    rows = page.locator("table.results tbody tr")
+    assert rows.count() >= 2
+    assert page.locator("table.results a").first.get_attribute("href").startswith("/doc/park/")
+    downloads = page.locator("p.downloads a")
+    assert sorted(downloads.all_inner_texts()) == ["csv", "json", "tsv", "xml"]
+    shoot(page, "query")
+    editor = page.get_by_label("SPARQL query", exact=False)
+    editor.fill("SELECT * WHERE { ?s ?p }")
+    page.get_by_role("button", name="Run query").click()
+    assert "does not parse" in page.get_by_role("alert").inner_text()
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE"),
+    ("CLEAR ALL", "read-only"),
+    ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "never fetches"),
+])
+def test_the_query_page_refuses_what_the_endpoint_refuses(server, query, message):
+    import urllib.parse
+
+    status, _, body = fetch(server + "/query?" + urllib.parse.urlencode({"query": query}), "text/html")
+    assert status == 400 and message in body.decode()
+
+
+def test_an_entity_page_shows_labels_facts_inferred_and_sources(server, page):
+    page.goto(server + f"/id/{PARK}")  # the identifier itself: 303 to the page
+    assert page.url.endswith(f"/doc/{PARK}")
+    assert page.locator("h1").inner_text() == "Jiangyin-Jingjiang Industrial Park"
+    facts = page.locator("section[aria-labelledby=facts-h]")
+    assert facts.locator("tr.inferred").count() > 0 and "inferred" in facts.locator("tr.inferred").first.inner_text()
+    cited = facts.locator("tr.asserted").filter(has_text="003_300582be3568e295")
+    assert cited.count() > 0 and "¶" in cited.first.inner_text()
+    assert "Linked from" in page.content()
+    shoot(page, "entity-park")
+
+
+def test_the_map_places_regions_and_draws_links(server, page):
+    page.goto(server + "/map")
+    svg = page.locator("svg.map")
+    assert svg.locator("circle").count() >= 40
+    assert svg.locator("line.park").count() >= 1 and svg.locator("line.agreement").count() >= 1
+    places = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('svg.map circle')]
+        .map(c => [c.querySelector('title').textContent, [+c.getAttribute('cx'), +c.getAttribute('cy')]]))""")
+    assert places["Shanghai"][0] > places["Nanjing"][0]  # east is right
+    assert places["Hefei"][1] > places["Nanjing"][1] > places["Xuzhou"][1]  # north is up
+    shoot(page, "map")
+
+
+def test_the_validation_page_groups_by_severity_and_links_entities(server, page):
+    page.goto(server + "/validation")
+    assert page.locator("h2", has_text="Warning").count() == 1
+    assert page.locator("details.Warning").count() >= 1
+    assert page.locator("details.Warning a").first.get_attribute("href").startswith("/doc/")
+    shoot(page, "validation")
+
+
+def test_pages_fit_a_phone_screen(browser, server):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    for path in ("/", "/query", f"/doc/{PARK}", "/map"):
+        page.goto(server + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, (path, overflow)
+    shoot(page, "phone-map")
+    context.close()
+
+
+def test_form_fields_have_labels(server, page):
+    for path in ("/query", "/saved/agreements_signed", "/saved/subregions"):
+        page.goto(server + path)
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(e => !(e.labels && e.labels.length)).map(e => e.name)""")
+        assert unlabelled == [], (path, unlabelled)
+
+
+# --- Linked Data: content negotiation on the minted IRIs --------------------------------------------
+
+def fetch(url: str, accept: str | None = None):
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@pytest.mark.parametrize("accept, extension, fmt", [
+    ("text/turtle", "ttl", "turtle"), ("application/ld+json", "jsonld", "jsonld"),
+    ("application/n-triples", "nt", "ntriples"), ("application/rdf+xml", "rdf", "rdfxml"),
+    ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", None, None),
+])
+def test_identifiers_resolve_by_content_negotiation(server, store, accept, extension, fmt):
+    status, headers, _ = fetch(f"{server}/id/{PARK}", accept)
+    assert status == 303 and "Accept" in headers["Vary"]
+    location = headers["Location"]
+    assert location.endswith(f"/doc/{PARK}" + (f".{extension}" if extension else ""))
+    status, headers, body = fetch(server + location if location.startswith("/") else location)
+    assert status == 200
+    if fmt is None:
+        assert headers["Content-Type"].startswith("text/html") and b"Jiangyin-Jingjiang Industrial Park" in body
+        return
+    described = {(s, p, o) for s, p, o, _ in parse_rdf(body, format=fmt, base_iri=BASE, source=fmt)}
+    iri = URIRef(BASE + "id/" + PARK)
+    expected = {(s, p, o) for s, p, o, g in store.quads() if s == iri and not str(g).endswith(("/shapes", "/ontology"))}
+    assert expected <= described  # all it says, asserted and inferred
+    assert any(o == iri for _, _, o in described)  # and the links to it
+
+
+@pytest.mark.parametrize("path", ["/id/park/no-such-park", "/doc/park/no-such-park", "/doc/park/no-such-park.ttl"])
+def test_an_iri_the_graph_does_not_hold_is_404(server, path):
+    status, headers, body = fetch(server + path, "text/turtle")
+    assert status == 404
+
+
+def test_the_ontology_resolves_to_its_graph(server):
+    status, headers, _ = fetch(server + "/ontology", "text/turtle")
+    assert status == 303
+    status, headers, body = fetch(server + headers["Location"], "text/turtle")
+    graph = Graph().parse(data=body, format="turtle")
+    assert status == 200 and (URIRef(BASE + "ontology#Zone"), None, None) in graph
