@@ -40,6 +40,7 @@ SETTINGS_DOC: dict[str, str] = {
                    "empty: the store is read-only.",
     "store_url": "SPARQL query endpoint of a remote store to serve and query instead of the embedded one "
                  "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
+    "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version).",
     "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
                        "and the response carries the header X-SPARQL-MaxRows.",
 }
@@ -65,6 +66,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     query_timeout: int = 30
     max_result_rows: int = 10_000
+    result_cache_bytes: int = 64 * 1024 * 1024
     store_url: str = ""
     write_token: str = dataclasses.field(default="", repr=False)  # never shown in logs or tracebacks
 

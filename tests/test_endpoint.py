@@ -118,6 +118,29 @@ def test_results_past_the_row_cap_are_cut_and_say_so(endpoint, query, rows_of):
     assert f"{MAX_ROWS} rows" in description
 
 
+def test_repeated_queries_carry_an_etag_and_get_304(endpoint):
+    url = endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS})
+    status, headers, body = http(url, headers={"Accept": "application/sparql-results+json"})
+    etag = headers["ETag"]
+    assert status == 200 and etag.startswith('"')
+    for _ in range(4):  # whichever worker answers, the same version gives the same tag and body
+        again = http(url, headers={"Accept": "application/sparql-results+json"})
+        assert again[1]["ETag"] == etag and again[2] == body
+    status, headers, body = http(url, headers={"Accept": "application/sparql-results+json", "If-None-Match": etag})
+    assert status == 304 and body == b"" and headers["ETag"] == etag
+    other = http(url, headers={"Accept": "text/csv", "If-None-Match": etag})
+    assert other[0] == 200 and other[1]["ETag"] != etag  # another representation
+    changed = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS + " LIMIT 1"}),
+                   headers={"Accept": "application/sparql-results+json", "If-None-Match": etag})
+    assert changed[0] == 200
+    saved = endpoint + "/queries/subregions.json?" + urllib.parse.urlencode({"region": "https://w3id.org/yrd-kg/id/region/kunshan"})
+    first = http(saved)
+    assert http(saved, headers={"If-None-Match": first[1]["ETag"]})[0] == 304
+    other_value = http(endpoint + "/queries/subregions.json?" + urllib.parse.urlencode(
+        {"region": "https://w3id.org/yrd-kg/id/region/nantong"}), headers={"If-None-Match": first[1]["ETag"]})
+    assert other_value[0] == 200
+
+
 def test_format_parameter_and_not_acceptable(endpoint):
     status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "tsv"}))
     assert status == 200 and headers["Content-Type"].startswith("text/tab-separated-values")

@@ -65,3 +65,23 @@ def test_graph_results_in_dataset_formats_use_the_default_graph(store, result_fo
     dataset = Dataset().parse(data=body, format=rdflib_format)
     whole = Graph().parse(data=store.execute(BRIDGE, result_format="turtle").body, format="turtle")
     assert len(whole) >= 5 and set(dataset.default_graph) == set(whole)
+
+
+def test_the_result_cache_is_bounded_and_keyed_on_everything_that_shapes_an_answer():
+    from rdflib import URIRef
+
+    from kg.store import Answer
+    from kg.web.cache import ResultCache, result_key
+
+    cache = ResultCache(max_bytes=400)
+    for number in range(10):
+        cache.put(f"k{number}", Answer(b"x" * 90))
+    kept = [k for k in (f"k{n}" for n in range(10)) if cache.get(k) is not None]
+    assert kept == ["k6", "k7", "k8", "k9"]  # the least recently used went first
+    cache.put("huge", Answer(b"x" * 200))
+    assert cache.get("huge") is None  # more than a quarter of the cache is never kept
+    base = result_key("build1", "json", {"query": "ASK {}", "bindings": {"r": URIRef("http://a/")}})
+    assert base == result_key("build1", "json", {"bindings": {"r": URIRef("http://a/")}, "query": "ASK {}"})
+    assert base != result_key("build2", "json", {"query": "ASK {}", "bindings": {"r": URIRef("http://a/")}})
+    assert base != result_key("build1", "xml", {"query": "ASK {}", "bindings": {"r": URIRef("http://a/")}})
+    assert base != result_key("build1", "json", {"query": "ASK {}", "bindings": {"r": URIRef("http://b/")}})

@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app
 from kg.config import Settings, load_settings
 from kg.evaluator import Evaluator
 from kg.remote import open_store
+from kg.web.cache import ResultCache, result_key
 from kg.store import EmbeddedStore
 
 
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     remote = open_store(settings) if settings.store_url and store is None else None
     app.extensions["kg"] = {"settings": settings, "store": StoreHolder(settings.path("store_dir"), store, remote),
-                            "evaluator": Evaluator(settings.query_timeout)}
+                            "evaluator": Evaluator(settings.query_timeout),
+                            "cache": ResultCache(settings.result_cache_bytes)}
     app.register_blueprint(sparql)
     app.register_blueprint(meta)
     app.register_blueprint(saved)
@@ -80,13 +82,34 @@ def answer(result_format: str, **request) -> Response:
     """Run a query on the current store through this process's time-limited evaluator, as a response.
 
     Results are cut at the max_result_rows setting; a cut result says so in X-SPARQL-MaxRows (the
-    header Virtuoso uses for the same purpose).
+    header Virtuoso uses for the same purpose). The ETag names the store version and the request, so
+    If-None-Match is answered 304 without running the query, and a repeated query comes from the cache.
     """
+    from flask import request as http_request
+
     from kg.web.negotiation import MEDIA_TYPE
 
-    settings = current_app.extensions["kg"]["settings"]
-    result = run(result_format, **request)
+    kg = current_app.extensions["kg"]
+    settings = kg["settings"]
+    build_id = kg["store"].get().build_id
+    if build_id == "unknown":  # a remote store we did not fill: no version to key answers on
+        result = run(result_format, **request)
+        response = Response(result.body, headers={"Content-Type": MEDIA_TYPE[result_format], "Vary": "Accept"})
+        if result.truncated:
+            response.headers["X-SPARQL-MaxRows"] = str(settings.max_result_rows)
+        return response
+    key = result_key(build_id, result_format, request)
+    if key in http_request.if_none_match:
+        response = Response(status=304)
+        response.set_etag(key)
+        response.headers["Vary"] = "Accept"
+        return response
+    result = kg["cache"].get(key)
+    if result is None:
+        result = run(result_format, **request)
+        kg["cache"].put(key, result)
     response = Response(result.body)
+    response.set_etag(key)
     response.headers["Content-Type"] = MEDIA_TYPE[result_format]
     response.headers["Vary"] = "Accept"
     if result.truncated:
