@@ -1,0 +1,325 @@
+"""The benchmark suite: our build stages and queries against their peers, on synthetic data at several sizes.
+
+    .venv/bin/python -m bench.run --sizes 10000,100000 --repeat 3 --out bench/results
+
+Every measurement runs in a fresh process (``--one``), so its peak memory (ru_maxrss) is its own and no
+cache carries over; the suite reports the median of ``--repeat`` runs. Peers run on the same data in the
+same invocation, so the ratios hold on any machine:
+
+- mapping: our SPARQL-CONSTRUCT mapping engine (no peer on PyPI fits; see DESIGN.md);
+- reasoning: ``kg.reason.infer`` against owlrl's DeductiveClosure alone;
+- validation: ``kg.validate.validate_build`` against pyshacl alone (pyrudof when it is installed);
+- loading: pyoxigraph's bulk loader against rdflib's N-Triples parser;
+- saved queries: the embedded store against rdflib's SPARQL engine, p50/p95 per query;
+- Turtle export: ``kg.export.serialize`` against rdflib's serializer.
+
+Results go to ``results.json`` and ``results.md`` with the versions and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: stage -> (what it measures, the peer it is compared with or None)
+STAGES = {
+    "map": ("SPARQL CONSTRUCT mappings over the seed tables", None),
+    "reason": ("kg.reason.infer (OWL RL)", "reason-owlrl"),
+    "reason-owlrl": ("owlrl DeductiveClosure alone", None),
+    "validate": ("kg.validate.validate_build (SHACL)", "validate-pyshacl"),
+    "validate-pyshacl": ("pyshacl alone, content shapes", None),
+    "load": ("pyoxigraph bulk load of N-Triples", "load-rdflib"),
+    "load-rdflib": ("rdflib N-Triples parser", None),
+    "export": ("kg.export.serialize Turtle", "export-rdflib"),
+    "export-rdflib": ("rdflib Turtle serializer", None),
+    "queries": ("saved queries on the embedded store (per query)", "queries-rdflib"),
+    "queries-rdflib": ("saved queries on rdflib (per query)", None),
+}
+
+
+# --- one measurement, in its own process ------------------------------------------------------------
+
+def _settings(seeds: Path, work: Path):
+    from kg.config import load_settings
+
+    return load_settings({"root": ROOT, "seeds_dir": seeds, "store_dir": work / "store"}, env={})
+
+
+def _graphs(seeds: Path, work: Path):
+    """The asserted graph and ontology for a size, mapped once and kept as N-Triples beside the seeds."""
+    from rdflib import Graph
+
+    from kg.pipeline import load_ontology, map_seeds
+
+    settings = _settings(seeds, work)
+    cached = work / "asserted.nt"
+    if cached.exists():
+        asserted = Graph().parse(cached, format="nt")
+    else:
+        asserted, _ = map_seeds(settings, progress=lambda message: None)
+        asserted.serialize(cached, format="nt", encoding="utf-8")
+    return settings, asserted, load_ontology(settings)
+
+
+def measure(stage: str, seeds: Path, work: Path) -> dict:
+    """Run ``stage`` once; seconds (wall) of the measured part only, with its output size.
+
+    The loaders read the prepared N-Triples file and nothing else, so their peak memory is their own;
+    the other stages start from the mapped graph (parsed from that file), which their peak includes.
+    """
+    ntriples = work / "asserted.nt"
+    if stage == "prepare":
+        _graphs(seeds, work)
+        return {"triples": sum(1 for _ in ntriples.open("rb"))}
+    result: dict = {"triples": sum(1 for _ in ntriples.open("rb"))}
+    if stage not in ("load", "load-rdflib"):
+        settings, asserted, ontology = _graphs(seeds, work)
+    started = time.perf_counter()
+    if stage == "map":
+        from kg.pipeline import map_seeds
+
+        started = time.perf_counter()
+        graph, _ = map_seeds(settings, progress=lambda message: None)
+        result["output"] = len(graph)
+    elif stage == "reason":
+        from kg.reason import infer
+
+        started = time.perf_counter()
+        result["output"] = len(infer(ontology, asserted))
+    elif stage == "reason-owlrl":
+        import owlrl
+        from rdflib import Graph
+
+        combined = Graph()
+        for triple in ontology:
+            combined.add(triple)
+        for triple in asserted:
+            combined.add(triple)
+        started = time.perf_counter()
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(combined)
+        result["output"] = len(combined)
+    elif stage in ("validate", "validate-pyshacl"):
+        from kg.pipeline import load_shape_graphs
+        from kg.provenance import provenance_graph
+        from kg.reason import infer
+
+        shapes = load_shape_graphs(settings)
+        checked = infer(ontology, asserted, domains_and_ranges=False)
+        if stage == "validate":
+            from kg.pipeline import map_seeds
+            from kg.validate import validate_build
+
+            _, produced = map_seeds(settings, progress=lambda message: None)
+            provenance = provenance_graph(produced, settings.base_iri)
+            started = time.perf_counter()
+            report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
+            result["output"] = len(report.results)
+        else:
+            from pyshacl import validate
+            from rdflib import Graph
+
+            data = Graph()
+            for graph in (asserted, checked):
+                for triple in graph:
+                    data.add(triple)
+            started = time.perf_counter()
+            conforms, report, _ = validate(data, shacl_graph=shapes.content, inference="none", advanced=True,
+                                           allow_warnings=True, allow_infos=True)
+            result["output"] = int(conforms)
+    elif stage == "load":
+        import pyoxigraph
+
+        started = time.perf_counter()
+        store = pyoxigraph.Store()
+        store.bulk_load(path=str(ntriples), format=pyoxigraph.RdfFormat.N_TRIPLES)
+        result["output"] = len(store)
+    elif stage == "load-rdflib":
+        from rdflib import Graph
+
+        started = time.perf_counter()
+        result["output"] = len(Graph().parse(ntriples, format="nt"))
+    elif stage == "export":
+        from kg.export import serialize
+
+        quads = [(s, p, o, None) for s, p, o in asserted]
+        started = time.perf_counter()
+        result["output"] = len(serialize(quads, format="turtle", base_iri=settings.base_iri))
+    elif stage == "export-rdflib":
+        started = time.perf_counter()
+        result["output"] = len(asserted.serialize(format="turtle", encoding="utf-8"))
+    elif stage in ("queries", "queries-rdflib"):
+        result["latencies"] = _query_latencies(stage, asserted, settings)
+        result["output"] = len(result["latencies"])
+    result["seconds"] = time.perf_counter() - started
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _query_latencies(stage: str, asserted, settings) -> dict[str, float]:
+    """Milliseconds per saved query with its defaults (the same final text on both engines)."""
+    from kg.queries import load_queries
+    from kg.sparql_text import where_brace
+    from kg.store import join_values, publish, EmbeddedStore
+
+    queries = load_queries(settings.path("queries_dir"))
+    texts = {}
+    for query in queries.values():
+        bindings = query.bindings({})
+        texts[query.id] = join_values(query.text, where_brace(query.text), list(bindings), [bindings]) \
+            if bindings else query.text
+    latencies = {}
+    if stage == "queries":
+        store_dir = settings.path("store_dir")
+        publish([(s, p, o, settings.base_iri + "graph/asserted") for s, p, o in asserted], store_dir,
+                keep_versions=1)
+        store = EmbeddedStore(store_dir)
+        for query_id, text in texts.items():
+            started = time.perf_counter()
+            store.execute(text, result_format="json")
+            latencies[query_id] = (time.perf_counter() - started) * 1000
+    else:
+        from rdflib import Dataset, URIRef
+
+        dataset = Dataset(default_union=True)  # the same dataset: one named graph, the default its union
+        graph = dataset.graph(URIRef(settings.base_iri + "graph/asserted"))
+        for triple in asserted:
+            graph.add(triple)
+        for query_id, text in texts.items():
+            started = time.perf_counter()
+            list(dataset.query(text))
+            latencies[query_id] = (time.perf_counter() - started) * 1000
+    return latencies
+
+
+# --- the suite -----------------------------------------------------------------------------------------
+
+def _versions() -> dict:
+    names = ["rdflib", "pyoxigraph", "pyshacl", "owlrl", "flask", "gunicorn"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": platform.python_version(), **versions}
+
+
+def _machine() -> dict:
+    memory = None
+    if Path("/proc/meminfo").exists():
+        line = Path("/proc/meminfo").read_text().splitlines()[0]
+        memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return {"system": platform.platform(), "cpus": os.cpu_count(), "memory": memory,
+            "processor": platform.processor() or platform.machine()}
+
+
+def run_suite(sizes: list[int], repeat: int, out: Path, stages: list[str], work: Path) -> dict:
+    from bench.generate import generate
+
+    results = {"machine": _machine(), "versions": _versions(), "repeat": repeat, "sizes": {}}
+    for size in sizes:
+        seeds, scratch = work / f"seeds-{size}", work / f"work-{size}"
+        if not (seeds / "tables.csv-metadata.json").exists():
+            generate(seeds, size)
+        scratch.mkdir(parents=True, exist_ok=True)
+        _one("prepare", seeds, scratch)
+        by_stage = {}
+        for stage in stages:
+            runs = []
+            for _ in range(repeat):
+                runs.append(_one(stage, seeds, scratch))
+            by_stage[stage] = _summary(runs)
+            print(f"{size:>10} {stage:<16} {by_stage[stage]['median_s']:.3f} s  peak {by_stage[stage]['peak_mib']:.0f} MiB",
+                  file=sys.stderr, flush=True)
+        results["sizes"][str(size)] = {"asserted_triples": runs[0]["triples"], "stages": by_stage}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(to_markdown(results))
+    return results
+
+
+def _one(stage: str, seeds: Path, scratch: Path) -> dict:
+    output = subprocess.run([sys.executable, "-m", "bench.run", "--one", stage, "--seeds", str(seeds),
+                             "--work", str(scratch)], capture_output=True, text=True, cwd=ROOT, timeout=3600)
+    if output.returncode != 0:
+        raise RuntimeError(f"{stage} on {seeds.name} failed:\n{output.stderr[-2000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def _summary(runs: list[dict]) -> dict:
+    summary = {"median_s": statistics.median(r["seconds"] for r in runs),
+               "peak_mib": max(r["peak_mib"] for r in runs), "output": runs[0]["output"]}
+    if "latencies" in runs[0]:
+        per_query = {q: statistics.median(r["latencies"][q] for r in runs) for q in runs[0]["latencies"]}
+        values = sorted(per_query.values())
+        summary["query_p50_ms"] = statistics.median(values)
+        summary["query_p95_ms"] = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        summary["per_query_ms"] = per_query
+    return summary
+
+
+def to_markdown(results: dict) -> str:
+    lines = ["# Benchmark results", "",
+             f"Machine: {results['machine']['system']}, {results['machine']['cpus']} CPUs, "
+             f"{results['machine']['memory']}. Versions: "
+             + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v) + ".",
+             f"Each figure is the median of {results['repeat']} runs, each in a fresh process; peak memory is "
+             "the largest resident size of those processes.", "",
+             "| size (asserted triples) | stage | median | peak memory | peer | peer median | ratio (peer / ours) |",
+             "|---|---|---|---|---|---|---|"]
+    for size, data in results["sizes"].items():
+        stages = data["stages"]
+        for stage, summary in stages.items():
+            peer = STAGES[stage][1]
+            if stage in {p for _, p in STAGES.values() if p}:
+                continue  # shown on its own stage's line
+            figure = _figure(summary)
+            peer_summary = stages.get(peer) if peer else None
+            peer_figure = _figure(peer_summary) if peer_summary else ""
+            ratio = ""
+            if peer_summary:
+                key = "query_p50_ms" if "query_p50_ms" in summary else "median_s"
+                ratio = f"{peer_summary[key] / max(summary[key], 1e-9):.2f}"
+            lines.append(f"| {data['asserted_triples']} | {STAGES[stage][0]} | {figure} | {summary['peak_mib']:.0f} MiB "
+                         f"| {STAGES[peer][0] if peer else ''} | {peer_figure} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def _figure(summary: dict) -> str:
+    if "query_p50_ms" in summary:
+        return f"p50 {summary['query_p50_ms']:.1f} ms, p95 {summary['query_p95_ms']:.1f} ms"
+    return f"{summary['median_s']:.3f} s"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="target triples, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--seeds", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.one, args.seeds, args.work)))
+        return
+    stages = [s for s in args.stages.split(",") if s]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stages: {', '.join(sorted(unknown))}")
+    run_suite([int(s) for s in args.sizes.split(",")], args.repeat, args.out, stages, args.work)
+
+
+if __name__ == "__main__":
+    main()
