@@ -14,8 +14,10 @@ times that size, so every row follows the rules of ``seeds/README.md`` and passe
   (``PP0000`` > ``PPCC00`` > ``PPCCDD``, a municipality's districts ``PP01DD``), which the code-nesting
   shape checks. As in the real seeds, the gazetteer cites a reference source (no paragraph) and carries
   the only Chinese names; coordinates cite a second reference source. Names are made of pinyin-like
-  syllables, and the Chinese name uses the character of each syllable (``Jiangning`` / ``江宁区``), so
-  names are unique by construction and slugs are the lower-cased English name.
+  syllables, and the Chinese name uses the character of each syllable (``Jiangning`` / ``江宁区``); no
+  spelling is given twice, so slugs are the lower-cased English name. Other entities have English names
+  only (the real seeds take Chinese names from reference sources alone), so each gives the ChineseLabel
+  warning, as most real entities do; warnings do not stop a build.
 * **Article mentions** (``regions.csv``): articles restate some regions' kind, level and part-of. These rows
   add no triple of their own (the gazetteer said it) but a second citation, as in the real seeds. Informal
   regions (the delta and one "Southern X" per province) come from articles, with ``region_members.csv``.
