@@ -130,7 +130,8 @@ SYLLABLES = (
     ("tong", "通"), ("wen", "文"), ("xi", "溪"), ("xin", "新"), ("xing", "兴"), ("yang", "阳"), ("yi", "宜"),
     ("yong", "永"),
 )
-ZH_SUFFIX = {"province": "省", "municipality": "市", "prefecture-city": "市", "county-city": "市", "district": "区"}
+ZH_SUFFIX = {"province": "省", "municipality": "市", "prefecture-city": "市", "county-city": "市",
+             "district": "区"}
 
 SECTORS = ("Manufacturing", "Information technology", "New energy", "New materials", "Biomedicine",
            "High-end equipment", "Modern services", "Logistics", "Marine economy", "Modern agriculture")
