@@ -55,6 +55,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_answering(url: str, attempts: int = 100) -> bool:
+    """Whether ``url`` answers within ``attempts`` tries a tenth of a second apart (a bounded wait)."""
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 @contextlib.contextmanager
 def kg_server(store_dir: Path, log_path: Path, **environment):
     """``kg serve`` (gunicorn, two workers) on a free loopback port over ``store_dir``; yields its base URL.
@@ -67,13 +78,7 @@ def kg_server(store_dir: Path, log_path: Path, **environment):
         server = subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port),
                                    "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):  # bounded wait for the workers to boot
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
+        if not wait_until_answering(base + "/health"):
             server.kill()
             log.seek(0)
             pytest.fail("the server did not start: " + log.read().decode())

@@ -8,14 +8,13 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port, kg_server
+from conftest import ROOT, free_port, kg_server, wait_until_answering
 from kg.errors import StoreError
 from kg.remote import RemoteStore, push
 from test_saved_queries import EXPECTED, QUERIES
@@ -32,13 +31,7 @@ def oxigraph_server(location: Path, port: int | None = None):
     process = subprocess.Popen([OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
                                stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):  # bounded wait for the server to listen
-        try:
-            urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    if not wait_until_answering(base + "/query?query=ASK%7B%7D"):
         process.kill()
         pytest.fail("the Oxigraph server did not start")
     try:

@@ -227,7 +227,6 @@ def regions_map():
 
 def validation_page(store):
     """The build's report grouped by severity and shape, its focus nodes linked to their pages."""
-    settings, _ = _kg()
     body = store.attachment("report.json")
     report = json.loads(body) if body else None
     groups: dict = {}
