@@ -1,16 +1,24 @@
-"""OWL RL reasoning with owlrl. The only module that calls owlrl (it changes rdflib's global state)."""
+"""OWL RL reasoning: the entailments of the ontology and the asserted facts, kept apart from both.
+
+The fast engine (kg.rules) reasons whenever the graph stays inside the fragment it implements; otherwise,
+or when asked, owlrl does. This is the only module that runs owlrl's closure (it changes rdflib's global
+state while it runs).
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Iterable
 
 import owlrl
 import rdflib.term
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
+from kg import rules
 from kg.errors import InconsistencyError
 from kg.namespaces import W3C_PREFIXES
+from kg.rules import Triple
 
 #: owlrl reports inconsistencies by adding triples in this namespace instead of raising.
 OWLRL_ERROR = URIRef("http://www.daml.org/2002/03/agents/agent-ont#ErrorMessage")
@@ -41,22 +49,54 @@ def _is_trivial(s, p, o) -> bool:
     return p == RDF.type and o in _TRIVIAL_TYPES
 
 
-def infer(ontology: Graph, asserted: Graph, *, domains_and_ranges: bool = True) -> Graph:
+ENGINES = ("auto", "fast", "owlrl")
+log = logging.getLogger(__name__)
+
+
+def infer(ontology: Graph, asserted: Graph, *, domains_and_ranges: bool = True, engine: str = "auto") -> Graph:
+    """The OWL RL entailments of ontology + asserted that are neither of them, nor trivial, as a Graph."""
+    inferred = Graph()
+    for triple in infer_triples(ontology, asserted, domains_and_ranges=domains_and_ranges, engine=engine):
+        inferred.add(triple)
+    return inferred
+
+
+def infer_triples(ontology: Iterable[Triple], asserted: Iterable[Triple], *, domains_and_ranges: bool = True,
+                  engine: str = "auto") -> set[Triple]:
     """The OWL RL entailments of ontology + asserted that are neither of them, nor trivial.
 
     With ``domains_and_ranges`` False the ontology's rdfs:domain and rdfs:range axioms are left out: that
     closure is what SHACL checks, so that a value of the wrong kind is reported rather than silently typed
     by a range axiom (open-world inference would make every ``sh:class`` constraint pass).
-    Raises InconsistencyError when the closure is inconsistent (an owlrl error message, or an
-    individual typed owl:Nothing).
+    ``engine`` "fast" insists on kg.rules (Unsupported outside its fragment), "owlrl" on owlrl, and "auto"
+    takes the fast engine where it applies. Raises InconsistencyError when the closure is inconsistent (an
+    owlrl error message, or an individual typed owl:Nothing).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown reasoning engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    ontology, asserted = set(ontology), set(asserted)
+    given = {t for t in ontology if _reasoned(t) and (domains_and_ranges or t[1] not in (RDFS.domain, RDFS.range))}
+    given.update(t for t in asserted if _reasoned(t))
+    closure, problems = None, []
+    if engine != "owlrl":
+        try:
+            closure, problems = rules.closure(given)
+        except rules.Unsupported as exc:
+            if engine == "fast":
+                raise
+            log.info("reasoning with owlrl: %s", exc)
+    if closure is None:
+        closure, problems = _owlrl_closure(given)
+    if problems:
+        raise InconsistencyError("OWL RL reasoning found the graph inconsistent", details=sorted(problems))
+    # the input (annotations included) is not an entailment; neither is anything trivial
+    return {t for t in closure if t not in asserted and t not in ontology and not _is_trivial(*t)}
+
+
+def _owlrl_closure(given: set[Triple]) -> tuple[set[Triple], list[str]]:
     closure = Graph()
-    for triple in ontology:
-        if _reasoned(triple) and (domains_and_ranges or triple[1] not in (RDFS.domain, RDFS.range)):
-            closure.add(triple)
-    for triple in asserted:
-        if _reasoned(triple):
-            closure.add(triple)
+    for triple in given:
+        closure.add(triple)
     # owlrl swaps rdflib's process-global lexical converters while it runs and restores only those rdflib
     # itself defines, leaving its own (which rejects valid xsd:gMonthDay such as "--09-12" and logs a
     # traceback for each) in place. Snapshot and restore the table exactly; silence the noise meanwhile.
@@ -72,15 +112,7 @@ def infer(ontology: Graph, asserted: Graph, *, domains_and_ranges: bool = True) 
         rdflib.term._toPythonMapping.clear()
         rdflib.term._toPythonMapping.update(converters)
 
-    problems = [str(m) for e in closure.subjects(RDF.type, OWLRL_ERROR) for m in closure.objects(e, None)
-                if not isinstance(m, URIRef)]
+    errors = set(closure.subjects(RDF.type, OWLRL_ERROR))
+    problems = [str(m) for e in errors for m in closure.objects(e, None) if not isinstance(m, URIRef)]
     problems += [f"{s} is typed owl:Nothing" for s in closure.subjects(RDF.type, OWL.Nothing)]
-    if problems:
-        raise InconsistencyError("OWL RL reasoning found the graph inconsistent", details=sorted(problems))
-
-    inferred = Graph()
-    for s, p, o in closure:
-        if (s, p, o) in asserted or (s, p, o) in ontology or _is_trivial(s, p, o):
-            continue
-        inferred.add((s, p, o))
-    return inferred
+    return {t for t in closure if t[0] not in errors}, problems

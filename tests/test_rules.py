@@ -1,0 +1,164 @@
+"""The fast OWL RL engine (kg.rules) against owlrl, the reference: the same entailments, the same verdicts."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rdflib import BNode, Graph, Literal, Namespace
+from rdflib.collection import Collection
+from rdflib.namespace import OWL, RDF, RDFS
+
+from kg import rules
+from kg.errors import InconsistencyError
+from kg.pipeline import load_ontology, map_seeds
+from kg.reason import infer_triples
+
+EX = Namespace("http://example.org/")
+
+
+def both(ontology, data, **options):
+    """The entailments by each engine, or the exception type each raised."""
+    outcomes = []
+    for engine in ("fast", "owlrl"):
+        try:
+            outcomes.append(infer_triples(ontology, data, engine=engine, **options))
+        except InconsistencyError:
+            outcomes.append(InconsistencyError)
+    return outcomes
+
+
+def turtle(text: str) -> Graph:
+    return Graph().parse(data="@prefix ex: <http://example.org/> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+                              "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                              "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n" + text, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def seed_graphs(settings):
+    asserted, _ = map_seeds(settings, progress=lambda m: None)
+    return load_ontology(settings), asserted
+
+
+@pytest.mark.parametrize("domains_and_ranges", [True, False])
+def test_seed_graph_entailments_equal_owlrls(seed_graphs, domains_and_ranges):
+    ontology, asserted = seed_graphs
+    fast, reference = both(ontology, asserted, domains_and_ranges=domains_and_ranges)
+    assert fast == reference
+    assert len(fast) > 1000  # the seed graph entails types, inverses and part-of closures
+
+
+CASES = {
+    "subclass chain and equivalence": """
+        ex:A rdfs:subClassOf ex:B . ex:B rdfs:subClassOf ex:C . ex:C owl:equivalentClass ex:D .
+        ex:D rdfs:subClassOf ex:A . ex:x a ex:A . ex:A a owl:Class . ex:D a owl:Class .""",
+    "subproperty, equivalent property, domain and range": """
+        ex:p rdfs:subPropertyOf ex:q . ex:q owl:equivalentProperty ex:r . ex:r rdfs:domain ex:C ;
+        rdfs:range ex:D . ex:C rdfs:subClassOf ex:E . ex:p a owl:ObjectProperty . ex:x ex:p ex:y .
+        ex:x ex:r "v" .""",
+    "inverse, symmetric and transitive": """
+        ex:partOf a owl:TransitiveProperty ; owl:inverseOf ex:hasPart . ex:hasPart a owl:TransitiveProperty .
+        ex:near a owl:SymmetricProperty . ex:a ex:partOf ex:b . ex:b ex:partOf ex:c . ex:c ex:partOf ex:d .
+        ex:a ex:near ex:b . ex:d ex:partOf ex:a .""",
+    "property chains of two and three": """
+        ex:in owl:propertyChainAxiom ( ex:locatedIn ex:partOf ) . ex:far owl:propertyChainAxiom ( ex:p ex:q ex:r ) .
+        ex:partOf a owl:TransitiveProperty . ex:locatedIn rdfs:subPropertyOf ex:in .
+        ex:z ex:locatedIn ex:a . ex:a ex:partOf ex:b . ex:b ex:partOf ex:c .
+        ex:x ex:p ex:y . ex:y ex:q ex:w . ex:y ex:q ex:v . ex:w ex:r ex:u . ex:v ex:r ex:t .""",
+    "union and intersection": """
+        ex:Party owl:equivalentClass [ a owl:Class ; owl:unionOf ( ex:Region ex:Org ) ] .
+        ex:Both owl:intersectionOf ( ex:Region ex:Org ) .
+        ex:r a ex:Region . ex:o a ex:Org . ex:b a ex:Region , ex:Org . ex:i a ex:Both .""",
+    "disjoint classes": """
+        ex:A owl:disjointWith ex:B . ex:x a ex:A . ex:y a ex:B . ex:B rdfs:subClassOf ex:E .""",
+    "all disjoint classes": """
+        [] a owl:AllDisjointClasses ; owl:members ( ex:A ex:B ex:C ) . ex:x a ex:A . ex:y a ex:C . ex:C rdfs:subClassOf ex:E .""",
+    "typed literals": """
+        ex:p rdfs:range xsd:decimal ; rdfs:domain ex:C . ex:x ex:p 3 , 2.5 . ex:y ex:q "2020-01-01"^^xsd:date .""",
+    "a string where the range is a decimal (owlrl does not object)": """
+        ex:p rdfs:range xsd:decimal ; rdfs:domain ex:C . ex:x ex:p "one" , 2.5 .""",
+    "a class typed by a range is schema, derived from instances": """
+        ex:kind rdfs:range owl:Class . ex:x ex:kind ex:K . ex:K rdfs:subClassOf ex:L . ex:y a ex:K .""",
+}
+INCONSISTENT = {
+    "disjoint classes share an individual": "ex:A owl:disjointWith ex:B . ex:x a ex:A , ex:B .",
+    "all-disjoint members share one through a subclass": """
+        [] a owl:AllDisjointClasses ; owl:members ( ex:A ex:B ex:C ) . ex:D rdfs:subClassOf ex:C .
+        ex:x a ex:A , ex:D .""",
+    "an individual of owl:Nothing": "ex:N rdfs:subClassOf owl:Nothing . ex:x a ex:N .",
+    "an ill-typed literal": 'ex:x ex:p "many"^^xsd:integer .',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_rule_matches_owlrl(name):
+    fast, reference = both([], turtle(CASES[name]))
+    assert fast == reference
+    assert fast, "every case entails something"
+
+
+@pytest.mark.parametrize("name", sorted(INCONSISTENT))
+def test_inconsistencies_are_found_as_owlrl_finds_them(name):
+    assert both([], turtle(INCONSISTENT[name])) == [InconsistencyError, InconsistencyError]
+
+
+def test_transitive_closure_is_complete():
+    data = turtle("ex:partOf a owl:TransitiveProperty . " + " ".join(f"ex:n{i} ex:partOf ex:n{i + 1} ." for i in range(30)))
+    inferred = infer_triples([], data, engine="fast")
+    assert (EX.n0, EX.partOf, EX.n30) in inferred
+    assert sum(1 for t in inferred if t[1] == EX.partOf) == 31 * 30 // 2 - 30
+
+
+@pytest.mark.parametrize("construct", [
+    "ex:R owl:onProperty ex:p ; owl:someValuesFrom ex:C .", "ex:p a owl:FunctionalProperty .",
+    "ex:x owl:sameAs ex:y .", "ex:K owl:hasKey ( ex:p ) .",
+])
+def test_constructs_outside_the_fragment_go_to_owlrl(construct):
+    data = turtle(construct + " ex:x ex:p ex:y . ex:y a ex:C .")
+    with pytest.raises(rules.Unsupported):
+        infer_triples([], data, engine="fast")
+    assert infer_triples([], data, engine="auto") == infer_triples([], data, engine="owlrl")
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="engine"):
+        infer_triples([], [], engine="pellet")
+
+
+def _random_graph(seed: int) -> Graph:
+    """A random ontology in the fragment, and random instances of it."""
+    rng = random.Random(seed)
+    classes = [EX[f"C{i}"] for i in range(8)]
+    properties = [EX[f"p{i}"] for i in range(6)]
+    nodes = [EX[f"n{i}"] for i in range(12)]
+    graph = Graph()
+    for _ in range(8):
+        graph.add((rng.choice(classes), RDFS.subClassOf, rng.choice(classes)))
+    for _ in range(4):
+        graph.add((rng.choice(properties), RDFS.subPropertyOf, rng.choice(properties)))
+    for _ in range(3):
+        graph.add((rng.choice(properties), rng.choice([RDFS.domain, RDFS.range]), rng.choice(classes)))
+        graph.add((rng.choice(properties), OWL.inverseOf, rng.choice(properties)))
+    for characteristic in (OWL.TransitiveProperty, OWL.SymmetricProperty, OWL.ObjectProperty):
+        graph.add((rng.choice(properties), RDF.type, characteristic))
+    graph.add((rng.choice(classes), RDF.type, OWL.Class))
+    chain = BNode()
+    Collection(graph, chain, rng.sample(properties, rng.choice([2, 3])))
+    graph.add((rng.choice(properties), OWL.propertyChainAxiom, chain))
+    for kind in (OWL.unionOf, OWL.intersectionOf):
+        members = BNode()
+        Collection(graph, members, rng.sample(classes, 2))
+        graph.add((rng.choice(classes), kind, members))
+    for _ in range(25):
+        graph.add((rng.choice(nodes), rng.choice(properties), rng.choice(nodes)))
+    for _ in range(8):
+        graph.add((rng.choice(nodes), RDF.type, rng.choice(classes)))
+    graph.add((rng.choice(nodes), rng.choice(properties), Literal(rng.randint(0, 9))))
+    return graph
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_in_the_fragment_match_owlrl(seed):
+    graph = _random_graph(seed)
+    fast, reference = both([], graph)
+    assert fast == reference
