@@ -6,9 +6,12 @@ Every measurement runs in a fresh process (``--one``), so its peak memory (ru_ma
 cache carries over; the suite reports the median of ``--repeat`` runs. Peers run on the same data in the
 same invocation, so the ratios hold on any machine:
 
+- the whole build (``kg.pipeline.build_and_publish``: map, reason, validate, load into the on-disk store);
 - mapping: our SPARQL-CONSTRUCT mapping engine (no peer on PyPI fits; see DESIGN.md);
-- reasoning: ``kg.reason.infer`` against owlrl's DeductiveClosure alone;
-- validation: ``kg.validate.validate_build`` against pyshacl alone (pyrudof when it is installed);
+- reasoning: ``kg.reason.infer_triples`` (the fast engine) against owlrl (the same function with
+  ``engine="owlrl"``, so both give entailments filtered the same way: the results table says whether
+  they are identical) and the Rust reasoner ``reasonable`` when it is installed (``.[bench]``);
+- validation: ``kg.validate.validate_build`` against pyshacl alone, and pyrudof when it is installed;
 - loading: pyoxigraph's bulk loader against rdflib's N-Triples parser;
 - saved queries: the embedded store against rdflib's SPARQL engine, p50/p95 per query;
 - Turtle export: ``kg.export.serialize`` against rdflib's serializer.
@@ -19,6 +22,7 @@ Results go to ``results.json`` and ``results.md`` with the versions and the mach
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -31,20 +35,26 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: stage -> (what it measures, the peer it is compared with or None)
+#: stage -> (what it measures, the peers it is compared with)
 STAGES = {
-    "map": ("SPARQL CONSTRUCT mappings over the seed tables", None),
-    "reason": ("kg.reason.infer (OWL RL)", "reason-owlrl"),
-    "reason-owlrl": ("owlrl DeductiveClosure alone", None),
-    "validate": ("kg.validate.validate_build (SHACL)", "validate-pyshacl"),
-    "validate-pyshacl": ("pyshacl alone, content shapes", None),
-    "load": ("pyoxigraph bulk load of N-Triples", "load-rdflib"),
-    "load-rdflib": ("rdflib N-Triples parser", None),
-    "export": ("kg.export.serialize Turtle", "export-rdflib"),
-    "export-rdflib": ("rdflib Turtle serializer", None),
-    "queries": ("saved queries on the embedded store (per query)", "queries-rdflib"),
-    "queries-rdflib": ("saved queries on rdflib (per query)", None),
+    "build": ("whole build: map, reason, validate, load (kg build)", ()),
+    "map": ("SPARQL CONSTRUCT mappings over the seed tables", ()),
+    "reason": ("kg.reason.infer_triples (OWL RL, fast engine)", ("reason-owlrl", "reason-reasonable")),
+    "reason-owlrl": ("owlrl (infer_triples with engine=owlrl)", ()),
+    "reason-reasonable": ("reasonable (Rust OWL RL)", ()),
+    "validate": ("kg.validate.validate_build (SHACL, both passes)", ("validate-pyshacl", "validate-pyrudof")),
+    "validate-pyshacl": ("pyshacl alone, content shapes", ()),
+    "validate-pyrudof": ("pyrudof alone, content shapes", ()),
+    "load": ("pyoxigraph bulk load of N-Triples", ("load-rdflib",)),
+    "load-rdflib": ("rdflib N-Triples parser", ()),
+    "export": ("kg.export.serialize Turtle", ("export-rdflib",)),
+    "export-rdflib": ("rdflib Turtle serializer", ()),
+    "queries": ("saved queries on the embedded store (per query)", ("queries-rdflib",)),
+    "queries-rdflib": ("saved queries on rdflib (per query)", ()),
 }
+#: Peers that need an optional package (pip install -e '.[bench]'); without it the stage is left out.
+OPTIONAL = {"reason-reasonable": "reasonable", "validate-pyrudof": "pyrudof"}
+PEERS = {peer for _, peers in STAGES.values() for peer in peers}
 
 
 # --- one measurement, in its own process ------------------------------------------------------------
@@ -56,19 +66,40 @@ def _settings(seeds: Path, work: Path):
 
 
 def _graphs(seeds: Path, work: Path):
-    """The asserted graph and ontology for a size, mapped once and kept as N-Triples beside the seeds."""
-    from rdflib import Graph
+    """The asserted triples and ontology for a size, mapped once and kept as N-Triples beside the seeds."""
+    import pyoxigraph
 
     from kg.pipeline import load_ontology, map_seeds
+    from kg.store import to_ox, to_rdflib_terms
 
     settings = _settings(seeds, work)
     cached = work / "asserted.nt"
     if cached.exists():
-        asserted = Graph().parse(cached, format="nt")
+        triples = list(pyoxigraph.parse(path=str(cached), format=pyoxigraph.RdfFormat.N_TRIPLES))
+        twins = to_rdflib_terms({term for t in triples for term in (t.subject, t.predicate, t.object)})
+        asserted = {(twins[t.subject], twins[t.predicate], twins[t.object]) for t in triples}
     else:
         asserted, _ = map_seeds(settings, progress=lambda message: None)
-        asserted.serialize(cached, format="nt", encoding="utf-8")
+        pyoxigraph.serialize([pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in asserted],
+                             output=str(cached), format=pyoxigraph.RdfFormat.N_TRIPLES)
     return settings, asserted, load_ontology(settings)
+
+
+def _digest(triples) -> str:
+    """A hash of a set of triples, to tell whether two engines gave the same ones."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in triples)).encode()).hexdigest()
+
+
+def _rdflib_graph(*triple_sets):
+    from rdflib import Graph
+
+    graph = Graph()
+    for triples in triple_sets:
+        for triple in triples:
+            graph.add(triple)
+    return graph
 
 
 def measure(stage: str, seeds: Path, work: Path) -> dict:
@@ -85,53 +116,67 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
     if stage not in ("load", "load-rdflib"):
         settings, asserted, ontology = _graphs(seeds, work)
     started = time.perf_counter()
-    if stage == "map":
+    if stage == "build":
+        import shutil
+
+        from kg.pipeline import build_and_publish
+
+        shutil.rmtree(work / "store", ignore_errors=True)
+        started = time.perf_counter()
+        build, _ = build_and_publish(settings, progress=lambda message: None)
+        result["output"] = sum(len(g) for g in build.graphs.values())
+    elif stage == "map":
         from kg.pipeline import map_seeds
 
         started = time.perf_counter()
         graph, _ = map_seeds(settings, progress=lambda message: None)
         result["output"] = len(graph)
-    elif stage == "reason":
-        from kg.reason import infer
+    elif stage in ("reason", "reason-owlrl"):
+        from kg.reason import infer_triples
 
         started = time.perf_counter()
-        result["output"] = len(infer(ontology, asserted))
-    elif stage == "reason-owlrl":
-        import owlrl
-        from rdflib import Graph
+        inferred = infer_triples(ontology, asserted, engine="fast" if stage == "reason" else "owlrl")
+        seconds = time.perf_counter() - started
+        result["output"], result["digest"] = len(inferred), _digest(inferred)
+        started = time.perf_counter() - seconds  # the digest is not part of the measurement
+    elif stage == "reason-reasonable":
+        import reasonable
 
-        combined = Graph()
-        for triple in ontology:
-            combined.add(triple)
-        for triple in asserted:
-            combined.add(triple)
+        graph = _rdflib_graph(ontology, asserted)
         started = time.perf_counter()
-        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(combined)
-        result["output"] = len(combined)
-    elif stage in ("validate", "validate-pyshacl"):
+        reasoner = reasonable.PyReasoner()
+        reasoner.from_graph(graph)
+        result["output"] = len(reasoner.reason())
+    elif stage in ("validate", "validate-pyshacl", "validate-pyrudof"):
         from kg.pipeline import load_shape_graphs
-        from kg.provenance import provenance_graph
-        from kg.reason import infer
+        from kg.provenance import provenance_triples
+        from kg.reason import infer_triples
 
         shapes = load_shape_graphs(settings)
-        checked = infer(ontology, asserted, domains_and_ranges=False)
+        checked = infer_triples(ontology, asserted, domains_and_ranges=False)
         if stage == "validate":
             from kg.pipeline import map_seeds
             from kg.validate import validate_build
 
             _, produced = map_seeds(settings, progress=lambda message: None)
-            provenance = provenance_graph(produced, settings.base_iri)
+            provenance = provenance_triples(produced, settings.base_iri)
             started = time.perf_counter()
             report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
             result["output"] = len(report.results)
+        elif stage == "validate-pyrudof":
+            import pyrudof
+
+            data = _rdflib_graph(asserted, checked).serialize(format="nt", encoding="utf-8").decode()
+            shapes_text = shapes.content.serialize(format="turtle")
+            started = time.perf_counter()
+            rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+            rudof.read_data(data, pyrudof.RDFFormat.NTriples)
+            rudof.read_shacl(shapes_text, pyrudof.ShaclFormat.Turtle)
+            result["output"] = len(rudof.validate_shacl())
         else:
             from pyshacl import validate
-            from rdflib import Graph
 
-            data = Graph()
-            for graph in (asserted, checked):
-                for triple in graph:
-                    data.add(triple)
+            data = _rdflib_graph(asserted, checked)
             started = time.perf_counter()
             conforms, report, _ = validate(data, shacl_graph=shapes.content, inference="none", advanced=True,
                                            allow_warnings=True, allow_infos=True)
@@ -155,8 +200,9 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         started = time.perf_counter()
         result["output"] = len(serialize(quads, format="turtle", base_iri=settings.base_iri))
     elif stage == "export-rdflib":
+        graph = _rdflib_graph(asserted)
         started = time.perf_counter()
-        result["output"] = len(asserted.serialize(format="turtle", encoding="utf-8"))
+        result["output"] = len(graph.serialize(format="turtle", encoding="utf-8"))
     elif stage in ("queries", "queries-rdflib"):
         result["latencies"] = _query_latencies(stage, asserted, settings)
         result["output"] = len(result["latencies"])
@@ -204,7 +250,7 @@ def _query_latencies(stage: str, asserted, settings) -> dict[str, float]:
 # --- the suite -----------------------------------------------------------------------------------------
 
 def _versions() -> dict:
-    names = ["rdflib", "pyoxigraph", "pyshacl", "owlrl", "flask", "gunicorn"]
+    names = ["rdflib", "pyoxigraph", "pyshacl", "owlrl", "flask", "gunicorn", "reasonable", "pyrudof"]
     versions = {}
     for name in names:
         try:
@@ -235,6 +281,10 @@ def run_suite(sizes: list[int], repeat: int, out: Path, stages: list[str], work:
         _one("prepare", seeds, scratch)
         by_stage = {}
         for stage in stages:
+            if stage in OPTIONAL and importlib.util.find_spec(OPTIONAL[stage]) is None:
+                print(f"{size:>10} {stage:<16} skipped: {OPTIONAL[stage]} is not installed (pip install -e '.[bench]')",
+                      file=sys.stderr, flush=True)
+                continue
             runs = []
             for _ in range(repeat):
                 runs.append(_one(stage, seeds, scratch))
@@ -259,6 +309,8 @@ def _one(stage: str, seeds: Path, scratch: Path) -> dict:
 def _summary(runs: list[dict]) -> dict:
     summary = {"median_s": statistics.median(r["seconds"] for r in runs),
                "peak_mib": max(r["peak_mib"] for r in runs), "output": runs[0]["output"]}
+    if "digest" in runs[0]:
+        summary["digest"] = runs[0]["digest"]
     if "latencies" in runs[0]:
         per_query = {q: statistics.median(r["latencies"][q] for r in runs) for q in runs[0]["latencies"]}
         values = sorted(per_query.values())
@@ -275,23 +327,26 @@ def to_markdown(results: dict) -> str:
              + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v) + ".",
              f"Each figure is the median of {results['repeat']} runs, each in a fresh process; peak memory is "
              "the largest resident size of those processes.", "",
-             "| size (asserted triples) | stage | median | peak memory | peer | peer median | ratio (peer / ours) |",
-             "|---|---|---|---|---|---|---|"]
+             "| size (asserted triples) | stage | median | peak memory | peer | peer median | peer peak memory "
+             "| ratio (peer / ours) | same output |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for size, data in results["sizes"].items():
         stages = data["stages"]
         for stage, summary in stages.items():
-            peer = STAGES[stage][1]
-            if stage in {p for _, p in STAGES.values() if p}:
-                continue  # shown on its own stage's line
-            figure = _figure(summary)
-            peer_summary = stages.get(peer) if peer else None
-            peer_figure = _figure(peer_summary) if peer_summary else ""
-            ratio = ""
-            if peer_summary:
+            if stage in PEERS:
+                continue  # shown on its own stage's lines
+            ours = f"| {data['asserted_triples']} | {STAGES[stage][0]} | {_figure(summary)} | {summary['peak_mib']:.0f} MiB "
+            peers = [p for p in STAGES[stage][1] if p in stages]
+            if not peers:
+                lines.append(ours + "| | | | | |")
+            for peer in peers:
+                theirs = stages[peer]
                 key = "query_p50_ms" if "query_p50_ms" in summary else "median_s"
-                ratio = f"{peer_summary[key] / max(summary[key], 1e-9):.2f}"
-            lines.append(f"| {data['asserted_triples']} | {STAGES[stage][0]} | {figure} | {summary['peak_mib']:.0f} MiB "
-                         f"| {STAGES[peer][0] if peer else ''} | {peer_figure} | {ratio} |")
+                ratio = f"{theirs[key] / max(summary[key], 1e-9):.2f}"
+                same = ("yes" if summary["digest"] == theirs["digest"] else "**no**") \
+                    if "digest" in summary and "digest" in theirs else ""
+                lines.append(ours + f"| {STAGES[peer][0]} | {_figure(theirs)} | {theirs['peak_mib']:.0f} MiB | {ratio} "
+                             f"| {same} |")
     return "\n".join(lines) + "\n"
 
 

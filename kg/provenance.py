@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF, XSD
 
 from kg.mapping import Citation
@@ -36,24 +36,23 @@ def statement_iri(base_iri: str, triple: Triple) -> URIRef:
     return URIRef(f"{base_iri}id/statement/{hashlib.sha256(key).hexdigest()[:24]}")
 
 
-def provenance_graph(produced: dict[Triple, set[Citation]], base_iri: str) -> Graph:
+def provenance_triples(produced: dict[Triple, set[Citation]], base_iri: str) -> set[Triple]:
     """The provenance records of every asserted triple."""
     yrd = base_iri + "ontology#"
-    graph = Graph()
-    citations: set[Citation] = set()
+    triples: set[Triple] = set()
+    add = triples.add
+    citations = {c: citation_iri(base_iri, c) for cited in produced.values() for c in cited}
     for triple, cited in produced.items():
         node = statement_iri(base_iri, triple)
-        graph.add((node, RDF.type, RDF.Statement))
-        graph.add((node, RDF.subject, triple[0]))
-        graph.add((node, RDF.predicate, triple[1]))
-        graph.add((node, RDF.object, triple[2]))
+        add((node, RDF.type, RDF.Statement))
+        add((node, RDF.subject, triple[0]))
+        add((node, RDF.predicate, triple[1]))
+        add((node, RDF.object, triple[2]))
         for citation in cited:
-            graph.add((node, PROV.wasDerivedFrom, citation_iri(base_iri, citation)))
-            citations.add(citation)
-    for citation in citations:
-        node = citation_iri(base_iri, citation)
-        graph.add((node, RDF.type, URIRef(yrd + "Citation")))
-        graph.add((node, URIRef(yrd + "citedSource"), source_iri(base_iri, citation[0])))
+            add((node, PROV.wasDerivedFrom, citations[citation]))
+    for citation, node in citations.items():
+        add((node, RDF.type, URIRef(yrd + "Citation")))
+        add((node, URIRef(yrd + "citedSource"), source_iri(base_iri, citation[0])))
         if citation[1] is not None:
-            graph.add((node, URIRef(yrd + "paragraph"), Literal(citation[1], datatype=XSD.integer)))
-    return graph
+            add((node, URIRef(yrd + "paragraph"), Literal(citation[1], datatype=XSD.integer)))
+    return triples

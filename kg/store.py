@@ -41,6 +41,8 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # --- term conversion between rdflib (build time) and pyoxigraph (store) ------------------------------
 
 def to_ox(term: Node) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)):
+        return term
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, Literal):
@@ -81,23 +83,31 @@ def join_values(query: str, where_brace: int, variables: list[str], rows: list[d
     return query[: where_brace + 1] + values + query[where_brace + 1:]
 
 
-def construct_over_rows(query: str, variables: list[str], rows: list[dict[str, Literal]], *,
-                        base_iri: str, where_brace: int) -> list[Triple]:
-    """Run a CONSTRUCT with ``rows`` joined as a VALUES block opened right after ``where_brace``.
+def select_over_rows(query: str, variables: list[str], rows: list[dict[str, Node]], *,
+                     base_iri: str, where_brace: int) -> ox.QuerySolutions:
+    """Run a SELECT with ``rows`` joined as a VALUES block opened right after ``where_brace``.
 
-    The cells become pyoxigraph terms, whose constructors validate them and whose ``str()`` is escaped
+    The cells are pyoxigraph terms, whose constructors validate them and whose ``str()`` is escaped
     N-Triples, so no cell text is ever pasted into the query as syntax.
     """
     text = join_values(query, where_brace, variables, rows)
-    scratch = ox.Store()
     try:
-        results = scratch.query(text, base_iri=base_iri)
+        return ox.Store().query(text, base_iri=base_iri)
     except SyntaxError as exc:
         raise MappingError(f"the mapping does not parse: {exc}") from exc
-    # Storing the triples puts literals in Oxigraph's canonical form ("52.0" becomes "52"), the form the
-    # published store will hold, so provenance and exports agree with it.
-    scratch.extend([ox.Quad(t.subject, t.predicate, t.object) for t in results])
-    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)) for q in scratch]
+
+
+def to_rdflib_terms(terms: Iterable) -> dict:
+    """Each pyoxigraph term's rdflib twin, literals in the canonical form the store keeps ("52.0" -> "52")."""
+    terms = list(terms)
+    literals = [t for t in terms if isinstance(t, ox.Literal)]
+    scratch = ox.Store()
+    scratch.extend(ox.Quad(ox.NamedNode(f"urn:x-literal:{i}"), ox.NamedNode("urn:x-value"), literal)
+                   for i, literal in enumerate(literals))
+    stored = {int(q.subject.value.rsplit(":", 1)[1]): q.object for q in scratch}
+    twins = {literal: from_ox(stored[i]) for i, literal in enumerate(literals)}
+    twins.update((t, from_ox(t)) for t in terms if not isinstance(t, ox.Literal))
+    return twins
 
 
 def canonical(triples: Iterable[Triple]) -> list[Triple]:
@@ -180,10 +190,27 @@ def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
 
 def sorted_nquads(quads: Iterable[Quad]) -> bytes:
     """Quads as N-Quads, one per line, sorted: the canonical form of a dataset (no blank nodes)."""
-    ox_quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(g))) for s, p, o, g in quads]
-    text = ox.serialize(ox_quads, format=ox.RdfFormat.N_QUADS) or b""
+    text = ox.serialize(list(_ox_quad_stream(quads)), format=ox.RdfFormat.N_QUADS) or b""
     lines = sorted(set(text.splitlines()))
     return b"".join(line + b"\n" for line in lines)
+
+
+def _ox_quad_stream(quads: Iterable[Quad]) -> Iterator[ox.Quad]:
+    """rdflib quads as pyoxigraph quads, one by one, converting each distinct term once (terms repeat)."""
+    twins: dict = {}
+
+    def twin(term):
+        found = twins.get(term)
+        if found is None:
+            found = twins[term] = to_ox(term)
+        return found
+
+    graphs: dict = {}
+    for s, p, o, g in quads:
+        graph = graphs.get(g)
+        if graph is None:
+            graph = graphs[g] = ox.NamedNode(str(g))  # graph names may be given as plain strings
+        yield ox.Quad(twin(s), twin(p), twin(o), graph)
 
 
 def _xml_safe(term):
@@ -235,33 +262,36 @@ def _canonical_store_nquads(store: ox.Store) -> bytes:
     return b"".join(line + b"\n" for line in sorted(set(text.splitlines())))
 
 
-def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int,
+def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
             attachments: dict[str, bytes] | None = None) -> PublishedVersion:
     """Load a dataset into a new store version and make it current, atomically.
 
-    The version's name is a hash of the dataset's canonical N-Quads, so an identical rebuild reuses it.
+    The version's name is a hash of the loaded store's N-Quads dump. Oxigraph dumps in the order of its
+    index keys, which depend only on the quads, so an identical rebuild has the same name and reuses it.
     ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``.
     On any failure the previous ``current`` store is untouched and the partial version is removed.
     """
-    build_id = hashlib.sha256(sorted_nquads(quads)).hexdigest()[:16]
     versions = store_dir / "versions"
-    final = versions / build_id
     try:
         versions.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(versions)
-        reused = final.is_dir()
-        if not reused:
-            staging = versions / f".staging-{build_id}-{os.getpid()}"
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                store = ox.Store(str(staging))
-                # Terms rather than N-Quads text: a parser would relabel the ontology's blank nodes.
-                store.bulk_extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(g))) for s, p, o, g in quads)
-                store.flush()
-                del store
+        staging = versions / f".staging-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            store = ox.Store(str(staging))
+            # Terms rather than N-Quads text: a parser would relabel the ontology's blank nodes.
+            store.bulk_extend(_ox_quad_stream(quads))
+            store.flush()
+            digest = hashlib.sha256()
+            store.dump(_Digest(digest), format=ox.RdfFormat.N_QUADS)
+            del store
+            build_id = digest.hexdigest()[:16]
+            final = versions / build_id
+            reused = final.is_dir()
+            if not reused:
                 os.replace(staging, final)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         for name, data in (attachments or {}).items():
             target = versions / f"{build_id}.{name}"
             temporary = versions / f".{build_id}.{name}.{os.getpid()}"
@@ -273,6 +303,20 @@ def publish(quads: list[Quad], store_dir: Path, *, keep_versions: int,
     except OSError as exc:
         raise StoreError(f"cannot publish the store in {store_dir}: {exc}") from exc
     return PublishedVersion(build_id, final, reused)
+
+
+class _Digest:
+    """A writable file that only hashes what is written to it (pyoxigraph dumps into file objects)."""
+
+    def __init__(self, digest):
+        self.digest = digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 @contextlib.contextmanager

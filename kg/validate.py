@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from pyshacl import validate as pyshacl_validate
 from rdflib import Graph, Literal, URIRef
@@ -19,6 +20,7 @@ from rdflib.term import Node
 
 from kg.errors import SeedTableError
 from kg.reason import infer
+from kg.rules import Triple
 
 SEVERITIES = ("Violation", "Warning", "Info")
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
@@ -147,8 +149,10 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
     return ValidationReport(results, _union(*graphs))
 
 
-def validate_build(*, asserted: Graph, inferred: Graph, provenance: Graph, shapes: Shapes) -> ValidationReport:
+def validate_build(*, asserted: Iterable[Triple], inferred: Iterable[Triple], provenance: Iterable[Triple],
+                   shapes: Shapes) -> ValidationReport:
     """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms."""
+    provenance = _union(provenance)
     content = _union(asserted, inferred)
     first = _run(content, shapes.content)
     second = _run(_union(asserted, provenance), shapes.provenance)

@@ -35,9 +35,9 @@ def test_asserted_data_has_no_blank_nodes(build):
 
 
 def test_every_asserted_triple_has_provenance(build, settings):
-    provenance = build.graphs["provenance"]
-    sources = set(build.graphs["asserted"].subjects(RDF.type, URIRef(YRD + "Source"))) | \
-        set(build.graphs["inferred"].subjects(RDF.type, URIRef(YRD + "Source")))
+    provenance = build.graph("provenance")
+    sources = set(build.graph("asserted").subjects(RDF.type, URIRef(YRD + "Source"))) | \
+        set(build.graph("inferred").subjects(RDF.type, URIRef(YRD + "Source")))
     for triple in build.graphs["asserted"]:
         node = statement_iri(settings.base_iri, triple)
         assert (node, RDF.subject, triple[0]) in provenance
@@ -48,7 +48,7 @@ def test_every_asserted_triple_has_provenance(build, settings):
 
 
 def test_every_referenced_entity_is_described(build, settings):
-    asserted = build.graphs["asserted"]
+    asserted = build.graph("asserted")
     minted = settings.base_iri + "id/"
     typed = set(asserted.subjects(RDF.type, None))
     for s, p, o in asserted:

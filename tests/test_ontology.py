@@ -70,7 +70,7 @@ def test_seed_enumerations_name_declared_classes_and_properties(ontology):
 
 
 def test_reasoning_over_the_seed_graph_is_consistent(build):
-    assert not list(build.graphs["inferred"].subjects(RDF.type, OWL.Nothing))
+    assert not list(build.graph("inferred").subjects(RDF.type, OWL.Nothing))
     assert len(build.graphs["inferred"]) > 0
 
 

@@ -27,10 +27,10 @@ def test_cells_are_typed_and_dates_get_bounds(seeds_copy):
     write_parks(seeds_copy, "park/p,Park P,IndustrialPark,region/r,2010-08,true,5.2,in-operation,x.txt,3,")
     (row,) = read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
     assert row.line == 2 and row.source == "x.txt" and row.paragraph == 3
-    assert str(row.cells["established"].datatype).endswith("#gYearMonth")
-    assert str(row.cells["established_earliest"]) == "2010-08-01"
-    assert str(row.cells["established_latest"]) == "2010-08-31"
-    assert str(row.cells["area_km2"].datatype).endswith("#decimal")
+    assert row.cells["established"].datatype.value.endswith("#gYearMonth")
+    assert row.cells["established_earliest"].value == "2010-08-01"
+    assert row.cells["established_latest"].value == "2010-08-31"
+    assert row.cells["area_km2"].datatype.value.endswith("#decimal")
     assert "note" not in row.cells  # an empty cell stays unbound
 
 
