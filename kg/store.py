@@ -110,6 +110,13 @@ def to_rdflib_terms(terms: Iterable) -> dict:
     return twins
 
 
+def memory_store(triples: Iterable[Triple]) -> ox.Store:
+    """An in-memory pyoxigraph store holding ``triples`` in its default graph."""
+    store = ox.Store()
+    store.extend(quad for quad in _ox_quad_stream((s, p, o, None) for s, p, o in triples))
+    return store
+
+
 def canonical(triples: Iterable[Triple]) -> list[Triple]:
     """The triples with their literals in the canonical form the store keeps."""
     scratch = ox.Store()
@@ -205,7 +212,7 @@ def _ox_quad_stream(quads: Iterable[Quad]) -> Iterator[ox.Quad]:
             found = twins[term] = to_ox(term)
         return found
 
-    graphs: dict = {}
+    graphs: dict = {None: ox.DefaultGraph()}
     for s, p, o, g in quads:
         graph = graphs.get(g)
         if graph is None:

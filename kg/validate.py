@@ -9,6 +9,8 @@ entities resolve; only results about the partner's own nodes are reported.
 
 from __future__ import annotations
 
+import itertools
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -18,9 +20,13 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SH
 from rdflib.term import Node
 
+from kg import shacl
 from kg.errors import SeedTableError
 from kg.reason import infer
 from kg.rules import Triple
+from kg.store import memory_store
+
+log = logging.getLogger(__name__)
 
 SEVERITIES = ("Violation", "Warning", "Info")
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
@@ -92,9 +98,19 @@ def _union(*graphs: Graph) -> Graph:
     return union
 
 
-def _run(data: Graph, shapes: Graph) -> Graph:
-    # advanced: the provenance shapes use SPARQL targets (SHACL Advanced Features)
-    conforms, results, text = pyshacl_validate(data, shacl_graph=shapes, ont_graph=None, inference="none",
+def _run(data: Iterable[Triple], shapes: Graph) -> Graph:
+    """The SHACL report of ``data``: kg.shacl (set-at-a-time SPARQL on pyoxigraph) where it supports the
+    shapes, otherwise pyshacl, its reference."""
+    if not shacl.supported(shapes):
+        return shacl.validate(memory_store(data), shapes)
+    log.info("validating with pyshacl: kg.shacl does not support %s", "; ".join(shacl.supported(shapes)))
+    return _run_pyshacl(_union(data), shapes)
+
+
+def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
+    # advanced: the provenance shapes use SPARQL targets (SHACL Advanced Features). pyshacl adds triples to
+    # the shapes graph it is given (measured: 2), so it gets a copy and the published shapes stay as read.
+    conforms, results, text = pyshacl_validate(data, shacl_graph=_union(shapes), ont_graph=None, inference="none",
                                      abort_on_first=False, allow_warnings=True, advanced=True,
                                      allow_infos=True, meta_shacl=False, js=False, debug=False)
     if not isinstance(results, Graph):  # pyshacl could not use the shapes at all
@@ -102,13 +118,20 @@ def _run(data: Graph, shapes: Graph) -> Graph:
     return results
 
 
-def _results(report: Graph, labels: Graph, provenance: Graph | None) -> list[Result]:
+def _results(report: Graph, data: Iterable[Triple], provenance: Iterable[Triple] | None) -> list[Result]:
+    nodes = list(report.subjects(RDF.type, SH.ValidationResult))
+    focus_nodes = {report.value(node, SH.focusNode) for node in nodes}
+    if not focus_nodes:
+        return []
+    labels = {s: str(o) for s, p, o in data
+              if p == RDFS.label and s in focus_nodes and isinstance(o, Literal) and o.language == "en"}
+    provenance = _provenance_of(provenance, focus_nodes) if provenance is not None else None
     results = []
-    for node in report.subjects(RDF.type, SH.ValidationResult):
+    for node in nodes:
         focus = report.value(node, SH.focusNode)
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
-        label = next((str(l) for l in labels.objects(focus, RDFS.label) if isinstance(l, Literal) and l.language == "en"), None)
+        label = labels.get(focus)
         results.append(Result(
             severity=_SEVERITY.get(report.value(node, SH.resultSeverity), "Violation"),
             shape=str(report.value(node, SH.sourceShape)),
@@ -120,6 +143,23 @@ def _results(report: Graph, labels: Graph, provenance: Graph | None) -> list[Res
             citations=_citations(provenance, focus, path, value) if provenance is not None else (),
         ))
     return results
+
+
+def _provenance_of(provenance: Iterable[Triple], focus_nodes: set[Node]) -> Graph:
+    """The provenance records of statements about ``focus_nodes``, with their citations (a small graph)."""
+    provenance = provenance if isinstance(provenance, (set, Graph)) else set(provenance)
+    statements = {s for s, p, o in provenance if p == RDF.subject and o in focus_nodes}
+    records = Graph()
+    citations = set()
+    for s, p, o in provenance:
+        if s in statements:
+            records.add((s, p, o))
+            if p == PROV.wasDerivedFrom:
+                citations.add(o)
+    for triple in provenance:
+        if triple[0] in citations:
+            records.add(triple)
+    return records
 
 
 def _citations(provenance: Graph, focus: Node, path: Node | None, value: Node | None) -> tuple[Citation, ...]:
@@ -152,12 +192,17 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
 def validate_build(*, asserted: Iterable[Triple], inferred: Iterable[Triple], provenance: Iterable[Triple],
                    shapes: Shapes) -> ValidationReport:
     """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms."""
-    provenance = _union(provenance)
-    content = _union(asserted, inferred)
+    asserted, inferred = _as_set(asserted), _as_set(inferred)
+    provenance = _as_set(provenance)
+    content = asserted | inferred
     first = _run(content, shapes.content)
-    second = _run(_union(asserted, provenance), shapes.provenance)
+    second = _run(itertools.chain(asserted, provenance), shapes.provenance)
     results = _results(first, content, provenance) + _results(second, content, provenance)
     return _report(results, first, second)
+
+
+def _as_set(triples: Iterable[Triple]) -> set[Triple]:
+    return triples if isinstance(triples, set) else set(triples)
 
 
 def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Graph | None = None) -> ValidationReport:
@@ -167,7 +212,7 @@ def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Grap
     everything = _union(combined, inferred)
     # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (measured):
     # every node is checked and only the partner's own are reported
-    report = _run(everything, shapes.content)
+    report = _run(set(everything), shapes.content)
     own = set(data.subjects())
     results = [r for r in _results(report, everything, None) if r.focus in own]
     return _report(results, report)
