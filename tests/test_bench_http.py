@@ -1,0 +1,81 @@
+"""The HTTP benchmark at a tiny size, so it cannot rot: every server starts on the same data, passes the
+check before timing, and answers wrk's requests without an error; the harness writes its tables.
+No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.http import SERVERS, WORKLOADS, to_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("wrk") is None,
+    reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    work, out = tmp_path_factory.mktemp("http-work"), tmp_path_factory.mktemp("http-results")
+    done = subprocess.run([sys.executable, "-m", "bench.http", "--triples", "2000", "--connections", "2",
+                           "--duration", "1", "--warmup", "1", "--servers", ",".join(SERVERS),
+                           "--work", str(work), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads((out / "http.json").read_text()), (out / "http.md").read_text(), work
+
+
+def test_every_server_answered_every_run_without_errors(results):
+    data, _, _ = results
+    assert set(data["servers"]) == set(SERVERS)
+    for name, info in data["servers"].items():
+        assert "error" not in info, f"{name}: {info.get('error')}"
+        assert info["same_data"]["quads"] == data["data"]["quads"]  # the same graphs everywhere
+        check = info["verification"]
+        assert check["failed"] == 0 and check["saved"] > 0 and check["adhoc"] > 0, check["problems"]
+        assert info["peak_rss_mib"] > 0
+    runs = {(r["server"], r["workload"], r["connections"]): r for r in data["runs"]}
+    assert set(runs) == {(s, w, 2) for s in SERVERS for w in WORKLOADS}
+    for key, run in runs.items():
+        assert run["requests"] > 0 and run["rps"] > 0, key
+        assert run["non2xx"] == 0 and set(run["statuses"]) == {"200"}, (key, run["statuses"])
+        assert not any(run["errors"].values()), (key, run["errors"])
+        latency = run["latency_ms"]
+        assert 0 < latency["p50"] <= latency["p99"] <= latency["max"], (key, latency)
+        assert run["peak_rss_mib"] > 0
+
+
+def test_the_workloads_are_what_they_claim(results):
+    data, _, work = results
+    workloads = data["workloads"]
+    assert workloads["adhoc"]["distinct_requests"] > 50 and len(workloads["adhoc"]["queries"]) >= 8
+    assert 0.15 < workloads["mix"]["adhoc_share"] < 0.25 and workloads["mix"]["distinct_saved_requests"] > 10
+    requests = work / "http-2000" / "requests"
+    kg_mix = (requests / "kg-mix.txt").read_text().splitlines()
+    peer_mix = (requests / "oxigraph-disk-mix.txt").read_text().splitlines()
+    assert len(kg_mix) == len(peer_mix) == workloads["mix"]["list_length"]
+    # saved queries go through kg serve's API, and to a peer as SPARQL
+    for line in kg_mix:
+        kind, method, target, _ = line.split("\t")
+        expected_method, expected_path = ("GET", "/queries/") if kind == "s" else ("POST", "/sparql")
+        assert method == expected_method and target.startswith(expected_path), line[:200]
+    assert all(line.split("\t")[1:3] == ["POST", "/query"] for line in peer_mix)
+    adhoc = (requests / "kg-adhoc.txt").read_text().splitlines()
+    assert len(set(adhoc)) == len(adhoc) and all(line.startswith("a\tPOST\t/sparql\tquery=") for line in adhoc)
+
+
+def test_the_tables_name_every_server_and_the_ratios(results):
+    data, markdown, _ = results
+    assert markdown == to_markdown(data)
+    for name in SERVERS:
+        assert f"| {name} | adhoc | 2 |" in markdown and f"| {name} | mix | 2 |" in markdown
+    peers = {r["peer"] for r in data["ratios"]}
+    assert peers == set(SERVERS) - {"kg"} and all(r["rps"] > 0 for r in data["ratios"])
+    assert data["machine"]["cpus"] and data["versions"]["wrk"] and data["versions"]["rdflib-endpoint"]
