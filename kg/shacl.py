@@ -62,6 +62,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager
 from rdflib.term import Node
 
 from kg.sparql_text import code_only
+from kg.store import from_ox, to_ox  # noqa: F401  (term conversion, also used by the tests)
 
 __all__ = ["ShaclError", "UnsupportedShapes", "supported", "validate"]
 
@@ -86,41 +87,6 @@ class UnsupportedShapes(ShaclError):
 
 class _Unsupported(Exception):
     pass
-
-
-_XSD_STRING = str(XSD.string)
-
-
-def to_ox(term):
-    """An rdflib term as a pyoxigraph term (pyoxigraph terms pass through)."""
-    if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)):
-        return term
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
-def from_ox(term) -> Node:
-    """A pyoxigraph term as an rdflib term (xsd:string literals without a datatype, as rdflib parses them)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == _XSD_STRING:
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    raise TypeError(f"unsupported term: {term!r}")
 
 
 # --- the public API ------------------------------------------------------------------------------------
