@@ -273,8 +273,9 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
             attachments: dict[str, bytes] | None = None) -> PublishedVersion:
     """Load a dataset into a new store version and make it current, atomically.
 
-    The version's name is a hash of the loaded store's N-Quads dump. Oxigraph dumps in the order of its
-    index keys, which depend only on the quads, so an identical rebuild has the same name and reuses it.
+    The version's name is a hash of the dataset: the sum of a hash of each quad's N-Quads line, which does
+    not depend on the order the quads come in (``quads`` holds no quad twice), so an identical rebuild has
+    the same name and reuses it. (Hashing the store's own dump instead took 9 s at 100k asserted triples.)
     ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``.
     On any failure the previous ``current`` store is untouched and the partial version is removed.
     """
@@ -286,11 +287,10 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
         shutil.rmtree(staging, ignore_errors=True)
         try:
             store = ox.Store(str(staging))
+            digest = _DatasetDigest()
             # Terms rather than N-Quads text: a parser would relabel the ontology's blank nodes.
-            store.bulk_extend(_ox_quad_stream(quads))
+            store.bulk_extend(digest.through(_ox_quad_stream(quads)))
             store.flush()
-            digest = hashlib.sha256()
-            store.dump(_Digest(digest), format=ox.RdfFormat.N_QUADS)
             del store
             build_id = digest.hexdigest()[:16]
             final = versions / build_id
@@ -312,18 +312,19 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
     return PublishedVersion(build_id, final, reused)
 
 
-class _Digest:
-    """A writable file that only hashes what is written to it (pyoxigraph dumps into file objects)."""
+class _DatasetDigest:
+    """An order-independent hash of a set of quads: the sum, modulo 2**128, of each quad's BLAKE2b-128."""
 
-    def __init__(self, digest):
-        self.digest = digest
+    def __init__(self):
+        self.total = 0
 
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
+    def through(self, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+        for quad in quads:
+            self.total += int.from_bytes(hashlib.blake2b(str(quad).encode(), digest_size=16).digest(), "big")
+            yield quad
 
-    def flush(self) -> None:
-        pass
+    def hexdigest(self) -> str:
+        return f"{self.total % (1 << 128):032x}"
 
 
 @contextlib.contextmanager
