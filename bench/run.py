@@ -308,10 +308,14 @@ def run_suite(sizes: list[int], repeat: int, out: Path, stages: list[str], work:
             print(f"{size:>10} {stage:<16} {by_stage[stage]['median_s']:.3f} s  peak {by_stage[stage]['peak_mib']:.0f} MiB",
                   file=sys.stderr, flush=True)
         results["sizes"][str(size)] = {"asserted_triples": runs[0]["triples"], "stages": by_stage}
+        _write(results, out)  # after each size, so a long run stopped early keeps what it measured
+    return results
+
+
+def _write(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "results.md").write_text(to_markdown(results))
-    return results
 
 
 def _one(stage: str, seeds: Path, scratch: Path) -> dict:
