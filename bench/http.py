@@ -67,6 +67,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from bench.run import machine
+
 ROOT = Path(__file__).resolve().parent.parent
 WRK_SCRIPTS = ROOT / "bench" / "wrk"
 BASE_IRI = "https://w3id.org/yrd-kg/"
@@ -737,15 +739,6 @@ def versions() -> dict:
         output = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10)
         found["wrk"] = (output.stdout or output.stderr).splitlines()[0].split(" [")[0].removeprefix("wrk ").strip()
     return found
-
-
-def machine() -> dict:
-    memory = None
-    if Path("/proc/meminfo").exists():
-        line = Path("/proc/meminfo").read_text().splitlines()[0]
-        memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    return {"system": platform.platform(), "cpus": os.cpu_count(), "memory": memory,
-            "processor": platform.processor() or platform.machine()}
 
 
 def ratios(runs: list[dict]) -> list[dict]:

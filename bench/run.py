@@ -271,7 +271,8 @@ def _versions() -> dict:
     return {"python": platform.python_version(), **versions}
 
 
-def _machine() -> dict:
+def machine() -> dict:
+    """The machine a benchmark ran on (also used by bench.http)."""
     memory = None
     if Path("/proc/meminfo").exists():
         line = Path("/proc/meminfo").read_text().splitlines()[0]
@@ -285,7 +286,7 @@ def run_suite(sizes: list[int], repeat: int, out: Path, stages: list[str], work:
     """Every stage at every size (a stage in ``max_size`` only up to its size), written to ``out``."""
     from bench.generate import generate
 
-    results = {"machine": _machine(), "versions": _versions(), "repeat": repeat, "sizes": {}}
+    results = {"machine": machine(), "versions": _versions(), "repeat": repeat, "sizes": {}}
     for size in sizes:
         seeds, scratch = work / f"seeds-{size}", work / f"work-{size}"
         if not (seeds / "tables.csv-metadata.json").exists():

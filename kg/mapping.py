@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from kg.errors import MappingError
 from kg.namespaces import XSD
 from kg.sparql_text import assigned_variables, code_only, variables, where_brace
-from kg.store import Triple, check_query_syntax, select_over_rows, to_ox, to_rdflib_terms
+from kg.store import Triple, check_query_syntax, select_over_rows, to_rdflib_terms
 from kg.tables import CITATION_COLUMNS, Row, TableSchema
 
 _INTEGER = ox.NamedNode(XSD + "integer")

@@ -23,7 +23,7 @@ from kg.config import Settings
 from kg.errors import InputError, MappingError, SeedTableError, ValidationFailed
 from kg.mapping import Citation, load_mapping, run_mapping
 from kg.provenance import provenance_triples
-from kg.reason import infer, infer_triples
+from kg.reason import infer_triples
 from kg.report import render
 from kg.store import (EmbeddedStore, PublishedVersion, Quad, Triple, canonical, format_for, parse_rdf, publish,
                       sorted_nquads, write_lock)
@@ -214,7 +214,7 @@ def validate_published(settings: Settings) -> ValidationReport:
     """Check the published store again with the project's shapes (both passes)."""
     store = EmbeddedStore(settings.path("store_dir"))
     graphs = _store_graphs(store, settings, ("ontology", "asserted", "provenance"))
-    checked = infer(graphs["ontology"], graphs["asserted"], domains_and_ranges=False)
+    checked = infer_triples(graphs["ontology"], graphs["asserted"], domains_and_ranges=False)
     return validate_build(asserted=graphs["asserted"], inferred=checked, provenance=graphs["provenance"],
                           shapes=load_shape_graphs(settings))
 

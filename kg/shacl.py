@@ -542,7 +542,7 @@ class _Sparql:
 
     def _plan(self) -> None:
         """Where to join the focus nodes in, and whether that keeps pyshacl's pre-binding semantics."""
-        body, code = self.body, code_only(self.body)
+        code = code_only(self.body)
         select = re.match(r"\s*SELECT\b", code, re.I)
         if not select:
             raise _Unsupported("a SPARQL constraint that is not a SELECT query")
@@ -557,7 +557,7 @@ class _Sparql:
             raise _Unsupported("LIMIT or OFFSET in a SPARQL constraint")
         star = re.match(r"\s*(DISTINCT|REDUCED)?\s*\*", clause, re.I) is not None
         # the projected variables: plain ?x, and (expression AS ?x)
-        depth, names, i = 0, [], 0
+        depth, names = 0, []
         for match in re.finditer(r"[()]|[?$]\w+|\bAS\s+[?$](\w+)", clause, re.I):
             token = match.group(0)
             if token == "(":

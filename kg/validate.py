@@ -22,7 +22,7 @@ from rdflib.term import Node
 
 from kg import shacl
 from kg.errors import SeedTableError
-from kg.reason import infer
+from kg.reason import infer_triples
 from kg.rules import Triple
 from kg.store import memory_store
 
@@ -207,12 +207,11 @@ def _as_set(triples: Iterable[Triple]) -> set[Triple]:
 
 def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Graph | None = None) -> ValidationReport:
     """Partner data against the content shapes and the ontology, beside ``context`` (the published graph)."""
-    combined = _union(data, context) if context is not None else data
-    inferred = infer(ontology, combined, domains_and_ranges=False)
-    everything = _union(combined, inferred)
+    combined = set(data) | (set(context) if context is not None else set())
+    everything = combined | infer_triples(ontology, combined, domains_and_ranges=False)
     # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (measured):
     # every node is checked and only the partner's own are reported
-    report = _run(set(everything), shapes.content)
-    own = set(data.subjects())
+    report = _run(everything, shapes.content)
+    own = {s for s, _, _ in data}
     results = [r for r in _results(report, everything, None) if r.focus in own]
     return _report(results, report)

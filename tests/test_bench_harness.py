@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bench.generate import generate
-from bench.run import STAGES, measure, run_suite, to_markdown
+from bench.run import STAGES, main, measure, run_suite, to_markdown
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,10 @@ def test_the_build_stage_builds_and_publishes(tiny):
     result = measure("build", seeds, work)
     assert result["output"] > result["triples"]  # asserted plus inferred, provenance, ontology and shapes
     assert (work / "store" / "current").exists()
+
+
+@pytest.mark.parametrize("limits", ["reason", "reason=many", "pellet=1000"])
+def test_a_malformed_max_size_is_refused_before_anything_runs(limits, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["--sizes", "2000", "--max-size", limits])
+    assert refused.value.code == 2 and "--max-size" in capsys.readouterr().err
