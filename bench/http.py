@@ -4,8 +4,8 @@
 
 Servers (``--servers``, all by default):
 
-- ``kg``: ``kg serve`` (Flask under gunicorn, ``--workers`` workers, each querying the embedded pyoxigraph
-  store through its query-evaluator child process);
+- ``kg``: ``kg serve`` (Flask under gunicorn, ``--workers`` workers of ``--threads`` threads, each querying
+  its in-memory copy of the published store; timed once every worker has loaded its copy);
 - ``oxigraph-memory``: the Oxigraph server (``oxigraph serve``, no location: in memory), the data POSTed
   to its Graph Store endpoint after it starts;
 - ``oxigraph-disk``: the Oxigraph server read-only on a RocksDB location filled by ``oxigraph load``;
@@ -35,7 +35,7 @@ Only parameter values whose query answers between 1 and ``--max-rows`` rows on t
 request asks for SPARQL JSON. Before timing, every distinct saved request of the mix and a few ad hoc
 ones per query are sent once to each server, which must answer 200 with the number of rows the store
 gives. Each server is then warmed up and measured per workload and connection count; its peak resident
-memory (the whole process tree: gunicorn's master, workers and their evaluator children; uvicorn's
+memory (the whole process tree: gunicorn's master and workers; uvicorn's
 supervisor and workers) is sampled during the runs. ``http.json`` and ``http.md`` get the results, the
 ratios of ``kg serve`` against each peer, the machine and the versions. Nothing here asserts a time.
 """
@@ -419,7 +419,7 @@ def _tail(path: Path, size: int = 2000) -> str:
 
 
 @contextlib.contextmanager
-def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: float):
+def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: float, threads: int = 4):
     """Start ``name`` on a free loopback port, wait (bounded) until it serves the data, yield it, stop it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -431,7 +431,7 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
     if name == "kg":
         env["KG_STORE_DIR"] = str(data["store"])
         command = [sys.executable, "-c", "from kg.cli import run; run()", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(workers)]
+                   "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
     elif name == "oxigraph-memory":
         command = [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph",
                    "--timeout-s", "30"]
@@ -454,7 +454,7 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
     server = Running(name, base, process, command, log)
     try:
         if name == "kg":
-            _wait_answering(server, lambda: _http(base, "GET", "/health", timeout=2)[0] == 200, deadline)
+            _wait_answering(server, _kg_ready(base, workers), deadline)
         elif name == "rdflib-endpoint":
             def ready():
                 loaded = ready_file.exists() and len(ready_file.read_text().split()) >= workers
@@ -468,6 +468,20 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
         yield server
     finally:
         _stop(process)
+
+
+def _kg_ready(base: str, workers: int):
+    """kg serve is ready when every worker answers from its memory copy of the store: /health (which any
+    worker may answer) says so several times in a row."""
+    in_a_row = [0]
+
+    def ready() -> bool:
+        status, body = _http(base, "GET", "/health", timeout=2)[:2]
+        memory = status == 200 and json.loads(body).get("served_from") == "memory"
+        in_a_row[0] = in_a_row[0] + 1 if memory else 0
+        return in_a_row[0] >= 4 * workers
+
+    return ready
 
 
 def _post_file(base: str, path: Path, timeout: float) -> None:
@@ -675,9 +689,10 @@ class CpuShare:
 
 def benchmark_server(name: str, data: dict, plan: dict, lists: dict, logs: Path, *, connections: list[int],
                      duration: float, warmup: float, workers: int, wrk_threads: int, timeout_s: int,
-                     start_timeout: float, verify_adhoc: int, progress=print) -> tuple[dict, list[dict]]:
+                     start_timeout: float, verify_adhoc: int, threads: int = 4,
+                     progress=print) -> tuple[dict, list[dict]]:
     runs: list[dict] = []
-    with running(name, data, logs, workers=workers, start_timeout=start_timeout) as server:
+    with running(name, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as server:
         sampler = MemorySampler(server.process.pid)
         sampler.start()
         try:
@@ -761,7 +776,8 @@ def ratios(runs: list[dict]) -> list[dict]:
 
 
 def run_suite(*, triples: int, connections: list[int], duration: float, servers: list[str], out: Path,
-              work: Path, warmup: float = 5, workers: int = 2, wrk_threads: int = 1, timeout_s: int = 30,
+              work: Path, warmup: float = 5, workers: int = 2, threads: int = 4, wrk_threads: int = 1,
+              timeout_s: int = 30,
               seed: int = 1, per_query: int = 200, mix_values: int = 4, max_rows: int = 1000,
               plan_budget_s: float = 30, verify_adhoc: int = 2, start_timeout: float | None = None,
               rebuild: bool = False, progress=print) -> dict:
@@ -783,7 +799,7 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
     results = {
         "started": started.isoformat(timespec="seconds"), "machine": machine(), "versions": versions(),
         "settings": {"triples": triples, "connections": connections, "duration_s": duration, "warmup_s": warmup,
-                     "workers": workers, "wrk_threads": wrk_threads, "wrk_timeout_s": timeout_s, "seed": seed,
+                     "workers": workers, "threads": threads, "wrk_threads": wrk_threads, "wrk_timeout_s": timeout_s, "seed": seed,
                      "max_rows": max_rows, "mix_values_per_query": mix_values},
         "data": {"quads": data["quads"], "asserted_triples": data["asserted_triples"], "graphs": data["graphs"],
                  "nquads_bytes": data["nquads_bytes"], "build_id": data["build_id"]},
@@ -803,7 +819,7 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
             info, runs = benchmark_server(
                 name, data, plan, lists, logs, connections=connections, duration=duration, warmup=warmup,
                 workers=workers, wrk_threads=wrk_threads, timeout_s=timeout_s, start_timeout=start_timeout,
-                verify_adhoc=verify_adhoc, progress=progress)
+                verify_adhoc=verify_adhoc, threads=threads, progress=progress)
             results["servers"][name] = info
             results["runs"] += runs
         except Exception as exc:  # noqa: BLE001 - one server failing must not lose the others' results
@@ -833,7 +849,8 @@ def to_markdown(results: dict) -> str:
         f"made by kg build; N-Quads {data['nquads_bytes'] / 2**20:.1f} MiB), the same on "
         f"every server. wrk, {settings['wrk_threads']} "
         f"thread(s), {settings['duration_s']:g} s per run after a {settings['warmup_s']:g} s warm-up per workload; "
-        f"kg serve and rdflib-endpoint with {settings['workers']} workers. Latencies in ms; memory is the peak "
+        f"kg serve and rdflib-endpoint with {settings['workers']} workers (kg serve: "
+        f"{settings.get('threads', 1)} threads each). Latencies in ms; memory is the peak "
         "resident size of the server's whole process tree during the run; cores are CPU seconds per second during "
         "the run, of the server's processes, of wrk, and of everything else on the machine (other work sharing "
         "it: the more, the noisier the figures); req/s per server core divides req/s by the server's cores.", "",
@@ -885,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up per server and workload")
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated, of: {', '.join(SERVERS)}")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of kg serve and rdflib-endpoint")
+    parser.add_argument("--threads", type=int, default=4, help="request threads per kg serve worker")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (at most the connections)")
     parser.add_argument("--max-rows", type=int, default=1000, help="largest answer a chosen request may have")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -901,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run_suite(triples=args.triples, connections=connections, duration=args.duration,
                             servers=servers, out=args.out, work=args.work, warmup=args.warmup,
-                            workers=args.workers, wrk_threads=args.wrk_threads, max_rows=args.max_rows,
+                            workers=args.workers, threads=args.threads, wrk_threads=args.wrk_threads, max_rows=args.max_rows,
                             rebuild=args.rebuild,
                             progress=lambda message: print(message, file=sys.stderr, flush=True))
     except RuntimeError as exc:

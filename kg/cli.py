@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rdflib import URIRef
 
 from kg import __version__
 from kg.config import Settings, load_settings
@@ -144,13 +143,15 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000).")
 @click.option("--workers", type=int, help="gunicorn worker processes (default 2).")
+@click.option("--threads", type=int, help="Request threads per worker (default 4).")
 @click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, store_url: str | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None,
+          store_url: str | None) -> None:
     """Serve the published store (or a remote one) as a SPARQL 1.1 endpoint at /sparql (gunicorn)."""
     from kg.serve import serve as run_server
 
-    run_server(_settings(ctx, host=host, port=port, workers=workers, store_url=store_url))
+    run_server(_settings(ctx, host=host, port=port, workers=workers, threads=threads, store_url=store_url))
 
 
 @main.command("queries")

@@ -31,7 +31,10 @@ SETTINGS_DOC: dict[str, str] = {
     "keep_versions": "How many published store versions to keep (the current one included).",
     "host": "Address the endpoint listens on (loopback by default).",
     "port": "TCP port of the endpoint.",
-    "workers": "Number of gunicorn worker processes serving the endpoint.",
+    "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store in memory).",
+    "threads": "Request threads per worker; queries run beside them without holding Python's GIL.",
+    "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "
+                             "the copy takes about twice that. Larger stores, and 0, are served from disk.",
     "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
@@ -61,6 +64,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    threads: int = 4
+    memory_copy_limit_mib: int = 4096
     worker_timeout: int = 60
     allow_service: str = ""
     max_body_bytes: int = 1_048_576
@@ -141,8 +146,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
         raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
-    if not 0 < settings.port < 65536 or min(settings.workers, settings.max_body_bytes, settings.query_timeout,
-                                             settings.max_result_rows) < 1:
-        raise ConfigError("port must be 1-65535; workers, max_body_bytes, query_timeout and max_result_rows "
-                          "at least 1")
+    if not 0 < settings.port < 65536 or min(settings.workers, settings.threads, settings.max_body_bytes,
+                                             settings.query_timeout, settings.max_result_rows) < 1:
+        raise ConfigError("port must be 1-65535; workers, threads, max_body_bytes, query_timeout and "
+                          "max_result_rows at least 1")
+    if settings.memory_copy_limit_mib < 0:
+        raise ConfigError("memory_copy_limit_mib must be 0 (serve from disk) or more")
     return settings

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Graph, Namespace, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, RDF, RDFS, SH
 
 from kg.config import Settings

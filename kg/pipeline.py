@@ -152,22 +152,32 @@ def map_seeds(settings: Settings, progress: Progress = _stderr) -> tuple[set[Tri
 
 def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
     """Every graph of a build, without publishing it."""
-    started = time.perf_counter()
+    started = lap = time.perf_counter()
+
+    def done(what: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        progress(f"  {what} ({now - lap:.1f} s)")
+        lap = now
+
     progress("mapping seed tables")
     asserted, produced = map_seeds(settings, progress)
-    progress("loading the ontology")
+    done(f"{len(asserted)} asserted triples")
     ontology = load_ontology(settings)
     progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
     # the entailments recombine terms of the (canonical) input, so they need no canonicalising
     inferred = infer_triples(ontology, asserted)
+    done(f"{len(inferred)} inferred triples")
     progress("recording provenance")
     provenance = provenance_triples(produced, settings.base_iri)
+    done(f"{len(provenance)} provenance triples")
     progress("validating (SHACL)")
     shapes = load_shape_graphs(settings)
     checked = infer_triples(ontology, asserted, domains_and_ranges=False)
+    done("the closure SHACL checks")
     report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
     counts = report.counts()
-    progress(f"  {counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
+    done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     progress(f"graphs ready in {time.perf_counter() - started:.1f} s")
     graphs = {"ontology": set(ontology), "asserted": asserted, "inferred": inferred, "provenance": provenance,
               "shapes": set(shapes.all())}
@@ -188,8 +198,10 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
         partner = _partner_quads(settings)
         if partner:
             progress(f"  keeping {len(partner)} triples of imported partner graphs")
+        started = time.perf_counter()
         version = publish(itertools.chain(build.quads(settings), partner), store_dir, keep_versions=settings.keep_versions,
                           attachments=reports)
+        progress(f"  loaded ({time.perf_counter() - started:.1f} s)")
     return build, version
 
 

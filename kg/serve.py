@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -11,17 +12,21 @@ from gunicorn.app.base import BaseApplication
 from kg.config import Settings
 
 
+def _retire_on_runaway(worker) -> None:
+    """A query past the time limit cannot be stopped on its thread: the worker then stops taking requests,
+    answers those it has, and exits (gunicorn starts a fresh one), and the query ends with it."""
+    evaluator = getattr(worker.wsgi, "extensions", {}).get("kg", {}).get("evaluator")
+    if evaluator is not None:
+        evaluator.on_runaway = lambda: os.kill(os.getpid(), signal.SIGTERM)  # gunicorn's graceful stop
+
+
 def _stop_worker(server, worker) -> None:
-    """Stop the worker's query evaluator, then leave without the interpreter's teardown.
+    """Leave without the interpreter's teardown.
 
     Measured: a worker that opened the RocksDB-backed store segfaulted during interpreter shutdown
     (gunicorn logged "was sent SIGSEGV" on every stop). All requests are answered by now, so the logs are
-    flushed and the process ends at once.
+    flushed and the process ends at once, with any runaway query thread.
     """
-    app = getattr(worker, "wsgi", None)
-    evaluator = getattr(app, "extensions", {}).get("kg", {}).get("evaluator")
-    if evaluator is not None:
-        evaluator.close()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -39,6 +44,8 @@ class EndpointServer(BaseApplication):
         options = {
             "bind": f"{self.settings.host}:{self.settings.port}",
             "workers": self.settings.workers,
+            "worker_class": "gthread",
+            "threads": self.settings.threads,
             # the query time limit answers the client first; this only catches a worker stuck elsewhere
             "timeout": max(self.settings.worker_timeout, self.settings.query_timeout + 30),
             "accesslog": "-",  # one line per request, with status and duration
@@ -46,6 +53,7 @@ class EndpointServer(BaseApplication):
             "errorlog": "-",
             "limit_request_line": 8190,
             "control_socket_disable": True,  # several servers on one machine would share its path
+            "post_worker_init": _retire_on_runaway,
             "worker_exit": _stop_worker,
             "graceful_timeout": 5,
         }

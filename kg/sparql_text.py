@@ -6,6 +6,7 @@ IRI or a comment is never taken for a variable.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _COMMENT = re.compile(r"#[^\n]*")
@@ -16,6 +17,7 @@ _ASSIGNED = re.compile(r"\bAS\s+[?$]([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=64)  # a request reads the same query text several times
 def code_only(text: str) -> str:
     """The query with strings, IRIs and comments replaced by spaces of the same length."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731
@@ -57,6 +59,7 @@ _PREFIX = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECAS
 _PREFIXED = re.compile(r"([A-Za-z][\w.-]*)?:([^\s{}()<>,;]*)")
 
 
+@functools.lru_cache(maxsize=64)
 def _keywords_only(text: str) -> str:
     """code_only, with variables blanked too (a variable may be called ?service or ?from)."""
     return _VARIABLE_TOKEN.sub(lambda m: " " * len(m.group(0)), code_only(text))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -276,7 +275,8 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
     The version's name is a hash of the dataset: the sum of a hash of each quad's N-Quads line, which does
     not depend on the order the quads come in (``quads`` holds no quad twice), so an identical rebuild has
     the same name and reuses it. (Hashing the store's own dump instead took 9 s at 100k asserted triples.)
-    ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``.
+    ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``, and so
+    is its N-Quads snapshot (``<build-id>.nq``), from which a server copies the version into memory.
     On any failure the previous ``current`` store is untouched and the partial version is removed.
     """
     versions = store_dir / "versions"
@@ -284,12 +284,13 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
         versions.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(versions)
         staging = versions / f".staging-{os.getpid()}"
+        snapshot = versions / f".snapshot.nq.{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            store = ox.Store(str(staging))
             digest = _DatasetDigest()
-            # Terms rather than N-Quads text: a parser would relabel the ontology's blank nodes.
-            store.bulk_extend(digest.through(_ox_quad_stream(quads)))
+            ox.serialize(digest.through(_ox_quad_stream(quads)), output=str(snapshot), format=ox.RdfFormat.N_QUADS)
+            store = ox.Store(str(staging))
+            store.bulk_extend(_read_snapshot(snapshot))
             store.flush()
             del store
             build_id = digest.hexdigest()[:16]
@@ -297,8 +298,10 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
             reused = final.is_dir()
             if not reused:
                 os.replace(staging, final)
+            os.replace(snapshot, versions / f"{build_id}.{SNAPSHOT}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            snapshot.unlink(missing_ok=True)
         for name, data in (attachments or {}).items():
             target = versions / f"{build_id}.{name}"
             temporary = versions / f".{build_id}.{name}.{os.getpid()}"
@@ -310,6 +313,16 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
     except OSError as exc:
         raise StoreError(f"cannot publish the store in {store_dir}: {exc}") from exc
     return PublishedVersion(build_id, final, reused)
+
+
+#: The attachment holding a version's quads as N-Quads (blank-node labels as in the store).
+SNAPSHOT = "nq"
+
+
+def _read_snapshot(path: Path) -> Iterator[ox.Quad]:
+    # pyoxigraph's own loaders relabel blank nodes; its parser keeps the labels, so every copy of a
+    # version (on disk, in each worker's memory) names them alike. The file is ours and already checked.
+    return ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS, lenient=True)
 
 
 class _DatasetDigest:
@@ -396,35 +409,84 @@ class Answer:
     truncated: bool = False
 
 
-def _results_json_term(term) -> dict:
-    """A term in the SPARQL 1.1 Query Results JSON format (with the RDF-star "triple" extension)."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return {"type": "literal", "value": term.value, "xml:lang": term.language}
-        if term.datatype.value != XSD_STRING:
-            return {"type": "literal", "value": term.value, "datatype": term.datatype.value}
-        return {"type": "literal", "value": term.value}
-    return {"type": "triple", "value": {"subject": _results_json_term(term.subject),
-                                        "predicate": _results_json_term(term.predicate),
-                                        "object": _results_json_term(term.object)}}
+class _EnoughRows(Exception):
+    """Raised from inside pyoxigraph's serialiser once the row cap is passed, to stop it early."""
+
+
+class _RowCountingOutput:
+    """A write-only file that counts a marker in what is written and stops the writer past ``limit``.
+
+    ``offset`` turns the count into an upper bound on the rows written (see ``_ROW_MARKERS``).
+    """
+
+    def __init__(self, marker: bytes, offset: int, max_rows: int):
+        self.marker, self.offset, self.max_rows = marker, offset, max_rows
+        self.chunks: list[bytes] = []
+        self.count = 0
+        self._tail = b""  # a marker may straddle two writes
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.chunks.append(data)
+        self.count += (self._tail + data).count(self.marker)
+        self._tail = data[-(len(self.marker) - 1):] if len(self.marker) > 1 else b""
+        if self.over:
+            raise _EnoughRows
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def over(self) -> bool:
+        return self.count + self.offset > self.max_rows
+
+    def text(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+#: Per results format, a marker whose count plus the offset bounds the rows from above: a JSON row
+#: boundary is always "},{" (a string value may hold it too, so this over-counts, never under-counts),
+#: an XML row always opens with "<result>" (text escapes "<"), a TSV/CSV row ends with a newline (the
+#: header line too; a CSV value may hold more).
+_ROW_MARKERS = {"json": (b"},{", 1), "xml": (b"<result>", 0), "tsv": (b"\n", -1), "csv": (b"\n", -1)}
+
+
+def _within_cap(solutions: ox.QuerySolutions, result_format: str, max_rows: int) -> bytes | None:
+    """The whole result in ``result_format`` when it surely has at most ``max_rows`` rows, else None.
+
+    The usual case, written once by pyoxigraph with no second pass; None costs the caller a second
+    evaluation through ``_capped_solutions``, which only results near or past the cap need.
+    """
+    output = _RowCountingOutput(*_ROW_MARKERS[result_format], max_rows)
+    try:
+        solutions.serialize(output, format=RESULT_FORMATS[result_format])
+    except (_EnoughRows, OSError) as exc:
+        if not output.over:  # not ours: a real failure
+            raise StoreError(f"the query failed: {exc}") from exc
+        return None
+    return output.text()
 
 
 def _capped_solutions(solutions: ox.QuerySolutions, result_format: str, max_rows: int) -> Answer:
     """The first ``max_rows`` solutions, serialised by pyoxigraph all the same.
 
-    pyoxigraph serialises only whole result iterators, so the kept rows go through the JSON results
-    format and back into a QuerySolutions, which then writes any of the four formats.
+    pyoxigraph serialises only whole result iterators, so the solutions are written as TSV (one row per
+    line, terms in N-Triples syntax) into an output that stops the writer, and so the evaluation, once
+    the cap is passed; the kept lines are parsed back and written in the asked format. All of it runs in
+    Rust (where building the rows as JSON in Python had cost 55% over an uncapped serialisation).
     """
-    names = [v.value for v in solutions.variables]
-    rows = list(islice(solutions, max_rows + 1))
-    bindings = [{n: _results_json_term(row[n]) for n in names if row[n] is not None} for row in rows[:max_rows]]
-    document = json.dumps({"head": {"vars": names}, "results": {"bindings": bindings}}).encode("utf-8")
-    kept = ox.parse_query_results(document, format=ox.QueryResultsFormat.JSON)
-    return Answer(kept.serialize(format=RESULT_FORMATS[result_format]), truncated=len(rows) > max_rows)
+    output = _RowCountingOutput(b"\n", -1, max_rows)
+    try:
+        solutions.serialize(output, format=ox.QueryResultsFormat.TSV)
+    except (_EnoughRows, OSError) as exc:
+        if not output.over:  # not ours: a real failure
+            raise StoreError(f"the query failed: {exc}") from exc
+    text = output.text()
+    if output.over:  # the header line and max_rows rows
+        text = b"".join(line + b"\n" for line in text.split(b"\n")[: max_rows + 1])
+    kept = ox.parse_query_results(text, format=ox.QueryResultsFormat.TSV)
+    return Answer(kept.serialize(format=RESULT_FORMATS[result_format]), truncated=output.over)
 
 
 def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int | None) -> Answer:
@@ -479,6 +541,8 @@ def ntriples(triples: Iterable[Triple]) -> bytes:
 class EmbeddedStore:
     """The published store (or a given ``version`` of it), opened read-only."""
 
+    in_memory = False
+
     def __init__(self, store_dir: Path, *, version: Path | None = None):
         link = store_dir / "current"
         if version is None and not link.exists():
@@ -489,6 +553,29 @@ class EmbeddedStore:
         except OSError as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         self.build_id = self.path.name
+
+    @property
+    def snapshot(self) -> Path:
+        """The version's N-Quads snapshot (absent for versions published before snapshots were kept)."""
+        return self.path.parent / f"{self.build_id}.{SNAPSHOT}"
+
+    def copy_in_memory(self) -> EmbeddedStore:
+        """The same version, read from its snapshot into an in-memory store.
+
+        Measured at 100k asserted triples (672k quads): ad hoc queries ran 3-4 times faster in memory
+        than on RocksDB, which looks every term of a result up on disk. The copy takes about twice the
+        snapshot's size in memory and loads at about 2.7 us per quad. StoreError when there is no snapshot.
+        """
+        if not self.snapshot.is_file():
+            raise StoreError(f"version {self.build_id} has no snapshot to copy into memory")
+        copy = object.__new__(EmbeddedStore)
+        copy.path, copy.build_id, copy.in_memory = self.path, self.build_id, True
+        copy._store = ox.Store()
+        try:
+            copy._store.bulk_extend(_read_snapshot(self.snapshot))
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"cannot copy version {self.build_id} into memory: {exc}") from exc
+        return copy
 
     def attachment(self, name: str) -> bytes | None:
         """A file published with this version (``report.json``, ``report.ttl``), or None."""
@@ -575,7 +662,10 @@ class EmbeddedStore:
             if isinstance(result, ox.QueryTriples):
                 return _capped_triples(result, result_format, max_rows)
             if isinstance(result, ox.QuerySolutions) and max_rows is not None:
-                return _capped_solutions(result, result_format, max_rows)
+                body = _within_cap(result, result_format, max_rows)
+                if body is not None:
+                    return Answer(body)
+                return _capped_solutions(self._store.query(query, **options), result_format, max_rows)
             return Answer(result.serialize(format=RESULT_FORMATS[result_format]))
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc

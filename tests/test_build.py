@@ -6,7 +6,7 @@ import itertools
 import shutil
 
 import pytest
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from kg.config import load_settings
@@ -152,3 +152,18 @@ def test_a_build_under_another_base_iri_moves_every_identifier(project_copy):
     for name in ("asserted", "inferred"):
         for triple in build.graphs[name]:
             assert not any("w3id.org/yrd-kg" in str(t) for t in triple), triple
+
+
+def test_each_version_keeps_its_snapshot_until_it_is_pruned(tmp_path, build, settings):
+    store_dir = tmp_path / "store"
+    first = publish(build.quads(settings), store_dir, keep_versions=1)
+    extra = (URIRef("https://example.org/s"), URIRef("https://example.org/p"), Literal("o"),
+             URIRef("https://example.org/g"))
+    second = publish(itertools.chain(build.quads(settings), [extra]), store_dir, keep_versions=1)
+    versions = store_dir / "versions"
+    assert sorted(p.name for p in versions.iterdir() if not p.name.startswith(".")) == sorted(
+        [second.build_id, f"{second.build_id}.nq"])
+    store = EmbeddedStore(store_dir)
+    assert store.snapshot == versions / f"{second.build_id}.nq"
+    assert store.copy_in_memory().canonical_nquads() == store.canonical_nquads()
+    assert first.build_id != second.build_id

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from rdflib import URIRef
 
 PREFIXES = """

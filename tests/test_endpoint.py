@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from SPARQLWrapper import CSV, JSON, JSONLD, RDFXML, TURTLE, XML, SPARQLWrapper
 
 from conftest import kg_server
@@ -289,15 +290,67 @@ def test_bad_partner_uploads(endpoint, data, content_type, status, message):
     assert got == status and message.lower() in json.loads(body)["error"].lower()
 
 
+def test_the_server_answers_from_a_memory_copy_once_it_is_loaded(endpoint):
+    seen = set()
+    for _ in range(200):  # both workers copy the seed store in well under a second
+        health = json.loads(http(endpoint + "/health")[2])
+        seen.add(health["served_from"])
+        if health["served_from"] == "memory":
+            break
+        time.sleep(0.1)
+    assert "memory" in seen and seen <= {"disk", "memory"}
+    assert health["triples"] > 10_000
+
+
 def test_a_runaway_query_is_stopped_and_the_worker_serves_again(endpoint):
     cartesian = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-    started = time.monotonic()
-    status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": cartesian}))
-    elapsed = time.monotonic() - started
+    outcome = {}
+
+    def run_away():
+        started = time.monotonic()
+        outcome["answer"] = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": cartesian}))
+        outcome["elapsed"] = time.monotonic() - started
+
+    runaway = threading.Thread(target=run_away)
+    runaway.start()
+    time.sleep(0.5)
+    for _ in range(5):  # the others are answered while it runs
+        status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}))
+        assert status == 200 and json.loads(body)["results"]["bindings"][0]["n"]["value"] == "10"
+    assert runaway.is_alive()
+    runaway.join(timeout=60)
+    status, _, body = outcome["answer"]
     assert status == 503 and "limit of 3 s" in json.loads(body)["error"]
-    assert QUERY_TIMEOUT <= elapsed < QUERY_TIMEOUT + 10
+    assert QUERY_TIMEOUT <= outcome["elapsed"] < QUERY_TIMEOUT + 10
     for _ in range(4):  # every worker answers at once afterwards
         status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}))
         assert status == 200 and json.loads(body)["results"]["bindings"][0]["n"]["value"] == "10"
     description = http(endpoint + "/sparql")[2].decode()
     assert "longer than 3 s is stopped" in description
+
+
+def test_the_store_holder_serves_a_new_version_at_once_and_its_memory_copy_when_loaded(tmp_path, store):
+    from kg.store import publish
+    from kg.web import StoreHolder
+
+    store_dir = tmp_path / "store"
+    quads = list(store.quads())
+    publish(quads, store_dir, keep_versions=2)
+    holder = StoreHolder(store_dir, memory_limit_mib=1024)
+
+    def memory_copy_of(build_id):
+        for _ in range(300):
+            served = holder.get()
+            if served.in_memory:
+                return served
+            assert served.build_id == build_id
+            time.sleep(0.05)
+        pytest.fail("the memory copy was not loaded within 15 s")
+
+    first = memory_copy_of(holder.get().build_id)
+    extra = (URIRef("https://example.org/s"), URIRef("https://example.org/p"), URIRef("https://example.org/o"),
+             URIRef(ASSERTED))
+    second = publish(quads + [extra], store_dir, keep_versions=2)
+    assert holder.get().build_id == second.build_id  # at once, from disk if the copy is not ready
+    assert memory_copy_of(second.build_id).build_id == second.build_id != first.build_id
+    assert not StoreHolder(store_dir, memory_limit_mib=0).get().in_memory  # 0: always from disk

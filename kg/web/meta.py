@@ -12,7 +12,8 @@ meta = Blueprint("meta", __name__)
 @meta.get("/health")
 def health():
     store = current_app.extensions["kg"]["store"].get()
-    return jsonify({"ok": True, "build": store.build_id, "triples": len(store)})
+    served_from = "remote" if getattr(store, "remote", False) else "memory" if store.in_memory else "disk"
+    return jsonify({"ok": True, "build": store.build_id, "triples": len(store), "served_from": served_from})
 
 
 @meta.get("/version")
