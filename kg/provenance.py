@@ -42,14 +42,17 @@ def provenance_triples(produced: dict[Triple, set[Citation]], base_iri: str) -> 
     triples: set[Triple] = set()
     add = triples.add
     citations = {c: citation_iri(base_iri, c) for cited in produced.values() for c in cited}
+    # rdflib's namespace attributes are looked up in Python each time: once here, not per statement
+    a, statement, subject, predicate, object_, derived_from = (RDF.type, RDF.Statement, RDF.subject, RDF.predicate,
+                                                              RDF.object, PROV.wasDerivedFrom)
     for triple, cited in produced.items():
         node = statement_iri(base_iri, triple)
-        add((node, RDF.type, RDF.Statement))
-        add((node, RDF.subject, triple[0]))
-        add((node, RDF.predicate, triple[1]))
-        add((node, RDF.object, triple[2]))
+        add((node, a, statement))
+        add((node, subject, triple[0]))
+        add((node, predicate, triple[1]))
+        add((node, object_, triple[2]))
         for citation in cited:
-            add((node, PROV.wasDerivedFrom, citations[citation]))
+            add((node, derived_from, citations[citation]))
     for citation, node in citations.items():
         add((node, RDF.type, URIRef(yrd + "Citation")))
         add((node, URIRef(yrd + "citedSource"), source_iri(base_iri, citation[0])))

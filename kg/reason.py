@@ -72,15 +72,38 @@ def infer_triples(ontology: Iterable[Triple], asserted: Iterable[Triple], *, dom
     takes the fast engine where it applies. Raises InconsistencyError when the closure is inconsistent (an
     owlrl error message, or an individual typed owl:Nothing).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown reasoning engine {engine!r}; choose one of {', '.join(ENGINES)}")
     ontology, asserted = set(ontology), set(asserted)
+    return _entailments(_given(ontology, asserted, domains_and_ranges), ontology, asserted, engine)
+
+
+def infer_closures(ontology: Iterable[Triple], asserted: Iterable[Triple], *,
+                   engine: str = "auto") -> tuple[set[Triple], set[Triple]]:
+    """``infer_triples`` with and without the domain and range axioms, as a build needs both.
+
+    The fast engine computes owlrl's one-time datatype rules once for the two: they read no axioms
+    (measured: 1.5 s of each closure at 100k asserted triples).
+    """
+    ontology, asserted = set(ontology), set(asserted)
+    full, checked = (_given(ontology, asserted, flag) for flag in (True, False))
+    one_time = rules.one_time_triples(checked) if engine != "owlrl" and not rules.unsupported(full) else None
+    return (_entailments(full, ontology, asserted, engine, one_time),
+            _entailments(checked, ontology, asserted, engine, one_time))
+
+
+def _given(ontology: set[Triple], asserted: set[Triple], domains_and_ranges: bool) -> set[Triple]:
     given = {t for t in ontology if _reasoned(t) and (domains_and_ranges or t[1] not in (RDFS.domain, RDFS.range))}
     given.update(t for t in asserted if _reasoned(t))
+    return given
+
+
+def _entailments(given: set[Triple], ontology: set[Triple], asserted: set[Triple], engine: str,
+                 one_time=None) -> set[Triple]:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown reasoning engine {engine!r}; choose one of {', '.join(ENGINES)}")
     closure, problems = None, []
     if engine != "owlrl":
         try:
-            closure, problems = rules.closure(given)
+            closure, problems = rules.closure(given, one_time=one_time)
         except rules.Unsupported as exc:
             if engine == "fast":
                 raise

@@ -211,18 +211,31 @@ def _literal_typing(triples: set[Triple], problems: list[str]) -> set[Triple]:
     return found
 
 
-def closure(triples: Iterable[Triple]) -> tuple[set[Triple], list[str]]:
+def one_time_triples(triples: Iterable[Triple]) -> tuple[set[Triple], list[str]]:
+    """What owlrl's one-time rules add (datatypes, annotation properties), and the problems they find.
+
+    They read only literals, resources typed with a datatype and the annotation properties, so two
+    closures of triples alike in those (with and without domain and range axioms) can share them.
+    """
+    problems: list[str] = []
+    found = _literal_typing(triples, problems) | {(p, TYPE, OWL.AnnotationProperty)
+                                                  for p in OWLRL_Annotation_properties}  # prp-ap
+    return found, problems
+
+
+def closure(triples: Iterable[Triple], *, one_time: tuple[set[Triple], list[str]] | None = None
+            ) -> tuple[set[Triple], list[str]]:
     """The OWL RL closure of ``triples`` and the inconsistencies found (owlrl's messages).
 
+    ``one_time`` is ``one_time_triples`` of these triples, when the caller has it already.
     Raises Unsupported when the triples use a construct outside the fragment.
     """
     given = set(triples)
     missing = unsupported(given)
     if missing:
         raise Unsupported("the fast reasoner does not implement " + ", ".join(missing))
-    problems: list[str] = []
-    one_time = _literal_typing(given, problems) | {(p, TYPE, OWL.AnnotationProperty)
-                                                   for p in OWLRL_Annotation_properties}  # prp-ap
+    one_time, found_problems = one_time if one_time is not None else one_time_triples(given)
+    problems = list(found_problems)
     known = given | one_time
     schema: set[Triple] | None = None
     while True:  # ends: each round adds schema triples, of which there are finitely many

@@ -123,8 +123,10 @@ def _results(report: Graph, data: Iterable[Triple], provenance: Iterable[Triple]
     focus_nodes = {report.value(node, SH.focusNode) for node in nodes}
     if not focus_nodes:
         return []
+    label = RDFS.label
+    # predicates are URIRefs: str equality (in C) instead of rdflib's Python __eq__, tested first
     labels = {s: str(o) for s, p, o in data
-              if p == RDFS.label and s in focus_nodes and isinstance(o, Literal) and o.language == "en"}
+              if str.__eq__(p, label) and s in focus_nodes and isinstance(o, Literal) and o.language == "en"}
     provenance = _provenance_of(provenance, focus_nodes) if provenance is not None else None
     results = []
     for node in nodes:
@@ -148,13 +150,14 @@ def _results(report: Graph, data: Iterable[Triple], provenance: Iterable[Triple]
 def _provenance_of(provenance: Iterable[Triple], focus_nodes: set[Node]) -> Graph:
     """The provenance records of statements about ``focus_nodes``, with their citations (a small graph)."""
     provenance = provenance if isinstance(provenance, (set, Graph)) else set(provenance)
-    statements = {s for s, p, o in provenance if p == RDF.subject and o in focus_nodes}
+    subject, derived_from = RDF.subject, PROV.wasDerivedFrom
+    statements = {s for s, p, o in provenance if str.__eq__(p, subject) and o in focus_nodes}
     records = Graph()
     citations = set()
     for s, p, o in provenance:
         if s in statements:
             records.add((s, p, o))
-            if p == PROV.wasDerivedFrom:
+            if p == derived_from:
                 citations.add(o)
     for triple in provenance:
         if triple[0] in citations:
