@@ -166,11 +166,14 @@ def prepare_data(size: int, work: Path, *, rebuild: bool = False, build_timeout:
     build_id = Path(os.path.realpath(store / "current")).name
     stamp = folder / "data.nq.build"
     if not nquads.exists() or not stamp.exists() or stamp.read_text() != build_id:
-        snapshot = store / "versions" / f"{build_id}.nq"  # every quad of the version, as the build wrote it
-        if snapshot.exists():
+        # every quad of the version, as the build wrote it: those without a blank node, then those with one
+        snapshot = [store / "versions" / f"{build_id}.{suffix}" for suffix in ("nq", "blank.nq")]
+        if all(part.exists() for part in snapshot):
             progress("taking the version's N-Quads snapshot")
-            nquads.unlink(missing_ok=True)
-            shutil.copyfile(snapshot, nquads)
+            with nquads.open("wb") as whole:
+                for part in snapshot:
+                    with part.open("rb") as lines:
+                        shutil.copyfileobj(lines, whole)
         else:
             progress("exporting N-Quads (kg export)")
             _kg(["export", "--format", "nquads", "-o", str(nquads)], env, build_timeout, folder / "export.log")
@@ -425,13 +428,16 @@ def _tail(path: Path, size: int = 2000) -> str:
 
 
 @contextlib.contextmanager
-def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: float, threads: int = 4):
-    """Start ``name`` on a free loopback port, wait (bounded) until it serves the data, yield it, stop it."""
+def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: float, threads: int = 4,
+            settings: dict[str, str] | None = None):
+    """Start ``name`` on a free loopback port, wait (bounded) until it serves the data, yield it, stop it.
+
+    ``settings`` are KG_* variables for ``kg serve``."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = logs / f"{name}.log"
     log.write_bytes(b"")
-    env = _clean_env()
+    env = _clean_env(**(settings or {}))
     ready_file = logs / f"{name}.ready"
     ready_file.unlink(missing_ok=True)
     if name == "kg":

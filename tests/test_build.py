@@ -162,8 +162,24 @@ def test_each_version_keeps_its_snapshot_until_it_is_pruned(tmp_path, build, set
     second = publish(itertools.chain(build.quads(settings), [extra]), store_dir, keep_versions=1)
     versions = store_dir / "versions"
     assert sorted(p.name for p in versions.iterdir() if not p.name.startswith(".")) == sorted(
-        [second.build_id, f"{second.build_id}.nq"])
+        [second.build_id, f"{second.build_id}.nq", f"{second.build_id}.blank.nq"])
     store = EmbeddedStore(store_dir)
-    assert store.snapshot == versions / f"{second.build_id}.nq"
-    assert store.copy_in_memory().canonical_nquads() == store.canonical_nquads()
+    assert store.snapshot == (versions / f"{second.build_id}.nq", versions / f"{second.build_id}.blank.nq")
+    # the ontology's and the shapes' blank nodes are set aside, and keep their labels everywhere
+    assert b"_:" not in store.snapshot[0].read_bytes() and b"_:" in store.snapshot[1].read_bytes()
+    extra_line = b'<https://example.org/s> <https://example.org/p> "o" <https://example.org/g> .\n'
+    expected = b"".join(sorted(set(build.nquads(settings).splitlines(keepends=True)) | {extra_line}))
+    assert store.copy_in_memory().canonical_nquads() == store.canonical_nquads() == expected
     assert first.build_id != second.build_id
+
+
+def test_keep_versions_counts_the_current_one_and_keeps_the_newest_others(tmp_path):
+    store_dir = tmp_path / "store"
+    versions = []
+    for number in range(3):
+        quad = (URIRef(f"https://example.org/s{number}"), URIRef("https://example.org/p"), Literal(number),
+                URIRef("https://example.org/g"))
+        versions.append(publish([quad], store_dir, keep_versions=2).build_id)
+        held = sorted(p.name for p in (store_dir / "versions").iterdir() if p.is_dir())
+        assert held == sorted(versions[-2:])  # the current and the one before it; older ones pruned
+    assert EmbeddedStore(store_dir).build_id == versions[-1]

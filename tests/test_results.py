@@ -119,3 +119,12 @@ def test_values_that_look_like_row_boundaries_do_not_cut_a_result(store, result_
     assert not at_cap.truncated and at_cap.body == whole.body
     cut = store.execute(query, result_format=result_format, max_rows=3)
     assert cut.truncated and cut.body == store.execute(query + " LIMIT 3", result_format=result_format).body
+
+
+def test_row_markers_split_across_writes_are_counted_once():
+    from kg.store import _RowCountingOutput
+
+    output = _RowCountingOutput(b"},{", 1, max_rows=10)
+    for piece in (b'[{"a":1}', b"}", b",", b'{"a":2}},{"a":3}]'):  # the first marker arrives a byte at a time
+        output.write(piece)
+    assert output.count == 2 and not output.over

@@ -37,6 +37,7 @@ class StoreHolder:
         self._target = os.path.realpath(self._link) if store is None else str(store.path)
         self._link_text: str | None = None  # what ``current`` said when _target was resolved
         self._lock = threading.Lock()
+        self._copy_lock = threading.Lock()
         if store is not None:
             self._copy_in_background(store)
 
@@ -52,26 +53,32 @@ class StoreHolder:
         if self._store is None or link_text is None or link_text != self._link_text:
             target = os.path.realpath(self._link)
             with self._lock:
-                self._link_text = link_text
                 if self._store is None or target != self._target:
                     self._store = EmbeddedStore(self._store_dir)
                     self._memory = None
                     self._target = target
                     self._copy_in_background(self._store)
+                self._link_text = link_text  # only once the version it names is open
         memory = self._memory
         return memory if memory is not None and memory.path == self._store.path else self._store
 
     def _copy_in_background(self, store: EmbeddedStore) -> None:
-        snapshot = store.snapshot
-        if not self._memory_limit or not snapshot.is_file() or snapshot.stat().st_size > self._memory_limit:
+        files = store.snapshot
+        if not self._memory_limit or not all(f.is_file() for f in files) or \
+                sum(f.stat().st_size for f in files) > self._memory_limit:
             return
 
         def copy() -> None:
-            try:
-                memory = store.copy_in_memory()
-            except StoreError as exc:  # the disk store keeps serving; say why it is slower
-                logging.getLogger("kg.web").warning("%s; serving from disk", exc)
-                return
+            # one copy loads at a time, and only of the version still current: several versions published
+            # in a row would otherwise each be loaded at once (2.3 GiB apiece at 1M asserted triples)
+            with self._copy_lock:
+                if self._store is None or self._store.path != store.path:
+                    return
+                try:
+                    memory = store.copy_in_memory()
+                except StoreError as exc:  # the disk store keeps serving; say why it is slower
+                    logging.getLogger("kg.web").warning("%s; serving from disk", exc)
+                    return
             with self._lock:
                 if self._store is not None and self._store.path == memory.path:
                     self._memory = memory
