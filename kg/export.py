@@ -18,7 +18,7 @@ from kg.config import Settings
 from kg.describe import MEDIA_TYPES, ValidationStatus, describe, validation_status
 from kg.errors import InputError, NotValidated, UnsupportedFormat
 from kg.namespaces import all_prefixes
-from kg.store import EXPORT_FORMATS, EmbeddedStore, Quad, serialize_sorted
+from kg.store import EXPORT_FORMATS, EmbeddedStore, Quad, iri_of, serialize_sorted
 
 FORMATS = tuple(EXPORT_FORMATS)
 #: Graph names a user may give instead of IRIs; "all" selects every named graph.
@@ -84,9 +84,12 @@ def resolve_graphs(store: EmbeddedStore, names: list[str], base_iri: str) -> lis
 
 
 def export_quads(store: EmbeddedStore, graphs: list[URIRef], profile: Profile | None = None) -> list[Quad]:
-    quads = list(store.quads(graphs))
+    """The quads to export; their terms are pyoxigraph's where the store can give them (the embedded store,
+    without a profile), rdflib's otherwise. ``serialize`` takes either."""
+    if profile is None:
+        return list(store.export_quads(graphs) if hasattr(store, "export_quads") else store.quads(graphs))
     # membership counts inferred types too, whichever graphs are exported
-    return profile.select(quads, store.instances(profile.classes)) if profile else quads
+    return profile.select(list(store.quads(graphs)), store.instances(profile.classes))
 
 
 def serialize(quads: list[Quad], *, format: str, base_iri: str) -> bytes:
@@ -102,8 +105,8 @@ def export_prefixes(quads: list[Quad], base_iri: str) -> dict[str, str]:
     names would need escaped slashes."""
     prefixes = all_prefixes(base_iri)
     ids = prefixes.pop("id")
-    folders = {str(term)[len(ids):].rsplit("/", 1)[0] for quad in quads for term in quad[:3]
-               if isinstance(term, URIRef) and str(term).startswith(ids) and "/" in str(term)[len(ids):]}
+    iris = {iri_of(term) for quad in quads for term in quad[:3]} - {None}
+    folders = {iri[len(ids):].rsplit("/", 1)[0] for iri in iris if iri.startswith(ids) and "/" in iri[len(ids):]}
     for folder in sorted(folders):
         name = folder.replace("/", "-")
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9_]", name) and name not in prefixes:

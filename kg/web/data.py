@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from rdflib import URIRef
 
 from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
-from kg.export import dump, serialize
+from kg.export import dump, export_quads, serialize
 from kg.web.negotiation import MEDIA_TYPE, choose
 
 data = Blueprint("data", __name__)
@@ -74,7 +74,7 @@ def graph_store():
                                 "JSON-LD, RDF/XML)")
     else:
         selected, fmt = store.graphs(), _dataset_format()
-    body = serialize(list(store.quads(selected)), format=fmt, base_iri=settings.base_iri)
+    body = serialize(export_quads(store, selected), format=fmt, base_iri=settings.base_iri)
     return _conditional(body, MEDIA_TYPE[fmt], store.build_id, "data", ",".join(selected), fmt)
 
 
