@@ -261,13 +261,15 @@ def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, 
         if graph is None:
             graph = graphs[g] = str(to_ox(g)) if with_graphs and g is not None else ""
         lines.add((graph, f"{to_ox(s)} {to_ox(p)} {to_ox(o)}"))
+    # joined as bytes line by line: one str of the whole text would take 2-4 bytes a character as soon as
+    # one line holds a Chinese label
     if with_graphs:
-        text = "".join(f"{line} {graph} .\n" if graph else f"{line} .\n" for graph, line in sorted(lines))
-        parsed = ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS)
+        text = b"".join((f"{line} {graph} .\n" if graph else f"{line} .\n").encode() for graph, line in sorted(lines))
+        parsed = ox.parse(text, format=ox.RdfFormat.N_QUADS)
     else:
-        text = "".join(f"{line} .\n" for _, line in sorted(lines))
-        parsed = ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)
-    del lines, text
+        text = b"".join(f"{line} .\n".encode() for _, line in sorted(lines))
+        parsed = ox.parse(text, format=ox.RdfFormat.N_TRIPLES)
+    del lines
     if format == "rdfxml":
         parsed = (ox.Triple(_xml_safe(t.subject), t.predicate, _xml_safe(t.object)) for t in parsed)
     options = {"prefixes": prefixes} if prefixes and format in ("turtle", "trig", "jsonld", "rdfxml") else {}
