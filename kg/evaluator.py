@@ -34,7 +34,6 @@ class Evaluator:
     def __init__(self, timeout: float, on_runaway: Callable[[], None] | None = None):
         self.timeout = timeout
         self.on_runaway = on_runaway
-        self.runaways = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._idle = 0  # threads waiting for a job and not yet promised to one
         self._lock = threading.Lock()
@@ -68,7 +67,6 @@ class Evaluator:
 
         self._submit(evaluate)
         if not finished.wait(self.timeout):
-            self.runaways += 1
             if self.on_runaway is not None:
                 self.on_runaway()
             raise QueryTimeout(f"the query ran longer than the limit of {self.timeout:g} s and was stopped "

@@ -38,3 +38,13 @@ def test_a_short_soak_stops_the_pathological_queries_and_answers_the_rest(tmp_pa
     assert results["pathological"] and all(a["status"] == 503 for a in results["pathological"])
     assert results["memory"]["peak_mib"] >= results["memory"]["last_mib"] > 0
     assert "| segment |" in (out / "soak.md").read_text()
+
+
+@pytest.mark.parametrize("arguments", [["--minutes", "0"], ["--connections", "0"], ["--every", "-5"]])
+def test_bad_soak_arguments_are_refused_before_anything_runs(arguments, tmp_path, capsys):
+    from bench.soak import main
+
+    with pytest.raises(SystemExit) as refused:
+        main([*arguments, "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")])
+    assert refused.value.code == 2 and "must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
