@@ -38,6 +38,9 @@ SETTINGS_DOC: dict[str, str] = {
     "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
+    "max_query_length": "Longest query text, in characters, the endpoint runs; a longer one gets 400.",
+    "max_query_depth": "Deepest nesting of braces, parentheses and brackets in a query the endpoint runs; a deeper "
+                       "one gets 400 (the query engine recurses once a level).",
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
     "write_token": "Token that write requests must present (HTTP: Authorization: Bearer; CLI: --token or KG_TOKEN); "
                    "empty: the store is read-only.",
@@ -69,6 +72,8 @@ class Settings:
     worker_timeout: int = 60
     allow_service: str = ""
     max_body_bytes: int = 1_048_576
+    max_query_length: int = 100_000
+    max_query_depth: int = 64
     query_timeout: int = 30
     max_result_rows: int = 10_000
     result_cache_bytes: int = 64 * 1024 * 1024
@@ -147,9 +152,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
     if not 0 < settings.port < 65536 or min(settings.workers, settings.threads, settings.max_body_bytes,
+                                             settings.max_query_length, settings.max_query_depth,
                                              settings.query_timeout, settings.max_result_rows) < 1:
-        raise ConfigError("port must be 1-65535; workers, threads, max_body_bytes, query_timeout and "
-                          "max_result_rows at least 1")
+        raise ConfigError("port must be 1-65535; workers, threads, max_body_bytes, max_query_length, "
+                          "max_query_depth, query_timeout and max_result_rows at least 1")
     if settings.memory_copy_limit_mib < 0:
         raise ConfigError("memory_copy_limit_mib must be 0 (serve from disk) or more")
     return settings

@@ -13,9 +13,16 @@ from __future__ import annotations
 
 import queue
 import threading
+import traceback
 from typing import Callable
 
 from kg.errors import KGError
+
+#: Stack of a query thread. pyoxigraph recurses once per nesting level and per chained operator, and on
+#: the usual 8 MiB a query of 2,000 nested braces or 10,000 negations crashed the process; with 256 MiB
+#: every query within max_query_length (100,000 characters) and max_query_depth ran (tests/test_security.py).
+#: Only the pages a query touches are ever backed by memory.
+QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
 class QueryTimeout(KGError):
@@ -31,7 +38,7 @@ class Evaluator:
     as long as the process: starting a thread per query had cost 9% of a worker's time under load.
     """
 
-    def __init__(self, timeout: float, on_runaway: Callable[[], None] | None = None):
+    def __init__(self, timeout: float | None, on_runaway: Callable[[], None] | None = None):
         self.timeout = timeout
         self.on_runaway = on_runaway
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -49,18 +56,34 @@ class Evaluator:
             if self._idle:
                 self._idle -= 1
             else:
-                threading.Thread(target=self._serve, name="kg-query", daemon=True).start()
+                previous = threading.stack_size(QUERY_STACK_BYTES)
+                try:
+                    threading.Thread(target=self._serve, name="kg-query", daemon=True).start()
+                finally:
+                    threading.stack_size(previous)
         self._jobs.put(job)
 
     def execute(self, store, **request):
-        """``store.execute(**request)``, or QueryTimeout once the limit has passed."""
+        """``store.execute(**request)``, or QueryTimeout once the limit (if any) has passed."""
+        return self.call(lambda: store.execute(**request))
+
+    def call(self, work: Callable[[], object], *, what: str = "the query",
+             advice: str = "narrow it down or add a LIMIT"):
+        """``work()`` on a query thread, or QueryTimeout once the limit (if any) has passed.
+
+        Besides queries, the endpoint runs here what an anonymous client can make long: the check of an
+        uploaded document (POST /validate).
+        """
         outcome: list = []
         finished = threading.Event()
 
         def evaluate() -> None:
             try:
-                outcome.append(("ok", store.execute(**request)))
+                outcome.append(("ok", work()))
             except BaseException as exc:  # handed to the request thread, which raises it
+                # the frames' locals go here: pyoxigraph's result iterators may only be dropped on the
+                # thread that made them (elsewhere they leak, with a RuntimeError in the log)
+                traceback.clear_frames(exc.__traceback__)
                 outcome.append(("error", exc))
             finally:
                 finished.set()
@@ -69,8 +92,8 @@ class Evaluator:
         if not finished.wait(self.timeout):
             if self.on_runaway is not None:
                 self.on_runaway()
-            raise QueryTimeout(f"the query ran longer than the limit of {self.timeout:g} s and was stopped "
-                               "(setting query_timeout); narrow it down or add a LIMIT")
+            raise QueryTimeout(f"{what} ran longer than the limit of {self.timeout:g} s and was stopped "
+                               f"(setting query_timeout); {advice}")
         status, value = outcome[0]
         if status == "error":
             raise value

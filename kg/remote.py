@@ -68,9 +68,10 @@ class RemoteStore:
             client.addDefaultGraph(graph)
         for graph in named_graphs or []:
             client.addNamedGraph(graph)
+        deadline = time.monotonic() + self.timeout
         try:
             with client.query().response as response:
-                return response.read()
+                return self._read_by(response, deadline)
         except SPARQLWrapperException as exc:
             message = str(exc).split("\n")[0]
             if "QueryBadFormed" in type(exc).__name__:
@@ -80,6 +81,20 @@ class RemoteStore:
             reason = getattr(exc, "reason", exc)
             raise StoreError(f"the remote store at {self.query_url} cannot be reached or did not answer "
                              f"within {self.timeout:g} s ({reason})") from exc
+
+    def _read_by(self, response, deadline: float) -> bytes:
+        """The response body, or StoreError once ``deadline`` passes.
+
+        The socket timeout bounds each wait for bytes, not the whole answer: a store trickling a byte at a
+        time would otherwise hold the request for ever. ``read1`` returns what has arrived.
+        """
+        chunks = []
+        while chunk := response.read1(65536):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise StoreError(f"the remote store at {self.query_url} did not finish its answer within "
+                                 f"{self.timeout:g} s")
+        return b"".join(chunks)
 
     def _dataset(self, query: str, default_graphs, named_graphs) -> tuple[list[str] | None, list[str] | None]:
         if default_graphs is not None or named_graphs is not None:

@@ -73,6 +73,36 @@ def _is_schema(triple: Triple) -> bool:
     return triple[1] in SCHEMA_PREDICATES or (triple[1] == TYPE and triple[2] in SCHEMA_CLASSES)
 
 
+_LIST_CELLS = frozenset({RDF.first, RDF.rest})
+_LIST_VALUED = frozenset({OWL.unionOf, OWL.intersectionOf, OWL.propertyChainAxiom, OWL.members})
+
+
+def _schema(known: set[Triple]) -> set[Triple]:
+    """The schema triples of ``known``, with only the list cells that the schema's own lists are made of.
+
+    The rules read a list only where a union, intersection, chain or disjointness axiom names it; a
+    partner document's 100,000-item list had made the schema closure take 30 s.
+    """
+    schema: set[Triple] = set()
+    cells: dict[Node, list[Triple]] = defaultdict(list)
+    for triple in known:
+        if triple[1] in _LIST_CELLS:
+            cells[triple[0]].append(triple)
+        elif _is_schema(triple):
+            schema.add(triple)
+    pending, reached = [o for _, p, o in schema if p in _LIST_VALUED], set()
+    while pending:
+        node = pending.pop()
+        if node in reached:
+            continue
+        reached.add(node)
+        for cell in cells.get(node, ()):
+            schema.add(cell)
+            if cell[1] == RDF.rest:
+                pending.append(cell[2])
+    return schema
+
+
 def _items(head: Node, first: dict, rest: dict) -> list[Node]:
     """The members of an rdf:List (bounded by the number of cells, so a cyclic list ends)."""
     members, node = [], head
@@ -239,7 +269,7 @@ def closure(triples: Iterable[Triple], *, one_time: tuple[set[Triple], list[str]
     known = given | one_time
     schema: set[Triple] | None = None
     while True:  # ends: each round adds schema triples, of which there are finitely many
-        found = {t for t in known if _is_schema(t)}
+        found = _schema(known)
         if schema is not None and found <= schema:
             break
         schema = close_schema(found)

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import sys
 
+import gunicorn.util
 from gunicorn.app.base import BaseApplication
 
 from kg.config import Settings
 
 
-def _retire_on_runaway(worker) -> None:
+def _json_error(sock, status: int, reason: str, message: str) -> None:
+    """gunicorn's own error answer (a request line or headers it refuses before the app sees them), with
+    the JSON body of every other error instead of its HTML page."""
+    if status == 414:
+        message += "; send a long query by POST (application/sparql-query or a form) instead"
+    body = json.dumps({"ok": False, "error": f"{reason}: {message}" if message else reason, "errors": [],
+                       "status": status}).encode("utf-8")
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def _prepare_worker(worker) -> None:
     """A query past the time limit cannot be stopped on its thread: the worker then stops taking requests,
-    answers those it has, and exits (gunicorn starts a fresh one), and the query ends with it."""
+    answers those it has, and exits (gunicorn starts a fresh one), and the query ends with it.
+
+    gunicorn has no setting for the body of its own errors; its workers write them through
+    ``gunicorn.util.write_error``, which is replaced here, in the worker only.
+    """
+    gunicorn.util.write_error = _json_error
     evaluator = getattr(worker.wsgi, "extensions", {}).get("kg", {}).get("evaluator")
     if evaluator is not None:
         evaluator.on_runaway = lambda: os.kill(os.getpid(), signal.SIGTERM)  # gunicorn's graceful stop
@@ -53,7 +72,7 @@ class EndpointServer(BaseApplication):
             "errorlog": "-",
             "limit_request_line": 8190,
             "control_socket_disable": True,  # several servers on one machine would share its path
-            "post_worker_init": _retire_on_runaway,
+            "post_worker_init": _prepare_worker,
             "worker_exit": _stop_worker,
             "graceful_timeout": 5,
         }

@@ -1,107 +1,184 @@
-"""Reading SPARQL query text without parsing it: where the WHERE clause opens and which variables occur.
+"""Reading SPARQL query text without parsing it: its tokens, where the WHERE clause opens, which
+variables, SERVICE targets and FROM graphs occur, and how deeply it nests.
 
-Strings, IRIs and comments are blanked out first (keeping offsets), so a ``?name`` inside a literal, an
-IRI or a comment is never taken for a variable.
+The text is split into the SPARQL grammar's terminals (SPARQL 1.1 Query, section 19.8) left to right, as
+a lexer does, so a keyword inside a string, an IRI, a comment or a prefixed name never counts, and a
+quote inside an IRI (``<http://x/'>``) or an escaped one in a prefixed name (``ex:a\\'``) never opens a
+string that would hide the code after it. The endpoint's checks (SERVICE, FROM, updates) read tokens;
+a regular expression over the raw text had been fooled by both.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
-_COMMENT = re.compile(r"#[^\n]*")
-_STRING = re.compile(r'"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
-_IRI_REF = re.compile(r"<[^<>\"{}|^`\\\s]*>")
-_VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
-_ASSIGNED = re.compile(r"\bAS\s+[?$]([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+_ECHAR = r"\\[tbnrf\\\"']"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F"
+         "\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_CHARS_U = _BASE + "_"
+_CHARS = _CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
+_PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
+_PN_LOCAL = rf"(?:[{_CHARS_U}:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?"
+_TOKEN = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in (
+    ("space", r"\s+"),
+    ("comment", r"#[^\r\n]*"),
+    ("iri", rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*>"),
+    ("string", rf"'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}|{_UCHAR}))*'''"
+               rf"|\"\"\"(?:(?:\"|\"\")?(?:[^\"\\]|{_ECHAR}|{_UCHAR}))*\"\"\""
+               rf"|'(?:[^'\\\n\r]|{_ECHAR}|{_UCHAR})*'|\"(?:[^\"\\\n\r]|{_ECHAR}|{_UCHAR})*\""),
+    ("variable", rf"[?$][{_CHARS_U}0-9][{_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*"),
+    ("pname", rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?"),
+    ("blank", rf"_:[{_CHARS_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?"),
+    ("langtag", r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*"),
+    ("word", r"[A-Za-z_][A-Za-z0-9_]*"),
+    ("number", r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"),
+    ("other", r"(?s:.)"),
+)))
+_BLANKED = frozenset({"comment", "iri", "string"})
+_OPENERS, _CLOSERS = frozenset("{(["), frozenset("})]")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # space, comment, iri, string, variable, pname, blank, langtag, word, number or other
+    text: str
+    start: int
 
 
 @functools.lru_cache(maxsize=64)  # a request reads the same query text several times
+def tokens(text: str) -> tuple[Token, ...]:
+    return tuple(Token(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(text))
+
+
+def _significant(text: str) -> list[Token]:
+    return [t for t in tokens(text) if t.kind not in ("space", "comment")]
+
+
+@functools.lru_cache(maxsize=64)
 def code_only(text: str) -> str:
     """The query with strings, IRIs and comments replaced by spaces of the same length."""
-    blank = lambda m: " " * len(m.group(0))  # noqa: E731
-    text = _STRING.sub(blank, text)
-    text = _IRI_REF.sub(blank, text)
-    return _COMMENT.sub(blank, text)
+    return "".join(" " * len(t.text) if t.kind in _BLANKED else t.text for t in tokens(text))
 
 
 def without_comments(text: str) -> str:
     """The query with its comments blanked and everything else (strings, IRIs) kept."""
-    blank = lambda m: " " * len(m.group(0))  # noqa: E731
-    masked = _IRI_REF.sub(blank, _STRING.sub(blank, text))
-    for match in reversed(list(_COMMENT.finditer(masked))):
-        text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end():]
-    return text
+    return "".join(" " * len(t.text) if t.kind == "comment" else t.text for t in tokens(text))
+
+
+def _words(text: str) -> list[str]:
+    return [t.text.upper() for t in tokens(text) if t.kind == "word"]
 
 
 def where_brace(text: str) -> int | None:
     """Offset of the ``{`` that opens the first WHERE clause, or None."""
-    match = _WHERE.search(code_only(text))
-    return match.end() - 1 if match else None
+    significant = _significant(text)
+    for token, following in zip(significant, significant[1:]):
+        if token.kind == "word" and token.text.upper() == "WHERE" and following.text == "{":
+            return following.start
+    return None
 
 
 def variables(text: str) -> set[str]:
-    return set(_VARIABLE.findall(code_only(text)))
+    return {t.text[1:] for t in tokens(text) if t.kind == "variable"}
 
 
 def assigned_variables(text: str) -> set[str]:
     """Variables bound by ``... AS ?v`` (BIND, SELECT expressions)."""
-    return set(_ASSIGNED.findall(code_only(text)))
+    significant = _significant(text)
+    return {following.text[1:] for token, following in zip(significant, significant[1:])
+            if token.kind == "word" and token.text.upper() == "AS" and following.kind == "variable"}
 
 
-_VARIABLE_TOKEN = re.compile(r"[?$][A-Za-z_][A-Za-z0-9_]*")
-_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
-_UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD)\b", re.IGNORECASE)
-_SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?", re.IGNORECASE)
-_FROM = re.compile(r"\bFROM\s+(NAMED\s+)?", re.IGNORECASE)
-_PREFIX = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
-_PREFIXED = re.compile(r"([A-Za-z][\w.-]*)?:([^\s{}()<>,;]*)")
-
-
-@functools.lru_cache(maxsize=64)
-def _keywords_only(text: str) -> str:
-    """code_only, with variables blanked too (a variable may be called ?service or ?from)."""
-    return _VARIABLE_TOKEN.sub(lambda m: " " * len(m.group(0)), code_only(text))
+_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+_UPDATES = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD"})
 
 
 def query_form(text: str) -> str | None:
     """select, ask, construct or describe: the form of a query, read from its first keyword; None if none."""
-    match = _FORM.search(_keywords_only(text))
-    return match.group(1).lower() if match else None
+    return next((word.lower() for word in _words(text) if word in _FORMS), None)
 
 
 def looks_like_update(text: str) -> bool:
-    return query_form(text) is None and _UPDATE.search(_keywords_only(text)) is not None
+    return query_form(text) is None and any(word in _UPDATES for word in _words(text))
 
 
-def _iri_at(text: str, offset: int, prefixes: dict[str, str]) -> str | None:
-    """The IRI written at ``offset`` (``<...>`` or a prefixed name), or None for a variable."""
-    rest = text[offset:]
-    if rest.startswith("<"):
-        return rest[1:rest.index(">")] if ">" in rest else rest[1:]
-    match = _PREFIXED.match(rest)
-    if match and match.group(1) is not None or (match and rest.startswith(":")):
-        return prefixes.get(match.group(1) or "", "") + match.group(2)
-    return None
+_UCHAR_ESCAPE = re.compile(_UCHAR)
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
 
 
-def _prefixes(text: str) -> dict[str, str]:
-    return {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(text)}
+def _prefixes(significant: list[Token]) -> dict[str, str]:
+    return {name.text[:-1]: _iri_text(iri.text) for keyword, name, iri in zip(significant, significant[1:], significant[2:])
+            if keyword.kind == "word" and keyword.text.upper() == "PREFIX" and name.kind == "pname"
+            and name.text.endswith(":") and iri.kind == "iri"}
+
+
+def _iri_text(written: str) -> str:
+    return _UCHAR_ESCAPE.sub(lambda m: chr(int(m.group()[2:], 16)), written[1:-1])
+
+
+def _iri_of(token: Token | None, prefixes: dict[str, str]) -> str | None:
+    """The IRI a token writes (``<...>`` or a prefixed name), None for a variable, "" for anything else."""
+    if token is None:
+        return ""
+    if token.kind == "variable":
+        return None
+    if token.kind == "iri":
+        return _iri_text(token.text)
+    if token.kind == "pname":
+        prefix, local = token.text.split(":", 1)
+        return prefixes.get(prefix, "") + _LOCAL_ESCAPE.sub(r"\1", local) if prefix in prefixes else ""
+    return ""
+
+
+def _after(significant: list[Token], index: int, skip: str) -> tuple[Token | None, bool]:
+    """The token after ``index``, passing over one optional keyword ``skip``; and whether it was there."""
+    following = significant[index + 1] if index + 1 < len(significant) else None
+    if following is not None and following.kind == "word" and following.text.upper() == skip:
+        return (significant[index + 2] if index + 2 < len(significant) else None), True
+    return following, False
 
 
 def service_targets(text: str) -> list[str | None]:
-    """The endpoint of every SERVICE clause (None where it is a variable)."""
-    prefixes, keywords = _prefixes(text), _keywords_only(text)
-    # match again in the original text: in ``keywords`` the IRI after the keyword is blanked to spaces
-    return [_iri_at(text, _SERVICE.match(text, m.start()).end(), prefixes) for m in _SERVICE.finditer(keywords)]
+    """The endpoint of every SERVICE clause: None where it is a variable, "" where it is no IRI."""
+    significant = _significant(text)
+    prefixes = _prefixes(significant)
+    return [_iri_of(_after(significant, i, "SILENT")[0], prefixes) for i, token in enumerate(significant)
+            if token.kind == "word" and token.text.upper() == "SERVICE"]
 
 
 def dataset_clause(text: str) -> tuple[list[str], list[str]]:
     """The IRIs of the query's FROM and FROM NAMED clauses."""
-    prefixes, keywords = _prefixes(text), _keywords_only(text)
+    significant = _significant(text)
+    prefixes = _prefixes(significant)
     default, named = [], []
-    for match in _FROM.finditer(keywords):
-        iri = _iri_at(text, _FROM.match(text, match.start()).end(), prefixes)
-        (named if match.group(1) else default).append(iri or "")
+    for index, token in enumerate(significant):
+        if token.kind == "word" and token.text.upper() == "FROM":
+            target, is_named = _after(significant, index, "NAMED")
+            (named if is_named else default).append(_iri_of(target, prefixes) or "")
     return default, named
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply brackets, parentheses and braces nest (outside strings, IRIs and comments)."""
+    depth = deepest = 0
+    for token in tokens(text):
+        if token.kind == "other":
+            if token.text in _OPENERS:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif token.text in _CLOSERS:
+                depth -= 1
+    return deepest
+
+
+def stray_backslash(text: str) -> int | None:
+    """Offset of a backslash outside strings, IRIs and prefixed names, or None.
+
+    SPARQL has none there; a lexer that misread one could take the quote after it for a string.
+    """
+    return next((t.start for t in tokens(text) if t.kind == "other" and t.text == "\\"), None)
+

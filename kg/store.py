@@ -8,9 +8,11 @@ rename, so readers see either the old store or the new one, never a half-written
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from itertools import islice
@@ -205,13 +207,20 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
     """Every quad of an RDF document (triples land in the default graph, as None).
 
     Raises InputError for an empty document or a syntax error, with the parser's line and column.
-    Nothing is fetched: pyoxigraph resolves no remote JSON-LD context and no XML external entity.
+    Nothing is fetched: pyoxigraph resolves no remote JSON-LD context and no XML external entity, and
+    RDF/XML declaring entities is refused before pyoxigraph reads it (it expands them without bound: a
+    738-byte "billion laughs" document took all the memory of the process).
     """
     if not data.strip():
         raise InputError(f"{source}: the file is empty")
+    if format == "rdfxml":
+        _refuse_xml_entities(data, source)
     try:
         quads = list(ox.parse(data, format=INPUT_FORMATS[format], base_iri=base_iri))
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
+        if "LoadDocumentCallback" in str(exc):  # pyoxigraph's words for a remote context it will not load
+            raise InputError(f"{source}: the JSON-LD names a remote @context, and remote contexts are never "
+                             "fetched; put the context inline in the document") from exc
         # pyoxigraph's message already names the line and column
         raise InputError(f"{source}: not valid {format}: {exc}") from exc
     if not quads:
@@ -221,6 +230,23 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
                  None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in quads]
     except TypeError as exc:  # an RDF 1.2 triple term, which the graph's model has no place for
         raise InputError(f"{source}: {exc}; RDF 1.2 triple terms are not accepted") from exc
+
+
+def _refuse_xml_entities(data: bytes, source: str) -> None:
+    """InputError for XML that declares entities (internal or external); defusedxml reads it with expat."""
+    import xml.etree.ElementTree
+
+    import defusedxml.ElementTree
+    from defusedxml import DefusedXmlException
+
+    try:
+        defusedxml.ElementTree.fromstring(data)
+    except DefusedXmlException as exc:
+        raise InputError(f"{source}: the RDF/XML declares entities ({exc}); entity declarations are refused, "
+                         "since they can read local files or expand without bound. Write the values out, or "
+                         "send Turtle") from exc
+    except xml.etree.ElementTree.ParseError as exc:
+        raise InputError(f"{source}: not valid rdfxml: {exc}") from exc
 
 
 # --- canonical serialisation ------------------------------------------------------------------------
@@ -378,14 +404,35 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
         for name, data in (attachments or {}).items():
             target = versions / f"{build_id}.{name}"
             temporary = versions / f".{build_id}.{name}.{os.getpid()}"
-            temporary.write_bytes(data)
-            os.replace(temporary, target)
+            try:
+                temporary.write_bytes(data)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)  # a write cut short (a full disk) leaves nothing behind
         os.utime(final)  # the prune keeps the most recently published versions
         _point_current(store_dir, final)
         _prune(versions, keep=keep_versions, current=final)
     except OSError as exc:
-        raise StoreError(f"cannot publish the store in {store_dir}: {exc}") from exc
+        raise _write_failure("publish", store_dir, exc) from exc
     return PublishedVersion(build_id, final, reused)
+
+
+_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")  # how pyoxigraph's Rust I/O errors name theirs
+_WRITE_ADVICE = {errno.ENOSPC: "the disk is full: free space there, then run it again",
+                 errno.EDQUOT: "the disk quota is used up: free space there, then run it again",
+                 errno.EROFS: "the folder is on a read-only file system: point store_dir at a writable one",
+                 errno.EACCES: "this user may not write there: fix the folder's permissions or point store_dir elsewhere"}
+
+
+def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
+    """A StoreError that says what failed, what to do, and that the published version is untouched."""
+    number = exc.errno
+    if number is None:
+        match = _OS_ERROR_NUMBER.search(str(exc))
+        number = int(match.group(1)) if match else None
+    advice = _WRITE_ADVICE.get(number, "see the reason above")
+    return StoreError(f"cannot {action} the store in {store_dir}: {exc}; {advice}. "
+                      "The published version is unchanged and still served.")
 
 
 #: The attachments holding a version's quads as N-Quads: those without a blank node, and those with one.
@@ -452,7 +499,7 @@ def write_lock(store_dir: Path):
         store_dir.mkdir(parents=True, exist_ok=True)
         handle = open(store_dir / ".write-lock", "a+b")
     except OSError as exc:
-        raise StoreError(f"cannot lock the store in {store_dir}: {exc}") from exc
+        raise _write_failure("lock", store_dir, exc) from exc
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.sparql_text import (dataset_clause, looks_like_update, query_form, service_targets, where_brace,
-                            without_comments)
+from kg.sparql_text import (dataset_clause, looks_like_update, nesting_depth, query_form, service_targets,
+                            stray_backslash, where_brace, without_comments)
 
 TRICKY = '''# drop out, DELETE and SERVICE <http://x/> in a comment
 PREFIX ex: <http://example.org/ns#>
@@ -38,3 +38,26 @@ def test_service_targets(query, targets):
 def test_updates_and_datasets():
     assert looks_like_update("PREFIX e: <http://e/> INSERT DATA { e:a e:b e:c }")
     assert dataset_clause("SELECT * FROM <http://a/> FROM NAMED <http://b/> { ?s ?p ?o }") == (["http://a/"], ["http://b/"])
+
+
+@pytest.mark.parametrize("query, targets", [
+    # the quotes inside the IRIs and the escaped ones in the names are no string delimiters
+    ("SELECT * { { ?s <http://x/'> ?o } UNION { SERVICE <http://a/> {} } UNION { ?s <http://y/'> ?o } }", ["http://a/"]),
+    ("PREFIX ex: <http://x/> SELECT * { ?s ex:a\\' ?o . SERVICE <http://a/> {} ?s ex:b\\' ?o }", ["http://a/"]),
+    ("SELECT*WHERE{SERVICE<http://a/>{?s ?p ?o}}", ["http://a/"]),  # no space after the keyword
+    ("SELECT * { SERVICE <http\\u003A//a/> {} }", ["http://a/"]),  # an escaped IRI is read unescaped
+    ("SELECT * { SERVICE <relative> {} }", ["relative"]),
+    ("SELECT * { SERVICE undeclared:x {} }", [""]),  # no IRI at all: refused as such
+    ("PREFIX ex: <http://x/> SELECT * { ?s ex:SERVICE ?o }", []),  # a name, not the keyword
+    ("SELECT * { ?s ?p '''a SERVICE <http://a/> {} ''' }", []),  # inside a long string
+])
+def test_service_targets_read_as_the_grammar_reads_them(query, targets):
+    assert service_targets(query) == targets
+
+
+def test_nesting_depth_and_stray_backslashes():
+    assert nesting_depth("SELECT * { { ?s ?p ?o FILTER((1)) } }") == 4
+    assert nesting_depth("SELECT * { ?s ?p '{{{{' }") == 1  # braces inside a string do not count
+    assert stray_backslash("SELECT * { ?s ?p 'a\\'b' }") is None  # an escape inside a string
+    assert stray_backslash("PREFIX ex: <http://x/> SELECT * { ?s ex:a\\. ?o }") is None  # an escape in a name
+    assert stray_backslash("SELECT * { \\u0053ERVICE <http://a/> {} }") == 11

@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     from kg.web.data import data
     from kg.web.entities import entities
     from kg.web.errors import register_error_handlers
+    from kg.web.guards import register_request_guards
     from kg.web.pages import pages
     from kg.web.meta import meta
     from kg.web.saved import saved
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.register_blueprint(pages)
     app.register_blueprint(entities)
     register_error_handlers(app)
+    register_request_guards(app)
 
     @app.after_request
     def allow_cross_origin(response):

@@ -19,11 +19,11 @@ from kg.browse import describe_entity, hierarchy, map_data, overview, short
 from kg.describe import validation_status
 from kg.errors import KGError
 from kg.namespaces import all_prefixes
-from kg.sparql_text import query_form
 from kg.queries import find
+from kg.query_policy import check_query
+from kg.sparql_text import query_form
 from kg.web import run
 from kg.web.saved import saved_queries
-from kg.web.sparql import check_query
 from kg.web.negotiation import GRAPH, SOLUTIONS
 
 pages = Blueprint("pages", __name__)
@@ -100,7 +100,7 @@ def query():
         form = query_form(text)
         try:
             # the same refusals as the endpoint: updates, SERVICE calls, FROM of graphs not held
-            check_query(text, False, {str(g) for g in store.graphs()}, settings.service_allow_list)
+            check_query(text, False, {str(g) for g in store.graphs()}, settings)
             if form in ("construct", "describe"):
                 answer = run("turtle", query=text)
                 result = {"graph": answer.body.decode("utf-8")}

@@ -8,7 +8,8 @@ from rdflib.namespace import RDF
 
 from kg import __version__
 from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
-from kg.sparql_text import dataset_clause, looks_like_update, query_form, service_targets
+from kg.query_policy import check_query
+from kg.sparql_text import query_form
 from kg.web import answer
 from kg.web.negotiation import choose
 
@@ -65,29 +66,6 @@ def _read_request() -> tuple[str | None, list[str], list[str]]:
                             "application/x-www-form-urlencoded or application/sparql-query")
 
 
-def check_query(query: str, protocol_dataset: bool, held: set[str], allowed: tuple[str, ...]):
-    """Refuse what the endpoint does not do: updates, outbound SERVICE calls, FROM of graphs it does not hold.
-
-    A graph parameter naming a graph the store lacks selects an empty graph, as the W3C protocol tests
-    expect; a FROM naming one is refused, since its author expects a fetch that this endpoint never makes.
-    FROM is not checked when the request gives a dataset, which replaces the query's own.
-    """
-    if looks_like_update(query):
-        raise Forbidden("this endpoint is read-only: SPARQL Update is not accepted")
-    for target in service_targets(query):
-        if target is None or target not in allowed:
-            shown = f"<{target}>" if target else "a variable endpoint"
-            raise Forbidden(f"SERVICE {shown} is not allowed: this endpoint makes no outbound requests "
-                            "unless the operator allow-lists the target (setting allow_service)")
-    if protocol_dataset:
-        return
-    from_default, from_named = dataset_clause(query)
-    for iri in [*from_default, *from_named]:
-        if iri not in held:
-            raise Forbidden(f"FROM <{iri}> names a graph the store does not hold, and this endpoint never "
-                            "fetches graphs from the network; choose among the graphs in the service description")
-
-
 @sparql.route("/sparql", methods=["GET", "POST", "OPTIONS"])
 @sparql.route("/sparql/", methods=["GET", "POST", "OPTIONS"])
 def endpoint():
@@ -98,7 +76,7 @@ def endpoint():
     if query is None:
         return _service_description(settings, store)
     held = {str(g) for g in store.graphs()}
-    check_query(query, bool(default_graphs or named_graphs), held, settings.service_allow_list)
+    check_query(query, bool(default_graphs or named_graphs), held, settings)
     form = query_form(query)
     if form is None:
         answer("json", query=query)  # raises the parser's message

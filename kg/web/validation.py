@@ -55,6 +55,10 @@ def validate_upload():
         raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
     fmt = _report_format()
     context = request.args.get("context", "true").lower() != "false"
-    report = validate_documents(settings, [(request.get_data(), input_format, "the request body")], context=context)
+    documents = [(request.get_data(), input_format, "the request body")]
+    # anyone may ask, and a megabyte of RDF can take a while: within the time limit of a query
+    report = current_app.extensions["kg"]["evaluator"].call(
+        lambda: validate_documents(settings, documents, context=context),
+        what="checking the document", advice="send it in smaller parts")
     return Response(render(report, format=fmt, base_iri=settings.base_iri),
                     headers={"Content-Type": MEDIA_TYPES[fmt], "X-Conforms": str(report.conforms).lower()})

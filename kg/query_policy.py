@@ -1,0 +1,62 @@
+"""What a query from outside may do, checked on its text before it runs (the endpoint, the pages, the CLI).
+
+- Size: a query too long or too deeply nested is refused (400). pyoxigraph's parser and evaluator recurse
+  once per nesting level and per chained operator; on a thread's usual 8 MiB stack about 2,000 nested
+  braces crashed the process. Within these limits, the query threads of ``kg.evaluator`` hold any query.
+- Read-only: an update is refused (403). pyoxigraph's ``Store.query`` runs no update either, LOAD included.
+- No outbound requests: every SERVICE target must be allow-listed (403), since pyoxigraph would make the
+  HTTP call; a variable, relative or otherwise unreadable target is refused too. FROM / FROM NAMED must
+  name a graph the store holds (403): its author expects a fetch that never happens.
+"""
+
+from __future__ import annotations
+
+from kg.config import Settings
+from kg.errors import BadRequest, Forbidden
+from kg.sparql_text import dataset_clause, looks_like_update, nesting_depth, service_targets, stray_backslash
+
+
+def check_readable(text: str, settings: Settings) -> None:
+    """Refuse a query too long or too deeply nested to run safely, or with a stray backslash."""
+    if len(text) > settings.max_query_length:
+        raise BadRequest(f"the query is {len(text):,} characters long; the limit is {settings.max_query_length:,} "
+                         "(setting max_query_length)")
+    depth = nesting_depth(text)
+    if depth > settings.max_query_depth:
+        raise BadRequest(f"the query nests braces, parentheses or brackets {depth} deep; the limit is "
+                         f"{settings.max_query_depth} (setting max_query_depth)")
+    offset = stray_backslash(text)
+    if offset is not None:
+        line = text.count("\n", 0, offset) + 1
+        raise BadRequest(f"the query has a backslash outside a string, IRI or prefixed name (line {line}); "
+                         "SPARQL allows none there")
+
+
+def check_outbound(text: str, settings: Settings) -> None:
+    """Refuse a SERVICE call to any endpoint the operator has not allow-listed."""
+    for target in service_targets(text):
+        if target is None or target not in settings.service_allow_list:
+            shown = (f"<{target}>" if target else "with a variable endpoint" if target is None
+                     else "with an endpoint that is no absolute IRI")
+            raise Forbidden(f"SERVICE {shown} is not allowed: no outbound request is made unless the operator "
+                            "allow-lists the endpoint (setting allow_service)")
+
+
+def check_query(query: str, protocol_dataset: bool, held: set[str], settings: Settings) -> None:
+    """Everything above, for a query to the endpoint.
+
+    A graph parameter naming a graph the store lacks selects an empty graph, as the W3C protocol tests
+    expect; a FROM naming one is refused. FROM is not checked when the request gives a dataset, which
+    replaces the query's own.
+    """
+    check_readable(query, settings)
+    if looks_like_update(query):
+        raise Forbidden("this endpoint is read-only: SPARQL Update is not accepted")
+    check_outbound(query, settings)
+    if protocol_dataset:
+        return
+    from_default, from_named = dataset_clause(query)
+    for iri in [*from_default, *from_named]:
+        if iri not in held:
+            raise Forbidden(f"FROM <{iri}> names a graph the store does not hold, and this endpoint never "
+                            "fetches graphs from the network; choose among the graphs in the service description")

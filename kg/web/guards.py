@@ -1,0 +1,50 @@
+"""Checks every request passes before a route sees it: a body streamed without Content-Length stays
+within max_body_bytes, and the URL and form body are UTF-8."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from kg.errors import BadRequest
+
+
+def _refuse_streamed_body_over_the_limit() -> None:
+    """413 for a chunked body longer than the limit.
+
+    Werkzeug answers 413 for a Content-Length over the limit, but reads a body streamed without one only
+    up to the limit and stops there without a word (Werkzeug 3.1.9, ``LimitedStream.readall``): a
+    partner's upload would have been cut short and imported in part. Whatever still follows the limit
+    in the stream makes it too large.
+    """
+    if request.content_length is not None or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if len(request.get_data()) >= limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+
+
+def _refuse_invalid_utf8() -> None:
+    """400 for a URL or form body that is not UTF-8 once percent-decoded.
+
+    Werkzeug would decode it with replacement characters, and the query would run on text its author
+    never wrote.
+    """
+    # WSGI hands the path over as bytes read as Latin-1
+    parts = [("path", request.environ.get("PATH_INFO", "").encode("latin-1")),
+             ("query string", unquote_to_bytes(request.environ.get("QUERY_STRING", "").replace("+", " ")))]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        parts.append(("form body", unquote_to_bytes(request.get_data().replace(b"+", b" "))))
+    for name, raw in parts:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"the request's {name} is not valid UTF-8 once percent-decoded "
+                             f"({exc.reason} at byte {exc.start}); encode the text as UTF-8") from exc
+
+
+def register_request_guards(app: Flask) -> None:
+    app.before_request(_refuse_streamed_body_over_the_limit)
+    app.before_request(_refuse_invalid_utf8)
