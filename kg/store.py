@@ -135,21 +135,35 @@ def memory_store(triples: Iterable[Triple]) -> ox.Store:
     return store
 
 
+def _once_per_object(convert):
+    """``convert``, remembering its answer for each argument object (terms repeat: a build's triples share them).
+
+    Keyed on the object's identity: keyed on the term, every hit ran rdflib's Python ``__eq__`` (measured:
+    a third of the conversion's time). Each entry keeps its term alive, so an identity is never reused
+    while the cache lives; an equal term in another object converts to an equal answer.
+    """
+    answers: dict[int, tuple] = {}
+    get = answers.get
+
+    def converted(term):
+        found = get(id(term))
+        if found is None or found[0] is not term:
+            found = answers[id(term)] = (term, convert(term))
+        return found[1]
+    return converted
+
+
+def _ntriples_term(term) -> str:
+    converted = to_ox(term)
+    if not isinstance(converted, (ox.NamedNode, ox.Literal)):
+        raise _HasBlankNode
+    return str(converted)
+
+
 def _ntriples_without_blank_nodes(triples: Iterable[Triple]) -> bytes | None:
     """``triples`` as N-Triples (each term written by pyoxigraph, once per term object), or None if a
     term is a blank node or a quoted triple."""
-    written: dict[int, tuple] = {}
-    get = written.get
-
-    def text(term) -> str:
-        found = get(id(term))
-        if found is None or found[0] is not term:
-            converted = to_ox(term)
-            if not isinstance(converted, (ox.NamedNode, ox.Literal)):
-                raise _HasBlankNode
-            found = written[id(term)] = (term, str(converted))
-        return found[1]
-
+    text = _once_per_object(_ntriples_term)
     try:
         # bytes line by line: one str of the whole text would widen to 4 bytes a character with one
         # Chinese label in it
@@ -272,21 +286,8 @@ def sorted_nquads(quads: Iterable[Quad]) -> bytes:
 
 
 def _ox_quad_stream(quads: Iterable[Quad]) -> Iterator[ox.Quad]:
-    """rdflib quads as pyoxigraph quads, one by one, converting each term object once (terms repeat).
-
-    The cache is keyed on the object's identity: keyed on the term, every hit ran rdflib's Python
-    ``__eq__`` (measured: a third of the conversion's time). Each entry keeps its term alive, so an
-    identity is never reused while the cache lives; an equal term in another object converts to an
-    equal pyoxigraph term.
-    """
-    twins: dict[int, tuple] = {}
-
-    def twin(term):
-        found = twins.get(id(term))
-        if found is None or found[0] is not term:
-            found = twins[id(term)] = (term, to_ox(term))
-        return found[1]
-
+    """rdflib quads as pyoxigraph quads, one by one, converting each term object once."""
+    twin = _once_per_object(to_ox)
     graphs: dict = {None: ox.DefaultGraph()}
     for s, p, o, g in quads:
         graph = graphs.get(g)

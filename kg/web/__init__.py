@@ -129,12 +129,14 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     return app
 
 
-def answer(result_format: str, **request) -> Response:
+def answer(result_format: str, *, store=None, **request) -> Response:
     """Run a query on the current store through this process's time-limited evaluator, as a response.
 
     Results are cut at the max_result_rows setting; a cut result says so in X-SPARQL-MaxRows (the
     header Virtuoso uses for the same purpose). The ETag names the store version and the request, so
     If-None-Match is answered 304 without running the query, and a repeated query comes from the cache.
+    ``store`` is the current store when the caller holds it already: the key and the answer must come
+    from the same version, though a build may publish a new one meanwhile.
     """
     from flask import request as http_request
 
@@ -142,9 +144,10 @@ def answer(result_format: str, **request) -> Response:
 
     kg = current_app.extensions["kg"]
     settings = kg["settings"]
-    build_id = kg["store"].get().build_id
+    store = kg["store"].get() if store is None else store
+    build_id = store.build_id
     if build_id == "unknown":  # a remote store we did not fill: no version to key answers on
-        result = run(result_format, **request)
+        result = run(result_format, store=store, **request)
         response = Response(result.body, headers={"Content-Type": MEDIA_TYPE[result_format], "Vary": "Accept"})
         if result.truncated:
             response.headers["X-SPARQL-MaxRows"] = str(settings.max_result_rows)
@@ -157,7 +160,7 @@ def answer(result_format: str, **request) -> Response:
         return response
     result = kg["cache"].get(key)
     if result is None:
-        result = run(result_format, **request)
+        result = run(result_format, store=store, **request)
         kg["cache"].put(key, result)
     response = Response(result.body)
     response.set_etag(key)
@@ -168,11 +171,11 @@ def answer(result_format: str, **request) -> Response:
     return response
 
 
-def run(result_format: str, **request):
-    """A query's ``Answer`` from the current store, within the time limit and the row cap."""
+def run(result_format: str, *, store=None, **request):
+    """A query's ``Answer`` from ``store`` (by default the current one), within the time limit and the row cap."""
     kg = current_app.extensions["kg"]
     settings = kg["settings"]
-    store = kg["store"].get()
+    store = kg["store"].get() if store is None else store
     if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
         return store.execute(result_format=result_format, max_rows=settings.max_result_rows, **request)
     return kg["evaluator"].execute(store, result_format=result_format, max_rows=settings.max_result_rows, **request)

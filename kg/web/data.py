@@ -18,7 +18,7 @@ from rdflib import URIRef
 
 from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
 from kg.export import dump, export_quads, serialize
-from kg.web.negotiation import MEDIA_TYPE, choose
+from kg.web.negotiation import MEDIA_TYPE, choose, negotiate
 
 data = Blueprint("data", __name__)
 #: Formats that carry graph names: the only ones for the whole dataset.
@@ -39,19 +39,10 @@ def _conditional(body: bytes, media_type: str, build_id: str, *parts: str) -> Re
 
 
 def _dataset_format() -> str:
-    named = request.args.get("format")
-    if named:
-        wanted = {"trig": "trig", "nquads": "nquads", "nq": "nquads", **DATASET_TYPES}.get(named.lower())
-        if wanted is None:
-            raise BadRequest(f"the whole dataset is written as trig or nquads, not {named!r}")
-        return wanted
-    if not request.accept_mimetypes:
-        return "trig"
-    best = request.accept_mimetypes.best_match(list(DATASET_TYPES), default=None)
-    if best is None:
-        raise NotAcceptable("the whole dataset has named graphs: accept application/trig or application/n-quads, "
-                            "or ask for one graph with ?graph=IRI or ?default")
-    return DATASET_TYPES[best]
+    return negotiate(DATASET_TYPES, request.accept_mimetypes, request.args.get("format"), aliases={"nq": "nquads", **DATASET_TYPES},
+                     unknown="the whole dataset is written as {names}, not {named!r}",
+                     unacceptable="the whole dataset has named graphs: accept application/trig or application/n-quads, "
+                                  "or ask for one graph with ?graph=IRI or ?default")
 
 
 @data.get("/data")

@@ -40,19 +40,31 @@ ALIASES = {
 }
 
 
-def choose(kind: str, accept: MIMEAccept, format_parameter: str | None) -> str:
-    """The format name for a result of ``kind`` (solutions or graph)."""
-    table = SOLUTIONS if kind == "solutions" else GRAPH
-    names = list(dict.fromkeys(table.values()))
-    if format_parameter:
-        wanted = format_parameter.strip().lower()
-        wanted = wanted if wanted in names else ALIASES[kind].get(wanted)
+def negotiate(types: dict[str, str], accept: MIMEAccept, named: str | None, *, aliases: dict[str, str] | None = None,
+              unknown: str, unacceptable: str) -> str:
+    """The format name for an answer offered in ``types`` (media type -> name; the first is the default):
+    the one ``named`` by a parameter (or one of its ``aliases``), else the best the Accept header takes.
+
+    ``unknown`` and ``unacceptable`` are the errors' messages; ``unknown`` may use {named} and {names}.
+    """
+    names = list(dict.fromkeys(types.values()))
+    if named:
+        wanted = named.strip().lower()
+        wanted = wanted if wanted in names else (aliases or {}).get(wanted)
         if wanted is None:
-            raise BadRequest(f"format {format_parameter!r} is not available for this query; use one of {', '.join(names)}")
+            raise BadRequest(unknown.format(named=named, names=", ".join(names)))
         return wanted
     if not accept:
         return names[0]
-    best = accept.best_match(list(table), default=None)
+    best = accept.best_match(list(types), default=None)
     if best is None:
-        raise NotAcceptable(f"none of the accepted media types can carry this result; available: {', '.join(table)}")
-    return table[best]
+        raise NotAcceptable(unacceptable)
+    return types[best]
+
+
+def choose(kind: str, accept: MIMEAccept, format_parameter: str | None) -> str:
+    """The format name for a result of ``kind`` (solutions or graph)."""
+    table = SOLUTIONS if kind == "solutions" else GRAPH
+    return negotiate(table, accept, format_parameter, aliases=ALIASES[kind],
+                     unknown="format {named!r} is not available for this query; use one of {names}",
+                     unacceptable=f"none of the accepted media types can carry this result; available: {', '.join(table)}")

@@ -102,10 +102,10 @@ def query():
             # the same refusals as the endpoint: updates, SERVICE calls, FROM of graphs not held
             check_query(text, False, {str(g) for g in store.graphs()}, settings)
             if form in ("construct", "describe"):
-                answer = run("turtle", query=text)
+                answer = run("turtle", store=store, query=text)
                 result = {"graph": answer.body.decode("utf-8")}
             else:
-                answer = run("json", query=text)
+                answer = run("json", store=store, query=text)
                 result = _table(answer.body)
             result["truncated"] = answer.truncated
             kinds = GRAPH if form in ("construct", "describe") else SOLUTIONS
@@ -142,7 +142,7 @@ def saved_query(query_id: str):
         values = {k: v for k, v in request.args.items() if k != "run" and v != ""}
         try:
             kind = "turtle" if saved.form in ("construct", "describe") else "json"
-            answer = run(kind, query=saved.text, bindings=saved.bindings(values))
+            answer = run(kind, store=store, query=saved.text, bindings=saved.bindings(values))
             result = {"graph": answer.body.decode()} if kind == "turtle" else _table(answer.body)
             result["truncated"] = answer.truncated
             result["query_string"] = urlencode(values)

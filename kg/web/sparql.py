@@ -79,12 +79,12 @@ def endpoint():
     check_query(query, bool(default_graphs or named_graphs), held, settings)
     form = query_form(query)
     if form is None:
-        answer("json", query=query)  # raises the parser's message
+        answer("json", store=store, query=query)  # raises the parser's message
         raise QuerySyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
     kind = "solutions" if form in ("select", "ask") else "graph"
     result_format = choose(kind, request.accept_mimetypes, request.values.get("format"))
     # relative IRIs in a query resolve against the endpoint, as the protocol suggests
-    return answer(result_format, query=query, default_graphs=default_graphs or None,
+    return answer(result_format, store=store, query=query, default_graphs=default_graphs or None,
                   named_graphs=named_graphs or None, base_iri=request.base_url)
 
 

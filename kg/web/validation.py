@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from kg.errors import BadRequest, NotAcceptable, UnsupportedFormat
+from kg.errors import NotAcceptable, UnsupportedFormat
 from kg.report import MEDIA_TYPES, render
+from kg.web.negotiation import negotiate
 
 validation = Blueprint("validation", __name__)
 #: request media type -> input format name
@@ -16,17 +17,9 @@ REPORT_TYPES = {"application/json": "json", "text/turtle": "turtle", "text/plain
 
 
 def _report_format() -> str:
-    named = request.args.get("report")
-    if named:
-        if named not in REPORT_TYPES.values():
-            raise BadRequest(f"report {named!r} is not a report format; use one of {', '.join(REPORT_TYPES.values())}")
-        return named
-    if not request.accept_mimetypes:
-        return "json"
-    best = request.accept_mimetypes.best_match(list(REPORT_TYPES), default=None)
-    if best is None:
-        raise NotAcceptable(f"a report is available as {', '.join(REPORT_TYPES)}")
-    return REPORT_TYPES[best]
+    return negotiate(REPORT_TYPES, request.accept_mimetypes, request.args.get("report"),
+                     unknown="report {named!r} is not a report format; use one of {names}",
+                     unacceptable=f"a report is available as {', '.join(REPORT_TYPES)}")
 
 
 @validation.get("/validation")
