@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import pyoxigraph as ox
 import yaml
 from rdflib import Literal, URIRef
 from rdflib.term import Node
@@ -23,6 +24,18 @@ from kg.sparql_text import query_form, variables
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _PARAMETER = re.compile(r"^(__?)([A-Za-z][A-Za-z0-9]*?)(?:_(iri|integer|decimal|date|gYear|boolean|string|[a-z]{2}))?$")
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+
+
+def _is_iri(text: str) -> bool:
+    """Whether pyoxigraph, which runs the query, takes ``text`` for an IRI (RFC 3987: no control
+    characters, well-formed percent escapes); the pattern above checks only that it is absolute."""
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
+
+
 #: lexical forms of the typed parameters
 _LEXICAL = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}",
             "gYear": r"\d{4}", "boolean": r"true|false"}
@@ -58,7 +71,7 @@ class Parameter:
         if self.enumeration and raw not in self.enumeration:
             raise QueryParameterError(f"parameter {self.name!r} must be one of {', '.join(self.enumeration)}; got {raw!r}")
         if self.kind == "iri":
-            if _IRI.match(raw):
+            if _IRI.match(raw) and _is_iri(raw):
                 return URIRef(raw)
         elif self.kind == "string":
             return Literal(raw)

@@ -14,6 +14,7 @@ A small graph (``…/graph/build``) records the build id and the build's validat
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -26,7 +27,7 @@ from SPARQLWrapper import POST, SPARQLWrapper, URLENCODED
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from kg.config import Settings
-from kg.errors import QuerySyntaxError, StoreError
+from kg.errors import KGError, QuerySyntaxError, StoreError
 from kg.sparql_text import dataset_clause, query_form, where_brace, without_comments
 from kg.store import (Answer, EmbeddedStore, Quad, Triple, join_values, ntriples, parse_rdf, reserialize_solutions,
                       reserialize_triples, solution_rows)
@@ -68,25 +69,44 @@ class RemoteStore:
             client.addDefaultGraph(graph)
         for graph in named_graphs or []:
             client.addNamedGraph(graph)
+        # The socket timeout bounds each wait for bytes, not the whole answer, and a store trickling its
+        # status line or headers a byte at a time would hold the request for hours: the exchange runs on
+        # its own thread, and the caller stops waiting at the deadline (the thread ends with the socket).
         deadline = time.monotonic() + self.timeout
+        outcome: list = []
+        exchange = threading.Thread(target=self._exchange, args=(client, deadline, outcome), daemon=True,
+                                    name="kg-remote")
+        exchange.start()
+        exchange.join(self.timeout + 0.5)
+        if not outcome:
+            raise StoreError(f"the remote store at {self.query_url} did not answer within {self.timeout:g} s")
+        status, value = outcome[0]
+        if status == "error":
+            raise value
+        return value
+
+    def _exchange(self, client: SPARQLWrapper, deadline: float, outcome: list) -> None:
         try:
             with client.query().response as response:
-                return self._read_by(response, deadline)
+                outcome.append(("ok", self._read_by(response, deadline)))
         except SPARQLWrapperException as exc:
             message = str(exc).split("\n")[0]
             if "QueryBadFormed" in type(exc).__name__:
-                raise QuerySyntaxError(f"the remote store refused the query: {message}") from exc
-            raise StoreError(f"the remote store at {self.query_url} failed: {message}") from exc
+                outcome.append(("error", QuerySyntaxError(f"the remote store refused the query: {message}")))
+            else:
+                outcome.append(("error", StoreError(f"the remote store at {self.query_url} failed: {message}")))
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise StoreError(f"the remote store at {self.query_url} cannot be reached or did not answer "
-                             f"within {self.timeout:g} s ({reason})") from exc
+            outcome.append(("error", StoreError(f"the remote store at {self.query_url} cannot be reached or did "
+                                                f"not answer within {self.timeout:g} s ({reason})")))
+        except KGError as exc:  # _read_by's deadline
+            outcome.append(("error", exc))
 
     def _read_by(self, response, deadline: float) -> bytes:
         """The response body, or StoreError once ``deadline`` passes.
 
-        The socket timeout bounds each wait for bytes, not the whole answer: a store trickling a byte at a
-        time would otherwise hold the request for ever. ``read1`` returns what has arrived.
+        Checked between chunks, so the thread gives up a trickled body and closes the connection;
+        ``read1`` returns what has arrived.
         """
         chunks = []
         while chunk := response.read1(65536):

@@ -426,11 +426,17 @@ _WRITE_ADVICE = {errno.ENOSPC: "the disk is full: free space there, then run it 
 
 
 def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
-    """A StoreError that says what failed, what to do, and that the published version is untouched."""
-    number = exc.errno
+    """A StoreError that says what failed, what to do, and that the published version is untouched.
+
+    Python's errors carry the number; pyoxigraph's name it "(os error 28)" or, from RocksDB, only in
+    words ("IO error: No space left on device: While appending to file ...").
+    """
+    number, text = exc.errno, str(exc)
     if number is None:
-        match = _OS_ERROR_NUMBER.search(str(exc))
+        match = _OS_ERROR_NUMBER.search(text)
         number = int(match.group(1)) if match else None
+    if number is None:
+        number = next((n for n in _WRITE_ADVICE if os.strerror(n) in text), None)
     advice = _WRITE_ADVICE.get(number, "see the reason above")
     return StoreError(f"cannot {action} the store in {store_dir}: {exc}; {advice}. "
                       "The published version is unchanged and still served.")
@@ -509,12 +515,16 @@ def write_lock(store_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+_WRITER_PID = re.compile(r"[-.](\d+)$")
+
+
 def _remove_abandoned(versions: Path) -> None:
-    """Remove what writers that were killed left half-written (their process no longer exists)."""
-    for leftover in versions.glob(".*"):
-        pid = leftover.name.rsplit("-" if leftover.is_dir() else ".", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            if leftover.is_dir():
+    """Remove what writers that were killed left half-written (their process no longer exists): staging
+    folders and attachments in ``versions``, and a ``.current-<pid>`` link beside it."""
+    for leftover in [*versions.glob(".*"), *versions.parent.glob(".current-*")]:
+        pid = _WRITER_PID.search(leftover.name)  # .staging-<pid>, .<build>.<attachment>.<pid>, .current-<pid>
+        if pid and not _alive(int(pid.group(1))):
+            if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import threading
 import sys
 import time
 import urllib.request
@@ -91,3 +92,63 @@ def kg_server(store_dir: Path, log_path: Path, **environment):
         output = log.read().decode()
     assert "SIGSEGV" not in output and "Traceback" not in output, output[-2000:]
     assert '"GET /health HTTP/1.1" 200' in output  # one access-log line per request, with status
+
+
+class Canary:
+    """A loopback TCP listener that accepts and records every connection, then closes it: it stands in
+    for any outside address a query or an upload could make the server fetch."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(128)
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._seen: list[int] = []  # the peer port of each connection, in the order accepted
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._accept, name="canary", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, peer = self._socket.accept()
+            except OSError:  # closed
+                return
+            connection.close()
+            with self._changed:
+                self._seen.append(peer[1])
+                self._changed.notify_all()
+
+    def connections(self) -> int:
+        """How many connections arrived since the last ``clear``.
+
+        The listener accepts in arrival order, so once a connection of our own (made now) has been
+        accepted, every earlier one has been too: no connection that already reached the socket is missed,
+        and the wait is bounded.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as probe:
+            own = probe.getsockname()[1]
+            with self._changed:
+                assert self._changed.wait_for(lambda: own in self._seen, timeout=2), "the canary stopped accepting"
+                return self._seen.index(own)
+
+    def clear(self) -> None:
+        with self._changed:
+            self._seen.clear()
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def reached_after(self, action) -> bool:
+        """Whether ``action()`` made anything connect."""
+        self.clear()
+        action()
+        return self.connections() > 0
+
+
+@pytest.fixture(scope="module")
+def canary():
+    listener = Canary()
+    yield listener
+    listener.close()

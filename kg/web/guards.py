@@ -32,11 +32,11 @@ def _refuse_invalid_utf8() -> None:
     Werkzeug would decode it with replacement characters, and the query would run on text its author
     never wrote.
     """
-    # WSGI hands the path over as bytes read as Latin-1
+    # WSGI hands the path and the query string over as bytes read as Latin-1
     parts = [("path", request.environ.get("PATH_INFO", "").encode("latin-1")),
-             ("query string", unquote_to_bytes(request.environ.get("QUERY_STRING", "").replace("+", " ")))]
+             ("query string", unquote_to_bytes(request.environ.get("QUERY_STRING", "").encode("latin-1")))]
     if request.mimetype == "application/x-www-form-urlencoded":
-        parts.append(("form body", unquote_to_bytes(request.get_data().replace(b"+", b" "))))
+        parts.append(("form body", unquote_to_bytes(request.get_data())))
     for name, raw in parts:
         try:
             raw.decode("utf-8")
