@@ -5,7 +5,9 @@
 The data and the request lists are bench.http's (``var/bench/http-<size>/``). wrk drives the mix workload
 in consecutive segments of ``--segment`` seconds for ``--minutes``; beside it, every ``--every`` seconds one
 pathological query (a cartesian COUNT, an unbounded property path) goes to the SPARQL endpoint, which must
-answer 503 within its time limit (``--query-timeout``) while the mix goes on. The server's resident memory
+answer 503 within its time limit (``--query-timeout``) while the mix goes on, and with it each hostile
+request of ``HOSTILE`` (SERVICE, deep nesting, a billion laughs, an oversized body...), which must get its
+expected status. The server's resident memory
 (the whole process tree) is sampled every second. ``soak.json`` and ``soak.md`` get requests per second,
 p50/p99 latency, errors and memory per segment, the pathological queries' answers, and the growth of
 memory from the second segment to the last (the first holds the warm-up: caches filling, copies loading).
@@ -32,10 +34,26 @@ PATHOLOGICAL = {
     "cartesian COUNT": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
     "unbounded property path": "SELECT (COUNT(*) AS ?n) WHERE { ?a (<urn:x:p>|!<urn:x:p>)* ?b }",
 }
+_LAUGHS = "".join(['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10)])
+_SPARQL_BODY = {"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"}
+#: Hostile requests sent beside each pathological query: (name, method, path, body, headers, expected status)
+HOSTILE = [
+    ("SERVICE to loopback", "GET", "/sparql?" + urllib.parse.urlencode(
+        {"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}), None, {}, 403),
+    ("deep nesting", "POST", "/sparql", ("SELECT * WHERE " + "{" * 500 + "}" * 500).encode(), _SPARQL_BODY, 400),
+    ("10,000 negations", "POST", "/sparql", ("ASK { FILTER(" + "!" * 10_000 + "true) }").encode(), _SPARQL_BODY, 200),
+    ("billion laughs", "POST", "/validate",
+     (f'<?xml version="1.0"?><!DOCTYPE r [{_LAUGHS}]><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+      '<rdf:Description rdf:about="urn:x"><rdf:value>&l9;</rdf:value></rdf:Description></rdf:RDF>').encode(),
+     {"Content-Type": "application/rdf+xml"}, 400),
+    ("body over the limit", "POST", "/sparql", b"#" * (1_048_576 + 1), _SPARQL_BODY, 413),
+    ("invalid UTF-8", "GET", "/sparql?query=ASK%20%7B%20%22%FF%22%20%7D", None, {}, 400),
+]
 
 
 class Pathological(threading.Thread):
-    """Sends the pathological queries in turn every ``every`` seconds until stopped; records each answer."""
+    """Every ``every`` seconds until stopped, sends the next pathological query and each hostile request;
+    records each answer beside the status it should have."""
 
     def __init__(self, base: str, every: float, timeout_s: float):
         super().__init__(daemon=True)
@@ -49,14 +67,20 @@ class Pathological(threading.Thread):
         while not self._stop_event.wait(self.every):
             name = names[sent % len(names)]
             sent += 1
-            started = time.monotonic()
-            try:
-                status = _http(self.base, "GET", "/sparql?" + urllib.parse.urlencode({"query": PATHOLOGICAL[name]}),
-                               headers={"Accept": "application/sparql-results+json"},
-                               timeout=self.timeout_s + 60)[0]
-            except OSError as exc:
-                status = f"error: {exc}"
-            self.answers.append({"query": name, "status": status, "seconds": round(time.monotonic() - started, 2)})
+            path = "/sparql?" + urllib.parse.urlencode({"query": PATHOLOGICAL[name]})
+            self._send("pathological", name, "GET", path, None, {"Accept": "application/sparql-results+json"}, 503)
+            for hostile in HOSTILE:
+                self._send("hostile", *hostile)
+
+    def _send(self, kind: str, name: str, method: str, path: str, body: bytes | None, headers: dict,
+              expected: int) -> None:
+        started = time.monotonic()
+        try:
+            status = _http(self.base, method, path, body, headers, timeout=self.timeout_s + 60)[0]
+        except OSError as exc:
+            status = f"error: {exc}"
+        self.answers.append({"kind": kind, "query": name, "status": status, "expected": expected,
+                             "seconds": round(time.monotonic() - started, 2)})
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -137,8 +161,13 @@ def soak(*, triples: int, minutes: float, connections: int, segment: float, ever
 
 def to_markdown(results: dict) -> str:
     settings, memory = results["settings"], results["memory"]
-    answers = results["pathological"]
-    stopped = sum(1 for a in answers if a["status"] == 503)
+    pathological = [a for a in results["pathological"] if a.get("kind", "pathological") == "pathological"]
+    hostile = [a for a in results["pathological"] if a.get("kind") == "hostile"]
+    stopped = sum(1 for a in pathological if a["status"] == 503)
+    as_expected = sum(1 for a in hostile if a["status"] == a["expected"])
+    by_kind: dict[tuple[str, int], list] = {}
+    for answer in hostile:
+        by_kind.setdefault((answer["query"], answer["expected"]), []).append(answer["status"])
     lines = [
         "# Soak", "",
         f"{results['started']}. Machine: {results['machine']['system']}, {results['machine']['cpus']} CPUs, "
@@ -158,9 +187,12 @@ def to_markdown(results: dict) -> str:
               f"{memory['slope_after_first_segment_mib_per_min']} MiB per minute; median of the samples after "
               f"the first segment: {memory['median_first_half_mib']} MiB in the first half, "
               f"{memory['median_second_half_mib']} MiB in the second.", "",
-              f"Pathological queries: {len(answers)} sent, {stopped} answered 503 (stopped at the time limit); "
-              + "; ".join(f"{a['query']}: {a['status']} in {a['seconds']} s" for a in answers[:6])
-              + (" ..." if len(answers) > 6 else "") + ".", ""]
+              f"Pathological queries: {len(pathological)} sent, {stopped} answered 503 (stopped at the time limit); "
+              + "; ".join(f"{a['query']}: {a['status']} in {a['seconds']} s" for a in pathological[:6])
+              + (" ..." if len(pathological) > 6 else "") + ".", "",
+              f"Hostile requests: {len(hostile)} sent, {as_expected} answered as expected; by kind: "
+              + "; ".join(f"{name} ({expected}): {', '.join(sorted(set(str(s) for s in statuses)))}"
+                          for (name, expected), statuses in by_kind.items()) + ".", ""]
     return "\n".join(lines)
 
 
@@ -184,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                    every=args.every, query_timeout=args.query_timeout, workers=args.workers, threads=args.threads,
                    out=args.out, work=args.work, progress=lambda m: print(m, file=sys.stderr, flush=True))
     print((args.out / "soak.md").read_text())
-    failed = [a for a in results["pathological"] if a["status"] != 503]
+    failed = [a for a in results["pathological"] if a["status"] != a["expected"]]
     return 1 if failed or any(s["non2xx"] for s in results["segments"]) else 0
 
 
