@@ -8,8 +8,11 @@ import os
 import signal
 import sys
 
+import urllib.parse
+
 import gunicorn.util
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from kg.config import Settings
 
@@ -52,6 +55,27 @@ def _stop_worker(server, worker) -> None:
     os._exit(0)
 
 
+def _redacting_logger(secret: str) -> type[Logger]:
+    """gunicorn's logger, with the write token blanked wherever a client put it into a URL.
+
+    Only the Authorization header carries the token, and the log format leaves headers out; but a client
+    that sends ``?token=...`` by mistake would otherwise have it written to the access log.
+    """
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)} if secret else set()
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key, value in atoms.items():
+                if isinstance(value, str) and any(form in value for form in forms):
+                    for form in forms:
+                        value = value.replace(form, "[token]")
+                    atoms[key] = value
+            return atoms
+
+    return RedactingLogger
+
+
 class EndpointServer(BaseApplication):
     """gunicorn with its options from our settings; each worker builds its own app (and opens the store)."""
 
@@ -69,6 +93,7 @@ class EndpointServer(BaseApplication):
             "timeout": max(self.settings.worker_timeout, self.settings.query_timeout + 30),
             "accesslog": "-",  # one line per request, with status and duration
             "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+            "logger_class": _redacting_logger(self.settings.write_token),
             "errorlog": "-",
             "limit_request_line": 8190,
             "control_socket_disable": True,  # several servers on one machine would share its path

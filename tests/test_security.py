@@ -291,9 +291,10 @@ def test_writes_need_the_token_and_the_log_has_one_line_per_request(served):
     before = whole_store(store_dir)
     target = f"{base}/data?graph={urllib.parse.quote(PARTNER)}"
     document = b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#label> "x"@en .'
-    for headers, expected in [({}, 401), ({"Authorization": "Bearer wrong"}, 403),
-                              ({"Authorization": f"Basic {TOKEN}"}, 401)]:
-        status, _, body = call(target, data=document, method="PUT", headers={"Content-Type": "text/turtle", **headers})
+    for url, headers, expected in [(target, {}, 401), (target, {"Authorization": "Bearer wrong"}, 403),
+                                   (target, {"Authorization": f"Basic {TOKEN}"}, 401),
+                                   (target + f"&token={TOKEN}", {}, 401)]:  # the fixture finds it nowhere in the log
+        status, _, body = call(url, data=document, method="PUT", headers={"Content-Type": "text/turtle", **headers})
         assert status == expected and TOKEN.encode() not in body
         assert whole_store(store_dir) == before
     marker = f"/health?probe={time.monotonic_ns()}"
