@@ -20,7 +20,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF, XSD
 
 from kg.config import Settings
-from kg.errors import InputError, MappingError, SeedTableError, ValidationFailed
+from kg.errors import ConfigError, InputError, MappingError, SeedTableError, ValidationFailed
 from kg.mapping import Citation, load_mapping, run_mapping
 from kg.provenance import provenance_triples
 from kg.reason import infer_closures, infer_triples
@@ -210,7 +210,15 @@ def _partner_quads(settings: Settings) -> list[Quad]:
         return []
     store = EmbeddedStore(settings.path("store_dir"))
     own = {graph_iri(settings, name) for name in GRAPH_NAMES}
-    return list(store.quads([g for g in store.graphs() if g not in own]))
+    kept = [g for g in store.graphs() if g not in own]
+    # a build under another base IRI names its graphs differently: they would be kept as partner data
+    # beside the new build's, and every fact would count twice in the union
+    foreign = sorted(str(g)[: -len("graph/asserted")] for g in kept if str(g).endswith("/graph/asserted"))
+    if foreign:
+        raise ConfigError(f"the published store in {settings.path('store_dir')} was built with base IRI "
+                          f"{foreign[0]}, and this build uses {settings.base_iri}: build into another store "
+                          "(setting store_dir), or keep the base IRI")
+    return list(store.quads(kept))
 
 
 def _store_graphs(store: EmbeddedStore, settings: Settings, names: tuple[str, ...]) -> dict[str, Graph]:

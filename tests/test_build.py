@@ -10,7 +10,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from kg.config import load_settings
-from kg.errors import SeedTableError, ValidationFailed
+from kg.errors import ConfigError, SeedTableError, ValidationFailed
 from kg.pipeline import GRAPH_NAMES, build_and_publish, graph_iri
 from kg.provenance import statement_iri
 from kg.store import EmbeddedStore, publish
@@ -152,6 +152,17 @@ def test_a_build_under_another_base_iri_moves_every_identifier(project_copy):
     for name in ("asserted", "inferred"):
         for triple in build.graphs[name]:
             assert not any("w3id.org/yrd-kg" in str(t) for t in triple), triple
+
+
+def test_a_rebuild_under_another_base_iri_is_refused_and_changes_nothing(project_copy, published_copy):
+    """The old build's graphs would otherwise be kept as partner data beside the new ones."""
+    copy_settings, published = published_copy
+    before = EmbeddedStore(copy_settings.path("store_dir")).canonical_nquads()
+    other = load_settings({"root": project_copy, "base_iri": "https://example.org/yrd/"}, env={})
+    with pytest.raises(ConfigError, match="built with base IRI https://w3id.org/yrd-kg/"):
+        build_and_publish(other, progress=lambda m: None)
+    after = EmbeddedStore(copy_settings.path("store_dir"))
+    assert after.build_id == published.build_id and after.canonical_nquads() == before
 
 
 def test_each_version_keeps_its_snapshot_until_it_is_pruned(tmp_path, build, settings):

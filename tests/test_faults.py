@@ -28,10 +28,13 @@ from kg.remote import RemoteStore
 from kg.store import EmbeddedStore
 
 KG = [sys.executable, "-c", "from kg.cli import run; run()"]
-#: Another base IRI makes a rebuild publish a different dataset from the same seeds. (A rebuild keeps every
-#: graph the new build does not name as "partner" data, so the new version holds the old build's graphs
-#: too; the reference build below has the same history, so it holds them as well.)
-OTHER_BASE = "https://example.org/other-kg/"
+def seeds_with_one_fact_less(folder: Path) -> Path:
+    """A copy of the seed tables without the last observation: a rebuild from it publishes another dataset."""
+    shutil.copytree(ROOT / "seeds", folder)
+    table = folder / "observations.csv"
+    rows = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    table.write_text("".join(rows[:-1]), encoding="utf-8")
+    return folder
 PARTNER_GRAPH = "https://partner.example/g"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -84,7 +87,7 @@ def test_a_build_killed_at_any_moment_leaves_the_last_good_store(tmp_path):
     shutil.copytree(store_dir, pristine, symlinks=True)
     # the complete new build, made from the same starting point in another folder, timed
     shutil.copytree(store_dir, reference_dir, symlinks=True)
-    rebuild_env = clean_environment(KG_BASE_IRI=OTHER_BASE)
+    rebuild_env = clean_environment(KG_SEEDS_DIR=str(seeds_with_one_fact_less(tmp_path / "seeds")))
     started = time.monotonic()
     reference_build = kg_build(reference_dir, rebuild_env)
     assert wait_for_output(reference_build, PUBLISHING, timeout=120)
