@@ -664,12 +664,8 @@ def _minus_rewrite(text: str) -> str:
         moves.append((match.start(), close + 1, text[brace:close + 1]))
     if not moves:
         return text
-    out, last = [], 0
-    for begin, finish, group in moves:
-        out.append(text[last:begin] + " " * (finish - begin))
-        last = finish
-    out.append(text[last:end] + " " + " ".join(f"MINUS {group}" for _, _, group in moves) + " " + text[end:])
-    return "".join(out)
+    return _blank_and_insert(text, [(begin, finish) for begin, finish, _ in moves], end,
+                             " ".join(f"MINUS {group}" for _, _, group in moves))
 
 
 _IN_FILTER = re.compile(r"\bFILTER\s*\(\s*([?$][A-Za-z_]\w*)\s+IN\s*\(([^()]*)\)\s*\)", re.I)
@@ -695,13 +691,20 @@ def _values_rewrite(text: str) -> str:
         moves.append((match.start(), match.end(), match.group(1), " ".join(i.strip() for i in items)))
     if not moves:
         return text
-    out, last = [text[:start + 1]], start + 1
-    out.append(" " + " ".join(f"VALUES {var} {{ {items} }}" for _, _, var, items in moves) + " ")
-    for begin, finish, _, _ in moves:
-        out.append(text[last:begin] + " " * (finish - begin))
+    return _blank_and_insert(text, [(begin, finish) for begin, finish, _, _ in moves], start + 1,
+                             " ".join(f"VALUES {var} {{ {items} }}" for _, _, var, items in moves))
+
+
+def _blank_and_insert(text: str, spans: list[tuple[int, int]], at: int, inserted: str) -> str:
+    """``text`` with each span (in order, not overlapping) blanked to spaces, keeping every offset, and
+    ``inserted`` put in at offset ``at``: how the rewrites above move a pattern elsewhere in its group."""
+    pieces, last = [], 0
+    for begin, finish in spans:
+        pieces += [text[last:begin], " " * (finish - begin)]
         last = finish
-    out.append(text[last:])
-    return "".join(out)
+    pieces.append(text[last:])
+    blanked = "".join(pieces)
+    return f"{blanked[:at]} {inserted} {blanked[at:]}"
 
 
 def _where_group(text: str):
