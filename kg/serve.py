@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import sys
-
 import urllib.parse
 
 import gunicorn.util

@@ -750,10 +750,8 @@ class EmbeddedStore:
         return sorted(URIRef(g.value) for g in self._store.named_graphs())
 
     def quads(self, graphs: list[URIRef] | None = None) -> Iterator[Quad]:
-        selected = graphs if graphs is not None else self.graphs()
-        for graph in selected:
-            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))):
-                yield from_ox(q.subject), from_ox(q.predicate), from_ox(q.object), graph
+        for s, p, o, graph in self.export_quads(graphs if graphs is not None else self.graphs()):
+            yield from_ox(s), from_ox(p), from_ox(o), graph
 
     def export_quads(self, graphs: list[URIRef]) -> Iterator[tuple]:
         """The quads of ``graphs`` with their terms as pyoxigraph keeps them (graph names as given): what an

@@ -39,7 +39,8 @@ def _conditional(body: bytes, media_type: str, build_id: str, *parts: str) -> Re
 
 
 def _dataset_format() -> str:
-    return negotiate(DATASET_TYPES, request.accept_mimetypes, request.args.get("format"), aliases={"nq": "nquads", **DATASET_TYPES},
+    return negotiate(DATASET_TYPES, request.accept_mimetypes, request.args.get("format"),
+                     aliases={"nq": "nquads", **DATASET_TYPES},
                      unknown="the whole dataset is written as {names}, not {named!r}",
                      unacceptable="the whole dataset has named graphs: accept application/trig or application/n-quads, "
                                   "or ask for one graph with ?graph=IRI or ?default")
