@@ -48,7 +48,7 @@ def build(ctx: click.Context) -> None:
     click.echo(f"store: {version.path}")
     click.echo("triples per graph:")
     for name in GRAPH_NAMES:
-        click.echo(f"  {name:<11} {len(result.graphs[name]):>7}")
+        click.echo(f"  {name:<11} {result.graphs.size(name):>7}")
     click.echo("instances per class (asserted and inferred):")
     for cls, count in sorted(result.instance_counts().items(), key=lambda kv: (-kv[1], str(kv[0]))):
         click.echo(f"  {count:>5}  {_short(cls, settings)}")

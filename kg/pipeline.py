@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
@@ -22,11 +22,12 @@ from rdflib.namespace import RDF, XSD
 from kg.config import Settings
 from kg.errors import ConfigError, InputError, MappingError, SeedTableError, ValidationFailed
 from kg.mapping import Citation, load_mapping, run_mapping
-from kg.provenance import provenance_triples
+from kg.provenance import provenance_ntriples
 from kg.reason import infer_closures, infer_triples
 from kg.report import render
-from kg.store import (EmbeddedStore, PublishedVersion, Quad, Triple, canonical, format_for, parse_rdf, publish,
-                      sorted_nquads, write_lock)
+from kg.store import (EmbeddedStore, PublishedVersion, Quad, Triple, canonical, format_for, in_graph, line_chunks,
+                      ntriples_formatter, ntriples_text, parse_rdf, publish, sorted_nquads, text_triples,
+                      write_lock)
 from kg.tables import load_schemas, read_table
 from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
 
@@ -35,6 +36,7 @@ DEFAULT_BASE = "https://w3id.org/yrd-kg/"
 GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance", "shapes")
 
 Progress = Callable[[str], None]
+NEWLINE = b"\n"  # an N-Triples document of ours has one triple a line
 
 
 def _stderr(message: str) -> None:
@@ -45,10 +47,39 @@ def graph_iri(settings: Settings, name: str) -> URIRef:
     return URIRef(f"{settings.base_iri}graph/{name}")
 
 
+class BuildGraphs(Mapping):
+    """A build's named graphs by name: sets of rdflib triples, or N-Triples text for the graphs made as text.
+
+    The provenance records (5 triples per asserted triple) are made, validated and published as text
+    only; ``graphs["provenance"]`` parses them into rdflib terms on first use (small graphs: tests, tools).
+    """
+
+    def __init__(self, sets: dict[str, set[Triple]], texts: dict[str, bytes]):
+        self._sets, self._texts = dict(sets), texts
+
+    def __getitem__(self, name: str) -> set[Triple]:
+        if name not in self._sets:
+            self._sets[name] = text_triples(self._texts[name])
+        return self._sets[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(GRAPH_NAMES)
+
+    def __len__(self) -> int:
+        return len(GRAPH_NAMES)
+
+    def size(self, name: str) -> int:
+        """The number of triples of a graph, without making terms of a text."""
+        return len(self._sets[name]) if name in self._sets else self._texts[name].count(NEWLINE)
+
+    def text(self, name: str) -> bytes | None:
+        """The graph as N-Triples text, if it was made as text."""
+        return self._texts.get(name)
+
+
 @dataclass
 class Build:
-    #: each named graph's triples (plain sets: an rdflib Graph costs ~40 µs per triple added)
-    graphs: dict[str, set[Triple]]
+    graphs: BuildGraphs
     produced: dict[Triple, set[Citation]] = field(repr=False)
     report: ValidationReport = field(repr=False)
 
@@ -64,6 +95,16 @@ class Build:
             graph = graph_iri(settings, name)
             for s, p, o in self.graphs[name]:
                 yield s, p, o, graph
+
+    def dataset(self, settings: Settings) -> tuple[Iterator[Quad], Iterator[bytes]]:
+        """What ``publish`` takes: the graphs held as terms as quads, those made as text as N-Quads text
+        (in pieces, so that no second copy of a whole graph's text is held)."""
+        texts = {name: self.graphs.text(name) for name in GRAPH_NAMES if self.graphs.text(name) is not None}
+        quads = ((s, p, o, graph_iri(settings, name)) for name in GRAPH_NAMES if name not in texts
+                 for s, p, o in self.graphs[name])
+        pieces = (in_graph(piece, graph_iri(settings, name)) for name, text in texts.items()
+                  for piece in line_chunks(text))
+        return quads, pieces
 
     def nquads(self, settings: Settings) -> bytes:
         return sorted_nquads(self.quads(settings))
@@ -170,17 +211,23 @@ def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
     inferred, checked = infer_closures(ontology, asserted)
     done(f"{len(inferred)} inferred triples")
     progress("recording provenance")
-    provenance = provenance_triples(produced, settings.base_iri)
-    done(f"{len(provenance)} provenance triples")
+    # one N-Triples formatter for the asserted graph and its provenance records: they share every term
+    text = ntriples_formatter()
+    asserted_text = ntriples_text(asserted, text)
+    provenance = provenance_ntriples(produced, settings.base_iri, text)
+    done(f"{provenance.count(NEWLINE)} provenance triples")
     progress("validating (SHACL)")
     shapes = load_shape_graphs(settings)
-    report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
+    report = validate_build(asserted=asserted_text if asserted_text is not None else asserted, inferred=checked,
+                            provenance=provenance, shapes=shapes)
     counts = report.counts()
     done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     progress(f"graphs ready in {time.perf_counter() - started:.1f} s")
-    graphs = {"ontology": set(ontology), "asserted": asserted, "inferred": inferred, "provenance": provenance,
-              "shapes": set(shapes.all())}
-    return Build(graphs, produced, report)
+    sets = {"ontology": set(ontology), "asserted": asserted, "inferred": inferred, "shapes": set(shapes.all())}
+    texts = {"provenance": provenance}
+    if asserted_text is not None:
+        texts["asserted"] = asserted_text
+    return Build(BuildGraphs(sets, texts), produced, report)
 
 
 def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple[Build, PublishedVersion]:
@@ -198,8 +245,9 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
         if partner:
             progress(f"  keeping {len(partner)} triples of imported partner graphs")
         started = time.perf_counter()
-        version = publish(itertools.chain(build.quads(settings), partner), store_dir, keep_versions=settings.keep_versions,
-                          attachments=reports)
+        quads, texts = build.dataset(settings)
+        version = publish(itertools.chain(quads, partner), store_dir, keep_versions=settings.keep_versions,
+                          attachments=reports, texts=texts)
         progress(f"  loaded ({time.perf_counter() - started:.1f} s)")
     return build, version
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
+import itertools
+import operator
 import os
 import re
 import shutil
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -118,21 +120,45 @@ def to_rdflib_terms(terms: Iterable) -> dict:
     return twins
 
 
-def memory_store(triples: Iterable[Triple]) -> ox.Store:
-    """An in-memory pyoxigraph store holding ``triples`` in its default graph.
+def memory_store(*parts: Iterable[Triple] | bytes) -> ox.Store:
+    """An in-memory pyoxigraph store holding the triples of every part in its default graph.
 
-    Without blank nodes the triples go in as N-Triples text that pyoxigraph parses in Rust: measured
-    2-3 times as fast as making a pyoxigraph quad of each in Python. Blank nodes would be relabelled by
-    the parser (and validation reports name them), so triples with any go in as terms.
+    A part is a collection of rdflib triples or an N-Triples document without blank nodes (see
+    ``ntriples_text``). Text is parsed by pyoxigraph in Rust: measured 2-3 times as fast as making a
+    pyoxigraph quad of each triple in Python. Blank nodes would be relabelled by the parser (and validation
+    reports name them), so a part with any goes in as terms.
     """
-    triples = triples if isinstance(triples, (set, list, frozenset)) else list(triples)
     store = ox.Store()
-    text = _ntriples_without_blank_nodes(triples)
-    if text is not None:
-        store.load(text, format=ox.RdfFormat.N_TRIPLES, lenient=True)  # the terms were checked by to_ox
-    else:
-        store.extend(quad for quad in _ox_quad_stream((s, p, o, None) for s, p, o in triples))
+    for part in parts:
+        if not isinstance(part, bytes):
+            part = part if isinstance(part, (set, list, frozenset)) else list(part)
+            text = ntriples_text(part)
+            if text is None:
+                store.extend(quad for quad in _ox_quad_stream((s, p, o, None) for s, p, o in part))
+                continue
+            part = text
+        store.load(part, format=ox.RdfFormat.N_TRIPLES, lenient=True)  # the terms were checked by to_ox
     return store
+
+
+def store_triples(store: ox.Store) -> Iterator[Triple]:
+    """The default graph of an in-memory store as rdflib triples (for small graphs and rdflib-only tools)."""
+    for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph()):
+        yield from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)
+
+
+def text_triples(text: bytes) -> set[Triple]:
+    """The triples of an N-Triples document as rdflib terms, literals as the store keeps them."""
+    parsed = list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
+    twins = to_rdflib_terms({t for triple in parsed for t in (triple.subject, triple.predicate, triple.object)})
+    return {(twins[t.subject], twins[t.predicate], twins[t.object]) for t in parsed}
+
+
+def store_rows(store: ox.Store, query: str) -> list[dict[str, Node]]:
+    """The rows of a SELECT over an in-memory store's default graph, as rdflib terms."""
+    solutions = store.query(query)
+    names = [v.value for v in solutions.variables]
+    return [{n: from_ox(row[n]) for n in names if row[n] is not None} for row in solutions]
 
 
 def _once_per_object(convert):
@@ -156,23 +182,37 @@ def _once_per_object(convert):
 def _ntriples_term(term) -> str:
     converted = to_ox(term)
     if not isinstance(converted, (ox.NamedNode, ox.Literal)):
-        raise _HasBlankNode
+        raise HasBlankNode
     return str(converted)
 
 
-def _ntriples_without_blank_nodes(triples: Iterable[Triple]) -> bytes | None:
-    """``triples`` as N-Triples (each term written by pyoxigraph, once per term object), or None if a
-    term is a blank node or a quoted triple."""
-    text = _once_per_object(_ntriples_term)
+def ntriples_formatter() -> Callable[[Node], str]:
+    """A function giving a term's N-Triples text (written by pyoxigraph: validated and escaped), computed
+    once per term object; it raises HasBlankNode for a blank node. Keep one for a whole build: terms repeat."""
+    return _once_per_object(_ntriples_term)
+
+
+def ntriples_text(triples: Iterable[Triple], text: Callable[[Node], str] | None = None) -> bytes | None:
+    """``triples`` as an N-Triples document, or None if a term is a blank node or a quoted triple."""
+    text = text or ntriples_formatter()
     try:
         # bytes line by line: one str of the whole text would widen to 4 bytes a character with one
         # Chinese label in it
         return b"".join([f"{text(s)} {text(p)} {text(o)} .\n".encode() for s, p, o in triples])
-    except _HasBlankNode:
+    except HasBlankNode:
         return None
 
 
-class _HasBlankNode(Exception):
+def in_graph(text: bytes, graph: str) -> bytes:
+    """An N-Triples document (as written here: one triple a line) as N-Quads in the named graph ``graph``.
+
+    A raw line break never occurs inside an N-Triples term (literals escape it), so the line ends are
+    exactly the triples' ends.
+    """
+    return text.replace(b" .\n", f" {ox.NamedNode(graph)} .\n".encode())
+
+
+class HasBlankNode(Exception):
     pass
 
 
@@ -362,11 +402,13 @@ def _canonical_store_nquads(store: ox.Store) -> bytes:
 
 
 def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
-            attachments: dict[str, bytes] | None = None) -> PublishedVersion:
+            attachments: dict[str, bytes] | None = None, texts: Iterable[bytes] = ()) -> PublishedVersion:
     """Load a dataset into a new store version and make it current, atomically.
 
-    The version's name is a hash of the dataset: the sum of a hash of each quad's N-Quads line, which does
-    not depend on the order the quads come in (``quads`` holds no quad twice), so an identical rebuild has
+    The dataset is ``quads`` and ``texts``: N-Quads documents without blank nodes (see ``in_graph``), which
+    go to the snapshot as they are, so a large graph made as text is never turned into terms in Python.
+    The version's name is a hash of the dataset: the sum of a hash of each N-Quads line, which does not
+    depend on the order the quads come in (the dataset holds no quad twice), so an identical rebuild has
     the same name and reuses it. (Hashing the store's own dump instead took 9 s at 100k asserted triples.)
     ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``, and so
     is its N-Quads snapshot, from which a server copies the version into memory: the quads with a blank
@@ -384,9 +426,15 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
         try:
             digest = _DatasetDigest()
             with_blank_nodes: list[ox.Quad] = []
-            ox.serialize(_set_aside_blank_nodes(digest.through(_ox_quad_stream(quads)), with_blank_nodes),
-                         output=str(snapshot), format=ox.RdfFormat.N_QUADS)
-            ox.serialize(with_blank_nodes, output=str(blank), format=ox.RdfFormat.N_QUADS)
+            with snapshot.open("wb") as out:
+                for text in itertools.chain(
+                        [ox.serialize(_set_aside_blank_nodes(_ox_quad_stream(quads), with_blank_nodes),
+                                      format=ox.RdfFormat.N_QUADS) or b""], texts):
+                    digest.add(text)
+                    out.write(text)
+            blank_text = ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
+            digest.add(blank_text)
+            blank.write_bytes(blank_text)
             store = ox.Store(str(staging))
             _load_snapshot(store, snapshot, blank, in_memory=False)
             store.flush()
@@ -480,16 +528,31 @@ def _load_snapshot(store: ox.Store, snapshot: Path, blank: Path, *, in_memory: b
     store.bulk_extend(ox.parse(path=str(blank), format=ox.RdfFormat.N_QUADS, lenient=True))
 
 
+def line_chunks(text: bytes, size: int = 1 << 24) -> Iterator[bytes]:
+    """``text`` in pieces of about ``size`` bytes that end at line ends: what a line-by-line pass holds at
+    once stays small (the lines of 1M asserted triples' provenance, as a list, took over a gigabyte)."""
+    start = 0
+    while start < len(text):
+        end = text.find(b"\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 class _DatasetDigest:
-    """An order-independent hash of a set of quads: the sum, modulo 2**128, of each quad's BLAKE2b-128."""
+    """An order-independent hash of a set of quads: the sum, modulo 2**128, of the BLAKE2b-128 of each
+    quad's N-Quads line."""
+
+    _HASH = functools.partial(hashlib.blake2b, digest_size=16)
 
     def __init__(self):
         self.total = 0
 
-    def through(self, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-        for quad in quads:
-            self.total += int.from_bytes(hashlib.blake2b(str(quad).encode(), digest_size=16).digest(), "big")
-            yield quad
+    def add(self, nquads: bytes) -> None:
+        for chunk in line_chunks(nquads):
+            # map() over C functions: about 1.2 us a line, where a Python loop over quads took 5
+            hashes = map(operator.methodcaller("digest"), map(self._HASH, chunk.splitlines()))
+            self.total += sum(map(int.from_bytes, hashes, itertools.repeat("big")))
 
     def hexdigest(self) -> str:
         return f"{self.total % (1 << 128):032x}"
@@ -649,7 +712,7 @@ def _capped_solutions(solutions: ox.QuerySolutions, result_format: str, max_rows
 
 
 def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int | None) -> Answer:
-    kept = list(triples if max_rows is None else islice(triples, max_rows + 1))
+    kept = list(triples if max_rows is None else itertools.islice(triples, max_rows + 1))
     truncated = max_rows is not None and len(kept) > max_rows
     kept = kept[:max_rows] if truncated else kept
     if result_format in DATASET_FORMATS:

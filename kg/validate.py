@@ -9,22 +9,23 @@ entities resolve; only results about the partner's own nodes are reported.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Union
+
+import pyoxigraph as ox
 
 from pyshacl import validate as pyshacl_validate
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, SH
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kg import shacl
 from kg.errors import SeedTableError
 from kg.reason import infer_triples
 from kg.rules import Triple
-from kg.store import memory_store
+from kg.store import memory_store, store_rows, store_triples, to_ox
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def load_shapes(folder: Path) -> Shapes:
     return Shapes(*graphs)
 
 
-def _union(*graphs: Graph) -> Graph:
+def _union(*graphs: Iterable[Triple]) -> Graph:
     union = Graph()
     for graph in graphs:
         for triple in graph:
@@ -98,13 +99,13 @@ def _union(*graphs: Graph) -> Graph:
     return union
 
 
-def _run(data: Iterable[Triple], shapes: Graph) -> Graph:
-    """The SHACL report of ``data``: kg.shacl (set-at-a-time SPARQL on pyoxigraph) where it supports the
-    shapes, otherwise pyshacl, its reference."""
+def _run(data: ox.Store, shapes: Graph) -> Graph:
+    """The SHACL report of the default graph of ``data``: kg.shacl (set-at-a-time SPARQL on pyoxigraph)
+    where it supports the shapes, otherwise pyshacl, its reference."""
     if not shacl.supported(shapes):
-        return shacl.validate(memory_store(data), shapes)
+        return shacl.validate(data, shapes)
     log.info("validating with pyshacl: kg.shacl does not support %s", "; ".join(shacl.supported(shapes)))
-    return _run_pyshacl(_union(data), shapes)
+    return _run_pyshacl(_union(store_triples(data)), shapes)
 
 
 def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
@@ -118,70 +119,71 @@ def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
     return results
 
 
-def _results(report: Graph, data: Iterable[Triple], provenance: Iterable[Triple] | None) -> list[Result]:
+def _values(nodes: Iterable[Node]) -> str:
+    # IRIs only: a blank focus node has neither a label nor provenance records in a store of ours
+    return " ".join(str(to_ox(n)) for n in nodes if isinstance(n, URIRef))
+
+
+_LABELS = """SELECT ?focus (MIN(?label) AS ?name) WHERE {
+  VALUES ?focus { %s }
+  ?focus <http://www.w3.org/2000/01/rdf-schema#label> ?label . FILTER(LANG(?label) = "en")
+} GROUP BY ?focus"""
+
+#: The statements about each focus node with their citations; the citation's source and paragraph are
+#: found by the end of the predicate's IRI, which does not depend on the base IRI.
+_RECORDS = """SELECT ?focus ?predicate ?object ?citation ?source ?paragraph WHERE {
+  VALUES ?focus { %s }
+  VALUES ?predicate { %s }
+  ?statement <http://www.w3.org/1999/02/22-rdf-syntax-ns#subject> ?focus ;
+             <http://www.w3.org/1999/02/22-rdf-syntax-ns#predicate> ?predicate ;
+             <http://www.w3.org/1999/02/22-rdf-syntax-ns#object> ?object ;
+             <http://www.w3.org/ns/prov#wasDerivedFrom> ?citation .
+  OPTIONAL { ?citation ?cited ?source . FILTER(STRENDS(STR(?cited), "#citedSource")) }
+  OPTIONAL { ?citation ?numbered ?paragraph . FILTER(STRENDS(STR(?numbered), "#paragraph")) }
+}"""
+
+
+def _results(report: Graph, data: ox.Store, provenance: ox.Store | None) -> list[Result]:
+    """The results of a report, each with its focus node's English label (from ``data``) and, given the
+    store holding the provenance records, the citations of the offending fact (both looked up in SPARQL)."""
     nodes = list(report.subjects(RDF.type, SH.ValidationResult))
     focus_nodes = {report.value(node, SH.focusNode) for node in nodes}
     if not focus_nodes:
         return []
-    label = RDFS.label
-    # predicates are URIRefs: str equality (in C) instead of rdflib's Python __eq__, tested first
-    labels = {s: str(o) for s, p, o in data
-              if str.__eq__(p, label) and s in focus_nodes and isinstance(o, Literal) and o.language == "en"}
-    provenance = _provenance_of(provenance, focus_nodes) if provenance is not None else None
+    values = _values(focus_nodes)
+    labels = {row["focus"]: str(row["name"]) for row in store_rows(data, _LABELS % values)} if values else {}
+    records: dict[Node, list[dict]] = {}
+    if provenance is not None and values:
+        # only the statements _citations reads: those of the results' paths, and the types
+        paths = {report.value(node, SH.resultPath) for node in nodes} | {RDF.type}
+        for row in store_rows(provenance, _RECORDS % (values, _values(paths))):
+            records.setdefault(row["focus"], []).append(row)
     results = []
     for node in nodes:
         focus = report.value(node, SH.focusNode)
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
-        label = labels.get(focus)
         results.append(Result(
             severity=_SEVERITY.get(report.value(node, SH.resultSeverity), "Violation"),
             shape=str(report.value(node, SH.sourceShape)),
-            focus=focus, focus_label=label,
+            focus=focus, focus_label=labels.get(focus),
             path=path if isinstance(path, URIRef) else None,
             value=value,
             message=str(report.value(node, SH.resultMessage) or ""),
             constraint=str(report.value(node, SH.sourceConstraintComponent)).rsplit("#", 1)[-1],
-            citations=_citations(provenance, focus, path, value) if provenance is not None else (),
+            citations=_citations(records.get(focus, []), path, value) if provenance is not None else (),
         ))
     return results
 
 
-def _provenance_of(provenance: Iterable[Triple], focus_nodes: set[Node]) -> Graph:
-    """The provenance records of statements about ``focus_nodes``, with their citations (a small graph)."""
-    provenance = provenance if isinstance(provenance, (set, Graph)) else set(provenance)
-    subject, derived_from = RDF.subject, PROV.wasDerivedFrom
-    statements = {s for s, p, o in provenance if str.__eq__(p, subject) and o in focus_nodes}
-    records = Graph()
-    citations = set()
-    for s, p, o in provenance:
-        if s in statements:
-            records.add((s, p, o))
-            if p == derived_from:
-                citations.add(o)
-    for triple in provenance:
-        if triple[0] in citations:
-            records.add(triple)
-    return records
-
-
-def _citations(provenance: Graph, focus: Node, path: Node | None, value: Node | None) -> tuple[Citation, ...]:
+def _citations(records: list[dict], path: Node | None, value: Node | None) -> tuple[Citation, ...]:
     """Where the offending fact comes from: the statement about (focus, path, value), or, when the
     problem is a missing value, every citation of the focus node's own description."""
-    statements = set(provenance.subjects(RDF.subject, focus))
     if isinstance(path, URIRef):
-        matching = {s for s in statements if (s, RDF.predicate, path) in provenance
-                    and (value is None or (s, RDF.object, value) in provenance)}
-        statements = matching or {s for s in statements if (s, RDF.predicate, RDF.type) in provenance}
-    yrd_cited = None
-    citations = set()
-    for statement in statements:
-        for citation in provenance.objects(statement, PROV.wasDerivedFrom):
-            if yrd_cited is None:
-                yrd_cited = next((p for p in provenance.predicates(citation, None) if str(p).endswith("#citedSource")), None)
-            source = provenance.value(citation, yrd_cited) if yrd_cited else None
-            paragraph = next((int(o) for p, o in provenance.predicate_objects(citation) if str(p).endswith("#paragraph")), None)
-            citations.add(Citation(str(source).rsplit("/", 1)[-1] if source else str(citation), paragraph))
+        matching = [r for r in records if r["predicate"] == path and (value is None or r["object"] == value)]
+        records = matching or [r for r in records if r["predicate"] == RDF.type]
+    citations = {Citation(str(r["source"]).rsplit("/", 1)[-1] if "source" in r else str(r["citation"]),
+                          int(r["paragraph"]) if "paragraph" in r else None) for r in records}
     return tuple(sorted(citations, key=lambda c: (c.file, c.paragraph or 0)))
 
 
@@ -192,15 +194,22 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
     return ValidationReport(results, _union(*graphs))
 
 
-def validate_build(*, asserted: Iterable[Triple], inferred: Iterable[Triple], provenance: Iterable[Triple],
-                   shapes: Shapes) -> ValidationReport:
-    """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms."""
-    asserted, inferred = _as_set(asserted), _as_set(inferred)
-    provenance = _as_set(provenance)
-    content = asserted | inferred
+Part = Union[Iterable[Triple], bytes]
+
+
+def validate_build(*, asserted: Part, inferred: Part, provenance: Part, shapes: Shapes) -> ValidationReport:
+    """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms.
+
+    Each graph is given as rdflib triples or as N-Triples text without blank nodes (``kg.store.ntriples_text``),
+    which pyoxigraph loads without turning it into terms in Python.
+    """
+    if not isinstance(asserted, bytes):
+        asserted = _as_set(asserted)
+    content = memory_store(asserted, inferred)
     first = _run(content, shapes.content)
-    second = _run(itertools.chain(asserted, provenance), shapes.provenance)
-    results = _results(first, content, provenance) + _results(second, content, provenance)
+    with_provenance = memory_store(asserted, provenance)
+    second = _run(with_provenance, shapes.provenance)
+    results = _results(first, content, with_provenance) + _results(second, content, with_provenance)
     return _report(results, first, second)
 
 
@@ -211,10 +220,10 @@ def _as_set(triples: Iterable[Triple]) -> set[Triple]:
 def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Graph | None = None) -> ValidationReport:
     """Partner data against the content shapes and the ontology, beside ``context`` (the published graph)."""
     combined = set(data) | (set(context) if context is not None else set())
-    everything = combined | infer_triples(ontology, combined, domains_and_ranges=False)
+    store = memory_store(combined, infer_triples(ontology, combined, domains_and_ranges=False))
     # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (measured):
     # every node is checked and only the partner's own are reported
-    report = _run(everything, shapes.content)
+    report = _run(store, shapes.content)
     own = {s for s, _, _ in data}
-    results = [r for r in _results(report, everything, None) if r.focus in own]
+    results = [r for r in _results(report, store, None) if r.focus in own]
     return _report(results, report)

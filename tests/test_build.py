@@ -194,3 +194,38 @@ def test_keep_versions_counts_the_current_one_and_keeps_the_newest_others(tmp_pa
         held = sorted(p.name for p in (store_dir / "versions").iterdir() if p.is_dir())
         assert held == sorted(versions[-2:])  # the current and the one before it; older ones pruned
     assert EmbeddedStore(store_dir).build_id == versions[-1]
+
+
+def test_graphs_made_as_text_publish_as_the_same_version_as_their_terms(tmp_path, build, settings):
+    """publish takes large graphs as N-Quads text; the version's name and content must not depend on it."""
+    as_terms = publish(build.quads(settings), tmp_path / "terms", keep_versions=1)
+    quads, texts = build.dataset(settings)
+    texts = list(texts)
+    assert texts, "the build should hand at least its provenance over as text"
+    as_text = publish(quads, tmp_path / "text", keep_versions=1, texts=texts)
+    assert as_text.build_id == as_terms.build_id
+    assert (EmbeddedStore(tmp_path / "text").canonical_nquads()
+            == EmbeddedStore(tmp_path / "terms").canonical_nquads() == build.nquads(settings))
+
+
+def test_the_provenance_text_is_the_reification_of_every_asserted_triple(build, settings):
+    text = build.graphs.text("provenance")
+    assert text is not None and build.graphs.size("provenance") == text.count(b"\n") == len(build.graphs["provenance"])
+    produced = build.produced
+    statements = {s for s, p, o in build.graphs["provenance"] if p == RDF.type and o == RDF.Statement}
+    assert len(statements) == len(produced) == len(build.graphs["asserted"])
+    triple = next(iter(produced))
+    node = statement_iri(settings.base_iri, triple)
+    assert (node, RDF.subject, triple[0]) in build.graphs["provenance"]
+
+
+def test_line_chunks_end_at_line_ends_and_lose_nothing():
+    from kg.store import in_graph, line_chunks
+
+    text = b"".join(b'<http://x/%d> <http://x/p> "a .\\n b" .\n' % i for i in range(5000))
+    pieces = list(line_chunks(text, size=1000))
+    assert len(pieces) > 10 and b"".join(pieces) == text
+    assert all(piece.endswith(b" .\n") for piece in pieces)
+    assert list(line_chunks(b"")) == []
+    quads = in_graph(pieces[0], "http://x/g")
+    assert quads.splitlines()[0] == b'<http://x/0> <http://x/p> "a .\\n b" <http://x/g> .'
