@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import threading
 
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace
@@ -55,6 +57,46 @@ def test_both_closures_at_once_equal_each_alone(seed_graphs):
     assert full == infer_triples(ontology, asserted)
     assert checked == infer_triples(ontology, asserted, domains_and_ranges=False)
     assert checked < full
+
+
+def test_the_closure_computed_in_a_child_process_is_the_same(seed_graphs):
+    """The build computes the closure without domains and ranges in a forked child (kg.parallel), as text."""
+    from kg.pipeline import _as_text
+    from kg.store import text_triples
+
+    ontology, asserted = seed_graphs
+    sequential = infer_closures(ontology, asserted)
+    parent = os.getpid()
+    pids = []
+
+    def encode(triples):
+        pids.append(os.getpid())  # seen only when the work ran here; the child's list is its own
+        return _as_text(triples)
+
+    full, checked = infer_closures(ontology, asserted, encode=encode)
+    assert full == sequential[0]
+    assert isinstance(checked, bytes) and text_triples(checked) == sequential[1]
+    # with no other thread running, the work ran in a child and never in this process
+    assert threading.active_count() > 1 or pids == [], pids
+    assert os.getpid() == parent
+
+
+def test_work_whose_child_fails_is_done_again_here():
+    from kg.parallel import Deferred
+
+    calls = []
+
+    def work():
+        calls.append(os.getpid())
+        if len(calls) == 1 and os.getpid() != parent:
+            raise MemoryError("the child ran out")
+        return b"answer"
+
+    parent = os.getpid()
+    assert Deferred(work).result() == b"answer"
+    assert calls and calls[-1] == parent
+    cancelled = Deferred(lambda: b"never read")
+    cancelled.cancel()
 
 
 CASES = {
