@@ -1,21 +1,54 @@
-"""CPU-bound build work in a forked child process, beside the parent's own work.
+"""Build work in another process, beside the parent's own work.
 
-A build's stages are pure Python for the most part, and the GIL keeps threads to one core; a forked child
-shares the parent's data without copying or pickling it and hands back only bytes. Forking is safe only
-where no other thread could hold a lock the child needs, so with other threads running (a server, a test
-harness) the work simply runs in the calling process instead.
+A build's stages are pure Python for the most part, and the GIL keeps threads to one core (pyoxigraph's
+RocksDB loader too: it takes each parsed quad through Python).
+- ``Deferred`` forks: the child shares the parent's data without copying or pickling it and hands back
+  bytes. Forking is safe only in a process with no other thread, Python's or native (RocksDB's background
+  threads do not survive a fork: a forked child that opened a store waited for them forever), so
+  otherwise the work runs in the calling process.
+- ``Spawned`` runs a fresh Python process (for work that needs only files, such as loading RocksDB from a
+  snapshot), which is safe whatever threads the parent has.
+Both children die with their parent.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import os
 import signal
+import subprocess
+import sys
 import tempfile
-import threading
 import traceback
 from typing import Callable
 
 _FAILED = b"\0kg-child-failed\0"
+log = logging.getLogger(__name__)
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread only, counting native ones (which ``threading`` does not see)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("Threads:")) == 1
+    except (OSError, StopIteration, ValueError):
+        return False  # unknown: do not fork
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` dies (Linux), so that a killed build leaves no
+    child behind holding its write lock or writing into its store folder."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the child finishes its work and exits
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 class Deferred:
@@ -23,12 +56,14 @@ class Deferred:
 
     def __init__(self, work: Callable[[], bytes]):
         self._work, self._pid, self._file = work, None, None
-        if threading.active_count() == 1 and hasattr(os, "fork"):
+        if hasattr(os, "fork") and _single_threaded():
             self._file = tempfile.TemporaryFile()
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:  # the child: do the work, leave its bytes in the file, and exit without cleanup
                 status = 0
                 try:
+                    die_with_parent(parent)
                     self._file.write(work())
                 except BaseException:  # noqa: BLE001 - reported to the parent, which does the work itself
                     self._file.write(_FAILED + traceback.format_exc().encode())
@@ -59,3 +94,30 @@ class Deferred:
             os.waitpid(self._pid, 0)
             self._pid = None
             self._file.close()
+
+
+class Spawned:
+    """A fresh Python process running ``python -c <code> <args>``; ``fallback`` does the same work here
+    when the process fails (it raises the real error, with a usable traceback, or succeeds)."""
+
+    def __init__(self, code: str, args: list[str], fallback: Callable[[], object]):
+        self._fallback = fallback
+        preamble = f"from kg.parallel import die_with_parent; die_with_parent({os.getpid()})\n"
+        self._process: subprocess.Popen | None = subprocess.Popen(
+            [sys.executable, "-c", preamble + code, *args], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def result(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        _, errors = process.communicate()
+        if process.returncode != 0:
+            log.info("the spawned process failed (%s); doing its work here", errors.decode(errors="replace")[-500:])
+            self._fallback()
+
+    def cancel(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.communicate()

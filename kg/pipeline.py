@@ -25,8 +25,8 @@ from kg.mapping import Citation, load_mapping, run_mapping
 from kg.provenance import provenance_ntriples
 from kg.reason import infer_closures, infer_triples
 from kg.report import render
-from kg.store import (EmbeddedStore, PublishedVersion, Quad, Triple, canonical, format_for, in_graph, line_chunks,
-                      ntriples_formatter, ntriples_text, parse_rdf, publish, sorted_nquads, text_triples,
+from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, canonical, format_for, in_graph,
+                      line_chunks, ntriples_formatter, ntriples_text, parse_rdf, sorted_nquads, text_triples,
                       write_lock)
 from kg.tables import load_schemas, read_table
 from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
@@ -76,6 +76,15 @@ class BuildGraphs(Mapping):
         """The graph as N-Triples text, if it was made as text."""
         return self._texts.get(name)
 
+    def dataset(self, settings: Settings) -> tuple[Iterator[Quad], Iterator[bytes]]:
+        """What ``publish`` takes: the graphs held as terms as quads, those made as text as N-Quads text
+        (in pieces, so that no second copy of a whole graph's text is held)."""
+        quads = ((s, p, o, graph_iri(settings, name)) for name in GRAPH_NAMES if name not in self._texts
+                 for s, p, o in self[name])
+        pieces = (in_graph(piece, graph_iri(settings, name)) for name, text in self._texts.items()
+                  for piece in line_chunks(text))
+        return quads, pieces
+
 
 @dataclass
 class Build:
@@ -97,14 +106,7 @@ class Build:
                 yield s, p, o, graph
 
     def dataset(self, settings: Settings) -> tuple[Iterator[Quad], Iterator[bytes]]:
-        """What ``publish`` takes: the graphs held as terms as quads, those made as text as N-Quads text
-        (in pieces, so that no second copy of a whole graph's text is held)."""
-        texts = {name: self.graphs.text(name) for name in GRAPH_NAMES if self.graphs.text(name) is not None}
-        quads = ((s, p, o, graph_iri(settings, name)) for name in GRAPH_NAMES if name not in texts
-                 for s, p, o in self.graphs[name])
-        pieces = (in_graph(piece, graph_iri(settings, name)) for name, text in texts.items()
-                  for piece in line_chunks(text))
-        return quads, pieces
+        return self.graphs.dataset(settings)
 
     def nquads(self, settings: Settings) -> bytes:
         return sorted_nquads(self.quads(settings))
@@ -198,65 +200,117 @@ def _as_text(triples: set[Triple]) -> bytes:
     return text
 
 
-def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
-    """Every graph of a build, without publishing it."""
-    started = lap = time.perf_counter()
+class _Clock:
+    """Progress lines with the seconds each step took."""
 
-    def done(what: str) -> None:
-        nonlocal lap
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.started = self.lap = time.perf_counter()
+
+    def done(self, what: str) -> None:
         now = time.perf_counter()
-        progress(f"  {what} ({now - lap:.1f} s)")
-        lap = now
+        self.progress(f"  {what} ({now - self.lap:.1f} s)")
+        self.lap = now
 
+
+@dataclass
+class _Unchecked:
+    """A build's graphs before validation, with what validation reads besides them."""
+    graphs: BuildGraphs
+    produced: dict[Triple, set[Citation]]
+    checked: bytes  # the closure without domain and range axioms, which SHACL checks (kg.reason says why)
+    shapes: Shapes
+
+
+def _make_graphs(settings: Settings, clock: _Clock) -> _Unchecked:
+    progress = clock.progress
     progress("mapping seed tables")
     asserted, produced = map_seeds(settings, progress)
-    done(f"{len(asserted)} asserted triples")
+    clock.done(f"{len(asserted)} asserted triples")
     ontology = load_ontology(settings)
     progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
-    # the entailments recombine terms of the (canonical) input, so they need no canonicalising; the closure
-    # without domain and range axioms is what SHACL checks (kg.reason says why)
+    # the entailments recombine terms of the (canonical) input, so they need no canonicalising
     inferred, checked = infer_closures(ontology, asserted, encode=_as_text)
-    done(f"{len(inferred)} inferred triples")
+    clock.done(f"{len(inferred)} inferred triples")
     progress("recording provenance")
     # one N-Triples formatter for the asserted graph and its provenance records: they share every term
     text = ntriples_formatter()
-    asserted_text = ntriples_text(asserted, text)
+    asserted_text = ntriples_text(asserted, text)  # None if a mapping made a blank node: then kept as terms
     provenance = provenance_ntriples(produced, settings.base_iri, text)
     del text  # its cache holds every term's text
-    done(f"{provenance.count(NEWLINE)} provenance triples")
-    progress("validating (SHACL)")
+    clock.done(f"{provenance.count(NEWLINE)} provenance triples")
     shapes = load_shape_graphs(settings)
-    report = validate_build(asserted=asserted_text if asserted_text is not None else asserted, inferred=checked,
-                            provenance=provenance, shapes=shapes)
-    counts = report.counts()
-    done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
-    progress(f"graphs ready in {time.perf_counter() - started:.1f} s")
     sets = {"ontology": set(ontology), "asserted": asserted, "inferred": inferred, "shapes": set(shapes.all())}
     texts = {"provenance": provenance}
     if asserted_text is not None:
         texts["asserted"] = asserted_text
-    return Build(BuildGraphs(sets, texts), produced, report)
+    graphs = BuildGraphs(sets, texts)
+    return _Unchecked(graphs, produced, checked, shapes)
+
+
+def _validate(unchecked: _Unchecked, clock: _Clock) -> ValidationReport:
+    clock.progress("validating (SHACL)")
+    graphs = unchecked.graphs
+    asserted = graphs.text("asserted")
+    report = validate_build(asserted=asserted if asserted is not None else graphs["asserted"],
+                            inferred=unchecked.checked, provenance=graphs.text("provenance"), shapes=unchecked.shapes)
+    counts = report.counts()
+    clock.done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
+    return report
+
+
+def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
+    """Every graph of a build, validated, without publishing it."""
+    clock = _Clock(progress)
+    unchecked = _make_graphs(settings, clock)
+    report = _validate(unchecked, clock)
+    progress(f"graphs ready in {time.perf_counter() - clock.started:.1f} s")
+    return Build(unchecked.graphs, unchecked.produced, report)
 
 
 def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple[Build, PublishedVersion]:
-    """Build, and publish only a graph without SHACL violations (ValidationFailed carries the report)."""
-    build = build_graphs(settings, progress)
-    if not build.report.conforms:
-        raise ValidationFailed(f"the graph has {build.report.counts()['Violation']} SHACL violations; "
-                               "the published store is unchanged", report=build.report)
-    progress("loading the store")
-    reports = {f"report.{fmt}": render(build.report, format=fmt, base_iri=settings.base_iri)
-               for fmt in ("turtle", "json", "text", "html")}
+    """Build, and publish only a graph without SHACL violations (ValidationFailed carries the report).
+
+    The new store version's snapshot is written first; then RocksDB loads it in a forked child process
+    (kg.parallel) while the graphs are validated here, and the version is made current only once the
+    report shows no violation. (At 1M asserted triples loading and validating take about 45 s each; on a
+    thread beside validation the loader's per-quad Python calls held the GIL, and the two together took as
+    long as one after the other.) The write lock is held throughout, so that the partner graphs kept from
+    the published store are still the published ones when the switch happens.
+    """
     store_dir = settings.path("store_dir")
+    clock = _Clock(progress)
     with write_lock(store_dir):
+        unchecked = _make_graphs(settings, clock)
+        # read after the graphs are made: opening RocksDB starts threads, after which kg.parallel
+        # no longer forks (the second closure then runs in turn)
         partner = _partner_quads(settings)
+        progress("loading the store")
         if partner:
             progress(f"  keeping {len(partner)} triples of imported partner graphs")
-        started = time.perf_counter()
-        quads, texts = build.dataset(settings)
-        version = publish(itertools.chain(quads, partner), store_dir, keep_versions=settings.keep_versions,
-                          attachments=reports, texts=texts)
-        progress(f"  loaded ({time.perf_counter() - started:.1f} s)")
+        quads, texts = unchecked.graphs.dataset(settings)
+        staged = StagedVersion.write(itertools.chain(quads, partner), store_dir, texts=texts)
+        clock.done("snapshot written")
+        try:
+            loading = staged.load_beside()
+            try:
+                report = _validate(unchecked, clock)
+            except BaseException:
+                loading.cancel()
+                raise
+            loading.result()
+            clock.done("store loaded")
+            build = Build(unchecked.graphs, unchecked.produced, report)
+            if not report.conforms:
+                raise ValidationFailed(f"the graph has {report.counts()['Violation']} SHACL violations; "
+                                       "the published store is unchanged", report=report)
+            reports = {f"report.{fmt}": render(report, format=fmt, base_iri=settings.base_iri)
+                       for fmt in ("turtle", "json", "text", "html")}
+        except BaseException:
+            staged.discard()
+            raise
+        version = staged.commit(attachments=reports, keep_versions=settings.keep_versions)
+    progress(f"published in {time.perf_counter() - clock.started:.1f} s")
     return build, version
 
 

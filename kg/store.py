@@ -26,6 +26,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, MappingError, QuerySyntaxError, StoreError
+from kg.parallel import Spawned
 from kg.sparql_text import dataset_clause, where_brace
 
 Triple = tuple[Node, Node, Node]
@@ -403,30 +404,66 @@ def _canonical_store_nquads(store: ox.Store) -> bytes:
 
 def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
             attachments: dict[str, bytes] | None = None, texts: Iterable[bytes] = ()) -> PublishedVersion:
-    """Load a dataset into a new store version and make it current, atomically.
+    """Load a dataset into a new store version and make it current, atomically (``stage``, then commit).
 
-    The dataset is ``quads`` and ``texts``: N-Quads documents without blank nodes (see ``in_graph``), which
-    go to the snapshot as they are, so a large graph made as text is never turned into terms in Python.
-    The version's name is a hash of the dataset: the sum of a hash of each N-Quads line, which does not
-    depend on the order the quads come in (the dataset holds no quad twice), so an identical rebuild has
-    the same name and reuses it. (Hashing the store's own dump instead took 9 s at 100k asserted triples.)
-    ``attachments`` (the build's validation reports) are written beside it as ``<build-id>.<name>``, and so
-    is its N-Quads snapshot, from which a server copies the version into memory: the quads with a blank
-    node in ``<build-id>.blank.nq``, all others in ``<build-id>.nq`` (see ``_load_snapshot``).
     On any failure the previous ``current`` store is untouched and the partial version is removed.
     """
-    versions = store_dir / "versions"
+    return stage(quads, store_dir, texts=texts).commit(attachments=attachments, keep_versions=keep_versions)
+
+
+def stage(quads: Iterable[Quad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
+    """Load a dataset into a new store version beside the published ones, without publishing it
+    (``StagedVersion.write``, then ``load``). Call ``commit`` or ``discard`` on the result."""
+    staged = StagedVersion.write(quads, store_dir, texts=texts)
     try:
-        versions.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned(versions)
-        staging = versions / f".staging-{os.getpid()}"
-        snapshot = versions / f".snapshot.nq.{os.getpid()}"
-        blank = versions / f".snapshot-blank.nq.{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
+        staged.load()
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+def fill_staging(staging: Path | str, snapshot: Path | str, blank: Path | str) -> None:
+    """Make the RocksDB store ``staging`` from a version's snapshot files (anything there before is removed)."""
+    shutil.rmtree(staging, ignore_errors=True)
+    store = ox.Store(str(staging))
+    _load_snapshot(store, Path(snapshot), Path(blank), in_memory=False)
+    store.flush()
+    del store
+
+
+class StagedVersion:
+    """A store version being made in ``versions/.staging-<pid>`` with its snapshot, not yet published.
+
+    The dataset is given as ``quads`` and ``texts``: N-Quads documents without blank nodes (see
+    ``in_graph``), which go to the snapshot as they are, so a large graph made as text is never turned into
+    terms in Python. The version's name is a hash of the dataset: the sum of a hash of each N-Quads line,
+    which does not depend on the order the quads come in (the dataset holds no quad twice), so an
+    identical rebuild has the same name and reuses it. (Hashing the store's own dump instead took 9 s at
+    100k asserted triples.) Its N-Quads snapshot, from which a server copies the version into memory, is
+    kept beside it: the quads with a blank node in ``<build-id>.blank.nq``, all others in ``<build-id>.nq``
+    (see ``_load_snapshot``). Every step leaves nothing behind when it fails; use it under the write lock.
+    """
+
+    def __init__(self, store_dir: Path):
+        self.store_dir = store_dir
+        self.versions = store_dir / "versions"
+        self.staging = self.versions / f".staging-{os.getpid()}"
+        self.snapshot = self.versions / f".snapshot.nq.{os.getpid()}"
+        self.blank = self.versions / f".snapshot-blank.nq.{os.getpid()}"
+        self.build_id: str | None = None
+
+    @classmethod
+    def write(cls, quads: Iterable[Quad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
+        """Write the dataset's snapshot and name the version; the store itself is made by ``load``."""
+        staged = None
         try:
+            staged = cls(store_dir)
+            staged.versions.mkdir(parents=True, exist_ok=True)
+            _remove_abandoned(staged.versions)
             digest = _DatasetDigest()
             with_blank_nodes: list[ox.Quad] = []
-            with snapshot.open("wb") as out:
+            with staged.snapshot.open("wb") as out:
                 for text in itertools.chain(
                         [ox.serialize(_set_aside_blank_nodes(_ox_quad_stream(quads), with_blank_nodes),
                                       format=ox.RdfFormat.N_QUADS) or b""], texts):
@@ -434,36 +471,63 @@ def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
                     out.write(text)
             blank_text = ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
             digest.add(blank_text)
-            blank.write_bytes(blank_text)
-            store = ox.Store(str(staging))
-            _load_snapshot(store, snapshot, blank, in_memory=False)
-            store.flush()
-            del store
-            build_id = digest.hexdigest()[:16]
+            staged.blank.write_bytes(blank_text)
+            staged.build_id = digest.hexdigest()[:16]
+            return staged
+        except BaseException as exc:
+            if staged is not None:
+                staged.discard()
+            if isinstance(exc, OSError):
+                raise _write_failure("publish", store_dir, exc) from exc
+            raise
+
+    def load(self) -> None:
+        """Fill the version's RocksDB store from its snapshot. A failure leaves the snapshot in place for
+        another try, and the cleanup to the caller (``discard``)."""
+        try:
+            fill_staging(self.staging, self.snapshot, self.blank)
+        except OSError as exc:
+            raise _write_failure("publish", self.store_dir, exc) from exc
+
+    def load_beside(self) -> Spawned:
+        """``load`` in a fresh Python process, while this one goes on (``result()`` waits for it; if it
+        failed, the load is tried again here, which raises the real error)."""
+        code = "import sys\nfrom kg.store import fill_staging\nfill_staging(*sys.argv[1:])"
+        return Spawned(code, [str(self.staging), str(self.snapshot), str(self.blank)], self.load)
+
+    def commit(self, *, attachments: dict[str, bytes] | None, keep_versions: int) -> PublishedVersion:
+        """Name the version by its hash, write ``attachments`` (the build's validation reports) beside it
+        as ``<build-id>.<name>``, and make it current; the previous one stays current on any failure."""
+        versions, build_id = self.versions, self.build_id
+        try:
             final = versions / build_id
             reused = final.is_dir()
             if not reused:
-                os.replace(staging, final)
-            os.replace(blank, versions / f"{build_id}.{SNAPSHOT_BLANK}")
-            os.replace(snapshot, versions / f"{build_id}.{SNAPSHOT}")
+                os.replace(self.staging, final)
+            os.replace(self.blank, versions / f"{build_id}.{SNAPSHOT_BLANK}")
+            os.replace(self.snapshot, versions / f"{build_id}.{SNAPSHOT}")
+            for name, data in (attachments or {}).items():
+                target = versions / f"{build_id}.{name}"
+                temporary = versions / f".{build_id}.{name}.{os.getpid()}"
+                try:
+                    temporary.write_bytes(data)
+                    os.replace(temporary, target)
+                finally:
+                    temporary.unlink(missing_ok=True)  # a write cut short (a full disk) leaves nothing behind
+            os.utime(final)  # the prune keeps the most recently published versions
+            _point_current(self.store_dir, final)
+            _prune(versions, keep=keep_versions, current=final)
+        except OSError as exc:
+            raise _write_failure("publish", self.store_dir, exc) from exc
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            snapshot.unlink(missing_ok=True)
-            blank.unlink(missing_ok=True)
-        for name, data in (attachments or {}).items():
-            target = versions / f"{build_id}.{name}"
-            temporary = versions / f".{build_id}.{name}.{os.getpid()}"
-            try:
-                temporary.write_bytes(data)
-                os.replace(temporary, target)
-            finally:
-                temporary.unlink(missing_ok=True)  # a write cut short (a full disk) leaves nothing behind
-        os.utime(final)  # the prune keeps the most recently published versions
-        _point_current(store_dir, final)
-        _prune(versions, keep=keep_versions, current=final)
-    except OSError as exc:
-        raise _write_failure("publish", store_dir, exc) from exc
-    return PublishedVersion(build_id, final, reused)
+            self.discard()
+        return PublishedVersion(build_id, final, reused)
+
+    def discard(self) -> None:
+        """Remove what is left of the staged version (all of it, unless it was committed)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.snapshot.unlink(missing_ok=True)
+        self.blank.unlink(missing_ok=True)
 
 
 _OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")  # how pyoxigraph's Rust I/O errors name theirs

@@ -112,6 +112,29 @@ def test_a_graph_with_violations_is_not_published(project_copy, published_copy):
         ("AgreementHasTwoParties", "one-sided")]
     assert violations[0].citations and violations[0].citations[0].file == "004_772401527dc400ad"
     assert EmbeddedStore(copy_settings.path("store_dir")).build_id == published.build_id
+    # the version loaded beside validation was thrown away whole: no staging store, no snapshot
+    versions = copy_settings.path("store_dir") / "versions"
+    assert sorted(p.name for p in versions.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in versions.iterdir() if p.is_dir()) == [published.build_id]
+
+
+def test_a_build_that_fails_while_its_version_loads_leaves_nothing_behind(project_copy, published_copy, monkeypatch):
+    """Validation runs while the new version loads on another thread; an error in it must wait for that
+    thread and remove the half-made version."""
+    import kg.pipeline
+
+    copy_settings, published = published_copy
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("validation broke")
+
+    monkeypatch.setattr(kg.pipeline, "validate_build", broken)
+    with pytest.raises(RuntimeError, match="validation broke"):
+        build_and_publish(copy_settings, progress=lambda m: None)
+    assert EmbeddedStore(copy_settings.path("store_dir")).build_id == published.build_id
+    versions = copy_settings.path("store_dir") / "versions"
+    assert [p.name for p in versions.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in versions.iterdir() if p.is_dir()] == [published.build_id]
 
 
 def test_the_seed_graph_has_no_violations_and_only_understood_warnings(build):
