@@ -1,7 +1,7 @@
 """The build, in order: seeds -> mappings -> asserted + provenance -> OWL RL -> SHACL -> publish to the store.
 
 This is the only module that knows the order of the stages. Each stage returns new graphs and never
-changes its input.
+changes its input. The new store version loads while SHACL runs, and is published only after it passes.
 """
 
 from __future__ import annotations
@@ -257,15 +257,6 @@ def _validate(unchecked: _Unchecked, clock: _Clock) -> ValidationReport:
     counts = report.counts()
     clock.done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     return report
-
-
-def build_graphs(settings: Settings, progress: Progress = _stderr) -> Build:
-    """Every graph of a build, validated, without publishing it."""
-    clock = _Clock(progress)
-    unchecked = _make_graphs(settings, clock)
-    report = _validate(unchecked, clock)
-    progress(f"graphs ready in {time.perf_counter() - clock.started:.1f} s")
-    return Build(unchecked.graphs, unchecked.produced, report)
 
 
 def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple[Build, PublishedVersion]:
