@@ -157,7 +157,11 @@ def text_triples(text: bytes) -> set[Triple]:
 
 def store_rows(store: ox.Store, query: str) -> list[dict[str, Node]]:
     """The rows of a SELECT over an in-memory store's default graph, as rdflib terms."""
-    solutions = store.query(query)
+    return _rows(store.query(query))
+
+
+def _rows(solutions: ox.QuerySolutions) -> list[dict[str, Node]]:
+    """Solutions as rows of rdflib terms, unbound variables left out."""
     names = [v.value for v in solutions.variables]
     return [{n: from_ox(row[n]) for n in names if row[n] is not None} for row in solutions]
 
@@ -814,8 +818,7 @@ def solution_rows(document: bytes) -> list[dict[str, Node]] | bool:
     results = ox.parse_query_results(document, format=ox.QueryResultsFormat.JSON)
     if isinstance(results, ox.QueryBoolean):
         return bool(results)
-    names = [v.value for v in results.variables]
-    return [{n: from_ox(row[n]) for n in names if row[n] is not None} for row in results]
+    return _rows(results)
 
 
 def ntriples(triples: Iterable[Triple]) -> bytes:
@@ -917,11 +920,7 @@ class EmbeddedStore:
             solutions = self._store.query(query, use_default_graph_as_union=union)
         except SyntaxError as exc:
             raise StoreError(f"query does not parse: {exc}") from exc
-        names = [v.value for v in solutions.variables]
-        rows = []
-        for solution in solutions:
-            rows.append({n: from_ox(solution[n]) for n in names if solution[n] is not None})
-        return rows
+        return _rows(solutions)
 
     def ask(self, query: str, *, union: bool = True) -> bool:
         return bool(self._store.query(query, use_default_graph_as_union=union))
