@@ -792,11 +792,11 @@ def calibrate(out_dir: Path, triples: int, seed: int = 1) -> dict:
 
     summary = generate(out_dir, triples, seed)
     settings = load_settings({"root": PROJECT_ROOT, "seeds_dir": Path(out_dir).resolve()}, env={})
-    asserted, _ = map_seeds(settings, progress=lambda message: None)
+    asserted = map_seeds(settings, progress=lambda message: None)
     minted = settings.base_iri + "id/"
     kinds = Counter()
     for s, _, _ in asserted:
-        text = str(s)
+        text = s.value
         kind = text[len(minted):].split("/", 1)[0] if text.startswith(minted) else "other"
         kinds[{"geometry": "region", "obs": "observation", "source": "article",
                "scheme": "fixed", "dataset": "fixed"}.get(kind, kind)] += 1

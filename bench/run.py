@@ -67,21 +67,18 @@ def _settings(seeds: Path, work: Path):
 
 def _graphs(seeds: Path, work: Path):
     """The asserted triples and ontology for a size, mapped once and kept as N-Triples beside the seeds."""
-    import pyoxigraph
-
+    from kg.mapping import cited_ntriples, rdflib_cited
     from kg.pipeline import load_ontology, map_seeds
-    from kg.store import to_ox, to_rdflib_terms
+    from kg.store import text_triples
 
     settings = _settings(seeds, work)
     cached = work / "asserted.nt"
     if cached.exists():
-        triples = list(pyoxigraph.parse(path=str(cached), format=pyoxigraph.RdfFormat.N_TRIPLES))
-        twins = to_rdflib_terms({term for t in triples for term in (t.subject, t.predicate, t.object)})
-        asserted = {(twins[t.subject], twins[t.predicate], twins[t.object]) for t in triples}
+        asserted = text_triples(cached.read_bytes())
     else:
-        asserted, _ = map_seeds(settings, progress=lambda message: None)
-        pyoxigraph.serialize([pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in asserted],
-                             output=str(cached), format=pyoxigraph.RdfFormat.N_TRIPLES)
+        cited = map_seeds(settings, progress=lambda message: None)
+        cached.write_bytes(cited_ntriples(cited))
+        asserted = set(rdflib_cited(cited))
     return settings, asserted, load_ontology(settings)
 
 
@@ -129,8 +126,8 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         from kg.pipeline import map_seeds
 
         started = time.perf_counter()
-        graph, _ = map_seeds(settings, progress=lambda message: None)
-        result["output"] = len(graph)
+        cited = map_seeds(settings, progress=lambda message: None)
+        result["output"] = len(cited)
     elif stage in ("reason", "reason-owlrl"):
         from kg.reason import infer_triples
 
@@ -158,8 +155,8 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
             from kg.pipeline import map_seeds
             from kg.validate import validate_build
 
-            _, produced = map_seeds(settings, progress=lambda message: None)
-            provenance = provenance_ntriples(produced, settings.base_iri)  # as the build makes it: text
+            cited = map_seeds(settings, progress=lambda message: None)
+            provenance = provenance_ntriples(cited, settings.base_iri, str)  # as the build makes it: text
             started = time.perf_counter()
             report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
             result["output"] = len(report.results)

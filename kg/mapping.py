@@ -9,17 +9,17 @@ Every triple produced is traced to the rows, and so the source paragraphs, that 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import Union
+from typing import AbstractSet, Union
 
 import pyoxigraph as ox
 
 from kg.errors import MappingError
 from kg.namespaces import XSD
 from kg.sparql_text import assigned_variables, code_only, variables, where_brace
-from kg.store import Triple, check_query_syntax, select_over_rows, to_rdflib_terms
+from kg.store import Triple, canonical_literals, check_query_syntax, from_ox, select_over_rows
 from kg.tables import CITATION_COLUMNS, Row, TableSchema
 
 _INTEGER = ox.NamedNode(XSD + "integer")
@@ -28,19 +28,18 @@ _MARKER = "urn:x-kg-template-variable:"
 Citation = tuple[str, int | None]
 
 
-#: A template position: a constant term, a variable (its name) or a blank node (fresh for every solution).
-TemplateTerm = Union[ox.NamedNode, ox.Literal, "Variable", "Fresh"]
+#: A template position: a constant term or a variable (its name).
+TemplateTerm = Union[ox.NamedNode, ox.Literal, "Variable"]
+#: What a mapping states: each triple, as pyoxigraph terms, with the citations of the rows stating it
+#: (a frozenset shared by the triples of one row, or a set of the triple's own; see ``_cite``).
+Cited = dict[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode | ox.Literal], AbstractSet[Citation]]
+_OBJECT_TYPES = (ox.NamedNode, ox.Literal)
 ROW_VARIABLE = "__row"  # joined beside the columns, so each solution names the row (and citation) it came from
 
 
 @dataclass(frozen=True)
 class Variable:
     name: str
-
-
-@dataclass(frozen=True)
-class Fresh:
-    label: str
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,11 @@ def load_mapping(path: Path, schema: TableSchema, *, base_iri: str) -> Mapping:
         raise MappingError(f"{path.name}: columns of {schema.file} that the mapping ignores: " + ", ".join(unused))
     construct = re.search(r"\bCONSTRUCT\b", code_only(text), re.IGNORECASE)
     head = text[:construct.start()] + "SELECT * WHERE "
-    return Mapping(schema.name, path, text, brace, head + text[brace:], len(head), _template(text, brace, base_iri))
+    template = _template(text, brace, base_iri)
+    if any(isinstance(t, ox.BlankNode) for triple in template for t in triple):
+        raise MappingError(f"{path.name}: the CONSTRUCT template has a blank node; a mapping mints an IRI for "
+                           "everything it states, so that each fact keeps one identity and one provenance record")
+    return Mapping(schema.name, path, text, brace, head + text[brace:], len(head), template)
 
 
 def _template(text: str, brace: int, base_iri: str) -> tuple:
@@ -94,18 +97,19 @@ def _template(text: str, brace: int, base_iri: str) -> tuple:
     def term(node):
         if isinstance(node, ox.NamedNode) and node.value in by_marker:
             return by_marker[node.value]
-        return Fresh(node.value) if isinstance(node, ox.BlankNode) else node
+        return node
 
     return tuple((term(t.subject), term(t.predicate), term(t.object))
                  for t in ox.Store().query(probe, base_iri=base_iri))
 
 
-def run_mapping(mapping: Mapping, schema: TableSchema, rows: list[Row], *,
-                base_iri: str) -> dict[Triple, set[Citation]]:
-    """Every triple the rows produce, with the citations of the rows that produced it.
+def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri: str) -> Cited:
+    """Every triple the rows produce, as pyoxigraph terms, with the citations of the rows that produced it.
 
     All rows go into one query (a VALUES block with the row's index beside its cells); each solution
     instantiates the template as CONSTRUCT would, skipping triples with an unbound or misplaced term.
+    Literals are in the canonical form the store keeps ("52.0" becomes "52"), so provenance and exports
+    agree with the published store.
     """
     variables = schema.variables() + [ROW_VARIABLE]
     bound = [dict(row.cells, **{ROW_VARIABLE: ox.Literal(str(i), datatype=_INTEGER)}) for i, row in enumerate(rows)]
@@ -115,30 +119,90 @@ def run_mapping(mapping: Mapping, schema: TableSchema, rows: list[Row], *,
     except MappingError as exc:
         raise MappingError(f"{mapping.path.name} on {schema.file}: {exc}") from exc
     position = {v.value: i for i, v in enumerate(solutions.variables)}
-    template = [tuple(position[t.name] if isinstance(t, Variable) else t for t in triple)
-                for triple in mapping.template]
+    constants = tuple(t for triple in mapping.template for t in triple if not isinstance(t, Variable))
+    place = dict(zip(constants, range(len(position), len(position) + len(constants))))
+    # each pattern picks its triple out of (solution values + constants) in C: per triple, the Python loop
+    # it replaced was most of the mapping's time at 1M triples
+    patterns = [(itemgetter(*(position[t.name] if isinstance(t, Variable) else place[t] for t in triple)),
+                 *(isinstance(t, Variable) for t in triple)) for triple in mapping.template]
     row_at = position[ROW_VARIABLE]
-    found: dict[tuple, set[Citation]] = defaultdict(set)
+    shared: dict[Citation, frozenset[Citation]] = {}
+    citations = [shared.setdefault((row.source, row.paragraph), frozenset({(row.source, row.paragraph)}))
+                 for row in rows]  # one set per citation, shared by every triple it alone states
+    found: Cited = {}
+    get = found.get
     for solution in solutions:
-        values = tuple(solution)
-        row = rows[int(values[row_at].value)]
-        citation = (row.source, row.paragraph)
-        fresh: dict[str, ox.BlankNode] = {}
-        for pattern in template:
-            triple = tuple(values[t] if isinstance(t, int) else
-                           fresh.setdefault(t.label, ox.BlankNode()) if isinstance(t, Fresh) else t
-                           for t in pattern)
+        values = tuple(solution) + constants
+        cited = citations[int(values[row_at].value)]
+        for pick, variable_subject, variable_predicate, variable_object in patterns:
+            triple = pick(values)
             s, p, o = triple
-            if s is None or o is None or not isinstance(p, ox.NamedNode) or isinstance(s, ox.Literal):
+            if ((variable_object and o is None) or (variable_subject and (s is None or type(s) is ox.Literal))
+                    or (variable_predicate and type(p) is not ox.NamedNode)):
                 continue  # CONSTRUCT leaves out what would not be a valid triple
-            found[triple].add(citation)
-    # The store keeps literals in Oxigraph's canonical form ("52.0" becomes "52"): take that form here,
-    # so provenance and exports agree with the published store.
-    term = to_rdflib_terms({t for triple in found for t in triple})
-    produced: dict[Triple, set[Citation]] = defaultdict(set)
+            known = get(triple)
+            if known is None:
+                found[triple] = cited
+            elif type(known) is set:
+                known |= cited
+            elif not cited <= known:
+                found[triple] = set(known) | cited  # the triple's own set from now on (see _cite)
+    _refuse_blank_nodes(found, mapping, schema)
+    canonical = canonical_literals({o for _, _, o in found if type(o) is ox.Literal})
+    if not canonical:
+        return found
+    recast: Cited = {}
     for (s, p, o), cited in found.items():
-        produced[term[s], term[p], term[o]] |= cited
-    return dict(produced)
+        _cite((s, p, canonical.get(o, o)), cited, recast)
+    return recast
+
+
+def _cite(triple: tuple, cited: AbstractSet[Citation], found: Cited) -> None:
+    """Add ``cited`` to the citations of ``triple``: a frozenset may be shared and is replaced, a set is
+    the triple's own and grows in place (a triple that every row states, such as a dataset's type, would
+    otherwise copy its growing set once per row)."""
+    known = found.get(triple)
+    if known is None:
+        found[triple] = cited
+    elif type(known) is set:
+        known |= cited
+    elif not cited <= known:
+        found[triple] = set(known) | cited
+
+
+def _refuse_blank_nodes(found: Cited, mapping: Mapping, schema: TableSchema) -> None:
+    odd = next((t for t in found if type(t[0]) is not ox.NamedNode or type(t[2]) not in _OBJECT_TYPES), None)
+    if odd is not None:
+        raise MappingError(f"{mapping.path.name} on {schema.file}: it makes a blank node ({' '.join(map(str, odd))}); "
+                           "a mapping mints an IRI for everything it states, so that each fact keeps one identity "
+                           "and one provenance record across builds")
+
+
+def merge_citations(into: Cited, more: Cited) -> Cited:
+    """The triples of both, each with the citations of either; changes and returns the larger of the two."""
+    if len(more) > len(into):
+        into, more = more, into
+    for triple, cited in more.items():
+        _cite(triple, cited, into)
+    return into
+
+
+def cited_ntriples(cited: Cited) -> bytes:
+    """The triples of ``cited`` as an N-Triples document (pyoxigraph writes each term: escaped)."""
+    # bytes line by line: one str of the whole text would widen to 4 bytes a character with one Chinese label
+    return b"".join([f"{s} {p} {o} .\n".encode() for s, p, o in cited])
+
+
+def rdflib_cited(cited: Cited) -> dict[Triple, AbstractSet[Citation]]:
+    """``cited`` with its triples as rdflib terms (for rdflib tools, and the reasoner)."""
+    twins = {term: from_ox(term) for term in {t for triple in cited for t in triple}}
+    return {(twins[s], twins[p], twins[o]): citations for (s, p, o), citations in cited.items()}
+
+
+def run_mapping(mapping: Mapping, schema: TableSchema, rows: list[Row], *,
+                base_iri: str) -> dict[Triple, AbstractSet[Citation]]:
+    """``map_rows`` with the triples as rdflib terms."""
+    return rdflib_cited(map_rows(mapping, schema, rows, base_iri=base_iri))
 
 
 def map_row(mapping: Mapping, schema: TableSchema, row: Row, *, base_iri: str) -> list[Triple]:

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import AbstractSet, Callable, Iterator, Mapping
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
@@ -21,12 +21,12 @@ from rdflib.namespace import RDF, XSD
 
 from kg.config import Settings
 from kg.errors import ConfigError, InputError, MappingError, SeedTableError, ValidationFailed
-from kg.mapping import Citation, load_mapping, run_mapping
+from kg.mapping import Citation, Cited, cited_ntriples, load_mapping, map_rows, merge_citations, rdflib_cited
 from kg.provenance import provenance_ntriples
 from kg.reason import infer_closures, infer_triples
 from kg.report import render
 from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, canonical, format_for, in_graph,
-                      line_chunks, ntriples_formatter, ntriples_text, parse_rdf, sorted_nquads, text_triples,
+                      line_chunks, ntriples_text, parse_rdf, sorted_nquads, text_triples,
                       write_lock)
 from kg.tables import load_schemas, read_table
 from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
@@ -89,7 +89,7 @@ class BuildGraphs(Mapping):
 @dataclass
 class Build:
     graphs: BuildGraphs
-    produced: dict[Triple, set[Citation]] = field(repr=False)
+    produced: dict[Triple, AbstractSet[Citation]] = field(repr=False)
     report: ValidationReport = field(repr=False)
 
     def graph(self, name: str) -> Graph:
@@ -173,24 +173,23 @@ def load_shape_graphs(settings: Settings) -> Shapes:
                   _canonical_graph(_stable_blank_nodes(_rebase(shapes.provenance, settings))))
 
 
-def map_seeds(settings: Settings, progress: Progress = _stderr) -> tuple[set[Triple], dict[Triple, set[Citation]]]:
-    """Run every mapping over its table: the asserted graph, and the citations of each triple."""
+def map_seeds(settings: Settings, progress: Progress = _stderr) -> Cited:
+    """Run every mapping over its table: the asserted triples (pyoxigraph terms), each with its citations."""
     seeds, mappings = settings.path("seeds_dir"), settings.path("mappings_dir")
     schemas = load_schemas(seeds)
     orphans = sorted(p.stem for p in mappings.glob("*.rq") if p.stem not in schemas)
     if orphans:
         raise MappingError("mappings without a table in the seed metadata: " + ", ".join(orphans))
-    produced: dict[Triple, set[Citation]] = {}
+    cited: Cited = {}
     for name, schema in schemas.items():
         if not (seeds / schema.file).exists():
             raise SeedTableError(f"{schema.file}: declared in the metadata but missing from {seeds}")
         mapping = load_mapping(mappings / f"{name}.rq", schema, base_iri=settings.base_iri)
         rows = read_table(schema, seeds)
         started = time.perf_counter()
-        for triple, cited in run_mapping(mapping, schema, rows, base_iri=settings.base_iri).items():
-            produced.setdefault(triple, set()).update(cited)
+        cited = merge_citations(cited, map_rows(mapping, schema, rows, base_iri=settings.base_iri))
         progress(f"  mapped {schema.file}: {len(rows)} rows ({time.perf_counter() - started:.2f} s)")
-    return set(produced), produced
+    return cited
 
 
 def _as_text(triples: set[Triple]) -> bytes:
@@ -217,7 +216,7 @@ class _Clock:
 class _Unchecked:
     """A build's graphs before validation, with what validation reads besides them."""
     graphs: BuildGraphs
-    produced: dict[Triple, set[Citation]]
+    produced: dict[Triple, AbstractSet[Citation]]
     checked: bytes  # the closure without domain and range axioms, which SHACL checks (kg.reason says why)
     shapes: Shapes
 
@@ -225,7 +224,9 @@ class _Unchecked:
 def _make_graphs(settings: Settings, clock: _Clock) -> _Unchecked:
     progress = clock.progress
     progress("mapping seed tables")
-    asserted, produced = map_seeds(settings, progress)
+    cited = map_seeds(settings, progress)
+    produced = rdflib_cited(cited)
+    asserted = set(produced)  # from the dict's keys without hashing them again
     clock.done(f"{len(asserted)} asserted triples")
     ontology = load_ontology(settings)
     progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
@@ -233,17 +234,14 @@ def _make_graphs(settings: Settings, clock: _Clock) -> _Unchecked:
     inferred, checked = infer_closures(ontology, asserted, encode=_as_text)
     clock.done(f"{len(inferred)} inferred triples")
     progress("recording provenance")
-    # one N-Triples formatter for the asserted graph and its provenance records: they share every term
-    text = ntriples_formatter()
-    asserted_text = ntriples_text(asserted, text)  # None if a mapping made a blank node: then kept as terms
-    provenance = provenance_ntriples(produced, settings.base_iri, text)
-    del text  # its cache holds every term's text
+    # the mappings' pyoxigraph terms write their own N-Triples text (kg.mapping refuses blank nodes)
+    asserted_text = cited_ntriples(cited)
+    provenance = provenance_ntriples(cited, settings.base_iri, str)
+    del cited
     clock.done(f"{provenance.count(NEWLINE)} provenance triples")
     shapes = load_shape_graphs(settings)
     sets = {"ontology": set(ontology), "asserted": asserted, "inferred": inferred, "shapes": set(shapes.all())}
-    texts = {"provenance": provenance}
-    if asserted_text is not None:
-        texts["asserted"] = asserted_text
+    texts = {"asserted": asserted_text, "provenance": provenance}
     graphs = BuildGraphs(sets, texts)
     return _Unchecked(graphs, produced, checked, shapes)
 
@@ -251,9 +249,7 @@ def _make_graphs(settings: Settings, clock: _Clock) -> _Unchecked:
 def _validate(unchecked: _Unchecked, clock: _Clock) -> ValidationReport:
     clock.progress("validating (SHACL)")
     graphs = unchecked.graphs
-    asserted = graphs.text("asserted")
-    report = validate_build(asserted=asserted if asserted is not None else graphs["asserted"],
-                            inferred=unchecked.checked, provenance=graphs.text("provenance"), shapes=unchecked.shapes)
+    report = validate_build(asserted=graphs.text("asserted"), inferred=unchecked.checked, provenance=graphs.text("provenance"), shapes=unchecked.shapes)
     counts = report.counts()
     clock.done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     return report

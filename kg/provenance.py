@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable
+from typing import Callable, Iterable, Mapping
 
-from rdflib import Literal, URIRef
+import pyoxigraph as ox
+from rdflib import URIRef
 from rdflib.namespace import PROV, RDF, XSD
-from rdflib.term import Node
 
 from kg.mapping import Citation
 from kg.store import Triple, ntriples_formatter, text_triples
 
 _ARTICLE_SUFFIX = re.compile(r"\.txt$")
+_INTEGER = ox.NamedNode(str(XSD.integer))
 
 
 def source_iri(base_iri: str, source_id: str) -> URIRef:
@@ -43,39 +44,41 @@ def _statement(base_iri: str, key: str) -> str:
     return f"{base_iri}id/statement/{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}"
 
 
-def provenance_ntriples(produced: dict[Triple, set[Citation]], base_iri: str,
-                        text: Callable[[Node], str] | None = None) -> bytes:
+def provenance_ntriples(produced: Mapping[tuple, Iterable[Citation]], base_iri: str,
+                        text: Callable[[object], str] | None = None) -> bytes:
     """The provenance records of every asserted triple, as an N-Triples document.
 
     Written as text, not terms: at 1M asserted triples the records are 5.2M triples, which as rdflib
     terms took 24 s to make and about 3 GB to hold, and were then turned into text again for pyoxigraph.
-    ``text`` is the build's N-Triples formatter (terms repeat across the build's graphs).
+    ``text`` gives a term's N-Triples text: by default ``kg.store.ntriples_formatter()`` (rdflib or
+    pyoxigraph terms); for the pyoxigraph terms the mappings make, ``str`` does (pyoxigraph writes them).
     """
     text = text or ntriples_formatter()
+    iri = lambda value: str(ox.NamedNode(value))  # noqa: E731  (validated and escaped by pyoxigraph)
     yrd = base_iri + "ontology#"
     a, statement, subject, predicate, object_, derived_from = (
-        f"<{iri}>" for iri in (RDF.type, RDF.Statement, RDF.subject, RDF.predicate, RDF.object, PROV.wasDerivedFrom))
-    citations = {c: text(citation_iri(base_iri, c)) for c in set().union(*produced.values())}
+        iri(value) for value in (RDF.type, RDF.Statement, RDF.subject, RDF.predicate, RDF.object, PROV.wasDerivedFrom))
+    citations = {c: iri(citation_iri(base_iri, c)) for c in set().union(*produced.values())}
     lines = []
     add = lines.append
     for (s, p, o), cited in produced.items():
-        key = f"{text(s)} {text(p)} {text(o)}"
-        node = f"<{_statement(base_iri, key)}>"
-        add(f"{node} {a} {statement} .\n{node} {subject} {text(s)} .\n{node} {predicate} {text(p)} .\n"
-            f"{node} {object_} {text(o)} .\n".encode())
+        s, p, o = text(s), text(p), text(o)
+        node = f"<{_statement(base_iri, f'{s} {p} {o}')}>"
+        add(f"{node} {a} {statement} .\n{node} {subject} {s} .\n{node} {predicate} {p} .\n"
+            f"{node} {object_} {o} .\n".encode())
         for citation in cited:
             add(f"{node} {derived_from} {citations[citation]} .\n".encode())
-    cited_source, paragraph, citation_class = f"<{yrd}citedSource>", f"<{yrd}paragraph>", f"<{yrd}Citation>"
+    cited_source, paragraph, citation_class = iri(yrd + "citedSource"), iri(yrd + "paragraph"), iri(yrd + "Citation")
     for citation, node in citations.items():
-        add(f"{node} {a} {citation_class} .\n{node} {cited_source} {text(source_iri(base_iri, citation[0]))} .\n"
+        add(f"{node} {a} {citation_class} .\n{node} {cited_source} {iri(source_iri(base_iri, citation[0]))} .\n"
             .encode())
         if citation[1] is not None:
-            add(f"{node} {paragraph} {text(Literal(citation[1], datatype=XSD.integer))} .\n".encode())
+            add(f"{node} {paragraph} {ox.Literal(str(citation[1]), datatype=_INTEGER)} .\n".encode())
     # bytes piece by piece: one str of the whole text would widen to 4 bytes a character with one Chinese
     # label in it (measured at 1M asserted triples: a 4.5 GB peak)
     return b"".join(lines)
 
 
-def provenance_triples(produced: dict[Triple, set[Citation]], base_iri: str) -> set[Triple]:
+def provenance_triples(produced: Mapping[tuple, Iterable[Citation]], base_iri: str) -> set[Triple]:
     """The provenance records as rdflib triples (for small graphs: tests and tools)."""
     return text_triples(provenance_ntriples(produced, base_iri))

@@ -108,17 +108,21 @@ def select_over_rows(query: str, variables: list[str], rows: list[dict[str, Node
         raise MappingError(f"the mapping does not parse: {exc}") from exc
 
 
-def to_rdflib_terms(terms: Iterable) -> dict:
-    """Each pyoxigraph term's rdflib twin, literals in the canonical form the store keeps ("52.0" -> "52")."""
-    terms = list(terms)
-    literals = [t for t in terms if isinstance(t, ox.Literal)]
+def canonical_literals(literals: Iterable[ox.Literal]) -> dict[ox.Literal, ox.Literal]:
+    """The canonical form the store keeps of each literal whose form differs ("52.0" -> "52")."""
+    literals = list(literals)
     scratch = ox.Store()
     scratch.extend(ox.Quad(ox.NamedNode(f"urn:x-literal:{i}"), ox.NamedNode("urn:x-value"), literal)
                    for i, literal in enumerate(literals))
-    stored = {int(q.subject.value.rsplit(":", 1)[1]): q.object for q in scratch}
-    twins = {literal: from_ox(stored[i]) for i, literal in enumerate(literals)}
-    twins.update((t, from_ox(t)) for t in terms if not isinstance(t, ox.Literal))
-    return twins
+    stored = ((literals[int(q.subject.value.rsplit(":", 1)[1])], q.object) for q in scratch)
+    return {literal: kept for literal, kept in stored if kept != literal}
+
+
+def to_rdflib_terms(terms: Iterable) -> dict:
+    """Each pyoxigraph term's rdflib twin, literals in the canonical form the store keeps ("52.0" -> "52")."""
+    terms = set(terms)
+    canonical = canonical_literals(t for t in terms if isinstance(t, ox.Literal))
+    return {t: from_ox(canonical.get(t, t)) for t in terms}
 
 
 def memory_store(*parts: Iterable[Triple] | bytes) -> ox.Store:

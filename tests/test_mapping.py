@@ -9,7 +9,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from kg.errors import MappingError
-from kg.mapping import load_mapping, run_mapping
+from kg.mapping import load_mapping, map_rows, merge_citations, run_mapping
 from kg.store import from_ox
 from kg.tables import CITATION_COLUMNS, Row, TableSchema, load_schemas, _date_bounds, _typed
 
@@ -147,3 +147,40 @@ def test_variables_in_strings_iris_and_comments_are_not_counted(tmp_path):
             + GOOD_WHERE)
     mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
     assert mapping.text.index("{", mapping.where_brace) == mapping.where_brace
+
+
+def test_a_template_blank_node_is_refused_when_the_mapping_loads(tmp_path):
+    text = "PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:address [ x:street ?n ] } " + GOOD_WHERE
+    with pytest.raises(MappingError, match=r"people\.rq: the CONSTRUCT template has a blank node"):
+        load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
+
+
+def test_a_blank_node_made_in_the_where_clause_is_refused_when_the_mapping_runs(tmp_path):
+    text = ("PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:address ?address } "
+            'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) BIND(BNODE() AS ?address) }')
+    mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
+    row = Row("people", 2, {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "source": ox.Literal("s.txt")},
+              "s.txt", 1)
+    with pytest.raises(MappingError, match=r"people\.rq on people\.csv: it makes a blank node"):
+        map_rows(mapping, SCHEMAS["people"], [row], base_iri=BASE)
+
+
+def test_literals_take_the_stores_canonical_form_and_merge_their_citations(tmp_path):
+    """Two rows writing one number two ways state one fact, cited by both."""
+    text = ('PREFIX x: <x#> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n } '
+            'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRDT(?note, xsd:decimal) AS ?n) }')
+    mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
+    rows = [Row("people", n, {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "note": ox.Literal(value),
+                              "source": ox.Literal(src)}, src, 1)
+            for n, (value, src) in enumerate([("52.0", "s1.txt"), ("52", "s2.txt")], start=2)]
+    cited = map_rows(mapping, SCHEMAS["people"], rows, base_iri=BASE)
+    numbers = {o: c for (s, p, o), c in cited.items() if p.value.endswith("x#n")}
+    decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    assert numbers == {ox.Literal("52", datatype=decimal): {("s1.txt", 1), ("s2.txt", 1)}}
+
+
+def test_merged_tables_keep_the_citations_of_both():
+    a, b, c = (ox.NamedNode(f"http://x/{n}") for n in "abc")
+    one = {(a, b, c): frozenset({("s1.txt", 1)}), (a, b, a): frozenset({("s1.txt", 1)})}
+    two = {(a, b, c): frozenset({("s2.txt", 2)})}
+    assert merge_citations(one, two) == {(a, b, c): {("s1.txt", 1), ("s2.txt", 2)}, (a, b, a): {("s1.txt", 1)}}

@@ -12,6 +12,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from kg import parallel, rules
 from kg.errors import InconsistencyError
+from kg.mapping import rdflib_cited
 from kg.pipeline import load_ontology, map_seeds
 from kg.reason import infer_closures, infer_triples
 
@@ -37,8 +38,7 @@ def turtle(text: str) -> Graph:
 
 @pytest.fixture(scope="module")
 def seed_graphs(settings):
-    asserted, _ = map_seeds(settings, progress=lambda m: None)
-    return load_ontology(settings), asserted
+    return load_ontology(settings), set(rdflib_cited(map_seeds(settings, progress=lambda m: None)))
 
 
 @pytest.mark.parametrize("domains_and_ranges", [True, False])

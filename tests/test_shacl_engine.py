@@ -533,8 +533,9 @@ def _triples(graph):
 def real(settings):
     """The seed build's graphs as kg.validate's two passes see them (built here, without validating)."""
     from kg import pipeline, reason
-    asserted, produced = pipeline.map_seeds(settings, progress=lambda message: None)
-    asserted = _triples(asserted)
+    from kg.mapping import rdflib_cited
+    produced = rdflib_cited(pipeline.map_seeds(settings, progress=lambda message: None))
+    asserted = _triples(produced)
     ontology = pipeline.load_ontology(settings)
     if hasattr(reason, "infer_triples"):
         checked = _triples(reason.infer_triples(ontology, asserted, domains_and_ranges=False))
