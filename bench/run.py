@@ -66,20 +66,40 @@ def _settings(seeds: Path, work: Path):
 
 
 def _graphs(seeds: Path, work: Path):
-    """The asserted triples and ontology for a size, mapped once and kept as N-Triples beside the seeds."""
-    from kg.mapping import cited_ntriples, rdflib_cited
-    from kg.pipeline import load_ontology, map_seeds
+    """The asserted triples (as rdflib terms, read from the prepared N-Triples file) and the ontology."""
+    from kg.pipeline import load_ontology
     from kg.store import text_triples
 
     settings = _settings(seeds, work)
-    cached = work / "asserted.nt"
-    if cached.exists():
-        asserted = text_triples(cached.read_bytes())
-    else:
-        cited = map_seeds(settings, progress=lambda message: None)
-        cached.write_bytes(cited_ntriples(cited))
-        asserted = set(rdflib_cited(cited))
-    return settings, asserted, load_ontology(settings)
+    return settings, text_triples((work / ASSERTED).read_bytes()), load_ontology(settings)
+
+
+#: Files ``prepare`` writes for a size, as the build makes them: the asserted graph, the closure that
+#: validation checks (without domain and range axioms), the provenance records, and the first two together
+#: (the data pyrudof reads), all N-Triples. Stages that read only these leave the rdflib graphs unmade,
+#: so their peak memory is their own.
+ASSERTED, CHECKED, PROVENANCE, CONTENT = "asserted.nt", "checked.nt", "provenance.nt", "content.nt"
+_FROM_FILES = ("load", "load-rdflib", "validate", "validate-pyrudof")
+
+
+def _prepare(seeds: Path, work: Path) -> None:
+    """Write the files of ``ASSERTED`` and the rest afresh (the code that makes them may have changed)."""
+    from kg.mapping import cited_ntriples, rdflib_cited
+    from kg.pipeline import load_ontology, map_seeds
+    from kg.provenance import provenance_ntriples
+    from kg.reason import infer_triples
+    from kg.store import ntriples_text
+
+    settings = _settings(seeds, work)
+    cited = map_seeds(settings, progress=lambda message: None)
+    asserted_text = cited_ntriples(cited)
+    (work / ASSERTED).write_bytes(asserted_text)
+    (work / PROVENANCE).write_bytes(provenance_ntriples(cited, settings.base_iri, str))
+    asserted = set(rdflib_cited(cited))
+    del cited
+    checked = ntriples_text(infer_triples(load_ontology(settings), asserted, domains_and_ranges=False))
+    (work / CHECKED).write_bytes(checked)
+    (work / CONTENT).write_bytes(asserted_text + checked)
 
 
 def _digest(triples) -> str:
@@ -102,15 +122,18 @@ def _rdflib_graph(*triple_sets):
 def measure(stage: str, seeds: Path, work: Path) -> dict:
     """Run ``stage`` once; seconds (wall) of the measured part only, with its output size.
 
-    The loaders read the prepared N-Triples file and nothing else, so their peak memory is their own;
-    the other stages start from the mapped graph (parsed from that file), which their peak includes.
+    The loaders, our validation and pyrudof read the prepared N-Triples files and nothing else, so their
+    peak memory is their own; the other stages start from the mapped graph (parsed from its file), which
+    their peak includes.
     """
-    ntriples = work / "asserted.nt"
+    ntriples = work / ASSERTED
     if stage == "prepare":
-        _graphs(seeds, work)
+        _prepare(seeds, work)
         return {"triples": sum(1 for _ in ntriples.open("rb"))}
     result: dict = {"triples": sum(1 for _ in ntriples.open("rb"))}
-    if stage not in ("load", "load-rdflib"):
+    if stage in _FROM_FILES:
+        settings = _settings(seeds, work)
+    else:
         settings, asserted, ontology = _graphs(seeds, work)
     started = time.perf_counter()
     if stage == "build":
@@ -146,45 +169,36 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         result["output"] = len(reasoner.reason())
     elif stage in ("validate", "validate-pyshacl", "validate-pyrudof"):
         from kg.pipeline import load_shape_graphs
-        from kg.provenance import provenance_ntriples
-        from kg.reason import infer_triples
 
         shapes = load_shape_graphs(settings)
-        checked = infer_triples(ontology, asserted, domains_and_ranges=False)
         if stage == "validate":
-            from kg.pipeline import map_seeds
             from kg.validate import validate_build
 
-            cited = map_seeds(settings, progress=lambda message: None)
-            provenance = provenance_ntriples(cited, settings.base_iri, str)  # as the build makes it: text
+            # the graphs as the build hands them over (N-Triples text), here from the files prepared
             started = time.perf_counter()
-            report = validate_build(asserted=asserted, inferred=checked, provenance=provenance, shapes=shapes)
+            report = validate_build(asserted=ntriples, inferred=work / CHECKED, provenance=work / PROVENANCE,
+                                    shapes=shapes)
             result["output"] = len(report.results)
         elif stage == "validate-pyrudof":
             import pyrudof
 
-            import pyoxigraph
-
-            from kg.store import to_ox
-
-            data, shapes_file = work / "validate-pyrudof.nt", work / "validate-pyrudof-shapes.ttl"
-            pyoxigraph.serialize([pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in asserted | checked],
-                                 output=str(data), format=pyoxigraph.RdfFormat.N_TRIPLES)
             # pyrudof does not resolve sh:prefixes in SPARQL-based constraints ("Prefix not found"): it gets
             # the SHACL Core part of the content shapes
             from rdflib.namespace import SH
 
-            core = _rdflib_graph(t for t in shapes.content if t[1] != SH.sparql)
-            core.serialize(shapes_file, format="turtle")
+            shapes_file = work / "validate-pyrudof-shapes.ttl"
+            _rdflib_graph(t for t in shapes.content if t[1] != SH.sparql).serialize(shapes_file, format="turtle")
             started = time.perf_counter()  # pyrudof parses its input itself: that is part of its time
             rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-            rudof.read_data(str(data), pyrudof.RDFFormat.NTriples)
+            rudof.read_data(str(work / CONTENT), pyrudof.RDFFormat.NTriples)
             rudof.read_shacl(str(shapes_file), pyrudof.ShaclFormat.Turtle)
             result["output"] = len(rudof.validate_shacl())
         else:
             from pyshacl import validate
 
-            data = _rdflib_graph(asserted, checked)
+            from kg.store import text_triples
+
+            data = _rdflib_graph(asserted, text_triples((work / CHECKED).read_bytes()))
             started = time.perf_counter()
             conforms, report, _ = validate(data, shacl_graph=shapes.content, inference="none", advanced=True,
                                            allow_warnings=True, allow_infos=True)

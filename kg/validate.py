@@ -195,16 +195,16 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
     return ValidationReport(results, _union(*graphs))
 
 
-Part = Union[Iterable[Triple], bytes]
+Part = Union[Iterable[Triple], bytes, Path]
 
 
 def validate_build(*, asserted: Part, inferred: Part, provenance: Part, shapes: Shapes) -> ValidationReport:
     """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms.
 
-    Each graph is given as rdflib triples or as N-Triples text without blank nodes (``kg.store.ntriples_text``),
-    which pyoxigraph loads without turning it into terms in Python.
+    Each graph is given as rdflib triples, or as N-Triples text without blank nodes (``kg.store.ntriples_text``)
+    in bytes or in a file, which pyoxigraph loads without turning it into terms in Python.
     """
-    if not isinstance(asserted, bytes):
+    if not isinstance(asserted, (bytes, Path)):
         asserted = _as_set(asserted)
     first = _run(memory_store(asserted, inferred), shapes.content)
     # one store at a time (at 1M asserted triples the second holds 6.2M triples). Labels come from the

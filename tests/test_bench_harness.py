@@ -51,6 +51,17 @@ def test_the_reasoning_stages_report_whether_the_engines_agree(tiny, tmp_path):
     assert "| yes |" in (tmp_path / "results.md").read_text()
 
 
+def test_validation_reads_the_prepared_files_as_the_build_hands_them_over(tiny):
+    from bench.run import ASSERTED, CHECKED, CONTENT, PROVENANCE
+
+    seeds, work = tiny
+    lines = {name: (work / name).read_bytes().count(b"\n") for name in (ASSERTED, CHECKED, PROVENANCE, CONTENT)}
+    assert lines[PROVENANCE] >= 5 * lines[ASSERTED] and lines[CONTENT] == lines[ASSERTED] + lines[CHECKED] > 0
+    ours = measure("validate", seeds, work)
+    assert ours["output"] > 0  # the synthetic data draws warnings (unnamed places, unmatched codes)
+    assert measure("validate-pyshacl", seeds, work)["output"] == 1  # and pyshacl finds it conforms too
+
+
 def test_the_build_stage_builds_and_publishes(tiny):
     seeds, work = tiny
     result = measure("build", seeds, work)

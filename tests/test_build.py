@@ -242,6 +242,19 @@ def test_the_provenance_text_is_the_reification_of_every_asserted_triple(build, 
     assert (node, RDF.subject, triple[0]) in build.graphs["provenance"]
 
 
+def test_the_version_name_ignores_the_order_of_quads_and_tells_datasets_apart():
+    from kg.store import _DatasetDigest
+
+    lines = [b'<http://x/%d> <http://x/p> "v" <http://x/g> .\n' % i for i in range(1000)]
+    whole, pieces, fewer = _DatasetDigest(), _DatasetDigest(), _DatasetDigest()
+    whole.add(b"".join(lines))
+    pieces.add(b"".join(reversed(lines[500:])))
+    pieces.add(b"".join(lines[:500]))
+    fewer.add(b"".join(lines[1:]))
+    assert whole.hexdigest() == pieces.hexdigest() != fewer.hexdigest()
+    assert len(whole.hexdigest()) == 32
+
+
 def test_line_chunks_end_at_line_ends_and_lose_nothing():
     from kg.store import in_graph, line_chunks
 
@@ -252,3 +265,23 @@ def test_line_chunks_end_at_line_ends_and_lose_nothing():
     assert list(line_chunks(b"")) == []
     quads = in_graph(pieces[0], "http://x/g")
     assert quads.splitlines()[0] == b'<http://x/0> <http://x/p> "a .\\n b" <http://x/g> .'
+
+
+def test_validation_reads_its_graphs_from_files_as_from_text(tmp_path, build, settings):
+    """``validate_build`` takes N-Triples files (loaded by pyoxigraph, never held in Python) as it takes bytes."""
+    from kg.pipeline import load_ontology, load_shape_graphs
+    from kg.reason import infer_triples
+    from kg.store import ntriples_text
+    from kg.validate import validate_build
+
+    texts = {"asserted": build.graphs.text("asserted"), "provenance": build.graphs.text("provenance"),
+             "checked": ntriples_text(infer_triples(load_ontology(settings), build.graphs["asserted"],
+                                                    domains_and_ranges=False))}
+    for name, text in texts.items():
+        (tmp_path / f"{name}.nt").write_bytes(text)
+    shapes = load_shape_graphs(settings)
+    from_text = validate_build(asserted=texts["asserted"], inferred=texts["checked"], provenance=texts["provenance"],
+                               shapes=shapes)
+    from_files = validate_build(asserted=tmp_path / "asserted.nt", inferred=tmp_path / "checked.nt",
+                                provenance=tmp_path / "provenance.nt", shapes=shapes)
+    assert from_files.results == from_text.results and from_text.results  # the seed graph draws warnings
