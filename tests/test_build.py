@@ -285,3 +285,19 @@ def test_validation_reads_its_graphs_from_files_as_from_text(tmp_path, build, se
     from_files = validate_build(asserted=tmp_path / "asserted.nt", inferred=tmp_path / "checked.nt",
                                 provenance=tmp_path / "provenance.nt", shapes=shapes)
     assert from_files.results == from_text.results and from_text.results  # the seed graph draws warnings
+
+
+def test_validation_lets_go_of_its_store_when_it_returns(settings, build):
+    """Else the store lives on in a reference cycle (the engine's SPARQL functions) until Python's cycle
+    collector runs: at 1M asserted triples the first pass's store stayed beside the second's (a validation
+    peak of 3.07 GiB, against 2.66 GiB)."""
+    import sys
+
+    from kg import shacl
+    from kg.pipeline import load_shape_graphs
+    from kg.store import memory_store
+
+    store = memory_store(build.graphs.text("asserted"))
+    held = sys.getrefcount(store)
+    report = shacl.validate(store, load_shape_graphs(settings).content)
+    assert len(report) > 0 and sys.getrefcount(store) == held
