@@ -184,3 +184,19 @@ def test_merged_tables_keep_the_citations_of_both():
     one = {(a, b, c): frozenset({("s1.txt", 1)}), (a, b, a): frozenset({("s1.txt", 1)})}
     two = {(a, b, c): frozenset({("s2.txt", 2)})}
     assert merge_citations(one, two) == {(a, b, c): {("s1.txt", 1), ("s2.txt", 2)}, (a, b, a): {("s1.txt", 1)}}
+
+
+def test_a_fact_stated_by_many_rows_keeps_every_citation_and_leaves_the_others_alone(tmp_path):
+    """Each row's triples share one set of citations; a triple cited again gets a set of its own, so the
+    row's other triples keep theirs (the dataset triples of observations are stated by every row)."""
+    text = ('PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n . <x#dataset> x:label "shared" } '
+            'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) }')
+    mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
+    rows = [Row("people", n + 2, {"id": ox.Literal(f"person/p{n}"), "name_en": ox.Literal(f"P{n}"),
+                                  "note": ox.Literal("n"), "source": ox.Literal(f"s{n}.txt")}, f"s{n}.txt", 1)
+            for n in range(300)]
+    cited = map_rows(mapping, SCHEMAS["people"], rows, base_iri=BASE)
+    shared = [c for (s, p, o), c in cited.items() if o == ox.Literal("shared")]
+    assert shared == [{(f"s{n}.txt", 1) for n in range(300)}]
+    own = {s.value.rsplit("/", 1)[1]: c for (s, p, o), c in cited.items() if p.value.endswith("x#name")}
+    assert len(own) == 300 and all(c == {(f"s{key[1:]}.txt", 1)} for key, c in own.items())
