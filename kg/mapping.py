@@ -130,7 +130,6 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
     citations = [shared.setdefault((row.source, row.paragraph), frozenset({(row.source, row.paragraph)}))
                  for row in rows]  # one set per citation, shared by every triple it alone states
     found: Cited = {}
-    get = found.get
     for solution in solutions:
         values = tuple(solution) + constants
         cited = citations[int(values[row_at].value)]
@@ -140,13 +139,7 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
             if ((variable_object and o is None) or (variable_subject and (s is None or type(s) is ox.Literal))
                     or (variable_predicate and type(p) is not ox.NamedNode)):
                 continue  # CONSTRUCT leaves out what would not be a valid triple
-            known = get(triple)
-            if known is None:
-                found[triple] = cited
-            elif type(known) is set:
-                known |= cited
-            elif not cited <= known:
-                found[triple] = set(known) | cited  # the triple's own set from now on (see _cite)
+            _cite(triple, cited, found)
     _refuse_blank_nodes(found, mapping, schema)
     canonical = canonical_literals({o for _, _, o in found if type(o) is ox.Literal})
     if not canonical:

@@ -249,7 +249,8 @@ def _make_graphs(settings: Settings, clock: _Clock) -> _Unchecked:
 def _validate(unchecked: _Unchecked, clock: _Clock) -> ValidationReport:
     clock.progress("validating (SHACL)")
     graphs = unchecked.graphs
-    report = validate_build(asserted=graphs.text("asserted"), inferred=unchecked.checked, provenance=graphs.text("provenance"), shapes=unchecked.shapes)
+    report = validate_build(asserted=graphs.text("asserted"), inferred=unchecked.checked,
+                            provenance=graphs.text("provenance"), shapes=unchecked.shapes)
     counts = report.counts()
     clock.done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     return report
@@ -258,7 +259,7 @@ def _validate(unchecked: _Unchecked, clock: _Clock) -> ValidationReport:
 def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple[Build, PublishedVersion]:
     """Build, and publish only a graph without SHACL violations (ValidationFailed carries the report).
 
-    The new store version's snapshot is written first; then RocksDB loads it in a forked child process
+    The new store version's snapshot is written first; then RocksDB loads it in a spawned process
     (kg.parallel) while the graphs are validated here, and the version is made current only once the
     report shows no violation. (At 1M asserted triples loading and validating take about 45 s each; on a
     thread beside validation the loader's per-quad Python calls held the GIL, and the two together took as
