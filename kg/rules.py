@@ -15,6 +15,7 @@ using owlrl's own datatype tables. tests/test_rules.py checks the closures are i
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from typing import Iterable
 
@@ -280,8 +281,76 @@ def closure(triples: Iterable[Triple], *, one_time: tuple[set[Triple], list[str]
     return known, problems
 
 
-def _forward(known: set[Triple], rules: _Rules) -> None:
-    """Apply the compiled instance rules to every triple of ``known``, adding what follows, to a fixpoint."""
+#: The axioms ``extend`` adds: they change only the domain and range tables of the compiled rules.
+_DOMAIN_AND_RANGE = frozenset({RDFS.domain, RDFS.range})
+
+
+def extend(closed: set[Triple], axioms: Iterable[Triple]) -> tuple[set[Triple], list[str]]:
+    """Close ``closed`` (a result of ``closure``) again with rdfs:domain and rdfs:range ``axioms`` added,
+    in place; return the triples this added and the inconsistencies of the new closure.
+
+    Equal to ``closure`` of the input with the axioms, for less work: the other tables compiled from the
+    schema stay as they were (scm-dom and scm-rng derive only domain and range axioms), so every rule
+    but prp-dom and prp-rng has been applied to ``closed`` already, and only the types those two add,
+    and what follows from them, are new. (Measured at 1M asserted triples: 6.8 s, where the closure with
+    the axioms from scratch took 22 s.)
+    """
+    axioms = set(axioms)
+    if any(p not in _DOMAIN_AND_RANGE for _, p, _ in axioms):
+        raise ValueError("extend adds only rdfs:domain and rdfs:range axioms")
+    added = axioms - closed
+    closed |= added
+    schema = close_schema(_schema(closed))
+    rules = _Rules(schema)
+    added |= schema - closed
+    closed |= added
+    typed = _domain_and_range_types(closed, rules)
+    closed |= typed
+    added |= typed
+    found: list[Triple] = []
+    _forward(closed, rules, queue=list(added), found=found)
+    # instances that made schema (a range of owl:Class, say) are among the new triples: then as ``closure``
+    while (any(_is_schema(t) or t[1] in _LIST_CELLS for t in itertools.chain(added, found))
+           and not _schema(closed) <= schema):
+        schema = close_schema(_schema(closed))
+        rules = _Rules(schema)
+        found.extend(schema - closed)
+        closed |= schema
+        _forward(closed, rules, found=found)
+    added.update(found)
+    return added, _inconsistencies(closed, rules)
+
+
+def _domain_and_range_types(closed: set[Triple], rules: _Rules) -> set[Triple]:
+    """What prp-dom and prp-rng add to ``closed``.
+
+    Made of the graph's own term objects: rdflib compares two equal terms in Python, unless they are
+    one object, and most of these types are in the graph already (measured at 1M asserted triples:
+    4.7M candidates made 9.7M such comparisons, 9 s of the 13 s this took before).
+    """
+    same: dict[Node, Node] = {}
+    for _, p, _ in closed:
+        same.setdefault(p, p)
+    type_ = same.get(TYPE, TYPE)
+    for s, p, o in closed:
+        if p is type_:
+            same.setdefault(o, o)
+    domains = {same.get(p, p): [same.get(c, c) for c in classes] for p, classes in rules.domains.items()}
+    ranges = {same.get(p, p): [same.get(c, c) for c in classes] for p, classes in rules.ranges.items()}
+    typed: set[Triple] = set()
+    for s, p, o in closed:
+        if p in domains:
+            typed.update((s, type_, c) for c in domains[p])
+        if p in ranges:
+            typed.update((o, type_, c) for c in ranges[p])
+    return typed - closed
+
+
+def _forward(known: set[Triple], rules: _Rules, queue: list[Triple] | None = None,
+             found: list[Triple] | None = None) -> None:
+    """Apply the compiled instance rules to every triple of ``known`` (or only to ``queue``: the triples
+    just added to a closure, whose other triples have had them applied), adding what follows to it (and
+    to ``found``), to a fixpoint."""
     by_subject: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
     by_object: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
     joined = rules.joined
@@ -293,7 +362,7 @@ def _forward(known: set[Triple], rules: _Rules) -> None:
     domains, ranges, inverses = rules.domains, rules.ranges, rules.inverses
     symmetric, transitive, chains_through = rules.symmetric, rules.transitive, rules.chains_through
     intersections = rules.intersections
-    queue = list(known)
+    queue = list(known) if queue is None else queue
     while queue:
         s, p, o = queue.pop()
         out: list[Triple] = []
@@ -318,6 +387,8 @@ def _forward(known: set[Triple], rules: _Rules) -> None:
             if triple not in known:
                 known.add(triple)
                 queue.append(triple)
+                if found is not None:
+                    found.append(triple)
                 if triple[1] in joined:
                     by_subject[triple[1]][triple[0]].add(triple[2])
                     by_object[triple[1]][triple[2]].add(triple[0])

@@ -433,9 +433,11 @@ def stage(quads: Iterable[Quad], store_dir: Path, *, texts: Iterable[bytes] = ()
     return staged
 
 
-def fill_staging(staging: Path | str, snapshot: Path | str, blank: Path | str) -> None:
-    """Make the RocksDB store ``staging`` from a version's snapshot files (anything there before is removed)."""
-    shutil.rmtree(staging, ignore_errors=True)
+def fill_staging(staging: Path | str, snapshot: Path | str, blank: Path | str, fresh: bool = True) -> None:
+    """Make the RocksDB store ``staging`` from a version's snapshot files (anything there before is removed),
+    or, not ``fresh``, add those files' quads to it."""
+    if fresh:
+        shutil.rmtree(staging, ignore_errors=True)
     store = ox.Store(str(staging))
     _load_snapshot(store, Path(snapshot), Path(blank), in_memory=False)
     store.flush()
@@ -461,7 +463,10 @@ class StagedVersion:
         self.staging = self.versions / f".staging-{os.getpid()}"
         self.snapshot = self.versions / f".snapshot.nq.{os.getpid()}"
         self.blank = self.versions / f".snapshot-blank.nq.{os.getpid()}"
+        self.added = self.versions / f".snapshot-added.nq.{os.getpid()}"
+        self.added_blank = self.versions / f".snapshot-added-blank.nq.{os.getpid()}"
         self.build_id: str | None = None
+        self._digest = _DatasetDigest()
 
     @classmethod
     def write(cls, quads: Iterable[Quad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
@@ -482,6 +487,7 @@ class StagedVersion:
             blank_text = ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
             digest.add(blank_text)
             staged.blank.write_bytes(blank_text)
+            staged._digest = digest
             staged.build_id = digest.hexdigest()[:16]
             return staged
         except BaseException as exc:
@@ -505,11 +511,44 @@ class StagedVersion:
         code = "import sys\nfrom kg.store import fill_staging\nfill_staging(*sys.argv[1:])"
         return Spawned(code, [str(self.staging), str(self.snapshot), str(self.blank)], self.load)
 
+    def add(self, quads: Iterable[Quad]) -> None:
+        """Add ``quads`` to the version: to its name now, to its snapshot on ``commit``, to its store by
+        ``load_added_beside`` (once ``load`` is done). A build adds the inferred graph so, after reasoning:
+        the rest was written and loaded while it reasoned. Once per version."""
+        if self.added.exists():
+            raise ValueError("a staged version takes one added part")
+        try:
+            with_blank_nodes: list[ox.Quad] = []
+            text = ox.serialize(_set_aside_blank_nodes(_ox_quad_stream(quads), with_blank_nodes),
+                                format=ox.RdfFormat.N_QUADS) or b""
+            blank_text = ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
+            for path, data in ((self.added, text), (self.added_blank, blank_text)):
+                self._digest.add(data)
+                path.write_bytes(data)
+            self.build_id = self._digest.hexdigest()[:16]
+        except OSError as exc:
+            raise _write_failure("publish", self.store_dir, exc) from exc
+
+    def load_added(self) -> None:
+        try:
+            fill_staging(self.staging, self.added, self.added_blank, fresh=False)
+        except OSError as exc:
+            raise _write_failure("publish", self.store_dir, exc) from exc
+
+    def load_added_beside(self) -> Spawned:
+        """``load_added`` in a fresh Python process, as ``load_beside`` does ``load``."""
+        code = "import sys\nfrom kg.store import fill_staging\nfill_staging(*sys.argv[1:], fresh=False)"
+        return Spawned(code, [str(self.staging), str(self.added), str(self.added_blank)], self.load_added)
+
     def commit(self, *, attachments: dict[str, bytes] | None, keep_versions: int) -> PublishedVersion:
         """Name the version by its hash, write ``attachments`` (the build's validation reports) beside it
         as ``<build-id>.<name>``, and make it current; the previous one stays current on any failure."""
         versions, build_id = self.versions, self.build_id
         try:
+            for part, whole in ((self.added, self.snapshot), (self.added_blank, self.blank)):
+                if part.exists():
+                    with part.open("rb") as source, whole.open("ab") as target:
+                        shutil.copyfileobj(source, target, 1 << 24)
             final = versions / build_id
             reused = final.is_dir()
             if not reused:
@@ -536,8 +575,8 @@ class StagedVersion:
     def discard(self) -> None:
         """Remove what is left of the staged version (all of it, unless it was committed)."""
         shutil.rmtree(self.staging, ignore_errors=True)
-        self.snapshot.unlink(missing_ok=True)
-        self.blank.unlink(missing_ok=True)
+        for path in (self.snapshot, self.blank, self.added, self.added_blank):
+            path.unlink(missing_ok=True)
 
 
 _OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")  # how pyoxigraph's Rust I/O errors name theirs

@@ -55,8 +55,9 @@ def kg_build(store_dir: Path, env: dict[str, str]) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-#: The progress line a build prints once its graphs are ready, before it writes the store (kg/pipeline.py).
-PUBLISHING = b"loading the store"
+#: The progress line a build prints before it writes the new store version (kg/pipeline.py): from there
+#: on it writes and loads the version while it reasons and validates, and commits it at the end.
+PUBLISHING = b"writing the snapshot"
 
 
 def wait_for_output(process: subprocess.Popen, text: bytes, timeout: float) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
@@ -10,7 +9,7 @@ from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg import parallel, rules
+from kg import rules
 from kg.errors import InconsistencyError
 from kg.mapping import rdflib_cited
 from kg.pipeline import load_ontology, map_seeds
@@ -58,27 +57,15 @@ def test_both_closures_at_once_equal_each_alone(seed_graphs):
     assert checked < full
 
 
-def test_the_closure_computed_in_a_child_process_is_the_same(seed_graphs):
-    """The build computes the closure without domains and ranges in a forked child (kg.parallel), as text."""
+def test_the_closure_without_domains_and_ranges_comes_back_as_encode_makes_it(seed_graphs):
     from kg.pipeline import _as_text
     from kg.store import text_triples
 
     ontology, asserted = seed_graphs
-    sequential = infer_closures(ontology, asserted)
-    parent = os.getpid()
-    pids = []
-
-    def encode(triples):
-        pids.append(os.getpid())  # seen only when the work ran here; the child's list is its own
-        return _as_text(triples)
-
-    forks = parallel._single_threaded()  # in a test session RocksDB's threads usually forbid it
-    full, checked = infer_closures(ontology, asserted, encode=encode)
-    assert full == sequential[0]
-    assert isinstance(checked, bytes) and text_triples(checked) == sequential[1]
-    # forked: the work ran in a child and never in this process (tests/test_parallel.py forks for sure)
-    assert pids == ([] if forks else [parent]), pids
-    assert os.getpid() == parent
+    full, checked = infer_closures(ontology, asserted)
+    encoded_full, encoded = infer_closures(ontology, asserted, encode=_as_text)
+    assert encoded_full == full
+    assert isinstance(encoded, bytes) and text_triples(encoded) == checked
 
 
 CASES = {
@@ -195,3 +182,49 @@ def test_random_graphs_in_the_fragment_match_owlrl(seed):
     graph = _random_graph(seed)
     fast, reference = both([], graph)
     assert fast == reference
+
+
+def _split(graph: Graph) -> tuple[set, set]:
+    """A graph as an ontology (its schema triples) and the asserted facts (the rest)."""
+    schema = {t for t in graph if rules._is_schema(t) or t[1] in (RDF.first, RDF.rest)}
+    return schema, set(graph) - schema
+
+
+def _closures_or_error(ontology, asserted, engine):
+    try:
+        if engine == "owlrl":
+            return (infer_triples(ontology, asserted, engine="owlrl"),
+                    infer_triples(ontology, asserted, engine="owlrl", domains_and_ranges=False))
+        return infer_closures(ontology, asserted, engine=engine)
+    except InconsistencyError:
+        return InconsistencyError
+
+
+@pytest.mark.parametrize("graph", [pytest.param(turtle(text), id=name) for name, text in
+                                   {**CASES, **INCONSISTENT}.items()]
+                         + [pytest.param(_random_graph(seed), id=f"random-{seed}") for seed in range(12)])
+def test_both_closures_extended_from_one_match_owlrls(graph):
+    """infer_closures extends the closure without the ontology's domains and ranges by them (rules.extend):
+    both must be owlrl's, and an inconsistency found by either must be found."""
+    ontology, asserted = _split(graph)
+    assert _closures_or_error(ontology, asserted, "fast") == _closures_or_error(ontology, asserted, "owlrl")
+
+
+def test_extend_equals_the_closure_with_the_axioms_from_scratch():
+    for seed in range(40):
+        graph = set(_random_graph(seed))
+        axioms = {t for t in graph if t[1] in (RDFS.domain, RDFS.range)}
+        if rules.unsupported(graph):
+            continue
+        closed, _ = rules.closure(graph - axioms)
+        before = set(closed)
+        added, problems = rules.extend(closed, axioms)
+        expected, expected_problems = rules.closure(graph)
+        assert closed == expected
+        assert added == expected - before
+        assert problems == rules._inconsistencies(expected, rules._Rules(rules.close_schema(rules._schema(expected))))
+
+
+def test_extend_takes_only_domain_and_range_axioms():
+    with pytest.raises(ValueError, match="rdfs:domain and rdfs:range"):
+        rules.extend(set(), {(EX.A, RDFS.subClassOf, EX.B)})
