@@ -39,10 +39,15 @@ class Spawned:
     """A fresh Python process running ``python -c <code> <args>``; ``fallback`` does the same work here
     when the process fails (it raises the real error, with a usable traceback, or succeeds)."""
 
-    def __init__(self, code: str, args: list[str], fallback: Callable[[], object]):
+    def __init__(self, code: str, args: list[str], fallback: Callable[[], object], *, here: bool = False):
+        """``here``: do the work now, in this process (for a job smaller than starting a process costs)."""
         self._fallback = fallback
+        self._process: subprocess.Popen | None = None
+        if here:
+            fallback()
+            return
         preamble = f"from kg.parallel import die_with_parent; die_with_parent({os.getpid()})\n"
-        self._process: subprocess.Popen | None = subprocess.Popen(
+        self._process = subprocess.Popen(
             [sys.executable, "-c", preamble + code, *args], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -31,7 +31,9 @@ def test_a_staged_version_loads_in_a_spawned_process_as_it_does_here(tmp_path, b
 
     quads, texts = build.dataset(settings)
     staged = StagedVersion.write(quads, tmp_path / "store", texts=texts)
-    staged.load_beside().result()
+    loading = staged.load_beside(spawn_from=0)
+    assert loading._process is not None  # spawned, however small the snapshot
+    loading.result()
     version = staged.commit(attachments=None, keep_versions=1)
     assert EmbeddedStore(tmp_path / "store").canonical_nquads() == build.nquads(settings)
     assert version.path.is_dir()
@@ -49,11 +51,11 @@ def test_a_version_written_in_two_parts_is_the_version_written_whole(tmp_path, b
 
     first = tuple(name for name in GRAPH_NAMES if name != "inferred")
     staged = _write(build, settings, first, tmp_path / "parts")
-    staged.load_beside().result()
+    staged.load_beside(spawn_from=0).result()
     staged.add(build.graphs.dataset(settings, ("inferred",))[0])
     with pytest.raises(ValueError, match="one added part"):
         staged.add([])
-    staged.load_added_beside().result()
+    staged.load_added_beside(spawn_from=0).result()
     version = staged.commit(attachments=None, keep_versions=1)
 
     assert version.build_id == whole_version.build_id
@@ -61,6 +63,19 @@ def test_a_version_written_in_two_parts_is_the_version_written_whole(tmp_path, b
     snapshot = sorted((tmp_path / "parts" / "versions" / f"{version.build_id}.nq").read_bytes().splitlines())
     assert snapshot == sorted((tmp_path / "whole" / "versions" / f"{version.build_id}.nq").read_bytes().splitlines())
     assert not [p.name for p in (tmp_path / "parts" / "versions").iterdir() if p.name.startswith(".")]
+
+
+def test_a_small_part_loads_here_at_once(tmp_path, build, settings):
+    """Starting a process costs more than loading a small part: the seed graph loads in the building process."""
+    from kg.pipeline import GRAPH_NAMES
+    from kg.store import EmbeddedStore
+
+    staged = _write(build, settings, GRAPH_NAMES, tmp_path)
+    loading = staged.load_beside()
+    assert loading._process is None and (staged.staging / "CURRENT").exists()  # loaded already
+    loading.result()
+    staged.commit(attachments=None, keep_versions=1)
+    assert EmbeddedStore(tmp_path).canonical_nquads() == build.nquads(settings)
 
 
 def test_a_discarded_version_leaves_no_part_behind(tmp_path, build, settings):
