@@ -482,19 +482,14 @@ class StagedVersion:
             staged = cls(store_dir)
             staged.versions.mkdir(parents=True, exist_ok=True)
             _remove_abandoned(staged.versions)
-            digest = _DatasetDigest()
-            with_blank_nodes: list[ox.Quad] = []
+            text, blank_text = _nquads(quads)
             with staged.snapshot.open("wb") as out:
-                for text in itertools.chain(
-                        [ox.serialize(_set_aside_blank_nodes(_ox_quad_stream(quads), with_blank_nodes),
-                                      format=ox.RdfFormat.N_QUADS) or b""], texts):
-                    digest.add(text)
-                    out.write(text)
-            blank_text = ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
-            digest.add(blank_text)
+                for piece in itertools.chain([text], texts):
+                    staged._digest.add(piece)
+                    out.write(piece)
+            staged._digest.add(blank_text)
             staged.blank.write_bytes(blank_text)
-            staged._digest = digest
-            staged.build_id = digest.hexdigest()[:16]
+            staged.build_id = staged._digest.hexdigest()[:16]
             return staged
         except BaseException as exc:
             if staged is not None:
@@ -506,18 +501,24 @@ class StagedVersion:
     def load(self) -> None:
         """Fill the version's RocksDB store from its snapshot. A failure leaves the snapshot in place for
         another try, and the cleanup to the caller (``discard``)."""
-        try:
-            fill_staging(self.staging, self.snapshot, self.blank)
-        except OSError as exc:
-            raise _write_failure("publish", self.store_dir, exc) from exc
+        self._fill(self.snapshot, self.blank, fresh=True)
 
     def load_beside(self, spawn_from: int = SPAWN_FROM_BYTES) -> Spawned:
         """``load`` in a fresh Python process, while this one goes on (``result()`` waits for it; if it
         failed, the load is tried again here, which raises the real error). A snapshot under
         ``spawn_from`` bytes loads here at once: starting the process would take longer."""
-        code = "import sys\nfrom kg.store import fill_staging\nfill_staging(*sys.argv[1:])"
-        return Spawned(code, [str(self.staging), str(self.snapshot), str(self.blank)], self.load,
-                       here=self.snapshot.stat().st_size < spawn_from)
+        return self._fill_beside(self.snapshot, self.blank, fresh=True, spawn_from=spawn_from)
+
+    def _fill(self, snapshot: Path, blank: Path, *, fresh: bool) -> None:
+        try:
+            fill_staging(self.staging, snapshot, blank, fresh)
+        except OSError as exc:
+            raise _write_failure("publish", self.store_dir, exc) from exc
+
+    def _fill_beside(self, snapshot: Path, blank: Path, *, fresh: bool, spawn_from: int) -> Spawned:
+        code = "import sys\nfrom kg.store import fill_staging\nfill_staging(*sys.argv[1:4], sys.argv[4] == 'fresh')"
+        return Spawned(code, [str(self.staging), str(snapshot), str(blank), "fresh" if fresh else "add"],
+                       lambda: self._fill(snapshot, blank, fresh=fresh), here=snapshot.stat().st_size < spawn_from)
 
     def add(self, quads: Iterable[Quad]) -> None:
         """Add ``quads`` to the version: to its name now, to its snapshot on ``commit``, to its store by
@@ -526,10 +527,7 @@ class StagedVersion:
         if self.added.exists():
             raise ValueError("a staged version takes one added part")
         try:
-            with_blank_nodes: list[ox.Quad] = []
-            text = ox.serialize(_set_aside_blank_nodes(_ox_quad_stream(quads), with_blank_nodes),
-                                format=ox.RdfFormat.N_QUADS) or b""
-            blank_text = ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
+            text, blank_text = _nquads(quads)
             for path, data in ((self.added, text), (self.added_blank, blank_text)):
                 self._digest.add(data)
                 path.write_bytes(data)
@@ -537,17 +535,9 @@ class StagedVersion:
         except OSError as exc:
             raise _write_failure("publish", self.store_dir, exc) from exc
 
-    def load_added(self) -> None:
-        try:
-            fill_staging(self.staging, self.added, self.added_blank, fresh=False)
-        except OSError as exc:
-            raise _write_failure("publish", self.store_dir, exc) from exc
-
     def load_added_beside(self, spawn_from: int = SPAWN_FROM_BYTES) -> Spawned:
-        """``load_added`` in a fresh Python process, as ``load_beside`` does ``load``."""
-        code = "import sys\nfrom kg.store import fill_staging\nfill_staging(*sys.argv[1:], fresh=False)"
-        return Spawned(code, [str(self.staging), str(self.added), str(self.added_blank)], self.load_added,
-                       here=self.added.stat().st_size < spawn_from)
+        """Load the added part into the store, as ``load_beside`` loads the rest."""
+        return self._fill_beside(self.added, self.added_blank, fresh=False, spawn_from=spawn_from)
 
     def commit(self, *, attachments: dict[str, bytes] | None, keep_versions: int) -> PublishedVersion:
         """Name the version by its hash, write ``attachments`` (the build's validation reports) beside it
@@ -614,6 +604,14 @@ def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
 
 #: The attachments holding a version's quads as N-Quads: those without a blank node, and those with one.
 SNAPSHOT, SNAPSHOT_BLANK = "nq", "blank.nq"
+
+
+def _nquads(quads: Iterable[Quad]) -> tuple[bytes, bytes]:
+    """rdflib quads as N-Quads text: those without a blank node, and those with one (see ``_load_snapshot``)."""
+    with_blank_nodes: list[ox.Quad] = []
+    text = ox.serialize(_set_aside_blank_nodes(_ox_quad_stream(quads), with_blank_nodes),
+                        format=ox.RdfFormat.N_QUADS) or b""
+    return text, ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
 
 
 def _has_blank_node(quad: ox.Quad) -> bool:
