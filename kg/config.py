@@ -33,6 +33,8 @@ SETTINGS_DOC: dict[str, str] = {
     "port": "TCP port of the endpoint.",
     "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store in memory).",
     "threads": "Request threads per worker; queries run beside them without holding Python's GIL.",
+    "keepalive_requests": "Requests a client may send on one kept-alive connection before the worker closes it; the "
+                          "client reconnects, and whichever worker is least busy takes the new connection.",
     "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "
                              "the copy takes about twice that. Larger stores, and 0, are served from disk.",
     "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
@@ -68,6 +70,7 @@ class Settings:
     port: int = 8000
     workers: int = 2
     threads: int = 4
+    keepalive_requests: int = 16
     memory_copy_limit_mib: int = 4096
     worker_timeout: int = 60
     allow_service: str = ""
@@ -151,10 +154,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
         raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
-    if not 0 < settings.port < 65536 or min(settings.workers, settings.threads, settings.max_body_bytes,
+    if not 0 < settings.port < 65536 or min(settings.workers, settings.threads, settings.keepalive_requests,
+                                             settings.max_body_bytes,
                                              settings.max_query_length, settings.max_query_depth,
                                              settings.query_timeout, settings.max_result_rows) < 1:
-        raise ConfigError("port must be 1-65535; workers, threads, max_body_bytes, max_query_length, "
+        raise ConfigError("port must be 1-65535; workers, threads, keepalive_requests, max_body_bytes, max_query_length, "
                           "max_query_depth, query_timeout and max_result_rows at least 1")
     if settings.memory_copy_limit_mib < 0:
         raise ConfigError("memory_copy_limit_mib must be 0 (serve from disk) or more")

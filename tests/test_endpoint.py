@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from http.client import HTTPConnection
 
 import pytest
 from rdflib import Graph, URIRef
@@ -20,12 +21,13 @@ COUNT_PARKS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/
 MAX_BODY = 20_000
 QUERY_TIMEOUT = 3
 MAX_ROWS = 1000
+KEEPALIVE_REQUESTS = 5
 
 
 @pytest.fixture(scope="module")
 def endpoint(settings, store, tmp_path_factory):
     with kg_server(settings.path("store_dir"), tmp_path_factory.mktemp("server") / "server.log",
-                   KG_MAX_BODY_BYTES=MAX_BODY, KG_QUERY_TIMEOUT=QUERY_TIMEOUT, KG_MAX_RESULT_ROWS=MAX_ROWS) as base:
+                   KG_MAX_BODY_BYTES=MAX_BODY, KG_QUERY_TIMEOUT=QUERY_TIMEOUT, KG_MAX_RESULT_ROWS=MAX_ROWS, KG_KEEPALIVE_REQUESTS=KEEPALIVE_REQUESTS) as base:
         yield base
 
 
@@ -300,6 +302,29 @@ def test_the_server_answers_from_a_memory_copy_once_it_is_loaded(endpoint):
         time.sleep(0.1)
     assert "memory" in seen and seen <= {"disk", "memory"}
     assert health["triples"] > 10_000
+
+
+def test_a_kept_alive_connection_is_closed_after_its_request_allowance(endpoint):
+    """So that a client's connections spread over the workers again (kg.serve._keepalive_capped_worker)."""
+    port = urllib.parse.urlsplit(endpoint).port
+    connection = HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        sockets, closing = [], []
+        for _ in range(2 * KEEPALIVE_REQUESTS):
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            assert response.status == 200 and json.loads(response.read())["ok"]
+            sockets.append(connection.sock)  # http.client drops its socket once the server says close
+            closing.append(response.getheader("Connection", "").lower() == "close")
+            if connection.sock is None:
+                connection.connect()
+                sockets[-1] = None
+        allowance = [False] * (KEEPALIVE_REQUESTS - 1) + [True]
+        assert closing == allowance * 2
+        assert sockets[KEEPALIVE_REQUESTS - 1] is None and sockets[-1] is None
+        assert len({id(s) for s in sockets[:KEEPALIVE_REQUESTS - 1]}) == 1  # one connection until then
+    finally:
+        connection.close()
 
 
 def test_a_runaway_query_is_stopped_and_the_worker_serves_again(endpoint):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from urllib.parse import unquote_to_bytes
 
 import pytest
 
@@ -22,6 +24,7 @@ from conftest import ROOT, kg_server
 from test_endpoint import http as call
 from kg.config import load_settings
 from kg.store import EmbeddedStore, publish
+from kg.web.guards import _percent_decoded
 
 TOKEN = "s3cret-token-never-logged"
 MAX_BODY = 50_000
@@ -270,10 +273,30 @@ def test_a_stray_backslash_gets_400(served):
     assert status == 400 and "backslash" in json_error(body, 400)
 
 
+def test_the_utf8_check_skips_decoding_only_where_that_changes_nothing():
+    """kg.web.guards._percent_decoded against urllib's decoding, on random mixes of ASCII, escapes of low
+    and high bytes, stray "%" and raw high bytes."""
+    pieces = [b"a", b"%20", b"%41", b"%", b"%2", b"%C3", b"%a9", b"%E4%B8%AD", b"%FF", b"%80", b"%9f", b"\xc3", b"\xa9",
+              b"\xe4\xb8\xad", b"\xff", "中".encode("utf-8")]
+    generator = random.Random(7)
+    for _ in range(5000):
+        raw = b"".join(generator.choice(pieces) for _ in range(generator.randint(0, 8)))
+        assert _utf8(_percent_decoded(raw)) == _utf8(unquote_to_bytes(raw)), raw
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 @pytest.mark.parametrize("path, data, media_type", [
     ("/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%22%FF%22%20%7D", None, None),
     ("/sparql", b"SELECT * WHERE { ?s ?p \"\xff\" }", "application/sparql-query"),
     ("/sparql", b"query=ASK%20%7B%20%22%C3%28%22%20%7D", "application/x-www-form-urlencoded"),
+    ("/sparql", b"query=ASK%20%7B%20%22\xc3%28%22%20%7D", "application/x-www-form-urlencoded"),
     ("/validate", b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#label> "\xff" .', "text/turtle"),
     ("/queries/subregions.json?region=%FF", None, None),
     ("/queries/%FF", None, None),

@@ -3,6 +3,7 @@ within max_body_bytes, and the URL and form body are UTF-8."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, current_app, request
@@ -26,6 +27,19 @@ def _refuse_streamed_body_over_the_limit() -> None:
         raise RequestEntityTooLarge()
 
 
+_ESCAPED_HIGH_BYTE = re.compile(rb"%[89A-Fa-f][0-9A-Fa-f]")
+
+
+def _percent_decoded(raw: bytes) -> bytes:
+    """``raw`` percent-decoded, or ``raw`` itself where that is UTF-8 exactly when the decoded bytes are.
+
+    An escape of a byte below 0x80 decodes to one ASCII byte, which ends a multi-byte sequence just as
+    the escape's "%" does; only escapes of higher bytes can make or break one. The usual query has none,
+    and unquote_to_bytes (a Python loop over every escape) had cost a tenth of a busy worker's time.
+    """
+    return unquote_to_bytes(raw) if _ESCAPED_HIGH_BYTE.search(raw) else raw
+
+
 def _refuse_invalid_utf8() -> None:
     """400 for a URL or form body that is not UTF-8 once percent-decoded.
 
@@ -34,9 +48,9 @@ def _refuse_invalid_utf8() -> None:
     """
     # WSGI hands the path and the query string over as bytes read as Latin-1
     parts = [("path", request.environ.get("PATH_INFO", "").encode("latin-1")),
-             ("query string", unquote_to_bytes(request.environ.get("QUERY_STRING", "").encode("latin-1")))]
+             ("query string", _percent_decoded(request.environ.get("QUERY_STRING", "").encode("latin-1")))]
     if request.mimetype == "application/x-www-form-urlencoded":
-        parts.append(("form body", unquote_to_bytes(request.get_data())))
+        parts.append(("form body", _percent_decoded(request.get_data())))
     for name, raw in parts:
         try:
             raw.decode("utf-8")
