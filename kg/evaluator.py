@@ -72,7 +72,7 @@ class Evaluator:
         """``work()`` on a query thread, or QueryTimeout once the limit (if any) has passed.
 
         Besides queries, the endpoint runs here what an anonymous client can make long: the check of an
-        uploaded document (POST /validate).
+        uploaded document (POST /validate); and ``RemoteStore`` waits here for a remote store's answer.
         """
         outcome: list = []
         finished = threading.Event()

@@ -14,7 +14,6 @@ A small graph (``…/graph/build``) records the build id and the build's validat
 from __future__ import annotations
 
 import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -27,7 +26,8 @@ from SPARQLWrapper import POST, SPARQLWrapper, URLENCODED
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from kg.config import Settings
-from kg.errors import KGError, QuerySyntaxError, StoreError
+from kg.errors import QuerySyntaxError, StoreError
+from kg.evaluator import Evaluator, QueryTimeout
 from kg.sparql_text import dataset_clause, query_form, where_brace, without_comments
 from kg.store import (Answer, EmbeddedStore, Quad, Triple, join_values, ntriples, parse_rdf, reserialize_solutions,
                       reserialize_triples, solution_rows)
@@ -51,6 +51,7 @@ class RemoteStore:
         self.timeout = timeout
         self.user_agent = user_agent
         self._graphs: tuple[str, list[URIRef]] | None = None  # (build id, graphs), refreshed per build
+        self._exchanges = Evaluator(timeout + 0.5)  # waits for each answer on a pooled thread, up to the deadline
 
     # --- the protocol -----------------------------------------------------------------------------------
 
@@ -71,36 +72,26 @@ class RemoteStore:
             client.addNamedGraph(graph)
         # The socket timeout bounds each wait for bytes, not the whole answer, and a store trickling its
         # status line or headers a byte at a time would hold the request for hours: the exchange runs on
-        # its own thread, and the caller stops waiting at the deadline (the thread ends with the socket).
+        # a thread of its own, and the caller stops waiting at the deadline (the thread ends with the socket).
         deadline = time.monotonic() + self.timeout
-        outcome: list = []
-        exchange = threading.Thread(target=self._exchange, args=(client, deadline, outcome), daemon=True,
-                                    name="kg-remote")
-        exchange.start()
-        exchange.join(self.timeout + 0.5)
-        if not outcome:
-            raise StoreError(f"the remote store at {self.query_url} did not answer within {self.timeout:g} s")
-        status, value = outcome[0]
-        if status == "error":
-            raise value
-        return value
+        try:
+            return self._exchanges.call(lambda: self._exchange(client, deadline))
+        except QueryTimeout:
+            raise StoreError(f"the remote store at {self.query_url} did not answer within {self.timeout:g} s") from None
 
-    def _exchange(self, client: SPARQLWrapper, deadline: float, outcome: list) -> None:
+    def _exchange(self, client: SPARQLWrapper, deadline: float) -> bytes:
         try:
             with client.query().response as response:
-                outcome.append(("ok", self._read_by(response, deadline)))
+                return self._read_by(response, deadline)
         except SPARQLWrapperException as exc:
             message = str(exc).split("\n")[0]
             if "QueryBadFormed" in type(exc).__name__:
-                outcome.append(("error", QuerySyntaxError(f"the remote store refused the query: {message}")))
-            else:
-                outcome.append(("error", StoreError(f"the remote store at {self.query_url} failed: {message}")))
+                raise QuerySyntaxError(f"the remote store refused the query: {message}") from exc
+            raise StoreError(f"the remote store at {self.query_url} failed: {message}") from exc
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            outcome.append(("error", StoreError(f"the remote store at {self.query_url} cannot be reached or did "
-                                                f"not answer within {self.timeout:g} s ({reason})")))
-        except KGError as exc:  # _read_by's deadline
-            outcome.append(("error", exc))
+            raise StoreError(f"the remote store at {self.query_url} cannot be reached or did not answer within "
+                             f"{self.timeout:g} s ({reason})") from exc
 
     def _read_by(self, response, deadline: float) -> bytes:
         """The response body, or StoreError once ``deadline`` passes.
