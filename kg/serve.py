@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import sys
+import time
 import urllib.parse
 
 import gunicorn.util
@@ -84,17 +86,86 @@ def _access_logger(secret: str) -> type[Logger]:
     return AccessLogger
 
 
-def _keepalive_capped_worker(max_requests: int) -> type[ThreadWorker]:
-    """gunicorn's threaded worker, closing a kept-alive connection after ``max_requests`` requests (as nginx's
-    keepalive_requests does).
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
 
-    The workers share one listening socket, and a kept-alive connection stays with the worker that accepted
-    it: with a few busy clients, one worker could hold them all while the other idled (measured: all 4 of
-    wrk's connections on one worker in one run of three, at 0.7 times the balanced throughput). A client
-    that reconnects goes to whichever worker accepts first, which is mostly the less busy one.
+
+class ConnectionLedger:
+    """Each worker's open connections, in memory the workers share (made by the arbiter before it forks them).
+
+    Slots are claimed by process id; a slot whose process has ended is free again, and is never counted.
     """
 
-    class KeepaliveCappedWorker(ThreadWorker):
+    STOPPING = 1 << 30  # what a stopping worker records: it accepts nothing more
+
+    def __init__(self, slots: int):
+        self._pids = multiprocessing.RawArray("i", slots)
+        self._open = multiprocessing.RawArray("i", slots)
+        self._lock = multiprocessing.Lock()
+
+    def claim(self, pid: int) -> int | None:
+        with self._lock:
+            for slot, holder in enumerate(self._pids):
+                if holder == 0 or not _alive(holder):
+                    self._pids[slot], self._open[slot] = pid, 0
+                    return slot
+        return None
+
+    def record(self, slot: int | None, count: int) -> None:
+        if slot is not None:
+            self._open[slot] = count
+
+    def fewest_elsewhere(self, slot: int | None) -> int | None:
+        counts = [self._open[other] for other, pid in enumerate(self._pids)
+                  if other != slot and pid and _alive(pid)]
+        return min(counts) if counts else None
+
+
+#: How long a worker with more connections than another leaves a new one for it before taking it anyway
+#: (the other may be stuck, or stopping without having said so).
+MAX_DEFER_SECONDS = 0.05
+
+
+def _balanced_worker(max_requests: int, ledger: ConnectionLedger) -> type[ThreadWorker]:
+    """gunicorn's threaded worker, with the workers' connections kept even.
+
+    The workers share one listening socket, and a kept-alive connection stays with the worker that accepted
+    it. Queries run outside Python's GIL, so a busy worker accepts as fast as an idle one, and with a few
+    busy clients one worker often held most of them while the other idled (measured at 1M: 4 of wrk's
+    connections split 3-1 or 4-0 in most runs, with up to half the throughput of an even split). So:
+
+    - a worker leaves a new connection to another that holds fewer (``ConnectionLedger``), within
+      ``MAX_DEFER_SECONDS``;
+    - a kept-alive connection is closed after ``max_requests`` requests (as nginx's keepalive_requests
+      does), so the clients' connections are dealt out again as they reconnect.
+    """
+
+    class BalancedWorker(ThreadWorker):
+        def init_process(self):
+            self.kg_slot = ledger.claim(os.getpid())
+            self.kg_deferring_since: float | None = None
+            super().init_process()
+
+        def wait_for_and_dispatch_events(self, timeout):
+            ledger.record(self.kg_slot, self.nr_conns if self.alive else ledger.STOPPING)
+            super().wait_for_and_dispatch_events(timeout)
+
+        def accept(self, listener):
+            fewest = ledger.fewest_elsewhere(self.kg_slot)
+            if fewest is not None and self.nr_conns > fewest:
+                now = time.monotonic()
+                self.kg_deferring_since = self.kg_deferring_since or now
+                if now - self.kg_deferring_since < MAX_DEFER_SECONDS:
+                    time.sleep(0.0005)  # the socket stays readable: without a pause this loop would spin
+                    return
+            self.kg_deferring_since = None
+            super().accept(listener)
+            ledger.record(self.kg_slot, self.nr_conns)
+
         def handle_request(self, req, conn):
             served = getattr(conn, "kg_requests_served", 0) + 1
             conn.kg_requests_served = served
@@ -102,7 +173,7 @@ def _keepalive_capped_worker(max_requests: int) -> type[ThreadWorker]:
                 req.must_close = True  # the response says "Connection: close"
             return super().handle_request(req, conn)
 
-    return KeepaliveCappedWorker
+    return BalancedWorker
 
 
 class EndpointServer(BaseApplication):
@@ -116,7 +187,9 @@ class EndpointServer(BaseApplication):
         options = {
             "bind": f"{self.settings.host}:{self.settings.port}",
             "workers": self.settings.workers,
-            "worker_class": _keepalive_capped_worker(self.settings.keepalive_requests),
+            # twice the slots: a fresh worker may start before the one it replaces has ended
+            "worker_class": _balanced_worker(self.settings.keepalive_requests,
+                                             ConnectionLedger(2 * self.settings.workers)),
             "threads": self.settings.threads,
             # the query time limit answers the client first; this only catches a worker stuck elsewhere
             "timeout": max(self.settings.worker_timeout, self.settings.query_timeout + 30),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, current_app, jsonify
 
 from kg import __version__
@@ -13,7 +15,8 @@ meta = Blueprint("meta", __name__)
 def health():
     store = current_app.extensions["kg"]["store"].get()
     served_from = "remote" if getattr(store, "remote", False) else "memory" if store.in_memory else "disk"
-    return jsonify({"ok": True, "build": store.build_id, "triples": len(store), "served_from": served_from})
+    return jsonify({"ok": True, "build": store.build_id, "triples": len(store), "served_from": served_from,
+                    "worker": os.getpid()})
 
 
 @meta.get("/version")
