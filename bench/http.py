@@ -483,15 +483,17 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
 
 
 def _kg_ready(base: str, workers: int):
-    """kg serve is ready when every worker answers from its memory copy of the store: /health (which any
-    worker may answer) says so several times in a row."""
-    in_a_row = [0]
+    """kg serve is ready when every worker answers from its memory copy of the store: /health, which
+    names the worker that answered, has said so from ``workers`` different workers."""
+    in_memory: set[int] = set()
 
     def ready() -> bool:
         status, body = _http(base, "GET", "/health", timeout=2)[:2]
-        memory = status == 200 and json.loads(body).get("served_from") == "memory"
-        in_a_row[0] = in_a_row[0] + 1 if memory else 0
-        return in_a_row[0] >= 4 * workers
+        if status == 200:
+            health = json.loads(body)
+            if health.get("served_from") == "memory":
+                in_memory.add(health["worker"])
+        return len(in_memory) >= workers
 
     return ready
 
