@@ -34,7 +34,7 @@ SETTINGS_DOC: dict[str, str] = {
     "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store in memory).",
     "threads": "Request threads per worker; queries run beside them without holding Python's GIL.",
     "keepalive_requests": "Requests a client may send on one kept-alive connection before the worker closes it; the "
-                          "client reconnects, and whichever worker is least busy takes the new connection.",
+                          "client reconnects, and the worker holding the fewest connections takes the new one.",
     "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "
                              "the copy takes about twice that. Larger stores, and 0, are served from disk.",
     "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
@@ -158,8 +158,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
                                              settings.max_body_bytes,
                                              settings.max_query_length, settings.max_query_depth,
                                              settings.query_timeout, settings.max_result_rows) < 1:
-        raise ConfigError("port must be 1-65535; workers, threads, keepalive_requests, max_body_bytes, max_query_length, "
-                          "max_query_depth, query_timeout and max_result_rows at least 1")
+        raise ConfigError("port must be 1-65535; workers, threads, keepalive_requests, max_body_bytes, "
+                          "max_query_length, max_query_depth, query_timeout and max_result_rows at least 1")
     if settings.memory_copy_limit_mib < 0:
         raise ConfigError("memory_copy_limit_mib must be 0 (serve from disk) or more")
     return settings

@@ -30,7 +30,8 @@ def test_relative_paths_resolve_against_root(tmp_path):
 @pytest.mark.parametrize("text", ['[tool.kg]\nunknown = 1\n', '[tool.kg]\nbase_iri = "no-scheme/"\n',
                                   '[tool.kg]\nkeep_versions = "many"\n', '[tool.kg\n',
                                   '[tool.kg]\nthreads = 0\n', '[tool.kg]\nmemory_copy_limit_mib = -1\n',
-                                  '[tool.kg]\nmax_query_length = 0\n', '[tool.kg]\nmax_query_depth = 0\n'])
+                                  '[tool.kg]\nmax_query_length = 0\n', '[tool.kg]\nmax_query_depth = 0\n',
+                                  '[tool.kg]\nkeepalive_requests = 0\n', '[tool.kg]\nkeepalive_requests = "some"\n'])
 def test_bad_configuration_is_a_config_error(tmp_path, text):
     (tmp_path / "pyproject.toml").write_text(text + ("" if "[tool.kg]" in text else "\n[tool.kg]\n"))
     with pytest.raises(ConfigError):

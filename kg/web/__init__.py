@@ -66,9 +66,10 @@ class StoreHolder:
         files = store.snapshot
         if not self._memory_limit:
             return
-        if not all(f.is_file() for f in files) or sum(f.stat().st_size for f in files) > self._memory_limit:
-            why = ("has no snapshot (published by an older kg build; rebuild to serve it from memory)"
-                   if not all(f.is_file() for f in files) else "is larger than memory_copy_limit_mib")
+        complete = all(f.is_file() for f in files)
+        if not complete or sum(f.stat().st_size for f in files) > self._memory_limit:
+            why = ("is larger than memory_copy_limit_mib" if complete else
+                   "has no snapshot (published by an older kg build; rebuild to serve it from memory)")
             logging.getLogger("kg.web").warning("version %s %s; serving from disk", store.build_id, why)
             return
 
