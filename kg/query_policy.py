@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from kg.config import Settings
 from kg.errors import BadRequest, Forbidden
-from kg.sparql_text import dataset_clause, looks_like_update, nesting_depth, service_targets, stray_backslash
+from kg.sparql_text import (dataset_clause, looks_like_update, nesting_depth, openers, service_targets,
+                            stray_backslash)
 
 
 def check_readable(text: str, settings: Settings) -> None:
@@ -21,7 +22,8 @@ def check_readable(text: str, settings: Settings) -> None:
     if len(text) > settings.max_query_length:
         raise BadRequest(f"the query is {len(text):,} characters long; the limit is {settings.max_query_length:,} "
                          "(setting max_query_length)")
-    depth = nesting_depth(text)
+    # the raw count bounds the depth: most queries pass without being split into tokens
+    depth = nesting_depth(text) if openers(text) > settings.max_query_depth else 0
     if depth > settings.max_query_depth:
         raise BadRequest(f"the query nests braces, parentheses or brackets {depth} deep; the limit is "
                          f"{settings.max_query_depth} (setting max_query_depth)")

@@ -111,13 +111,28 @@ _FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _UPDATES = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD"})
 
 
+@functools.lru_cache(maxsize=64)
 def query_form(text: str) -> str | None:
-    """select, ask, construct or describe: the form of a query, read from its first keyword; None if none."""
-    return next((word.lower() for word in _words(text) if word in _FORMS), None)
+    """select, ask, construct or describe: the form of a query, read from its first keyword; None if none.
+
+    The text is read only up to that keyword (past the prologue), not split whole: most of a query's
+    tokens follow it, and splitting them was most of the endpoint's own work on a light query."""
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup == "word":
+            word = match.group("word").upper()
+            if word in _FORMS:
+                return word.lower()
+    return None
 
 
 def looks_like_update(text: str) -> bool:
     return query_form(text) is None and any(word in _UPDATES for word in _words(text))
+
+
+def mentions_word(text: str, word: str) -> bool:
+    """False when ``text`` surely has no keyword token ``word`` (ASCII letters, any case): a check of the
+    raw text that spares splitting it into tokens. True means it may have one."""
+    return word.upper() in text.upper()
 
 
 _UCHAR_ESCAPE = re.compile(_UCHAR)
@@ -163,6 +178,8 @@ def _after(significant: tuple[Token, ...], index: int, skip: str) -> tuple[Token
 
 def service_targets(text: str) -> list[str | None]:
     """The endpoint of every SERVICE clause: None where it is a variable, "" where it is no IRI."""
+    if not mentions_word(text, "SERVICE"):
+        return []
     significant = _significant(text)
     prefixes = _prefixes(text)
     return [_iri_of(_after(significant, i, "SILENT")[0], prefixes) for i, token in enumerate(significant)
@@ -171,6 +188,8 @@ def service_targets(text: str) -> list[str | None]:
 
 def dataset_clause(text: str) -> tuple[list[str], list[str]]:
     """The IRIs of the query's FROM and FROM NAMED clauses."""
+    if not mentions_word(text, "FROM"):
+        return [], []
     significant = _significant(text)
     prefixes = _prefixes(text)
     default, named = [], []
@@ -179,6 +198,12 @@ def dataset_clause(text: str) -> tuple[list[str], list[str]]:
             target, is_named = _after(significant, index, "NAMED")
             (named if is_named else default).append(_iri_of(target, prefixes) or "")
     return default, named
+
+
+def openers(text: str) -> int:
+    """How many opening brackets, parentheses and braces the raw text holds: a bound of its nesting depth
+    that needs no tokens."""
+    return sum(map(text.count, _OPENERS))
 
 
 def nesting_depth(text: str) -> int:
