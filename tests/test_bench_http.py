@@ -69,6 +69,16 @@ def test_the_workloads_are_what_they_claim(results):
     assert all(line.split("\t")[1:3] == ["POST", "/query"] for line in peer_mix)
     adhoc = (requests / "kg-adhoc.txt").read_text().splitlines()
     assert len(set(adhoc)) == len(adhoc) and all(line.startswith("a\tPOST\t/sparql\tquery=") for line in adhoc)
+    # shuffled, so that any stretch of the list wrk gets through holds the same kinds of queries: in turns
+    # (each query once, then again while its values last) the heavy queries with few values came first
+    plan = json.loads((requests / "plan.json").read_text())
+    order = [(r["query"], json.dumps(r["values"], sort_keys=True)) for r in plan["adhoc"]]
+    per_query: dict[str, list] = {}
+    for query, values in order:
+        per_query.setdefault(query, []).append(values)
+    turns = [(query, values[turn]) for turn in range(max(map(len, per_query.values())))
+             for query, values in sorted(per_query.items()) if turn < len(values)]
+    assert sorted(order) == sorted(turns) and order != turns
 
 
 def test_the_tables_name_every_server_and_the_ratios(results):
