@@ -56,6 +56,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -63,7 +64,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -750,6 +751,90 @@ def benchmark_server(name: str, data: dict, plan: dict, lists: dict, logs: Path,
     return info, runs
 
 
+class _KeptAlive:
+    """One kept-alive HTTP connection to a server, opened again whenever the server closes it (as kg serve
+    does after keepalive_requests); each ``send`` returns (status, seconds from sending to the last byte)."""
+
+    def __init__(self, base: str, timeout: float):
+        self.host, self.timeout = urllib.parse.urlsplit(base).netloc, timeout
+        self.connection: http.client.HTTPConnection | None = None
+
+    def send(self, method: str, target: str, body: str) -> tuple[int, float]:
+        headers = {"Accept": ACCEPT, **({"Content-Type": FORM} if body else {})}
+        for attempt in (1, 2):  # a connection the server closed while idle fails once, then is opened anew
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, timeout=self.timeout)
+            started = time.perf_counter()
+            try:
+                self.connection.request(method, target, body=body.encode() or None, headers=headers)
+                response = self.connection.getresponse()
+                response.read()
+            except (http.client.HTTPException, ConnectionError):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            seconds = time.perf_counter() - started
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            return response.status, seconds
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+#: Buckets of the paired comparison, by the peer's time for a request (ms).
+PAIRED_BUCKETS = ((0, 5), (5, 20), (20, 100), (100, None))
+
+
+def paired(data: dict, plan: dict, logs: Path, peer: str, *, count: int, workers: int, threads: int,
+           start_timeout: float, timeout_s: int, progress=print) -> dict:
+    """One ad hoc request at a time to kg serve and to ``peer``, both running, the same ``count``
+    requests, alternating which server gets a request first: what each request costs with no queue.
+
+    Under wrk's load a server's rate mixes its cost per request with how it shares the cores; here the two
+    are compared request by request, in one pass (each request marked so that nothing comes from a cache).
+    """
+    items = plan["adhoc"]
+    times: dict[str, list[float]] = {"kg": [], peer: []}
+    with running("kg", data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours, \
+            running(peer, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as theirs:
+        clients = {server.name: _KeptAlive(server.base, timeout_s) for server in (ours, theirs)}
+        try:
+            for index in range(-min(10, count), count):  # the first ten of each, untimed: a warm-up
+                item = Request(**items[index % len(items)])
+                marked = replace(item, text=f"{item.text}\n# paired-{index}")
+                for server in ((ours, theirs) if index % 2 else (theirs, ours)):
+                    status, seconds = clients[server.name].send(*marked.render(server.name))
+                    if status != 200:
+                        raise RuntimeError(f"{server.name} answered {status} to {item.query} {item.values}")
+                    if index >= 0:
+                        times[server.name].append(seconds)
+        finally:
+            for client in clients.values():
+                client.close()
+    kg_times, peer_times = times["kg"], times[peer]
+    buckets = []
+    for low, high in PAIRED_BUCKETS:
+        chosen = [(k, p) for k, p in zip(kg_times, peer_times) if low <= p * 1000 and (high is None or p * 1000 < high)]
+        if chosen:
+            kg_total, peer_total = sum(k for k, _ in chosen), sum(p for _, p in chosen)
+            buckets.append({"peer_ms": [low, high], "requests": len(chosen), "kg_s": round(kg_total, 3),
+                            "peer_s": round(peer_total, 3), "ratio": round(peer_total / kg_total, 3)})
+    result = {"peer": peer, "requests": count, "kg_s": round(sum(kg_times), 3), "peer_s": round(sum(peer_times), 3),
+              "ratio": round(sum(peer_times) / sum(kg_times), 3),
+              "kg_median_ms": round(statistics.median(kg_times) * 1000, 2),
+              "peer_median_ms": round(statistics.median(peer_times) * 1000, 2),
+              "median_difference_ms": round(statistics.median(k - p for k, p in zip(kg_times, peer_times)) * 1000, 2),
+              "buckets": buckets}
+    progress(f"paired with {peer}: {count} requests, kg {result['kg_s']} s, {peer} {result['peer_s']} s "
+             f"(ratio {result['ratio']})")
+    return result
+
+
 # --- the suite ---------------------------------------------------------------------------------------------
 
 def _version(name: str) -> str | None:
@@ -797,7 +882,7 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
               timeout_s: int = 30,
               seed: int = 1, per_query: int = 200, mix_values: int = 4, max_rows: int = 1000,
               plan_budget_s: float = 30, verify_adhoc: int = 2, start_timeout: float | None = None,
-              rebuild: bool = False, progress=print) -> dict:
+              rebuild: bool = False, paired_requests: int = 0, progress=print) -> dict:
     if shutil.which("wrk") is None:
         raise RuntimeError("the load generator wrk is not installed (Debian: apt-get install wrk)")
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -843,6 +928,16 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
             progress(f"{name}: FAILED: {exc}")
             results["servers"][name] = {"description": SERVERS[name], "error": str(exc)[:3000]}
     results["ratios"] = ratios(results["runs"])
+    results["paired"] = []
+    if paired_requests and "kg" in servers:
+        for peer in [name for name in servers if name != "kg"]:
+            try:
+                results["paired"].append(paired(data, plan, logs, peer, count=paired_requests, workers=workers,
+                                                threads=threads, start_timeout=start_timeout, timeout_s=timeout_s,
+                                                progress=progress))
+            except Exception as exc:  # noqa: BLE001 - the wrk runs above are kept whatever happens here
+                progress(f"paired with {peer}: FAILED: {exc}")
+                results["paired"].append({"peer": peer, "error": str(exc)[:3000]})
     out.mkdir(parents=True, exist_ok=True)
     (out / "http.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     (out / "http.md").write_text(to_markdown(results))
@@ -888,6 +983,21 @@ def to_markdown(results: dict) -> str:
         for r in results["ratios"]:
             lines.append(f"| {r['workload']} | {r['connections']} | {r['peer']} | {r['rps']} "
                          f"| {r.get('rps_per_server_core') or ''} | {r['p50']} | {r['p99']} |")
+    if results.get("paired"):
+        lines += ["", "One request at a time (paired): the first ad hoc requests of the list, each sent to kg serve "
+                  "and to the peer, both running, alternating which gets it first; the client's time from sending "
+                  "to the last byte (ratio: peer ÷ kg, above 1: kg serve does better):", "",
+                  "| peer | requests | kg total (s) | peer total (s) | ratio | kg median (ms) | peer median (ms) "
+                  "| median of the differences (ms) | by the peer's time: requests, ratio |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in results["paired"]:
+            if "error" in r:
+                lines.append(f"| {r['peer']} | failed: {r['error'][:300]} | | | | | | | |")
+                continue
+            buckets = "; ".join(f"{b['peer_ms'][0]}-{b['peer_ms'][1] or ''} ms: {b['requests']}, {b['ratio']}"
+                                for b in r["buckets"])
+            lines.append(f"| {r['peer']} | {r['requests']} | {r['kg_s']} | {r['peer_s']} | {r['ratio']} | "
+                         f"{r['kg_median_ms']} | {r['peer_median_ms']} | {r['median_difference_ms']} | {buckets} |")
     lines += ["", "| server | started in (s) | checked before timing | peak RSS over the whole run (MiB) |",
               "|---|---|---|---|"]
     for name, info in results["servers"].items():
@@ -925,6 +1035,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench", help="where data is built and kept")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the data for this size")
+    parser.add_argument("--paired", type=int, default=0, metavar="N",
+                        help="also send the first N ad hoc requests one at a time to kg serve and each peer, "
+                             "alternating (both servers running at once)")
     args = parser.parse_args(argv)
     servers = [s for s in args.servers.split(",") if s]
     unknown = sorted(set(servers) - set(SERVERS))
@@ -933,11 +1046,13 @@ def main(argv: list[str] | None = None) -> int:
     connections = [int(c) for c in args.connections.split(",") if c]
     if not connections or min(connections) < 1:
         parser.error("--connections needs positive numbers")
+    if args.paired < 0:
+        parser.error("--paired needs a number of requests, 0 or more")
     try:
         results = run_suite(triples=args.triples, connections=connections, duration=args.duration,
                             servers=servers, out=args.out, work=args.work, warmup=args.warmup,
                             workers=args.workers, threads=args.threads, wrk_threads=args.wrk_threads, max_rows=args.max_rows,
-                            rebuild=args.rebuild,
+                            rebuild=args.rebuild, paired_requests=args.paired,
                             progress=lambda message: print(message, file=sys.stderr, flush=True))
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)

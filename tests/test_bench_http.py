@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 def results(tmp_path_factory):
     work, out = tmp_path_factory.mktemp("http-work"), tmp_path_factory.mktemp("http-results")
     done = subprocess.run([sys.executable, "-m", "bench.http", "--triples", "2000", "--connections", "2",
-                           "--duration", "1", "--warmup", "1", "--servers", ",".join(SERVERS),
+                           "--duration", "1", "--warmup", "1", "--servers", ",".join(SERVERS), "--paired", "12",
                            "--work", str(work), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -89,3 +89,15 @@ def test_the_tables_name_every_server_and_the_ratios(results):
     peers = {r["peer"] for r in data["ratios"]}
     assert peers == set(SERVERS) - {"kg"} and all(r["rps"] > 0 for r in data["ratios"])
     assert data["machine"]["cpus"] and data["versions"]["wrk"] and data["versions"]["rdflib-endpoint"]
+
+
+def test_the_paired_comparison_sends_the_same_requests_to_both(results):
+    data, markdown, _ = results
+    paired = {r["peer"]: r for r in data["paired"]}
+    assert set(paired) == set(SERVERS) - {"kg"}
+    for peer, r in paired.items():
+        assert "error" not in r, f"{peer}: {r.get('error')}"
+        assert r["requests"] == 12 and r["kg_s"] > 0 and r["peer_s"] > 0
+        assert sum(b["requests"] for b in r["buckets"]) == 12  # every request in one bucket by the peer's time
+        assert abs(sum(b["peer_s"] for b in r["buckets"]) - r["peer_s"]) < 0.01
+        assert f"| {peer} | 12 | {r['kg_s']} | {r['peer_s']} | {r['ratio']} |" in markdown
