@@ -309,7 +309,7 @@ def make_plan(data: dict, *, seed: int, per_query: int, mix_values: int, max_row
     # long as a run lasts, so the cost of a request must not depend on where it stands. In turns (each
     # query once, then again while its values last), the queries with few values, the heavy ones, came
     # first: at 1M the first 300 requests took 38 ms each, the rest 6 ms (one connection, Oxigraph
-    # server), and a faster server got further into the light tail within a run
+    # server), so the share of heavy requests in a run depended on how far each server got through it
     adhoc = [chosen[turn] for turn in range(per_query) for chosen in accepted.values() if turn < len(chosen)]
     rng.shuffle(adhoc)
     # mix: groups of five, four saved (a few values per query, repeating) and one ad hoc
@@ -760,25 +760,24 @@ class _KeptAlive:
         self.connection: http.client.HTTPConnection | None = None
 
     def send(self, method: str, target: str, body: str) -> tuple[int, float]:
+        try:
+            return self._exchange(method, target, body)
+        except (http.client.HTTPException, ConnectionError):  # closed by the server while idle: once more
+            self.close()
+            return self._exchange(method, target, body)
+
+    def _exchange(self, method: str, target: str, body: str) -> tuple[int, float]:
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(self.host, timeout=self.timeout)
         headers = {"Accept": ACCEPT, **({"Content-Type": FORM} if body else {})}
-        for attempt in (1, 2):  # a connection the server closed while idle fails once, then is opened anew
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection(self.host, timeout=self.timeout)
-            started = time.perf_counter()
-            try:
-                self.connection.request(method, target, body=body.encode() or None, headers=headers)
-                response = self.connection.getresponse()
-                response.read()
-            except (http.client.HTTPException, ConnectionError):
-                self.close()
-                if attempt == 2:
-                    raise
-                continue
-            seconds = time.perf_counter() - started
-            if response.getheader("Connection", "").lower() == "close":
-                self.close()
-            return response.status, seconds
-        raise AssertionError("unreachable")
+        started = time.perf_counter()
+        self.connection.request(method, target, body=body.encode() or None, headers=headers)
+        response = self.connection.getresponse()
+        response.read()
+        seconds = time.perf_counter() - started
+        if response.getheader("Connection", "").lower() == "close":
+            self.close()
+        return response.status, seconds
 
     def close(self) -> None:
         if self.connection is not None:

@@ -35,6 +35,17 @@ def die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Spawned:
     """A fresh Python process running ``python -c <code> <args>``; ``fallback`` does the same work here
     when the process fails (it raises the real error, with a usable traceback, or succeeds)."""

@@ -17,6 +17,7 @@ from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from kg.config import Settings
+from kg.parallel import process_alive
 
 
 def _json_error(sock, status: int, reason: str, message: str) -> None:
@@ -89,14 +90,6 @@ def _access_logger(secret: str) -> type[Logger]:
     return AccessLogger
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
 class ConnectionLedger:
     """Each worker's open connections, in memory the workers share (made by the arbiter before it forks them).
 
@@ -113,7 +106,7 @@ class ConnectionLedger:
     def claim(self, pid: int) -> int | None:
         with self._lock:
             for slot, holder in enumerate(self._pids):
-                if holder == 0 or not _alive(holder):
+                if holder == 0 or not process_alive(holder):
                     self._pids[slot], self._open[slot] = pid, 0
                     return slot
         return None
@@ -129,7 +122,7 @@ class ConnectionLedger:
 
     def fewest_elsewhere(self, slot: int | None) -> int | None:
         counts = [self._open[other] for other, pid in enumerate(self._pids)
-                  if other != slot and pid and _alive(pid)]
+                  if other != slot and pid and process_alive(pid)]
         return min(counts) if counts else None
 
 

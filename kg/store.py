@@ -24,7 +24,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, MappingError, QuerySyntaxError, StoreError
-from kg.parallel import Spawned
+from kg.parallel import Spawned, process_alive
 from kg.sparql_text import dataset_clause, where_brace
 
 Triple = tuple[Node, Node, Node]
@@ -704,21 +704,11 @@ def _remove_abandoned(versions: Path) -> None:
     folders and attachments in ``versions``, and a ``.current-<pid>`` link beside it."""
     for leftover in [*versions.glob(".*"), *versions.parent.glob(".current-*")]:
         pid = _WRITER_PID.search(leftover.name)  # .staging-<pid>, .<build>.<attachment>.<pid>, .current-<pid>
-        if pid and not _alive(int(pid.group(1))):
+        if pid and not process_alive(int(pid.group(1))):
             if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _point_current(store_dir: Path, target: Path) -> None:

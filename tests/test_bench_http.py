@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.http import SERVERS, WORKLOADS, to_markdown
+from bench.http import SERVERS, WORKLOADS, main, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,3 +101,14 @@ def test_the_paired_comparison_sends_the_same_requests_to_both(results):
         assert sum(b["requests"] for b in r["buckets"]) == 12  # every request in one bucket by the peer's time
         assert abs(sum(b["peer_s"] for b in r["buckets"]) - r["peer_s"]) < 0.01
         assert f"| {peer} | 12 | {r['kg_s']} | {r['peer_s']} | {r['ratio']} |" in markdown
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--paired", "-1"], "--paired needs a number"),
+    (["--connections", "0"], "--connections needs positive numbers"),
+    (["--servers", "kg,nginx"], "unknown servers: nginx"),
+])
+def test_bad_options_are_refused_before_anything_runs(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
