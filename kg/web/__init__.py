@@ -17,6 +17,16 @@ from kg.web.cache import ResultCache, result_key
 from kg.store import EmbeddedStore
 
 
+#: Headers every response carries: the data is read-only, so any origin may query it from a browser.
+CROSS_ORIGIN_HEADERS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Content-Type, Accept, Authorization, If-None-Match"),
+    ("Access-Control-Max-Age", "86400"),
+    ("Access-Control-Expose-Headers", "X-SPARQL-MaxRows, ETag, Link, Content-Disposition"),
+)
+
+
 class StoreHolder:
     """The published store for this process, reopened when a build publishes a new version (or the
     remote store the settings name, which keeps its own versions).
@@ -96,6 +106,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     from kg.web.data import data
     from kg.web.entities import entities
     from kg.web.errors import register_error_handlers
+    from kg.web.fast_query import QueryFastPath
     from kg.web.guards import register_request_guards
     from kg.web.pages import pages
     from kg.web.meta import meta
@@ -123,14 +134,11 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
 
     @app.after_request
     def allow_cross_origin(response):
-        # read-only data: any origin may query it from a browser
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept, Authorization, If-None-Match"
-        response.headers["Access-Control-Max-Age"] = "86400"
-        response.headers["Access-Control-Expose-Headers"] = "X-SPARQL-MaxRows, ETag, Link, Content-Disposition"
+        for name, value in CROSS_ORIGIN_HEADERS:
+            response.headers[name] = value
         return response
 
+    app.wsgi_app = QueryFastPath(app, app.wsgi_app)
     return app
 
 
@@ -145,42 +153,59 @@ def answer(result_format: str, *, store=None, **request) -> Response:
     """
     from flask import request as http_request
 
-    from kg.web.negotiation import MEDIA_TYPE
-
     kg = current_app.extensions["kg"]
-    settings = kg["settings"]
     store = kg["store"].get() if store is None else store
-    build_id = store.build_id
-    if build_id == "unknown":  # a remote store we did not fill: no version to key answers on
-        result = run(result_format, store=store, **request)
-        response = Response(result.body, headers={"Content-Type": MEDIA_TYPE[result_format], "Vary": "Accept"})
-        if result.truncated:
-            response.headers["X-SPARQL-MaxRows"] = str(settings.max_result_rows)
-        return response
-    key = result_key(build_id, result_format, request)
-    if key in http_request.if_none_match:
+    key = answer_key(store, result_format, request)
+    if key is not None and key in http_request.if_none_match:
         response = Response(status=304)
         response.set_etag(key)
         response.headers["Vary"] = "Accept"
         return response
-    result = kg["cache"].get(key)
+    result = cached_answer(kg, key, result_format, store, request)
+    return Response(result.body, headers=answer_headers(kg, key, result_format, result))
+
+
+def answer_key(store, result_format: str, request: dict) -> str | None:
+    """The cache key and ETag of an answer from ``store``; None for a remote store we did not fill, which
+    has no version to key answers on."""
+    build_id = store.build_id
+    return None if build_id == "unknown" else result_key(build_id, result_format, request)
+
+
+def cached_answer(kg: dict, key: str | None, result_format: str, store, request: dict):
+    """The ``Answer`` kept under ``key``, or a fresh one (then kept); ``kg`` is the app's extension."""
+    result = None if key is None else kg["cache"].get(key)
     if result is None:
-        result = run(result_format, store=store, **request)
-        kg["cache"].put(key, result)
-    response = Response(result.body)
-    response.set_etag(key)
-    response.headers["Content-Type"] = MEDIA_TYPE[result_format]
-    response.headers["Vary"] = "Accept"
+        result = run_on(kg, result_format, store, request)
+        if key is not None:
+            kg["cache"].put(key, result)
+    return result
+
+
+def answer_headers(kg: dict, key: str | None, result_format: str, result) -> list[tuple[str, str]]:
+    """An answer's headers, but Content-Length and those every response carries (CROSS_ORIGIN_HEADERS)."""
+    from werkzeug.http import quote_etag
+
+    from kg.web.negotiation import MEDIA_TYPE
+
+    headers = [("Content-Type", MEDIA_TYPE[result_format])]
+    if key is not None:
+        headers.append(("ETag", quote_etag(key)))
+    headers.append(("Vary", "Accept"))
     if result.truncated:
-        response.headers["X-SPARQL-MaxRows"] = str(settings.max_result_rows)
-    return response
+        headers.append(("X-SPARQL-MaxRows", str(kg["settings"].max_result_rows)))
+    return headers
 
 
 def run(result_format: str, *, store=None, **request):
     """A query's ``Answer`` from ``store`` (by default the current one), within the time limit and the row cap."""
     kg = current_app.extensions["kg"]
-    settings = kg["settings"]
-    store = kg["store"].get() if store is None else store
+    return run_on(kg, result_format, kg["store"].get() if store is None else store, request)
+
+
+def run_on(kg: dict, result_format: str, store, request: dict):
+    """``run`` for a caller outside Flask's request context, which passes the app's extension ``kg``."""
+    max_rows = kg["settings"].max_result_rows
     if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
-        return store.execute(result_format=result_format, max_rows=settings.max_result_rows, **request)
-    return kg["evaluator"].execute(store, result_format=result_format, max_rows=settings.max_result_rows, **request)
+        return store.execute(result_format=result_format, max_rows=max_rows, **request)
+    return kg["evaluator"].execute(store, result_format=result_format, max_rows=max_rows, **request)

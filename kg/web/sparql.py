@@ -11,6 +11,7 @@ from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
 from kg.query_policy import check_query
 from kg.sparql_text import query_form
 from kg.web import answer
+from kg.web.fast_query import QUERY_ERROR
 from kg.web.negotiation import choose
 
 sparql = Blueprint("sparql", __name__)
@@ -71,6 +72,9 @@ def _read_request() -> tuple[str | None, list[str], list[str]]:
 def endpoint():
     if request.method == "OPTIONS":
         return Response(status=204)
+    error = request.environ.get(QUERY_ERROR)
+    if error is not None:  # the fast path ran this query, and it failed: answered here like every error
+        raise error
     settings, store = _context()
     query, default_graphs, named_graphs = _read_request()
     if query is None:
