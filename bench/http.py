@@ -789,32 +789,47 @@ class _KeptAlive:
 PAIRED_BUCKETS = ((0, 5), (5, 20), (20, 100), (100, None))
 
 
-def paired(data: dict, plan: dict, logs: Path, peer: str, *, count: int, workers: int, threads: int,
-           start_timeout: float, timeout_s: int, progress=print) -> dict:
-    """One ad hoc request at a time to kg serve and to ``peer``, both running, the same ``count``
-    requests, alternating which server gets a request first: what each request costs with no queue.
+def head_to_head(data: dict, plan: dict, logs: Path, peer: str, *, paired_count: int, rounds: int,
+                 round_requests: int, connections: int, workers: int, threads: int, start_timeout: float,
+                 timeout_s: int,
+                 progress=print) -> tuple[dict | None, dict | None]:
+    """kg serve and ``peer`` running at once, compared on the same ad hoc requests: ``paired_count`` of them
+    one at a time (``paired``), then ``rounds`` alternating rounds of the whole list, or of its first
+    ``round_requests`` (``alternating``)."""
+    with running("kg", data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours, \
+            running(peer, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as theirs:
+        one_by_one = paired(ours, theirs, plan["adhoc"], count=paired_count, timeout_s=timeout_s,
+                            progress=progress) if paired_count else None
+        whole_list = alternating(ours, theirs, plan["adhoc"][:round_requests or None], rounds=rounds,
+                                 connections=connections,
+                                 timeout_s=timeout_s, progress=progress) if rounds else None
+    return one_by_one, whole_list
+
+
+def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, timeout_s: int,
+           progress=print) -> dict:
+    """One ad hoc request at a time to kg serve (``ours``) and to a peer, the same ``count`` requests,
+    alternating which server gets a request first: what each request costs with no queue.
 
     Under wrk's load a server's rate mixes its cost per request with how it shares the cores; here the two
     are compared request by request, in one pass (each request marked so that nothing comes from a cache).
     """
-    items = plan["adhoc"]
+    peer = theirs.name
     times: dict[str, list[float]] = {"kg": [], peer: []}
-    with running("kg", data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours, \
-            running(peer, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as theirs:
-        clients = {server.name: _KeptAlive(server.base, timeout_s) for server in (ours, theirs)}
-        try:
-            for index in range(-min(10, count), count):  # the first ten of each, untimed: a warm-up
-                item = Request(**items[index % len(items)])
-                marked = replace(item, text=f"{item.text}\n# paired-{index}")
-                for server in ((ours, theirs) if index % 2 else (theirs, ours)):
-                    status, seconds = clients[server.name].send(*marked.render(server.name))
-                    if status != 200:
-                        raise RuntimeError(f"{server.name} answered {status} to {item.query} {item.values}")
-                    if index >= 0:
-                        times[server.name].append(seconds)
-        finally:
-            for client in clients.values():
-                client.close()
+    clients = {server.name: _KeptAlive(server.base, timeout_s) for server in (ours, theirs)}
+    try:
+        for index in range(-min(10, count), count):  # the first ten of each, untimed: a warm-up
+            item = Request(**items[index % len(items)])
+            marked = replace(item, text=f"{item.text}\n# paired-{index}")
+            for server in ((ours, theirs) if index % 2 else (theirs, ours)):
+                status, seconds = clients[server.name].send(*marked.render(server.name))
+                if status != 200:
+                    raise RuntimeError(f"{server.name} answered {status} to {item.query} {item.values}")
+                if index >= 0:
+                    times[server.name].append(seconds)
+    finally:
+        for client in clients.values():
+            client.close()
     kg_times, peer_times = times["kg"], times[peer]
     buckets = []
     for low, high in PAIRED_BUCKETS:
@@ -831,6 +846,71 @@ def paired(data: dict, plan: dict, logs: Path, peer: str, *, count: int, workers
               "buckets": buckets}
     progress(f"paired with {peer}: {count} requests, kg {result['kg_s']} s, {peer} {result['peer_s']} s "
              f"(ratio {result['ratio']})")
+    return result
+
+
+def _whole_list(server: Running, items: list[dict], tag: str, *, connections: int, timeout_s: int) -> dict:
+    """Every request of ``items`` once, marked with ``tag``, over ``connections`` kept-alive connections at
+    once: the rate, the p99, and the server's CPU time per request."""
+    pending = iter(range(len(items)))
+    lock = threading.Lock()
+    seconds = [0.0] * len(items)
+    failures: list[str] = []
+
+    def client() -> None:
+        connection = _KeptAlive(server.base, timeout_s)
+        try:
+            while not failures:
+                with lock:
+                    index = next(pending, None)
+                if index is None:
+                    return
+                item = Request(**items[index])
+                status, seconds[index] = connection.send(
+                    *replace(item, text=f"{item.text}\n# {tag}-{index}").render(server.name))
+                if status != 200:
+                    failures.append(f"{server.name} answered {status} to {item.query} {item.values}")
+        except Exception as exc:  # noqa: BLE001 - reported below, from the calling thread
+            failures.append(f"{server.name}: {exc}")
+        finally:
+            connection.close()
+
+    with CpuShare(server.process.pid) as cpu:
+        began = time.perf_counter()
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(connections)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout_s * len(items))
+        elapsed = time.perf_counter() - began
+    if failures or any(thread.is_alive() for thread in threads):
+        raise RuntimeError(failures[0] if failures else f"{server.name}: the round did not finish")
+    ordered = sorted(seconds)
+    return {"rps": round(len(items) / elapsed, 1), "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1),
+            "server_cpu_ms_per_request": round(cpu.cores["server"] * elapsed / len(items) * 1000, 2)}
+
+
+def alternating(ours: Running, theirs: Running, items: list[dict], *, rounds: int, connections: int,
+                timeout_s: int, progress=print) -> dict:
+    """The whole ad hoc list, once per round, to kg serve (``ours``) and to a peer, both running, over
+    ``connections`` connections at once; which server goes first alternates from round to round.
+
+    A fixed amount of work, the same for both, next to each other in time: wrk's timed runs each cover
+    whatever part of the list a server reaches, and runs minutes apart meet a machine whose speed drifts.
+    """
+    peer = theirs.name
+    result: dict = {"peer": peer, "connections": connections, "requests": len(items), "rounds": []}
+    for number in range(rounds):
+        measured = {}
+        for server in ((ours, theirs) if number % 2 == 0 else (theirs, ours)):
+            measured[server.name] = _whole_list(server, items, f"round-{number}-{server.name}",
+                                                connections=connections, timeout_s=timeout_s)
+        measured["ratio"] = round(measured["kg"]["rps"] / measured[peer]["rps"], 3)
+        result["rounds"].append(measured)
+        progress(f"alternating with {peer}, round {number + 1}: kg {measured['kg']['rps']} req/s, "
+                 f"{peer} {measured[peer]['rps']} req/s (ratio {measured['ratio']})")
+    result["median_ratio"] = round(statistics.median(r["ratio"] for r in result["rounds"]), 3)
+    result["p99_ratio"] = round(statistics.median(r[peer]["p99_ms"] / r["kg"]["p99_ms"] for r in result["rounds"]), 3)
     return result
 
 
@@ -881,7 +961,8 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
               timeout_s: int = 30,
               seed: int = 1, per_query: int = 200, mix_values: int = 4, max_rows: int = 1000,
               plan_budget_s: float = 30, verify_adhoc: int = 2, start_timeout: float | None = None,
-              rebuild: bool = False, paired_requests: int = 0, progress=print) -> dict:
+              rebuild: bool = False, paired_requests: int = 0, rounds: int = 0, round_requests: int = 0,
+              progress=print) -> dict:
     if shutil.which("wrk") is None:
         raise RuntimeError("the load generator wrk is not installed (Debian: apt-get install wrk)")
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -927,16 +1008,22 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
             progress(f"{name}: FAILED: {exc}")
             results["servers"][name] = {"description": SERVERS[name], "error": str(exc)[:3000]}
     results["ratios"] = ratios(results["runs"])
-    results["paired"] = []
-    if paired_requests and "kg" in servers:
+    results["paired"], results["alternating"] = [], []
+    if (paired_requests or rounds) and "kg" in servers:
         for peer in [name for name in servers if name != "kg"]:
             try:
-                results["paired"].append(paired(data, plan, logs, peer, count=paired_requests, workers=workers,
-                                                threads=threads, start_timeout=start_timeout, timeout_s=timeout_s,
-                                                progress=progress))
+                one_by_one, whole_list = head_to_head(
+                    data, plan, logs, peer, paired_count=paired_requests, rounds=rounds,
+                    round_requests=round_requests,
+                    connections=min(connections), workers=workers, threads=threads, start_timeout=start_timeout,
+                    timeout_s=timeout_s, progress=progress)
             except Exception as exc:  # noqa: BLE001 - the wrk runs above are kept whatever happens here
-                progress(f"paired with {peer}: FAILED: {exc}")
-                results["paired"].append({"peer": peer, "error": str(exc)[:3000]})
+                progress(f"kg serve with {peer}: FAILED: {exc}")
+                one_by_one = whole_list = {"peer": peer, "error": str(exc)[:3000]}
+            if paired_requests:
+                results["paired"].append(one_by_one)
+            if rounds:
+                results["alternating"].append(whole_list)
     out.mkdir(parents=True, exist_ok=True)
     (out / "http.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     (out / "http.md").write_text(to_markdown(results))
@@ -946,6 +1033,32 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
 def _cores(run: dict) -> str:
     cores = run.get("cpu_cores") or {}
     return " / ".join(f"{cores[k]:.2f}" for k in ("server", "wrk", "other")) if cores else ""
+
+
+def _peer_table(entries: list[dict], intro: str, columns: list[str], row) -> list[str]:
+    """Markdown lines of a head-to-head table: one row per peer, made by ``row``, or the peer's failure."""
+    lines = ["", intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for entry in entries:
+        if "error" in entry:
+            lines.append(f"| {entry['peer']} | failed: {entry['error'][:300]} |" + " |" * (len(columns) - 2))
+        else:
+            lines.append(row(entry))
+    return lines
+
+
+def _paired_row(r: dict) -> str:
+    buckets = "; ".join(f"{b['peer_ms'][0]}-{b['peer_ms'][1] or ''} ms: {b['requests']}, {b['ratio']}"
+                        for b in r["buckets"])
+    return (f"| {r['peer']} | {r['requests']} | {r['kg_s']} | {r['peer_s']} | {r['ratio']} | "
+            f"{r['kg_median_ms']} | {r['peer_median_ms']} | {r['median_difference_ms']} | {buckets} |")
+
+
+def _alternating_row(r: dict) -> str:
+    peer, by_round = r["peer"], r["rounds"]
+    cpu = ", ".join(f"{x['kg']['server_cpu_ms_per_request']} / {x[peer]['server_cpu_ms_per_request']}"
+                    for x in by_round)
+    return (f"| {peer} | {r['connections']} | {r['requests']} | {', '.join(str(x['kg']['rps']) for x in by_round)} | "
+            f"{', '.join(str(x[peer]['rps']) for x in by_round)} | {cpu} | {r['median_ratio']} | {r['p99_ratio']} |")
 
 
 def to_markdown(results: dict) -> str:
@@ -983,20 +1096,22 @@ def to_markdown(results: dict) -> str:
             lines.append(f"| {r['workload']} | {r['connections']} | {r['peer']} | {r['rps']} "
                          f"| {r.get('rps_per_server_core') or ''} | {r['p50']} | {r['p99']} |")
     if results.get("paired"):
-        lines += ["", "One request at a time (paired): the first ad hoc requests of the list, each sent to kg serve "
-                  "and to the peer, both running, alternating which gets it first; the client's time from sending "
-                  "to the last byte (ratio: peer ÷ kg, above 1: kg serve does better):", "",
-                  "| peer | requests | kg total (s) | peer total (s) | ratio | kg median (ms) | peer median (ms) "
-                  "| median of the differences (ms) | by the peer's time: requests, ratio |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        for r in results["paired"]:
-            if "error" in r:
-                lines.append(f"| {r['peer']} | failed: {r['error'][:300]} | | | | | | | |")
-                continue
-            buckets = "; ".join(f"{b['peer_ms'][0]}-{b['peer_ms'][1] or ''} ms: {b['requests']}, {b['ratio']}"
-                                for b in r["buckets"])
-            lines.append(f"| {r['peer']} | {r['requests']} | {r['kg_s']} | {r['peer_s']} | {r['ratio']} | "
-                         f"{r['kg_median_ms']} | {r['peer_median_ms']} | {r['median_difference_ms']} | {buckets} |")
+        lines += _peer_table(
+            results["paired"],
+            "One request at a time (paired): the first ad hoc requests of the list, each sent to kg serve and to "
+            "the peer, both running, alternating which gets it first; the client's time from sending to the last "
+            "byte (ratio: peer ÷ kg, above 1: kg serve does better):",
+            ["peer", "requests", "kg total (s)", "peer total (s)", "ratio", "kg median (ms)", "peer median (ms)",
+             "median of the differences (ms)", "by the peer's time: requests, ratio"], _paired_row)
+    if results.get("alternating"):
+        lines += _peer_table(
+            results["alternating"],
+            "The whole ad hoc list at once (alternating rounds): every ad hoc request of the list, once per round, "
+            "to kg serve and to the peer, both running, over the fewest connections above; which server goes "
+            "first alternates from round to round (ratio: kg ÷ peer req/s, above 1: kg serve does better; p99 "
+            "ratio: peer ÷ kg):",
+            ["peer", "connections", "requests per round", "kg req/s by round", "peer req/s by round",
+             "kg / peer CPU ms per request by round", "median ratio", "median p99 ratio"], _alternating_row)
     lines += ["", "| server | started in (s) | checked before timing | peak RSS over the whole run (MiB) |",
               "|---|---|---|---|"]
     for name, info in results["servers"].items():
@@ -1037,6 +1152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paired", type=int, default=0, metavar="N",
                         help="also send the first N ad hoc requests one at a time to kg serve and each peer, "
                              "alternating (both servers running at once)")
+    parser.add_argument("--rounds", type=int, default=0, metavar="R",
+                        help="also send the whole ad hoc list to kg serve and each peer, both running, over the "
+                             "fewest --connections at once, in R rounds that alternate which server goes first")
+    parser.add_argument("--round-requests", type=int, default=0, metavar="N",
+                        help="send only the first N requests of the ad hoc list in each round (0: all of them)")
     args = parser.parse_args(argv)
     servers = [s for s in args.servers.split(",") if s]
     unknown = sorted(set(servers) - set(SERVERS))
@@ -1047,11 +1167,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--connections needs positive numbers")
     if args.paired < 0:
         parser.error("--paired needs a number of requests, 0 or more")
+    if args.rounds < 0:
+        parser.error("--rounds needs a number of rounds, 0 or more")
+    if args.round_requests < 0:
+        parser.error("--round-requests needs a number of requests, 0 (all) or more")
     try:
         results = run_suite(triples=args.triples, connections=connections, duration=args.duration,
                             servers=servers, out=args.out, work=args.work, warmup=args.warmup,
                             workers=args.workers, threads=args.threads, wrk_threads=args.wrk_threads, max_rows=args.max_rows,
-                            rebuild=args.rebuild, paired_requests=args.paired,
+                            rebuild=args.rebuild, paired_requests=args.paired, rounds=args.rounds,
+                            round_requests=args.round_requests,
                             progress=lambda message: print(message, file=sys.stderr, flush=True))
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)

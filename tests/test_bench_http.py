@@ -26,6 +26,7 @@ def results(tmp_path_factory):
     work, out = tmp_path_factory.mktemp("http-work"), tmp_path_factory.mktemp("http-results")
     done = subprocess.run([sys.executable, "-m", "bench.http", "--triples", "2000", "--connections", "2",
                            "--duration", "1", "--warmup", "1", "--servers", ",".join(SERVERS), "--paired", "12",
+                           "--rounds", "2", "--round-requests", "30",
                            "--work", str(work), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -91,20 +92,42 @@ def test_the_tables_name_every_server_and_the_ratios(results):
     assert data["machine"]["cpus"] and data["versions"]["wrk"] and data["versions"]["rdflib-endpoint"]
 
 
+def by_peer(entries: list[dict]) -> dict[str, dict]:
+    """A head-to-head comparison's entries by peer, each peer there once and without an error."""
+    found = {r["peer"]: r for r in entries}
+    assert set(found) == set(SERVERS) - {"kg"}
+    for peer, r in found.items():
+        assert "error" not in r, f"{peer}: {r.get('error')}"
+    return found
+
+
 def test_the_paired_comparison_sends_the_same_requests_to_both(results):
     data, markdown, _ = results
-    paired = {r["peer"]: r for r in data["paired"]}
-    assert set(paired) == set(SERVERS) - {"kg"}
-    for peer, r in paired.items():
-        assert "error" not in r, f"{peer}: {r.get('error')}"
+    for peer, r in by_peer(data["paired"]).items():
         assert r["requests"] == 12 and r["kg_s"] > 0 and r["peer_s"] > 0
         assert sum(b["requests"] for b in r["buckets"]) == 12  # every request in one bucket by the peer's time
         assert abs(sum(b["peer_s"] for b in r["buckets"]) - r["peer_s"]) < 0.01
         assert f"| {peer} | 12 | {r['kg_s']} | {r['peer_s']} | {r['ratio']} |" in markdown
 
 
+def test_the_alternating_rounds_send_the_whole_list_to_both_in_turn(results):
+    data, markdown, _ = results
+    for peer, r in by_peer(data["alternating"]).items():
+        assert r["requests"] == 30 and r["connections"] == 2
+        assert len(r["rounds"]) == 2
+        for measured in r["rounds"]:
+            for server in ("kg", peer):
+                assert measured[server]["rps"] > 0 and measured[server]["p99_ms"] > 0
+                assert measured[server]["server_cpu_ms_per_request"] >= 0
+            assert measured["ratio"] == round(measured["kg"]["rps"] / measured[peer]["rps"], 3)
+        assert f"| {peer} | 2 | {r['requests']} | " in markdown
+        assert f"| {r['median_ratio']} | {r['p99_ratio']} |" in markdown
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--paired", "-1"], "--paired needs a number"),
+    (["--rounds", "-2"], "--rounds needs a number"),
+    (["--round-requests", "-1"], "--round-requests needs a number"),
     (["--connections", "0"], "--connections needs positive numbers"),
     (["--servers", "kg,nginx"], "unknown servers: nginx"),
 ])

@@ -20,6 +20,7 @@ from kg.web.fast_query import ANSWERED, QUERY_ERROR
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_ROWS = 5
+ASSERTED = "https://w3id.org/yrd-kg/graph/asserted"
 PARK = "https://w3id.org/yrd-kg/id/park/jiangyin-jingjiang-industrial-park"
 
 SELECTS = [
@@ -135,8 +136,7 @@ NOT_PLAIN = {
     "format parameter": {"method": "POST", "path": "/sparql", "content_type": FORM,
                          "data": urllib.parse.urlencode({"query": SELECTS[0], "format": "csv"})},
     "graph parameter": {"method": "POST", "path": "/sparql", "content_type": FORM,
-                        "data": urllib.parse.urlencode({"query": SELECTS[0],
-                                                        "default-graph-uri": "https://w3id.org/yrd-kg/graph/asserted"})},
+                        "data": urllib.parse.urlencode({"query": SELECTS[0], "default-graph-uri": ASSERTED})},
     "query twice": {"method": "POST", "path": "/sparql", "content_type": FORM,
                     "data": urllib.parse.urlencode([("query", SELECTS[0]), ("query", SELECTS[3])])},
     "update form": {"method": "POST", "path": "/sparql", "content_type": FORM,
@@ -151,8 +151,8 @@ NOT_PLAIN = {
     "body not UTF-8": {"method": "POST", "path": "/sparql", "content_type": "application/sparql-query",
                        "data": b"ASK { ?s ?p \"\xff\" }"},
     "URL not UTF-8": {"method": "GET", "path": "/sparql", "query_string": "query=ASK%7B%7D%C3"},
-    "Latin-1 declared": {"method": "POST", "path": "/sparql", "content_type": "application/sparql-query; charset=latin-1",
-                         "data": b"ASK {}"},
+    "Latin-1 declared": {"method": "POST", "path": "/sparql", "data": b"ASK {}",
+                         "content_type": "application/sparql-query; charset=latin-1"},
     "unknown media type": {"method": "POST", "path": "/sparql", "content_type": "text/plain", "data": b"ASK {}"},
     "SPARQL Update body": {"method": "POST", "path": "/sparql", "content_type": "application/sparql-update",
                            "data": b"CLEAR ALL"},
