@@ -31,7 +31,7 @@ from kg.web.negotiation import choose
 
 #: The environ key under which a query's error reaches the Flask route.
 QUERY_ERROR = "kg.query_error"
-#: The environ key that says the fast path answered (for the access log and the tests).
+#: The environ key that says the fast path answered (the tests read it).
 ANSWERED = "kg.fast_path"
 
 PATHS = ("/sparql", "/sparql/")
@@ -47,15 +47,12 @@ class Declined(Exception):
 @lru_cache(maxsize=64)
 def _base_url(scheme: str, host: str | None, server_name: str | None, server_port: str | None,
               script_name: str, path_info: str) -> str:
-    """Werkzeug's ``base_url`` for a request with these parts (the IRI relative ones in a query resolve against)."""
-    environ = {"wsgi.url_scheme": scheme, "SERVER_NAME": server_name, "SERVER_PORT": server_port,
-               "SCRIPT_NAME": script_name, "PATH_INFO": path_info, "REQUEST_METHOD": "GET"}
-    if server_name is None:
-        del environ["SERVER_NAME"]
-    if server_port is None:
-        del environ["SERVER_PORT"]
-    if host is not None:
-        environ["HTTP_HOST"] = host
+    """Werkzeug's ``base_url`` for a request with these parts: the IRI that relative IRIs in a query
+    resolve against, as in the route."""
+    environ = {"wsgi.url_scheme": scheme, "SCRIPT_NAME": script_name, "PATH_INFO": path_info, "REQUEST_METHOD": "GET"}
+    for key, value in (("SERVER_NAME", server_name), ("SERVER_PORT", server_port), ("HTTP_HOST", host)):
+        if value is not None:
+            environ[key] = value
     return Request(environ).base_url
 
 
