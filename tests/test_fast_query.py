@@ -185,6 +185,18 @@ def test_a_body_streamed_without_a_length_is_left_to_the_route(apps):
     assert answers[0][0] == "200 OK"
 
 
+def test_a_body_shorter_than_its_length_is_left_to_the_route(apps):
+    """A client that stops before the Content-Length it declared: the query must not run on a cut text."""
+    answers = []
+    for wsgi in apps:
+        environ = EnvironBuilder(**plain(SELECTS[0], "direct")).get_environ()
+        environ["CONTENT_LENGTH"] = str(int(environ["CONTENT_LENGTH"]) + 10)
+        answers.append(call(wsgi, environ))
+        assert not environ.get(ANSWERED)
+    assert answers[0] == answers[1]
+    assert answers[0][0].startswith("400")
+
+
 def test_a_conditional_request_gets_304_from_the_route(apps):
     first, _, answered = both(apps, plain(SELECTS[0], "form"))
     etag = dict(first[1])["etag"]
