@@ -702,6 +702,7 @@ class CpuShare:
         end = self._read()
         seconds = max(end[0] - self.start[0], 1e-9)
         busy, server, wrk = ((end[i] - self.start[i]) / seconds for i in (1, 2, 3))
+        self.server_seconds = end[2] - self.start[2]  # the server's CPU time during the run
         self.cores = {"server": round(server, 2), "wrk": round(wrk, 2), "other": round(max(busy - server - wrk, 0), 2)}
 
 
@@ -791,8 +792,7 @@ PAIRED_BUCKETS = ((0, 5), (5, 20), (20, 100), (100, None))
 
 def head_to_head(data: dict, plan: dict, logs: Path, peer: str, *, paired_count: int, rounds: int,
                  round_requests: int, connections: int, workers: int, threads: int, start_timeout: float,
-                 timeout_s: int,
-                 progress=print) -> tuple[dict | None, dict | None]:
+                 timeout_s: int, progress=print) -> tuple[dict | None, dict | None]:
     """kg serve and ``peer`` running at once, compared on the same ad hoc requests: ``paired_count`` of them
     one at a time (``paired``), then ``rounds`` alternating rounds of the whole list, or of its first
     ``round_requests`` (``alternating``)."""
@@ -801,8 +801,7 @@ def head_to_head(data: dict, plan: dict, logs: Path, peer: str, *, paired_count:
         one_by_one = paired(ours, theirs, plan["adhoc"], count=paired_count, timeout_s=timeout_s,
                             progress=progress) if paired_count else None
         whole_list = alternating(ours, theirs, plan["adhoc"][:round_requests or None], rounds=rounds,
-                                 connections=connections,
-                                 timeout_s=timeout_s, progress=progress) if rounds else None
+                                 connections=connections, timeout_s=timeout_s, progress=progress) if rounds else None
     return one_by_one, whole_list
 
 
@@ -887,7 +886,7 @@ def _whole_list(server: Running, items: list[dict], tag: str, *, connections: in
         raise RuntimeError(failures[0] if failures else f"{server.name}: the round did not finish")
     ordered = sorted(seconds)
     return {"rps": round(len(items) / elapsed, 1), "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1),
-            "server_cpu_ms_per_request": round(cpu.cores["server"] * elapsed / len(items) * 1000, 2)}
+            "server_cpu_ms_per_request": round(cpu.server_seconds / len(items) * 1000, 2)}
 
 
 def alternating(ours: Running, theirs: Running, items: list[dict], *, rounds: int, connections: int,

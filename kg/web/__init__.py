@@ -8,12 +8,14 @@ import threading
 from pathlib import Path
 
 from flask import Flask, Response, current_app
+from werkzeug.http import quote_etag
 
 from kg.config import Settings, load_settings
 from kg.errors import StoreError
 from kg.evaluator import Evaluator
 from kg.remote import open_store
 from kg.web.cache import ResultCache, result_key
+from kg.web.negotiation import MEDIA_TYPE
 from kg.store import EmbeddedStore
 
 
@@ -184,10 +186,6 @@ def cached_answer(kg: dict, key: str | None, result_format: str, store, request:
 
 def answer_headers(kg: dict, key: str | None, result_format: str, result) -> list[tuple[str, str]]:
     """An answer's headers, but Content-Length and those every response carries (CROSS_ORIGIN_HEADERS)."""
-    from werkzeug.http import quote_etag
-
-    from kg.web.negotiation import MEDIA_TYPE
-
     headers = [("Content-Type", MEDIA_TYPE[result_format])]
     if key is not None:
         headers.append(("ETag", quote_etag(key)))

@@ -79,11 +79,12 @@ class QueryFastPath:
         try:
             query = self._plain_query(environ)
             store = self._kg["store"].get()
-            result_format, key = self._negotiated(environ, query, store)
+            request = _request(query, environ)
+            result_format, key = self._negotiated(environ, request, store)
         except Declined:
             return self.flask_wsgi(environ, start_response)
         try:
-            result = cached_answer(self._kg, key, result_format, store, _request(query, environ))
+            result = cached_answer(self._kg, key, result_format, store, request)
         except Exception as error:  # noqa: BLE001 - every error is answered by the route's handlers
             environ[QUERY_ERROR] = error
             return self.flask_wsgi(environ, start_response)
@@ -111,13 +112,14 @@ class QueryFastPath:
         if media_type not in (FORM, SPARQL_QUERY) or any(name != "charset" for name in options) \
                 or options.get("charset", "utf-8").lower() not in UTF8:
             raise Declined()
-        length = environ.get("CONTENT_LENGTH", "")
+        declared = environ.get("CONTENT_LENGTH", "")
         # without a length (a chunked body) or over the limit, Flask's guards answer
-        if not length.isdigit() or int(length) > self._max_body:
+        if not declared.isdigit() or int(declared) > self._max_body:
             raise Declined()
-        body = environ["wsgi.input"].read(int(length))
+        length = int(declared)
+        body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # so that Flask reads the same body if it takes the request
-        if len(body) < int(length):  # the client stopped short: the route answers for the cut body
+        if len(body) < length:  # the client stopped short: the route answers for the cut body
             raise Declined()
         try:
             text = body.decode("utf-8")
@@ -129,10 +131,11 @@ class QueryFastPath:
             return text
         return _only_query(text)
 
-    def _negotiated(self, environ, query: str, store) -> tuple[str, str]:
+    def _negotiated(self, environ, request: dict, store) -> tuple[str, str]:
         """The answer's format and cache key, or Declined when the route would refuse the query or the format."""
         if getattr(store, "remote", False):
             raise Declined()
+        query = request["query"]
         try:
             check_query(query, False, {str(g) for g in store.graphs()}, self._kg["settings"])
             form = query_form(query)
@@ -142,11 +145,10 @@ class QueryFastPath:
             result_format = choose(kind, parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept), None)
         except Exception:  # noqa: BLE001 - the route finds the same fault and answers it
             raise Declined() from None
-        key = answer_key(store, result_format, _request(query, environ))
+        key = answer_key(store, result_format, request)
         if key is None:
             raise Declined()
         return result_format, key
-
 
 
 def _request(query: str, environ) -> dict:
