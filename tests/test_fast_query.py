@@ -9,6 +9,7 @@ to Flask, which must still read the body the fast path read first.
 from __future__ import annotations
 
 import dataclasses
+import io
 import urllib.parse
 from pathlib import Path
 
@@ -232,3 +233,23 @@ def test_a_repeated_plain_query_comes_from_the_cache(apps, monkeypatch):
     monkeypatch.setattr(evaluator, "execute", lambda store, **request: pytest.fail("the query ran again"))
     again, _, answered = both(apps, plain(query, "direct"))
     assert answered and again == first  # the same answer and ETag, by GET or POST
+
+
+class _BrokenBody(io.BytesIO):
+    """A request body whose client hangs up after the first bytes (what gunicorn's reader then raises)."""
+
+    def read(self, size=-1):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+
+def test_a_client_gone_mid_body_gets_the_routes_answer_for_a_cut_body(apps):
+    """The fast path must not let a reading error reach the server (which logs it as a crash)."""
+    fast, reference = apps
+    environ = EnvironBuilder(**plain(SELECTS[0], "direct")).get_environ()
+    environ["wsgi.input"] = _BrokenBody()
+    answer = call(fast, environ)
+    assert not environ.get(ANSWERED)
+    cut = EnvironBuilder(**plain(SELECTS[0], "direct")).get_environ()
+    cut["wsgi.input"] = io.BytesIO(b"")
+    assert answer == call(reference, cut)
+    assert answer[0].startswith("400")

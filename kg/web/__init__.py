@@ -167,6 +167,14 @@ def answer(result_format: str, *, store=None, **request) -> Response:
     return Response(result.body, headers=answer_headers(kg, key, result_format, result))
 
 
+def protocol_request(query: str, default_graphs: list[str] | None, named_graphs: list[str] | None,
+                     base_iri: str) -> dict:
+    """What a SPARQL protocol request asks ``run`` for (its cache key is made of it): the one spelling
+    shared by the route and the fast path, so that both key the same request alike."""
+    return {"query": query, "default_graphs": default_graphs or None, "named_graphs": named_graphs or None,
+            "base_iri": base_iri}
+
+
 def answer_key(store, result_format: str, request: dict) -> str | None:
     """The cache key and ETag of an answer from ``store``; None for a remote store we did not fill, which
     has no version to key answers on."""

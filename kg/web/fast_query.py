@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request
 
 from kg.query_policy import check_query
 from kg.sparql_text import query_form
-from kg.web import CROSS_ORIGIN_HEADERS, answer_headers, answer_key, cached_answer
+from kg.web import CROSS_ORIGIN_HEADERS, answer_headers, answer_key, cached_answer, protocol_request
 from kg.web.negotiation import choose
 
 #: The environ key under which a query's error reaches the Flask route.
@@ -117,7 +117,10 @@ class QueryFastPath:
         if not declared.isdigit() or int(declared) > self._max_body:
             raise Declined()
         length = int(declared)
-        body = environ["wsgi.input"].read(length)
+        try:
+            body = environ["wsgi.input"].read(length)
+        except OSError:  # the client went away mid-body: the route answers as for a cut body (400), not the server
+            body = b""
         environ["wsgi.input"] = io.BytesIO(body)  # so that Flask reads the same body if it takes the request
         if len(body) < length:  # the client stopped short: the route answers for the cut body
             raise Declined()
@@ -155,4 +158,4 @@ def _request(query: str, environ) -> dict:
     """What the route passes to ``answer`` for a plain query (the cache key is made of it)."""
     base_iri = _base_url(environ["wsgi.url_scheme"], environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
                          environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
-    return {"query": query, "default_graphs": None, "named_graphs": None, "base_iri": base_iri}
+    return protocol_request(query, None, None, base_iri)

@@ -10,7 +10,7 @@ from kg import __version__
 from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
 from kg.query_policy import check_query
 from kg.sparql_text import query_form
-from kg.web import answer
+from kg.web import answer, protocol_request
 from kg.web.fast_query import QUERY_ERROR
 from kg.web.negotiation import choose
 
@@ -88,8 +88,8 @@ def endpoint():
     kind = "solutions" if form in ("select", "ask") else "graph"
     result_format = choose(kind, request.accept_mimetypes, request.values.get("format"))
     # relative IRIs in a query resolve against the endpoint, as the protocol suggests
-    return answer(result_format, store=store, query=query, default_graphs=default_graphs or None,
-                  named_graphs=named_graphs or None, base_iri=request.base_url)
+    return answer(result_format, store=store,
+                  **protocol_request(query, default_graphs, named_graphs, request.base_url))
 
 
 def _service_description(settings, store) -> Response:
