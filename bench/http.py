@@ -10,7 +10,10 @@ Servers (``--servers``, all by default):
   to its Graph Store endpoint after it starts;
 - ``oxigraph-disk``: the Oxigraph server read-only on a RocksDB location filled by ``oxigraph load``;
 - ``rdflib-endpoint``: rdflib-endpoint's FastAPI app over an rdflib ``Dataset`` under uvicorn
-  (``--workers`` workers, each holding the data).
+  (``--workers`` workers, each holding the data);
+- ``pyoxigraph-plain``: the least a Python front over pyoxigraph does (``bench/plain_app.py``): a bare WSGI
+  function under gunicorn with kg serve's workers and threads, each worker querying its in-memory copy;
+  no checks, limits or cache. kg serve against it is what kg's own request handling costs.
 
 The data: ``bench.generate`` seed tables, built into a store by ``kg build`` (the real pipeline), whose
 N-Quads snapshot (``kg export --format nquads`` for a store without one) every peer loads, every named graph of it (kept
@@ -82,9 +85,13 @@ SERVERS = {
     "oxigraph-memory": "Oxigraph server, in-memory store",
     "oxigraph-disk": "Oxigraph server, read-only on a RocksDB location",
     "rdflib-endpoint": "rdflib-endpoint (FastAPI) under uvicorn, rdflib Dataset in memory",
+    "pyoxigraph-plain": "a bare WSGI function under gunicorn, pyoxigraph in memory (no checks, limits or cache)",
 }
 #: the path of each server's SPARQL query endpoint
-SPARQL_PATH = {"kg": "/sparql", "oxigraph-memory": "/query", "oxigraph-disk": "/query", "rdflib-endpoint": "/sparql"}
+SPARQL_PATH = {"kg": "/sparql", "oxigraph-memory": "/query", "oxigraph-disk": "/query", "rdflib-endpoint": "/sparql",
+               "pyoxigraph-plain": "/sparql"}
+#: the servers that run --workers worker processes, each holding its own copy of the data
+WITH_WORKERS = ("kg", "rdflib-endpoint", "pyoxigraph-plain")
 WORKLOADS = {
     "adhoc": "ad hoc SPARQL, every query different (POST form to the SPARQL endpoint)",
     "mix": "saved queries with repeating parameter values, one request in five ad hoc",
@@ -459,6 +466,11 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
         env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
         command = [sys.executable, "-m", "uvicorn", "--factory", "bench.http:rdflib_endpoint_app",
                    "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    elif name == "pyoxigraph-plain":
+        env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                   "--threads", str(threads), "--worker-class", "gthread", "--timeout", "600",
+                   "--no-control-socket", "bench.plain_app:app"]
     else:
         raise ValueError(f"unknown server {name!r}")
     started = time.monotonic()
@@ -471,7 +483,7 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
     try:
         if name == "kg":
             _wait_answering(server, _kg_ready(base, workers), deadline)
-        elif name == "rdflib-endpoint":
+        elif name in ("rdflib-endpoint", "pyoxigraph-plain"):
             def ready():
                 loaded = ready_file.exists() and len(ready_file.read_text().split()) >= workers
                 return loaded and _sparql(base, name, "ASK {}", timeout=5)[0] == 200
@@ -748,7 +760,7 @@ def benchmark_server(name: str, data: dict, plan: dict, lists: dict, logs: Path,
             sampler.stop()
         info = {"description": SERVERS[name], "command": [Path(server.command[0]).name, *server.command[1:]],
                 "start_s": round(server.started_s, 1), "same_data": same, "verification": checked,
-                "peak_rss_mib": sampler.peak_mib(), "workers": workers if name in ("kg", "rdflib-endpoint") else None}
+                "peak_rss_mib": sampler.peak_mib(), "workers": workers if name in WITH_WORKERS else None}
     return info, runs
 
 
@@ -792,11 +804,13 @@ PAIRED_BUCKETS = ((0, 5), (5, 20), (20, 100), (100, None))
 
 def head_to_head(data: dict, plan: dict, logs: Path, peer: str, *, paired_count: int, rounds: int,
                  round_requests: int, connections: int, workers: int, threads: int, start_timeout: float,
-                 timeout_s: int, progress=print) -> tuple[dict | None, dict | None]:
-    """kg serve and ``peer`` running at once, compared on the same ad hoc requests: ``paired_count`` of them
-    one at a time (``paired``), then ``rounds`` alternating rounds of the whole list, or of its first
-    ``round_requests`` (``alternating``)."""
-    with running("kg", data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours, \
+                 timeout_s: int, progress=print, server: str = "kg") -> tuple[dict | None, dict | None]:
+    """``server`` (kg serve unless named) and ``peer`` running at once, compared on the same ad hoc
+    requests: ``paired_count`` of them one at a time (``paired``, kg serve only), then ``rounds``
+    alternating rounds of the whole list, or of its first ``round_requests`` (``alternating``)."""
+    if paired_count and server != "kg":
+        raise ValueError("the paired comparison is of kg serve against a peer")
+    with running(server, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours, \
             running(peer, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as theirs:
         one_by_one = paired(ours, theirs, plan["adhoc"], count=paired_count, timeout_s=timeout_s,
                             progress=progress) if paired_count else None
@@ -891,25 +905,26 @@ def _whole_list(server: Running, items: list[dict], tag: str, *, connections: in
 
 def alternating(ours: Running, theirs: Running, items: list[dict], *, rounds: int, connections: int,
                 timeout_s: int, progress=print) -> dict:
-    """The whole ad hoc list, once per round, to kg serve (``ours``) and to a peer, both running, over
-    ``connections`` connections at once; which server goes first alternates from round to round.
+    """The whole ad hoc list, once per round, to a server (``ours``: kg serve, or the plain Python front)
+    and to a peer, both running, over ``connections`` connections at once; which server goes first
+    alternates from round to round.
 
     A fixed amount of work, the same for both, next to each other in time: wrk's timed runs each cover
     whatever part of the list a server reaches, and runs minutes apart meet a machine whose speed drifts.
     """
-    peer = theirs.name
-    result: dict = {"peer": peer, "connections": connections, "requests": len(items), "rounds": []}
+    mine, peer = ours.name, theirs.name
+    result: dict = {"server": mine, "peer": peer, "connections": connections, "requests": len(items), "rounds": []}
     for number in range(rounds):
         measured = {}
         for server in ((ours, theirs) if number % 2 == 0 else (theirs, ours)):
             measured[server.name] = _whole_list(server, items, f"round-{number}-{server.name}",
                                                 connections=connections, timeout_s=timeout_s)
-        measured["ratio"] = round(measured["kg"]["rps"] / measured[peer]["rps"], 3)
+        measured["ratio"] = round(measured[mine]["rps"] / measured[peer]["rps"], 3)
         result["rounds"].append(measured)
-        progress(f"alternating with {peer}, round {number + 1}: kg {measured['kg']['rps']} req/s, "
+        progress(f"alternating {mine} with {peer}, round {number + 1}: {mine} {measured[mine]['rps']} req/s, "
                  f"{peer} {measured[peer]['rps']} req/s (ratio {measured['ratio']})")
     result["median_ratio"] = round(statistics.median(r["ratio"] for r in result["rounds"]), 3)
-    result["p99_ratio"] = round(statistics.median(r[peer]["p99_ms"] / r["kg"]["p99_ms"] for r in result["rounds"]), 3)
+    result["p99_ratio"] = round(statistics.median(r[peer]["p99_ms"] / r[mine]["p99_ms"] for r in result["rounds"]), 3)
     return result
 
 
@@ -1023,6 +1038,17 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
                 results["paired"].append(one_by_one)
             if rounds:
                 results["alternating"].append(whole_list)
+    if rounds and {"pyoxigraph-plain", "oxigraph-memory"} <= set(servers):
+        # what any Python front over pyoxigraph costs, against the Oxigraph server on the same engine
+        try:
+            whole_list = head_to_head(
+                data, plan, logs, "oxigraph-memory", server="pyoxigraph-plain", paired_count=0, rounds=rounds,
+                round_requests=round_requests, connections=min(connections), workers=workers, threads=threads,
+                start_timeout=start_timeout, timeout_s=timeout_s, progress=progress)[1]
+        except Exception as exc:  # noqa: BLE001 - as above
+            progress(f"pyoxigraph-plain with oxigraph-memory: FAILED: {exc}")
+            whole_list = {"server": "pyoxigraph-plain", "peer": "oxigraph-memory", "error": str(exc)[:3000]}
+        results["alternating"].append(whole_list)
     out.mkdir(parents=True, exist_ok=True)
     (out / "http.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     (out / "http.md").write_text(to_markdown(results))
@@ -1039,7 +1065,7 @@ def _peer_table(entries: list[dict], intro: str, columns: list[str], row) -> lis
     lines = ["", intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for entry in entries:
         if "error" in entry:
-            lines.append(f"| {entry['peer']} | failed: {entry['error'][:300]} |" + " |" * (len(columns) - 2))
+            lines.append(f"| {_pair(entry)} | failed: {entry['error'][:300]} |" + " |" * (len(columns) - 2))
         else:
             lines.append(row(entry))
     return lines
@@ -1052,11 +1078,17 @@ def _paired_row(r: dict) -> str:
             f"{r['kg_median_ms']} | {r['peer_median_ms']} | {r['median_difference_ms']} | {buckets} |")
 
 
+def _pair(entry: dict) -> str:
+    """The first cell of a head-to-head row: the peer, or for a server other than kg serve, both."""
+    server = entry.get("server", "kg")
+    return entry["peer"] if server == "kg" else f"{entry['peer']} (against {server})"
+
+
 def _alternating_row(r: dict) -> str:
-    peer, by_round = r["peer"], r["rounds"]
-    cpu = ", ".join(f"{x['kg']['server_cpu_ms_per_request']} / {x[peer]['server_cpu_ms_per_request']}"
+    mine, peer, by_round = r.get("server", "kg"), r["peer"], r["rounds"]
+    cpu = ", ".join(f"{x[mine]['server_cpu_ms_per_request']} / {x[peer]['server_cpu_ms_per_request']}"
                     for x in by_round)
-    return (f"| {peer} | {r['connections']} | {r['requests']} | {', '.join(str(x['kg']['rps']) for x in by_round)} | "
+    return (f"| {_pair(r)} | {r['connections']} | {r['requests']} | {', '.join(str(x[mine]['rps']) for x in by_round)} | "
             f"{', '.join(str(x[peer]['rps']) for x in by_round)} | {cpu} | {r['median_ratio']} | {r['p99_ratio']} |")
 
 
@@ -1072,7 +1104,8 @@ def to_markdown(results: dict) -> str:
         f"made by kg build; N-Quads {data['nquads_bytes'] / 2**20:.1f} MiB), the same on "
         f"every server. wrk, {settings['wrk_threads']} "
         f"thread(s), {settings['duration_s']:g} s per run after a {settings['warmup_s']:g} s warm-up per workload; "
-        f"kg serve and rdflib-endpoint with {settings['workers']} workers (kg serve: "
+        f"kg serve, rdflib-endpoint and pyoxigraph-plain with {settings['workers']} workers (kg serve and "
+        "pyoxigraph-plain: "
         f"{settings.get('threads', 1)} threads each). Latencies in ms; memory is the peak "
         "resident size of the server's whole process tree during the run; cores are CPU seconds per second during "
         "the run, of the server's processes, of wrk, and of everything else on the machine (other work sharing "
@@ -1108,7 +1141,9 @@ def to_markdown(results: dict) -> str:
             "The whole ad hoc list at once (alternating rounds): every ad hoc request of the list, once per round, "
             "to kg serve and to the peer, both running, over the fewest connections above; which server goes "
             "first alternates from round to round (ratio: kg ÷ peer req/s, above 1: kg serve does better; p99 "
-            "ratio: peer ÷ kg):",
+            "ratio: peer ÷ kg). A row \"peer (against server)\" compares that server instead of kg serve with the "
+            "peer: pyoxigraph-plain against the Oxigraph server is what any Python front over the same engine "
+            "costs:",
             ["peer", "connections", "requests per round", "kg req/s by round", "peer req/s by round",
              "kg / peer CPU ms per request by round", "median ratio", "median p99 ratio"], _alternating_row)
     lines += ["", "| server | started in (s) | checked before timing | peak RSS over the whole run (MiB) |",

@@ -92,10 +92,11 @@ def test_the_tables_name_every_server_and_the_ratios(results):
     assert data["machine"]["cpus"] and data["versions"]["wrk"] and data["versions"]["rdflib-endpoint"]
 
 
-def by_peer(entries: list[dict]) -> dict[str, dict]:
-    """A head-to-head comparison's entries by peer, each peer there once and without an error."""
-    found = {r["peer"]: r for r in entries}
-    assert set(found) == set(SERVERS) - {"kg"}
+def by_peer(entries: list[dict], server: str = "kg") -> dict[str, dict]:
+    """A head-to-head comparison's entries of ``server`` by peer, each peer there once and without an error."""
+    found = {r["peer"]: r for r in entries if r.get("server", "kg") == server}
+    assert len(found) == len([r for r in entries if r.get("server", "kg") == server])
+    assert set(found) == (set(SERVERS) - {"kg"} if server == "kg" else {"oxigraph-memory"})
     for peer, r in found.items():
         assert "error" not in r, f"{peer}: {r.get('error')}"
     return found
@@ -110,17 +111,21 @@ def test_the_paired_comparison_sends_the_same_requests_to_both(results):
         assert f"| {peer} | 12 | {r['kg_s']} | {r['peer_s']} | {r['ratio']} |" in markdown
 
 
-def test_the_alternating_rounds_send_the_whole_list_to_both_in_turn(results):
+@pytest.mark.parametrize("ours", ["kg", "pyoxigraph-plain"])
+def test_the_alternating_rounds_send_the_whole_list_to_both_in_turn(results, ours):
+    """kg serve against every peer, and the plain Python front against the Oxigraph server."""
     data, markdown, _ = results
-    for peer, r in by_peer(data["alternating"]).items():
+    for peer, r in by_peer(data["alternating"], ours).items():
         assert r["requests"] == 30 and r["connections"] == 2
         assert len(r["rounds"]) == 2
         for measured in r["rounds"]:
-            for server in ("kg", peer):
+            assert set(measured) == {ours, peer, "ratio"}
+            for server in (ours, peer):
                 assert measured[server]["rps"] > 0 and measured[server]["p99_ms"] > 0
                 assert measured[server]["server_cpu_ms_per_request"] >= 0
-            assert measured["ratio"] == round(measured["kg"]["rps"] / measured[peer]["rps"], 3)
-        assert f"| {peer} | 2 | {r['requests']} | " in markdown
+            assert measured["ratio"] == round(measured[ours]["rps"] / measured[peer]["rps"], 3)
+        label = peer if ours == "kg" else f"{peer} (against {ours})"
+        assert f"| {label} | 2 | {r['requests']} | {', '.join(str(m[ours]['rps']) for m in r['rounds'])} | " in markdown
         assert f"| {r['median_ratio']} | {r['p99_ratio']} |" in markdown
 
 
