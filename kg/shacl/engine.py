@@ -1,88 +1,29 @@
-"""SHACL validation as set-at-a-time SPARQL on pyoxigraph, giving the report pyshacl 0.40.1 gives.
-
-``validate(data, shapes)`` checks the default graph of a pyoxigraph ``Store`` (or any iterable of rdflib
-triples, loaded into a fresh store) against an rdflib shapes graph and returns the validation report as an
-rdflib ``Graph``. It reproduces pyshacl's report as kg.validate runs it (``advanced=True``,
-``allow_warnings=True``, ``allow_infos=True``, no inference): the same results with the same focus node,
-path, value, source shape, constraint component, severity, message(s), ``sh:sourceConstraint`` and
-``sh:detail``, and the same ``sh:conforms``.
-
-How it evaluates: a shape's focus nodes are a SPARQL pattern (its targets, or the value nodes of the shape
-that refers to it), never a list of nodes. Each constraint becomes one query over all focus nodes at once:
-the value-level constraints of a shape share one query, and the counting constraints (minCount, maxCount,
-qualified value shapes) of all property shapes of a node shape share one GROUP BY query. Whether a value
-conforms to another shape (sh:node, sh:or, sh:and, sh:xone, sh:not, sh:qualifiedValueShape) is compiled
-into a SPARQL expression and inlined. Where SPARQL and pyshacl judge a value differently (rdflib's
-well-formed literals for sh:datatype, rdflib's literal ordering for the range and property-pair constraints,
-Python ``re`` for sh:pattern), a query takes a fast SPARQL path for the values it can decide exactly and
-calls a Python function registered with pyoxigraph (``custom_functions``) for the others. A SHACL-AF SPARQL
-target is run once per shape; its nodes (usually none) start every query of the shape as a VALUES list.
-SPARQL-based constraints (``sh:sparql``) run once with ``$this`` joined to the focus pattern at the start of
-the WHERE clause, which equals pyshacl's pre-binding for the queries ``supported`` accepts. In the shapes'
-own SPARQL texts, two rewrites keep the answer and remove Oxigraph's slow spots: a ``FILTER NOT EXISTS`` of
-triple patterns sharing an always-bound variable becomes ``MINUS`` (Oxigraph scanned the pattern once per
-row), and in targets ``FILTER(?p IN (iri, ...))`` on an always-bound variable becomes ``VALUES``.
-
-Supported: targets (``sh:targetClass`` with rdfs:subClassOf* in the data, implicit class targets,
-``sh:targetNode``, ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, SHACL-AF SPARQL targets with
-``sh:select``), every path form, and the constraint components class, datatype, nodeKind, minCount, maxCount,
-min/maxExclusive, min/maxInclusive, minLength, maxLength, pattern (with flags), languageIn, uniqueLang, equals,
-disjoint, lessThan, lessThanOrEquals, in, hasValue, closed/ignoredProperties, not, and, or, xone, node,
-property, qualifiedValueShape (min/max count, disjoint siblings) and sh:sparql SELECT constraints with
-sh:prefixes/sh:declare, sh:deactivated, sh:severity and sh:message. ``supported(shapes)`` names whatever a
-shapes graph uses beyond that (SHACL rules, functions, JavaScript, expressions, custom constraint
-components or target types, recursive shapes, SPARQL texts the rewrite cannot keep equivalent, ...);
-``validate`` raises ``UnsupportedShapes`` for such a graph, so a caller can fall back to pyshacl.
-
-One deliberate difference from pyshacl, where it contradicts the SHACL specification: ``sh:inversePath`` of
-a sequence path is ``^(a/b)`` = ``^b/^a``; pyshacl walks ``^a/^b``. Term equality (sh:in, sh:hasValue) is
-rdflib's, as in pyshacl: "a"^^xsd:string in the shapes does not match the stored "a", nor "01"^^xsd:integer
-the stored "1".
-Known approximations (none is used by the project's shapes): a zero-length path (``sh:zeroOrMorePath``,
-``sh:zeroOrOnePath``) nested inside another path does not start from a node absent from the data graph.
-Literals in a data store are in Oxigraph's canonical form ("52.0"^^xsd:decimal is "52"); the report shows
-the stored terms, so compare with pyshacl run on the same canonical data.
-"""
+"""The SHACL engine: a shapes graph compiled into set-at-a-time SPARQL over all focus nodes (``kg.shacl``
+says how, and what it supports)."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Callable
 
 import pyoxigraph as ox
-import rdflib.term
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager
+from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
+from kg.namespaces import W3C_PREFIXES
+from kg.shacl import literals, report, rewrite
+from kg.shacl.errors import ShaclError, UnsupportedShapes
 from kg.sparql_text import code_only
-from kg.store import from_ox, to_ox  # noqa: F401  (term conversion, also used by the tests)
+from kg.store import from_ox, to_ox
 
-__all__ = ["ShaclError", "UnsupportedShapes", "supported", "validate"]
-
-SH = Namespace("http://www.w3.org/ns/shacl#")
+SH = Namespace(W3C_PREFIXES["sh"])
 _ALLOWED = {SH.Info, SH.Warning}  # kg runs pyshacl with allow_infos and allow_warnings
 _TYPE_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
 _FN = "urn:x-kg-shacl:fn:"
 _MAX_VALUES = 50_000  # SPARQL target nodes written into queries as VALUES; beyond, the target query is inlined
-
-
-class ShaclError(ValueError):
-    """The shapes cannot be used (where pyshacl raises too), or a value cannot be compared as SHACL asks."""
-
-
-class UnsupportedShapes(ShaclError):
-    """The shapes graph uses features this engine does not implement; ``features`` names them."""
-
-    def __init__(self, features: list[str]):
-        super().__init__("SHACL features not supported by kg.shacl: " + "; ".join(features))
-        self.features = features
 
 
 class _Unsupported(Exception):
@@ -131,7 +72,7 @@ def validate(data, shapes: Graph, *, default_graph=None) -> Graph:
     engine = _Engine(model, store, default_graph=default_graph, namespaces=namespaces)
     try:
         conforms = True
-        results: list[_Result] = []
+        results: list[report.Result] = []
         for shape in model.shapes.values():
             if shape.deactivated or not shape.has_targets():
                 continue
@@ -141,7 +82,7 @@ def validate(data, shapes: Graph, *, default_graph=None) -> Graph:
             found, failed = engine.evaluate(shape, focus)
             results.extend(found)
             conforms = conforms and not failed
-        return _Report(model, engine).graph(conforms, results)
+        return report.Report(model, engine).graph(conforms, results)
     finally:
         # the engine's SPARQL functions refer back to it, so it waits for Python's cycle collector: let go
         # of the store now, so that a caller dropping it frees it at once (a 6M-triple store at 1M)
@@ -393,7 +334,7 @@ class _Focus:
                 raise _Unsupported("a SPARQL target without sh:select")
             declared = _collect_prefixes(g, target)
             own, body = _split_prologue(str(select))
-            body = _values_rewrite(_minus_rewrite(body))
+            body = rewrite.values_rewrite(rewrite.minus_rewrite(body))
             declared.update(own)
             if engine.store is not None:
                 # run the target once: its nodes are usually few (none when the data conforms), and then
@@ -525,7 +466,7 @@ class _Sparql:
         self.prefixes = _collect_prefixes(sg, node)
         own, body = _split_prologue(text)
         self.prefixes.update(own)
-        self.body = _minus_rewrite(body)
+        self.body = rewrite.minus_rewrite(body)
         self._plan()
 
     def _check(self, text: str) -> None:
@@ -554,7 +495,7 @@ class _Sparql:
         open_brace = code.find("{")
         if open_brace < 0:
             raise ShaclError("a SPARQL constraint without a WHERE clause")
-        close_brace = _matching(code, open_brace)
+        close_brace = rewrite.matching(code, open_brace)
         clause = code[select.end():open_brace]
         clause = re.sub(r"\bWHERE\s*$", "", clause.rstrip(), flags=re.I)
         modifiers = code[close_brace + 1:]
@@ -620,7 +561,7 @@ class _Sparql:
                     pass
                 elif kinds == ["group"]:
                     group_start = stack[0][1]
-                    group_text = code[group_start + 1:_matching(code, group_start)]
+                    group_text = code[group_start + 1:rewrite.matching(code, group_start)]
                     if re.search(r"[{}]|\b(FILTER|BIND|OPTIONAL|MINUS|VALUES|SELECT|EXISTS|SERVICE|GRAPH)\b",
                                  group_text, re.I):
                         raise _Unsupported("$this inside a nested group with filters in a SPARQL constraint")
@@ -638,280 +579,6 @@ class _Sparql:
             at = self.select_end + (modifier.end() if modifier else 0)
             inner = inner[:at] + " ?this " + inner[at:]
         return inner, prefixes
-
-
-# what makes it unclear whether a variable of the group's triple patterns is bound in every solution (a
-# MINUS removes solutions but binds nothing, so it does not count)
-_TOP_LEVEL_NOISE = re.compile(r"\b(OPTIONAL|UNION|GRAPH|SERVICE|VALUES|EXISTS|SELECT)\b", re.I)
-_NOT_EXISTS = re.compile(r"\bFILTER\s+NOT\s+EXISTS\s*\{", re.I)
-_VAR = re.compile(r"[?$]([A-Za-z_]\w*)")
-
-
-def _minus_rewrite(text: str) -> str:
-    """``FILTER NOT EXISTS { P }`` directly in the WHERE group becomes ``MINUS { P }`` at its end, where that
-    is the same: P is triple patterns only and shares a variable with the group's own triple patterns (bound
-    in every solution). Oxigraph evaluates such a NOT EXISTS by scanning P for every solution; MINUS once."""
-    found = _where_group(text)
-    if found is None:
-        return text
-    code, start, end, bound = found
-    moves = []
-    for match in _NOT_EXISTS.finditer(code, start + 1, end):
-        brace = match.end() - 1
-        if _depth(code, start, match.start()) != 1:
-            continue
-        close = _matching(code, brace)
-        inner = code[brace + 1:close]
-        if re.search(r"[{}]|\b(FILTER|BIND|VALUES|OPTIONAL|MINUS|UNION|GRAPH|SERVICE|SELECT|EXISTS)\b", inner, re.I):
-            continue
-        if not set(_VAR.findall(inner)) & bound:
-            continue
-        moves.append((match.start(), close + 1, text[brace:close + 1]))
-    if not moves:
-        return text
-    return _blank_and_insert(text, [(begin, finish) for begin, finish, _ in moves], end,
-                             " ".join(f"MINUS {group}" for _, _, group in moves))
-
-
-_IN_FILTER = re.compile(r"\bFILTER\s*\(\s*([?$][A-Za-z_]\w*)\s+IN\s*\(([^()]*)\)\s*\)", re.I)
-_IRI_ITEM = re.compile(r"\s*(<[^<>\"{}|^`\\\s]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]*)\s*$")
-
-
-def _values_rewrite(text: str) -> str:
-    """``FILTER(?x IN (iri, ...))`` directly in the WHERE group becomes ``VALUES ?x { iri ... }`` at the
-    group's start, where that is the same: every item is an IRI (for IRIs ``=`` is term equality) and ?x is
-    bound by the group's own triple patterns. Oxigraph then reads only those predicates instead of scanning."""
-    found = _where_group(text)
-    if found is None:
-        return text
-    code, start, end, bound = found
-    moves = []
-    for match in _IN_FILTER.finditer(code, start + 1, end):
-        if _depth(code, start, match.start()) != 1 or match.group(1)[1:] not in bound:
-            continue
-        items_text = text[match.start(2):match.end(2)]
-        items = [i for i in items_text.split(",")]
-        if not items or not all(_IRI_ITEM.match(i) for i in items):
-            continue
-        moves.append((match.start(), match.end(), match.group(1), " ".join(i.strip() for i in items)))
-    if not moves:
-        return text
-    return _blank_and_insert(text, [(begin, finish) for begin, finish, _, _ in moves], start + 1,
-                             " ".join(f"VALUES {var} {{ {items} }}" for _, _, var, items in moves))
-
-
-def _blank_and_insert(text: str, spans: list[tuple[int, int]], at: int, inserted: str) -> str:
-    """``text`` with each span (in order, not overlapping) blanked to spaces, keeping every offset, and
-    ``inserted`` put in at offset ``at``: how the rewrites above move a pattern elsewhere in its group."""
-    pieces, last = [], 0
-    for begin, finish in spans:
-        pieces += [text[last:begin], " " * (finish - begin)]
-        last = finish
-    pieces.append(text[last:])
-    blanked = "".join(pieces)
-    return f"{blanked[:at]} {inserted} {blanked[at:]}"
-
-
-def _where_group(text: str):
-    """(code, start, end, bound): the query without strings, IRIs and comments, its WHERE group's braces, and
-    the variables bound in every solution of that group; None when there is no group or that is unclear."""
-    code = code_only(text)
-    start = code.find("{")
-    if start < 0:
-        return None
-    end = _matching(code, start)
-    bound = _group_bound_variables(code, start, end)
-    return None if bound is None else (code, start, end, bound)
-
-
-def _group_bound_variables(code: str, start: int, end: int) -> set[str] | None:
-    """The variables of the triple patterns directly in the group (bound in every solution), or None when
-    the group holds something that makes that unclear (OPTIONAL, UNION, VALUES, subqueries, ...)."""
-    flat, depth = [], 0
-    for ch in code[start + 1:end]:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif depth == 0:
-            flat.append(ch)
-    top = re.sub(r"\bFILTER\s+(NOT\s+)?EXISTS\b|\bMINUS\b", " ", "".join(flat), flags=re.I)
-    if _TOP_LEVEL_NOISE.search(top):
-        return None
-    top = _strip_calls(top)
-    if top is None or re.search(r"\b(FILTER|BIND|AS)\b", top, re.I):
-        return None  # a FILTER written as a bare function call, or an unexpected form: not worth reading
-    return set(_VAR.findall(top))
-
-
-def _strip_calls(text: str) -> str | None:
-    """``text`` without its FILTER(...) and BIND(...) clauses (None if their parentheses do not balance)."""
-    out, i = [], 0
-    for match in re.finditer(r"\b(FILTER|BIND)\s*\(", text, re.I):
-        if match.start() < i:
-            continue
-        depth, j = 0, match.end() - 1
-        while j < len(text):
-            depth += {"(": 1, ")": -1}.get(text[j], 0)
-            if depth == 0:
-                break
-            j += 1
-        if depth:
-            return None
-        out.append(text[i:match.start()])
-        i = j + 1
-    out.append(text[i:])
-    return " ".join(out)
-
-
-def _depth(code: str, start: int, at: int) -> int:
-    depth = 0
-    for ch in code[start:at]:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-    return depth
-
-
-def _matching(code: str, open_brace: int) -> int:
-    depth = 0
-    for i in range(open_brace, len(code)):
-        if code[i] == "{":
-            depth += 1
-        elif code[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ShaclError("unbalanced braces in a SPARQL query of the shapes")
-
-
-# --- literal semantics as pyshacl (rdflib) has them ----------------------------------------------------
-
-_FORCE_VALUE = (datetime, time)
-
-
-def _compare_literal(l1: Literal, l2: Literal) -> int:
-    """pyshacl.rdfutil.compare.compare_literal."""
-    if l1.eq(l2):
-        return 0
-    if l1.value.__class__ in _FORCE_VALUE:
-        if l1.value == l2.value:
-            return 0
-        if l1.value > l2.value:
-            return 1
-    elif l1 > l2:
-        return 1
-    return -1
-
-
-def _range_ok(value: Node, bound: Literal, test: Callable[[int], bool]) -> bool:
-    """pyshacl's min/max exclusive/inclusive check of one value node."""
-    if not isinstance(value, Literal):
-        return False
-    value_is_string, bound_is_string = isinstance(value.value, str), isinstance(bound.value, str)
-    if value_is_string != bound_is_string:
-        return False
-    try:
-        return test(_compare_literal(value, bound))
-    except (TypeError, NotImplementedError):
-        return False
-
-
-def _pair_ok(value: Node, other: Node, strict: bool) -> bool:
-    """pyshacl's sh:lessThan / sh:lessThanOrEquals check of one pair of values."""
-    if isinstance(value, BNode) or isinstance(other, BNode):
-        raise ShaclError("Cannot use sh:lessThan or sh:lessThanOrEquals to compare a blank node.")
-    a, a_string = value, False
-    if isinstance(a, URIRef):
-        a, a_string = str(a), True
-    elif isinstance(a, Literal) and isinstance(a.value, str):
-        a, a_string = a.value, True
-    b, b_string = other, False
-    if isinstance(b, URIRef):
-        b, b_string = str(b), True
-    elif isinstance(b, Literal) and isinstance(b.value, str):
-        b, b_string = b.value, True
-    if a_string != b_string:
-        return False
-    return bool(a < b) if strict else bool(a <= b)
-
-
-def _datatype_ok(value: Node, rule: URIRef) -> bool:
-    """pyshacl's sh:datatype check of one value node (rdflib decides which literals are well-formed)."""
-    if not isinstance(value, Literal):
-        return False
-    datatype, lang = value.datatype, value.language
-    if datatype == rule:
-        if getattr(value, "ill_typed", None) is True:
-            return False
-        return _actual_datatype(value, rule)
-    if rule == RDFS.Literal:
-        return True
-    if rule == RDFS.Datatype and datatype:
-        return True
-    if datatype is None and lang is None and rule == XSD.string:
-        return _actual_datatype(value, rule)
-    if rule == RDF.langString and lang:
-        return _actual_datatype(value, rule)
-    return False
-
-
-def _actual_datatype(value: Literal, rule: URIRef) -> bool:
-    python = value.value
-    if rule in (XSD.string, RDF.langString):
-        return isinstance(python, (str, bytes))
-    checks = {XSD.integer: int, XSD.float: float, XSD.decimal: Decimal, XSD.boolean: bool, XSD.date: date,
-              XSD.time: time, XSD.dateTime: datetime}
-    return isinstance(python, checks[rule]) if rule in checks else True
-
-
-def _has_converter(datatype: URIRef) -> bool:
-    """Whether rdflib parses literals of ``datatype`` (only then can one be ill-typed for pyshacl)."""
-    mapping = getattr(rdflib.term, "_toPythonMapping", None)
-    if mapping is None:
-        return True
-    return mapping.get(datatype) is not None or datatype in getattr(rdflib.term, "_check_well_formed_types", {})
-
-
-# Lexical forms that rdflib always parses as their datatype (a fast path that never needs Python).
-_SAFE = {
-    XSD.integer: r"^[+-]?[0-9]+$",
-    XSD.decimal: r"^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)$",
-    XSD.double: r"^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$",
-    XSD.float: r"^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$",
-    XSD.boolean: r"^(true|false)$",
-    XSD.date: r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
-}
-_ORDERED = {XSD.integer: (XSD.integer, XSD.decimal), XSD.decimal: (XSD.integer, XSD.decimal),
-            XSD.double: (XSD.double,), XSD.float: (XSD.float,), XSD.string: (XSD.string,),
-            XSD.boolean: (XSD.boolean,), XSD.date: (XSD.date,), XSD.dateTime: (XSD.dateTime,)}
-_NO_TZ = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
-
-
-@functools.lru_cache(maxsize=4096)
-def _stable(literal: Literal) -> bool:
-    """Whether Oxigraph keeps this literal as written (otherwise it canonicalises it, in the data as in a
-    query, and rdflib's term equality would not match the canonical form)."""
-    scratch = ox.Store()
-    node = ox.NamedNode("urn:x")
-    scratch.add(ox.Quad(node, node, to_ox(literal)))
-    stored = next(iter(scratch)).object
-    return from_ox(stored) == literal and str(from_ox(stored)) == str(literal)
-
-
-# --- results -------------------------------------------------------------------------------------------
-
-@dataclass(eq=False)
-class _Result:
-    shape: _Shape
-    component: URIRef
-    focus: Node
-    value: Node | None = None
-    path: Node | None = None
-    messages: list = field(default_factory=list)
-    source_constraint: Node | None = None
-    details: list = field(default_factory=list)
 
 
 # --- the engine ----------------------------------------------------------------------------------------
@@ -939,7 +606,7 @@ class _Engine:
         self.vars = _Vars()
         self.errors: list[Exception] = []
         namespaces = namespaces or Graph().namespace_manager
-        self.text = _Text(model.sg, self, namespaces)
+        self.text = report.Text(model.sg, self, namespaces)
         # rdflib resolves the prefixes a SPARQL text does not declare with the data graph's bindings
         self.default_prefixes = {prefix: str(ns) for prefix, ns in namespaces.namespaces()}
         self._converters: dict[URIRef, bool] = {}
@@ -1019,14 +686,14 @@ class _Engine:
 
     # -- evaluation
 
-    def evaluate(self, shape: _Shape, focus: _Focus) -> tuple[list[_Result], bool]:
+    def evaluate(self, shape: _Shape, focus: _Focus) -> tuple[list[report.Result], bool]:
         """The results of ``shape`` for the focus nodes, and whether pyshacl deems it non-conforming."""
         if shape.deactivated:
             return [], False
         return self._queries(shape, focus, dry=False)
 
-    def _queries(self, shape: _Shape, focus: _Focus, dry: bool) -> tuple[list[_Result], bool]:
-        results: list[_Result] = []
+    def _queries(self, shape: _Shape, focus: _Focus, dry: bool) -> tuple[list[report.Result], bool]:
+        results: list[report.Result] = []
         own = 0
         rules = self.rules(shape)
         if rules:
@@ -1050,7 +717,7 @@ class _Engine:
         nonconforming = shape.severity not in _ALLOWED and (own > 0 or failed)
         return results, nonconforming
 
-    def _repeat(self, shape: _Shape, focus: _Focus, found: list[_Result]) -> list[_Result]:
+    def _repeat(self, shape: _Shape, focus: _Focus, found: list[report.Result]) -> list[report.Result]:
         """pyshacl validates a property shape's sh:property once per (focus, value) pair: results about a
         value shared by several focus nodes appear once per focus node."""
         f, v = self.vars("f"), self.vars("v")
@@ -1079,13 +746,13 @@ class _Engine:
         if dry:
             return 0
         count = 0
-        pending: dict[int, list[_Result]] = {}
+        pending: dict[int, list[report.Result]] = {}
         for row in self.select(query, focus.prefixes):
             focus_node = from_ox(row["f"])
             value_node = from_ox(row[v[1:]])
             for i, rule in enumerate(rules):
                 if row[f"c{i}"].value == "false":
-                    result = _Result(shape, rule.component, focus_node, value_node,
+                    result = report.Result(shape, rule.component, focus_node, value_node,
                                      messages=self.messages(shape, rule.message, focus_node, value_node))
                     results.append(result)
                     count += 1
@@ -1095,11 +762,11 @@ class _Engine:
             self._details(shape, focus, rules[i].node_shape, waiting)
         return count
 
-    def _details(self, shape: _Shape, focus: _Focus, target: _Shape, waiting: list[_Result]) -> None:
+    def _details(self, shape: _Shape, focus: _Focus, target: _Shape, waiting: list[report.Result]) -> None:
         """The sh:detail of sh:node results: the results of the node shape for each failing value."""
         failing = focus.values(shape, self, lambda v: "!(" + self.condition(target, v, "results") + ")")
         found, _ = self.evaluate(target, failing)
-        by_focus: dict[Node, list[_Result]] = {}
+        by_focus: dict[Node, list[report.Result]] = {}
         for result in found:
             by_focus.setdefault(result.focus, []).append(result)
         for result in waiting:
@@ -1127,7 +794,7 @@ class _Engine:
 
     # -- counting constraints of a property shape (minCount, maxCount, qualified value shapes)
 
-    def _counts(self, shape: _Shape, focus: _Focus, results: list[_Result], dry: bool) -> int:
+    def _counts(self, shape: _Shape, focus: _Focus, results: list[report.Result], dry: bool) -> int:
         batched = self._count_cache.pop((id(focus), shape.node), None)
         if batched is not None:
             results.extend(batched)
@@ -1203,7 +870,7 @@ class _Engine:
             return None
         return {"v": v, "columns": columns, "having": having, "plans": plans, "binds": " ".join(binds)}
 
-    def _run_counts(self, focus: _Focus, members: list) -> dict[Node, list[_Result]]:
+    def _run_counts(self, focus: _Focus, members: list) -> dict[Node, list[report.Result]]:
         if len(members) == 1 and _zero_length(self.sg, members[0][0].path):
             shape, plan = members[0]
             body = (f"{{ {self.values(shape, focus, '?f', plan['v'])} {plan['binds']} }} "
@@ -1215,13 +882,13 @@ class _Engine:
         columns = " ".join(c for _, plan in members for c in plan["columns"])
         having = " || ".join(h for _, plan in members for h in plan["having"])
         query = f"SELECT ?f {columns} WHERE {{ {body} }} GROUP BY ?f HAVING ({having})"
-        found: dict[Node, list[_Result]] = {shape.node: [] for shape, _ in members}
+        found: dict[Node, list[report.Result]] = {shape.node: [] for shape, _ in members}
         for row in self.select(query, focus.prefixes):
             focus_node = from_ox(row["f"])
             for shape, plan in members:
                 for component, column, test, generic in plan["plans"]:
                     if test(int(row[column].value)):
-                        found[shape.node].append(_Result(shape, component, focus_node,
+                        found[shape.node].append(report.Result(shape, component, focus_node,
                                                          messages=self.messages(shape, generic, focus_node, None)))
         return found
 
@@ -1262,7 +929,7 @@ class _Engine:
 
     # -- the constraints that look at a focus node's values together
 
-    def _focus_constraints(self, shape: _Shape, focus: _Focus, results: list[_Result], dry: bool) -> int:
+    def _focus_constraints(self, shape: _Shape, focus: _Focus, results: list[report.Result], dry: bool) -> int:
         count = 0
         v = "?v" if shape.is_property else "?f"
         fp = focus.pattern("?f")
@@ -1281,7 +948,7 @@ class _Engine:
             def make(row):
                 f = from_ox(row["f"])
                 value = from_ox(row[value_column]) if value_column else None
-                yield _Result(shape, component, f, value, messages=self.messages(shape, generic, f, value))
+                yield report.Result(shape, component, f, value, messages=self.messages(shape, generic, f, value))
             return make
 
         # sh:uniqueLang
@@ -1355,7 +1022,7 @@ class _Engine:
                 def make(row):
                     f, o, p = from_ox(row["f"]), from_ox(row["o"]), from_ox(row["p"])
                     messages = self.messages(shape, lambda a, b: self.text.closed(f, o), f, o)
-                    yield _Result(shape, SH.ClosedConstraintComponent, f, o, path=p, messages=messages)
+                    yield report.Result(shape, SH.ClosedConstraintComponent, f, o, path=p, messages=messages)
                 columns = "?f ?v" if shape.is_property else "?f"
                 run(f"SELECT DISTINCT {columns} ?p ?o WHERE {{ {values} {v} ?p ?o . "
                     f"FILTER({self._closed_filter('?p', '?o', allowed)}) }}", make)
@@ -1426,7 +1093,7 @@ class _Engine:
             for violation in violations:
                 if violation[0] is True:
                     fdict = violation[1]
-                    result = _Result(shape, SH.SPARQLConstraintComponent, focus_node,
+                    result = report.Result(shape, SH.SPARQLConstraintComponent, focus_node,
                                      focus_node if node_shape else None, source_constraint=constraint.node)
                 else:
                     t, p, v, bound = violation
@@ -1436,7 +1103,7 @@ class _Engine:
                     for key, val in (("this", t), ("path", p), ("value", v)):
                         if val is not None:
                             fdict[key] = val
-                    result = _Result(shape, SH.SPARQLConstraintComponent, t or focus_node, v, path=p,
+                    result = report.Result(shape, SH.SPARQLConstraintComponent, t or focus_node, v, path=p,
                                      source_constraint=constraint.node)
                 result.messages = self.messages(shape, lambda a, b: [], result.focus, result.value,
                                                 bound=fdict, extra=constraint.messages)
@@ -1694,11 +1361,11 @@ class _Engine:
             return "false"
         same = f"COALESCE(isLiteral({y}) && datatype({y}) = <{rule}>, false)"
         if rule not in self._converters:
-            self._converters[rule] = _has_converter(rule)
+            self._converters[rule] = literals.has_converter(rule)
         if not self._converters[rule]:
             return same
-        check = self.function(lambda value, r=rule: _datatype_ok(value, r), ("datatype", rule))
-        safe = _SAFE.get(rule)
+        check = self.function(lambda value, r=rule: literals.datatype_ok(value, r), ("datatype", rule))
+        safe = literals.SAFE.get(rule)
         if safe is None:
             return f"IF({same}, COALESCE({check}({y}), false), false)"
         fast = f"REGEX(STR({y}), \"{safe}\")"
@@ -1707,29 +1374,29 @@ class _Engine:
         return f"IF({same}, IF(COALESCE({fast}, false), true, COALESCE({check}({y}), false)), false)"
 
     def range_ok(self, y: str, bound: Literal, test: Callable[[int], bool], sign: str) -> str:
-        check = self.function(lambda value, b=bound, t=test: _range_ok(value, b, t),
+        check = self.function(lambda value, b=bound, t=test: literals.range_ok(value, b, t),
                               ("range", str(bound), bound.datatype, bound.language, sign))
         datatype = bound.datatype or (XSD.string if bound.language is None else None)
-        compatible = _ORDERED.get(datatype)
-        if not compatible or (bound.datatype in (XSD.date, XSD.dateTime) and re.search(_NO_TZ, str(bound))):
+        compatible = literals.ORDERED.get(datatype)
+        if not compatible or (bound.datatype in (XSD.date, XSD.dateTime) and re.search(literals.NO_TZ, str(bound))):
             return f"COALESCE({check}({y}), false)"
         types = ", ".join(f"<{t}>" for t in compatible)
         # Oxigraph compares valid literals of these datatypes as rdflib does (an ill-typed one is an error,
         # so it goes to Python); dates only without a timezone and with a four-digit year Python can hold
         fast = f"isLiteral({y}) && datatype({y}) IN ({types}) && {y} {sign} {_term(bound)}"
         if datatype in (XSD.date, XSD.dateTime):
-            fast = f"REGEX(STR({y}), \"^[1-9][0-9]{{3}}-\") && !REGEX(STR({y}), \"{_NO_TZ}\") && " + fast
+            fast = f"REGEX(STR({y}), \"^[1-9][0-9]{{3}}-\") && !REGEX(STR({y}), \"{literals.NO_TZ}\") && " + fast
         return f"IF(COALESCE({fast}, false), true, COALESCE({check}({y}), false))"
 
     def pair_ok(self, y: str, c: str, strict: bool) -> str:
-        check = self.function(lambda a, b, s=strict: _pair_ok(a, b, s), ("pair", strict))
+        check = self.function(lambda a, b, s=strict: literals.pair_ok(a, b, s), ("pair", strict))
         ordered = ", ".join(f"<{t}>" for t in (XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.date,
                                                  XSD.dateTime, XSD.string))
         sign = "<" if strict else "<="
         fast = (f"isLiteral({y}) && isLiteral({c}) && datatype({y}) = datatype({c}) && datatype({y}) IN ({ordered}) "
                 f"&& (datatype({y}) NOT IN (<{XSD.date}>, <{XSD.dateTime}>) || (REGEX(STR({y}), \"^[1-9][0-9]{{3}}-\") "
-                f"&& REGEX(STR({c}), \"^[1-9][0-9]{{3}}-\") && !REGEX(STR({y}), \"{_NO_TZ}\") "
-                f"&& !REGEX(STR({c}), \"{_NO_TZ}\"))) && {y} {sign} {c}")
+                f"&& REGEX(STR({c}), \"^[1-9][0-9]{{3}}-\") && !REGEX(STR({y}), \"{literals.NO_TZ}\") "
+                f"&& !REGEX(STR({c}), \"{literals.NO_TZ}\"))) && {y} {sign} {c}")
         return f"IF(COALESCE({fast}, false), true, COALESCE({check}({y}, {c}), false))"
 
     def pattern_function(self, matcher: re.Pattern) -> str:
@@ -1755,7 +1422,7 @@ def _language_ok(y: str, wanted: set[str]) -> str:
 
 def _stable_term(node) -> bool:
     if isinstance(node, Literal):
-        return _stable(node)
+        return literals.stable(node)
     return isinstance(node, URIRef)
 
 
@@ -1768,274 +1435,3 @@ def _format(message: str, bound: dict) -> str:
         except re.error:
             message = re.sub(pattern, lambda _: str(val), message)
     return message
-
-
-# --- messages: pyshacl's generic texts and its stringify_node ------------------------------------------
-
-class _Text:
-    """pyshacl's default messages for each constraint component (make_generic_messages)."""
-
-    def __init__(self, sg: Graph, engine: _Engine, data_namespaces: NamespaceManager):
-        self.sg = sg
-        self.engine = engine
-        self.shape_ns = sg.namespace_manager
-        self.data_ns = data_namespaces
-        for ns in (self.shape_ns, self.data_ns):
-            ns.bind("sh", SH, override=False, replace=False)
-
-    def shape_node(self, node) -> str:
-        return _stringify(_GraphAccess(self.sg), node, self.shape_ns)
-
-    def data_node(self, node) -> str:
-        return _stringify(_StoreAccess(self.engine), node, self.data_ns)
-
-    def _path(self, shape) -> str:
-        return self.shape_node(shape.path)
-
-    def min_count(self, shape, n, focus):
-        return [Literal(f"Less than {n} values on {self.data_node(focus)}->{self._path(shape)}")]
-
-    def max_count(self, shape, n, focus):
-        return [Literal(f"More than {n} values on {self.data_node(focus)}->{self._path(shape)}")]
-
-    def class_(self, classes):
-        if len(classes) < 2:
-            return [Literal(f"Value does not have class {self.shape_node(classes[0])}")]
-        return [Literal("Value class is not in classes ({})".format(", ".join(self.shape_node(c) for c in classes)))]
-
-    def datatype(self, rule):
-        return [Literal(f"Value is not Literal with datatype {self.shape_node(rule)}")]
-
-    def node_kind(self, kind):
-        return [Literal(f"Value is not of Node Kind {self.shape_node(kind)}")]
-
-    def range(self, sign, bounds):
-        if len(bounds) < 2:
-            return [Literal(f"Value is not {sign} {self.shape_node(bounds[0])}")]
-        return [Literal("Value is not {} in ({})".format(sign, ", ".join(self.shape_node(b) for b in bounds)))]
-
-    def length(self, longer, n):
-        return [Literal(f"String length not {'>=' if longer else '<='} {self.data_node(n)}")]
-
-    def pattern(self, patterns):
-        if len(patterns) < 2:
-            return [Literal(f"Value does not match pattern '{patterns[0].value}'")]
-        return [Literal("Value does not match every pattern in ('{}')".format("', '".join(str(p.value)
-                                                                                        for p in patterns)))]
-
-    def language_in(self, lst):
-        return [Literal(f"String language is not in {self.shape_node(lst)}")]
-
-    def unique_lang(self):
-        return [Literal("More than one String shares the same Language")]
-
-    def pair(self, shape, predicate, focus, value):
-        sign = {SH.equals: "!=", SH.disjoint: "==", SH.lessThan: "<=", SH.lessThanOrEquals: "<"}[predicate]
-        others = list(set(shape.objects(predicate)))
-        rule = self.shape_node(others[0]) if len(others) < 2 else ", ".join(self.shape_node(p) for p in others)
-        return [Literal(f"Value of {self.data_node(focus)}->{rule} {sign} {self.data_node(value)}")]
-
-    def in_(self, members, value):
-        listed = [self.shape_node(m) for m in set(members)]
-        return [Literal(f"Value {self.data_node(value)} not in list {listed}")]
-
-    def has_value(self, shape, focus):
-        values = [self.shape_node(v) for v in set(shape.objects(SH.hasValue))]
-        if shape.is_property:
-            return [Literal(f"Node {self.data_node(focus)}->{self._path(shape)} does not contain a value in the "
-                            f"set: {values}")]
-        return [Literal(f"Node {self.data_node(focus)} value is not a in the set of values: {values}")]
-
-    def closed(self, focus, value):
-        return [Literal(f"Node {self.data_node(focus)} is closed. It cannot have value: {self.data_node(value)}")]
-
-    def node(self, nodes):
-        if len(nodes) < 2:
-            text = f"Value does not conform to Shape {self.shape_node(nodes[0])}."
-        else:
-            text = "Value must conform to every Shape in ('{}').".format("', '".join(self.shape_node(n)
-                                                                                      for n in nodes))
-        return [Literal(text + " See details for more information.")]
-
-    def not_(self, nodes, value):
-        if len(nodes) == 1:
-            return [Literal(f"Node {self.data_node(value)} must not conform to shape {self.shape_node(nodes[0])}")]
-        listed = " , ".join(self.shape_node(n) for n in nodes)
-        return [Literal(f"Node {self.data_node(value)} must not conform to any shapes in {listed}")]
-
-    def logical(self, predicate, lists, value):
-        word = {SH["and"]: "all shapes in", SH["or"]: "one or more shapes in", SH.xone: "exactly one shape in"}
-        if len(lists) < 2:
-            listed = " , ".join(self.shape_node(m) for m in self.sg.items(lists[0]))
-        else:
-            listed = " and ".join("({})".format(" , ".join(self.shape_node(m) for m in self.sg.items(lst)))
-                                  for lst in lists)
-        return [Literal(f"Node {self.data_node(value)} must conform to {word[predicate]} {listed}")]
-
-    def qualified(self, shape, value_shapes, low, high):
-        shapes = ",".join(self.shape_node(s) for s in set(shape.objects(SH.qualifiedValueShape)))  # as pyshacl
-        counts = (f" MinCount {low}" if low is not None else "") + (f" MaxCount {high}" if high is not None else "")
-        if len(value_shapes) > 1:
-            return [Literal(f"Focus node does not conform to shapes{counts}: ({shapes})")]
-        return [Literal(f"Focus node does not conform to shape{counts}: {shapes}")]
-
-
-class _GraphAccess:
-    def __init__(self, graph: Graph):
-        self.graph = graph
-
-    def predicates(self, node):
-        return list(self.graph.predicates(node, None))
-
-    def objects(self, node, predicate):
-        return list(self.graph.objects(node, predicate))
-
-    def items(self, node):
-        return list(self.graph.items(node))
-
-
-class _StoreAccess:
-    """The data graph's description of a blank node, read from the store."""
-
-    def __init__(self, engine: _Engine):
-        self.engine = engine
-
-    def _quads(self, node, predicate=None):
-        store = self.engine.store
-        if store is None:
-            return []
-        graphs = self.engine.default_graph
-        graphs = [ox.DefaultGraph()] if graphs is None else (graphs if isinstance(graphs, list) else [graphs])
-        found = []
-        for graph in graphs:
-            found.extend(store.quads_for_pattern(to_ox(node), to_ox(predicate) if predicate is not None else None,
-                                                 None, graph))
-        return found
-
-    def predicates(self, node):
-        return [from_ox(q.predicate) for q in self._quads(node)]
-
-    def objects(self, node, predicate):
-        return [from_ox(q.object) for q in self._quads(node, predicate)]
-
-    def items(self, node):
-        items, seen = [], set()
-        while node is not None and node != RDF.nil and node not in seen:
-            seen.add(node)
-            first = self.objects(node, RDF.first)
-            if first:
-                items.append(first[0])
-            rest = self.objects(node, RDF.rest)
-            node = rest[0] if rest else None
-        return items
-
-
-def _stringify(access, node, ns: NamespaceManager, recursion: int = 0) -> str:
-    """pyshacl.rdfutil.stringify_node."""
-    if isinstance(node, Literal):
-        value = None if node.value is None else str(node.value)
-        lexical = str(node)
-        if value is not None:
-            at = value.find(" object at 0x")
-            if at > 0:
-                value = value[:at]
-        text = f'"{lexical}" = {value}' if value is not None and value != lexical else f'"{lexical}"'
-        lang = f", lang={node.language}" if node.language else ""
-        datatype = f", datatype={_stringify(access, node.datatype, ns)}" if node.datatype else ""
-        return f"Literal({text}{lang}{datatype})"
-    if isinstance(node, BNode):
-        return _stringify_blank(access, node, ns, recursion + 1)
-    if isinstance(node, URIRef):
-        try:
-            return node.n3(namespace_manager=ns)
-        except Exception:
-            return str(node)
-    return str(node)
-
-
-def _stringify_blank(access, node, ns, recursion) -> str:
-    if recursion >= 12:
-        return "<http://recursion.too.deep>"
-    predicates = access.predicates(node)
-    if not predicates:
-        return "[ ]"
-    if RDF.first in predicates:
-        return "( {} )".format(" ".join(_stringify(access, i, ns, recursion + 1) for i in access.items(node)))
-    texts = {}
-    for p in dict.fromkeys(predicates):
-        p_text = p.n3(namespace_manager=ns) if isinstance(p, (Literal, BNode, URIRef)) else str(p)
-        objects = access.objects(node, p)
-        if not objects:
-            continue
-        rendered = []
-        for o in objects:
-            rendered.append("<self>" if p == OWL.sameAs and o is node else _stringify(access, o, ns, recursion + 1))
-        texts[p_text] = ", ".join(sorted(rendered)) if len(rendered) > 1 else rendered[0]
-    if len(texts) > 1:
-        inner = " ; ".join(f"{p} {o}" for p, o in sorted(texts.items()))
-    else:
-        inner = "{} {}".format(*next(iter(texts.items())))
-    return f"[ {inner} ]"
-
-
-# --- the report graph ----------------------------------------------------------------------------------
-
-class _Report:
-    def __init__(self, model: _Model, engine: _Engine):
-        self.sg = model.sg
-        self.engine = engine
-        self.data = _StoreAccess(engine)
-
-    def graph(self, conforms: bool, results: list[_Result]) -> Graph:
-        report = Graph(bind_namespaces="core")
-        for prefix, namespace in self.sg.namespace_manager.namespaces():
-            report.namespace_manager.bind(prefix, namespace)
-        root = BNode()
-        report.add((root, RDF.type, SH.ValidationReport))
-        report.add((root, SH.conforms, Literal(conforms)))
-        self.cloned: set = set()
-        for result in results:
-            node = self._result(report, result)
-            report.add((root, SH.result, node))
-        return report
-
-    def _result(self, report: Graph, result: _Result) -> BNode:
-        node = BNode()
-        shape = result.shape
-        add = report.add
-        add((node, RDF.type, SH.ValidationResult))
-        add((node, SH.sourceConstraintComponent, result.component))
-        add((node, SH.sourceShape, self._clone(report, shape.node, self.sg)))
-        add((node, SH.resultSeverity, shape.severity))
-        add((node, SH.focusNode, self._clone(report, result.focus, None)))
-        if result.value is not None:
-            add((node, SH.value, self._clone(report, result.value, None)))
-        path = result.path if result.path is not None else shape.path
-        if path is not None:
-            add((node, SH.resultPath, self._clone(report, path, self.sg if result.path is None else None)))
-        if result.source_constraint is not None:
-            add((node, SH.sourceConstraint, self._clone(report, result.source_constraint, self.sg)))
-        for message in result.messages:
-            add((node, SH.resultMessage, message))
-        for detail in result.details:
-            add((node, SH.detail, self._result(report, detail)))
-        return node
-
-    def _clone(self, report: Graph, term, graph: Graph | None, depth: int = 0):
-        """A term for the report; a blank node comes with its description (pyshacl's clone_blank_node)."""
-        if not isinstance(term, BNode):
-            return term
-        key = (graph is None, str(term))
-        if key in self.cloned or depth > 10:
-            return term
-        self.cloned.add(key)
-        access = _GraphAccess(graph) if graph is not None else self.data
-        predicates = list(dict.fromkeys(access.predicates(term)))
-        if RDF.first in predicates:
-            items = [self._clone(report, i, graph, depth + 1) for i in access.items(term)]
-            Collection(report, term, items)
-            return term
-        for p in predicates:
-            for o in access.objects(term, p):
-                report.add((term, p, self._clone(report, o, graph, depth + 1)))
-        return term
