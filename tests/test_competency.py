@@ -262,3 +262,36 @@ def test_q29_industry_hierarchy_broader_and_narrower(store):
 def test_q30_members_of_the_yangtze_river_delta(store):
     rows = select(store, "SELECT ?m WHERE { id:region\\/yangtze-river-delta yrd:hasMemberRegion ?m }")
     assert {"region/shanghai", "region/jiangsu", "region/zhejiang", "region/anhui"} <= ids(rows, "m")
+
+
+def test_q31_the_nearly_40_percent_share_belongs_to_the_three_cities_not_to_all_of_southern_jiangsu(store):
+    # 001 p9: the combined output of Suzhou, Wuxi and Changzhou is nearly 40% of Jiangsu's.
+    rows = select(store, """SELECT ?area ?v ?q WHERE { ?o yrd:indicator id:indicator\\/share-of-provincial-economic-output ;
+        yrd:refArea ?area ; yrd:value ?v ; yrd:qualifier ?q }""")
+    (row,) = rows
+    assert ids(rows, "area") == {"region/suzhou-wuxi-changzhou"}
+    assert Decimal(str(row["v"])) == Decimal("40") and str(row["q"]) == "nearly"
+    members = select(store, "SELECT ?m WHERE { id:region\\/suzhou-wuxi-changzhou yrd:hasMemberRegion ?m }")
+    assert ids(members, "m") == {"region/suzhou-jiangsu", "region/wuxi", "region/changzhou"}
+
+
+def test_q32_the_demonstration_zone_plan_takes_in_three_kunshan_towns(store):
+    # 001 p11: the State Council's plan of February 2023 includes Jinxi, Dianshan Lake and Zhouzhuang.
+    rows = select(store, """SELECT ?place WHERE { id:plan\\/overall-land-and-space-plan-of-the-demonstration-zone
+        yrd:covers ?place ; yrd:issuedBy id:org\\/state-council }""")
+    assert {"region/jinxi", "region/dianshan-lake", "region/zhouzhuang"} <= ids(rows, "place")
+
+
+def test_q33_the_shibei_contract_was_signed_by_the_two_governments(store):
+    # 000 p17: the governments of Jing'an District and Nantong signed it.
+    rows = select(store, """SELECT ?party WHERE {
+        id:agreement\\/shanghai-shibei-high-tech-nantong-science-and-technology-city-joint-construction-contract yrd:party ?party }""")
+    assert {"org/jingan-district-government", "org/nantong-government"} <= ids(rows, "party")
+
+
+def test_q34_one_cooperation_stated_by_two_articles_has_one_identity(store):
+    # Nantong manufacturers with Shanghai universities and institutes: 001 p16 and 002 p9, one entity.
+    rows = select(store, """SELECT DISTINCT ?coop WHERE { ?coop a yrd:Cooperation ; rdfs:label ?l
+        FILTER(CONTAINS(STR(?coop), "universit")) }""")
+    assert ids(rows, "coop") >= {"coop/nantong-manufacturers-shanghai-universities-institutes"}
+    assert "coop/nantong-shanghai-industry-university-research" not in ids(rows, "coop")
