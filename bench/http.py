@@ -13,7 +13,9 @@ Servers (``--servers``, all by default):
   (``--workers`` workers, each holding the data);
 - ``pyoxigraph-plain``: the least a Python front over pyoxigraph does (``bench/plain_app.py``): a bare WSGI
   function under gunicorn with kg serve's workers and threads, each worker querying its in-memory copy;
-  no checks, limits or cache. kg serve against it is what kg's own request handling costs.
+  no checks, limits or cache. kg serve against it is what kg's own request handling costs;
+- ``pyoxigraph-uwsgi``: the same function under uWSGI (its HTTP/1.1 socket, written in C), with the same
+  workers and threads: what a Python front costs whose HTTP server is not Python.
 
 The data: ``bench.generate`` seed tables, built into a store by ``kg build`` (the real pipeline), whose
 N-Quads snapshot (``kg export --format nquads`` for a store without one) every peer loads, every named graph of it (kept
@@ -86,12 +88,15 @@ SERVERS = {
     "oxigraph-disk": "Oxigraph server, read-only on a RocksDB location",
     "rdflib-endpoint": "rdflib-endpoint (FastAPI) under uvicorn, rdflib Dataset in memory",
     "pyoxigraph-plain": "a bare WSGI function under gunicorn, pyoxigraph in memory (no checks, limits or cache)",
+    "pyoxigraph-uwsgi": "the same bare WSGI function under uWSGI (HTTP server in C), pyoxigraph in memory",
 }
 #: the path of each server's SPARQL query endpoint
 SPARQL_PATH = {"kg": "/sparql", "oxigraph-memory": "/query", "oxigraph-disk": "/query", "rdflib-endpoint": "/sparql",
-               "pyoxigraph-plain": "/sparql"}
+               "pyoxigraph-plain": "/sparql", "pyoxigraph-uwsgi": "/sparql"}
 #: the servers that run --workers worker processes, each holding its own copy of the data
-WITH_WORKERS = ("kg", "rdflib-endpoint", "pyoxigraph-plain")
+WITH_WORKERS = ("kg", "rdflib-endpoint", "pyoxigraph-plain", "pyoxigraph-uwsgi")
+#: the bare fronts over pyoxigraph (bench/plain_app.py), each also compared with the Oxigraph server
+BARE_FRONTS = ("pyoxigraph-plain", "pyoxigraph-uwsgi")
 WORKLOADS = {
     "adhoc": "ad hoc SPARQL, every query different (POST form to the SPARQL endpoint)",
     "mix": "saved queries with repeating parameter values, one request in five ad hoc",
@@ -354,9 +359,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _venv_binary(name: str) -> str:
+    """The console script ``name`` beside this Python (the venv's), else the one on PATH."""
+    found = Path(sys.executable).parent / name
+    return str(found) if found.exists() else (shutil.which(name) or name)
+
+
 def oxigraph_binary() -> str:
-    found = Path(sys.executable).parent / "oxigraph"
-    return str(found) if found.exists() else (shutil.which("oxigraph") or "oxigraph")
+    return _venv_binary("oxigraph")
+
+
+def uwsgi_binary() -> str:
+    return _venv_binary("uwsgi")
 
 
 def rdflib_endpoint_app():
@@ -471,6 +485,12 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                    "--threads", str(threads), "--worker-class", "gthread", "--timeout", "600",
                    "--no-control-socket", "bench.plain_app:app"]
+    elif name == "pyoxigraph-uwsgi":
+        env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
+        # --lazy-apps: each worker loads the app (and its copy of the data) after the fork, as gunicorn does
+        command = [uwsgi_binary(), "--http11-socket", f"127.0.0.1:{port}", "--processes", str(workers),
+                   "--threads", str(threads), "--lazy-apps", "--master", "--die-on-term", "--need-app",
+                   "--disable-logging", "--pythonpath", str(ROOT), "--module", "bench.plain_app:app"]
     else:
         raise ValueError(f"unknown server {name!r}")
     started = time.monotonic()
@@ -483,7 +503,7 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
     try:
         if name == "kg":
             _wait_answering(server, _kg_ready(base, workers), deadline)
-        elif name in ("rdflib-endpoint", "pyoxigraph-plain"):
+        elif name in ("rdflib-endpoint", *BARE_FRONTS):
             def ready():
                 loaded = ready_file.exists() and len(ready_file.read_text().split()) >= workers
                 return loaded and _sparql(base, name, "ASK {}", timeout=5)[0] == 200
@@ -940,7 +960,7 @@ def _version(name: str) -> str | None:
 def versions() -> dict:
     found = {"python": platform.python_version()}
     for name in ["yrd-kg", "pyoxigraph", "oxigraph", "flask", "gunicorn", "rdflib", "rdflib-endpoint", "fastapi",
-                 "uvicorn", "uvloop", "httptools"]:
+                 "uvicorn", "uvloop", "httptools", "pyuwsgi"]:
         found[name] = _version(name)
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         output = subprocess.run([oxigraph_binary(), "--version"], capture_output=True, text=True, timeout=10)
@@ -1038,16 +1058,16 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
                 results["paired"].append(one_by_one)
             if rounds:
                 results["alternating"].append(whole_list)
-    if rounds and {"pyoxigraph-plain", "oxigraph-memory"} <= set(servers):
-        # what any Python front over pyoxigraph costs, against the Oxigraph server on the same engine
+    for bare in [name for name in BARE_FRONTS if rounds and name in servers and "oxigraph-memory" in servers]:
+        # what a Python front over pyoxigraph costs, against the Oxigraph server on the same engine
         try:
             whole_list = head_to_head(
-                data, plan, logs, "oxigraph-memory", server="pyoxigraph-plain", paired_count=0, rounds=rounds,
+                data, plan, logs, "oxigraph-memory", server=bare, paired_count=0, rounds=rounds,
                 round_requests=round_requests, connections=min(connections), workers=workers, threads=threads,
                 start_timeout=start_timeout, timeout_s=timeout_s, progress=progress)[1]
         except Exception as exc:  # noqa: BLE001 - as above
-            progress(f"pyoxigraph-plain with oxigraph-memory: FAILED: {exc}")
-            whole_list = {"server": "pyoxigraph-plain", "peer": "oxigraph-memory", "error": str(exc)[:3000]}
+            progress(f"{bare} with oxigraph-memory: FAILED: {exc}")
+            whole_list = {"server": bare, "peer": "oxigraph-memory", "error": str(exc)[:3000]}
         results["alternating"].append(whole_list)
     out.mkdir(parents=True, exist_ok=True)
     (out / "http.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -1104,8 +1124,8 @@ def to_markdown(results: dict) -> str:
         f"made by kg build; N-Quads {data['nquads_bytes'] / 2**20:.1f} MiB), the same on "
         f"every server. wrk, {settings['wrk_threads']} "
         f"thread(s), {settings['duration_s']:g} s per run after a {settings['warmup_s']:g} s warm-up per workload; "
-        f"kg serve, rdflib-endpoint and pyoxigraph-plain with {settings['workers']} workers (kg serve and "
-        "pyoxigraph-plain: "
+        f"kg serve, rdflib-endpoint and the bare fronts with {settings['workers']} workers (kg serve and "
+        "the bare fronts, pyoxigraph-plain and pyoxigraph-uwsgi: "
         f"{settings.get('threads', 1)} threads each). Latencies in ms; memory is the peak "
         "resident size of the server's whole process tree during the run; cores are CPU seconds per second during "
         "the run, of the server's processes, of wrk, and of everything else on the machine (other work sharing "
@@ -1142,8 +1162,8 @@ def to_markdown(results: dict) -> str:
             "to kg serve and to the peer, both running, over the fewest connections above; which server goes "
             "first alternates from round to round (ratio: kg ÷ peer req/s, above 1: kg serve does better; p99 "
             "ratio: peer ÷ kg). A row \"peer (against server)\" compares that server instead of kg serve with the "
-            "peer: pyoxigraph-plain against the Oxigraph server is what any Python front over the same engine "
-            "costs:",
+            "peer: pyoxigraph-plain (gunicorn) or pyoxigraph-uwsgi (uWSGI) against the Oxigraph server is what a "
+            "Python front over the same engine costs:",
             ["peer", "connections", "requests per round", "kg req/s by round", "peer req/s by round",
              "kg / peer CPU ms per request by round", "median ratio", "median p99 ratio"], _alternating_row)
     lines += ["", "| server | started in (s) | checked before timing | peak RSS over the whole run (MiB) |",

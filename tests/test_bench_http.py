@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.http import SERVERS, WORKLOADS, main, to_markdown
+from bench.http import BARE_FRONTS, SERVERS, WORKLOADS, main, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,9 +113,9 @@ def test_the_paired_comparison_sends_the_same_requests_to_both(results):
         assert f"| {peer} | 12 | {r['kg_s']} | {r['peer_s']} | {r['ratio']} |" in markdown
 
 
-@pytest.mark.parametrize("ours", ["kg", "pyoxigraph-plain"])
+@pytest.mark.parametrize("ours", ["kg", *BARE_FRONTS])
 def test_the_alternating_rounds_send_the_whole_list_to_both_in_turn(results, ours):
-    """kg serve against every peer, and the plain Python front against the Oxigraph server."""
+    """kg serve against every peer, and each bare Python front against the Oxigraph server."""
     data, markdown, _ = results
     for peer, r in by_peer(data["alternating"], ours).items():
         assert r["requests"] == 30 and r["connections"] == 2
