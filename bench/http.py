@@ -1058,8 +1058,9 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
                 results["paired"].append(one_by_one)
             if rounds:
                 results["alternating"].append(whole_list)
-    for bare in [name for name in BARE_FRONTS if rounds and name in servers and "oxigraph-memory" in servers]:
-        # what a Python front over pyoxigraph costs, against the Oxigraph server on the same engine
+    # what a Python front over pyoxigraph costs, against the Oxigraph server on the same engine
+    bare_fronts = [name for name in BARE_FRONTS if name in servers] if rounds and "oxigraph-memory" in servers else []
+    for bare in bare_fronts:
         try:
             whole_list = head_to_head(
                 data, plan, logs, "oxigraph-memory", server=bare, paired_count=0, rounds=rounds,
