@@ -7,13 +7,18 @@
 - No outbound requests: every SERVICE target must be allow-listed (403), since pyoxigraph would make the
   HTTP call; a variable, relative or otherwise unreadable target is refused too. FROM / FROM NAMED must
   name a graph the store holds (403): its author expects a fetch that never happens.
+
+These checks read the text as the engine does, not by the grammar on paper: a keyword glued to a name
+(``SERVICE:x``) counts, and where ``<`` may be read two ways both readings are checked
+(``kg.sparql_text.lexings``); tests/test_outbound.py runs generated spellings against pyoxigraph with a
+listener as canary.
 """
 
 from __future__ import annotations
 
 from kg.config import Settings
 from kg.errors import BadRequest, Forbidden
-from kg.sparql_text import (dataset_clause, looks_like_update, nesting_depth, openers, service_targets,
+from kg.sparql_text import (MAX_AMBIGUOUS, TooAmbiguous, keyword_uses, looks_like_update, nesting_depth, openers,
                             stray_backslash)
 
 
@@ -23,7 +28,7 @@ def check_readable(text: str, settings: Settings) -> None:
         raise BadRequest(f"the query is {len(text):,} characters long; the limit is {settings.max_query_length:,} "
                          "(setting max_query_length)")
     # the raw count bounds the depth: most queries pass without being split into tokens
-    depth = nesting_depth(text) if openers(text) > settings.max_query_depth else 0
+    depth = _read(nesting_depth, text) if openers(text) > settings.max_query_depth else 0
     if depth > settings.max_query_depth:
         raise BadRequest(f"the query nests braces, parentheses or brackets {depth} deep; the limit is "
                          f"{settings.max_query_depth} (setting max_query_depth)")
@@ -34,11 +39,25 @@ def check_readable(text: str, settings: Settings) -> None:
                          "SPARQL allows none there")
 
 
+def _read(reader, *arguments):
+    """``reader(*arguments)``, with a text too ambiguous to check refused as a bad request."""
+    try:
+        return reader(*arguments)
+    except TooAmbiguous as exc:
+        line = arguments[0].count("\n", 0, exc.args[0]) + 1
+        raise BadRequest(f"the query has more than {MAX_AMBIGUOUS} places where '<' could compare two values or "
+                         f"open an IRI (the last on line {line}); put a space after '<' where it compares") from None
+
+
 def check_outbound(text: str, settings: Settings) -> None:
     """Refuse a SERVICE call to any endpoint the operator has not allow-listed."""
-    for target in service_targets(text):
-        if target is None or target not in settings.service_allow_list:
-            shown = (f"<{target}>" if target else "with a variable endpoint" if target is None
+    for use in _read(keyword_uses, text, "SERVICE", "SILENT"):
+        if use.glued:
+            raise Forbidden(f"SERVICE is glued to a name ({use.glued!r}), which the query engine reads as a SERVICE "
+                            "call; no outbound request is made unless the operator allow-lists the endpoint (setting "
+                            "allow_service), and then write it as SERVICE <endpoint>")
+        if use.target is None or use.target not in settings.service_allow_list:
+            shown = (f"<{use.target}>" if use.target else "with a variable endpoint" if use.target is None
                      else "with an endpoint that is no absolute IRI")
             raise Forbidden(f"SERVICE {shown} is not allowed: no outbound request is made unless the operator "
                             "allow-lists the endpoint (setting allow_service)")
@@ -57,8 +76,11 @@ def check_query(query: str, protocol_dataset: bool, held: set[str], settings: Se
     check_outbound(query, settings)
     if protocol_dataset:
         return
-    from_default, from_named = dataset_clause(query)
-    for iri in [*from_default, *from_named]:
-        if iri not in held:
-            raise Forbidden(f"FROM <{iri}> names a graph the store does not hold, and this endpoint never "
+    for use in _read(keyword_uses, query, "FROM", "NAMED"):
+        if use.glued:
+            raise Forbidden(f"FROM is glued to a name ({use.glued!r}); write FROM <graph> or FROM NAMED <graph>, "
+                            "naming a graph of the service description")
+        if use.target not in held:
+            shown = f"<{use.target}>" if use.target else "with no IRI"
+            raise Forbidden(f"FROM {shown} names a graph the store does not hold, and this endpoint never "
                             "fetches graphs from the network; choose among the graphs in the service description")

@@ -17,6 +17,7 @@ from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from kg.config import Settings
+from kg.outbound_guard import leave_network, probe
 from kg.parallel import process_alive
 
 
@@ -43,6 +44,15 @@ def _prepare_worker(worker) -> None:
     evaluator = getattr(worker.wsgi, "extensions", {}).get("kg", {}).get("evaluator")
     if evaluator is not None:
         evaluator.on_runaway = lambda: os.kill(os.getpid(), signal.SIGTERM)  # gunicorn's graceful stop
+
+
+def _isolating(settings: Settings):
+    """gunicorn's post_fork hook: the new worker, with one thread yet, leaves the network (kg.outbound_guard)."""
+
+    def isolate(server, worker) -> None:
+        leave_network(settings)
+
+    return isolate
 
 
 def _stop_worker(server, worker) -> None:
@@ -200,6 +210,7 @@ class EndpointServer(BaseApplication):
             "errorlog": "-",
             "limit_request_line": 8190,
             "control_socket_disable": True,  # several servers on one machine would share its path
+            "post_fork": _isolating(self.settings),
             "post_worker_init": _prepare_worker,
             "worker_exit": _stop_worker,
             "graceful_timeout": 5,
@@ -222,4 +233,9 @@ def serve(settings: Settings) -> None:
     store_dir = settings.path("store_dir")
     if not settings.store_url and not (store_dir / "current").exists():
         raise StoreError(f"no published store in {store_dir}: run 'kg build' first")
+    guarded, how = probe(settings)
+    if not guarded:
+        logging.getLogger("kg.serve").warning(
+            "the query workers can open outbound connections: %s; only the query checks stand between a "
+            "query and the network", how)
     EndpointServer(settings).run()

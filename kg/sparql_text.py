@@ -22,7 +22,9 @@ _BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FF
 _CHARS_U = _BASE + "_"
 _CHARS = _CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
 _PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
-_PN_LOCAL = rf"(?:[{_CHARS_U}:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?"
+# pyoxigraph's PN_LOCAL (0.5), not the grammar's: after the name, at most one run of dots and what follows
+# it, so ``ex:a.b.c`` is the name ``ex:a.b``, then ``.`` and ``c`` (the engine's reading is what counts)
+_PN_LOCAL = rf"(?:[{_CHARS_U}:0-9]|{_PLX})(?:[{_CHARS}:]|{_PLX})*(?:\.+(?:[{_CHARS}:]|{_PLX})+)?"
 # each match is one token after the white space before it (white space is no token)
 _TOKEN = re.compile(r"\s*(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in (
     ("comment", r"#[^\r\n]*"),
@@ -48,14 +50,99 @@ class Token(NamedTuple):
     start: int
 
 
-@functools.lru_cache(maxsize=64)  # a request reads the same query text several times
+#: Texts longer than this are split again when read again instead of kept: a cache of whole token tuples
+#: of long texts held hundreds of MiB per worker after a run of refused 99 KB queries.
+CACHED_TEXT_CHARS = 4096
+
+
+def _small_text_cache(function):
+    """``function`` of a query text, cached for short texts only (so the cache is bounded in bytes)."""
+    cached = functools.lru_cache(maxsize=32)(function)
+
+    @functools.wraps(function)
+    def read(text: str):
+        return cached(text) if len(text) <= CACHED_TEXT_CHARS else function(text)
+
+    read.cache_clear = cached.cache_clear
+    return read
+
+
+@_small_text_cache  # a request reads the same query text several times
 def tokens(text: str) -> tuple[Token, ...]:
+    """The text's tokens as a lexer reads them left to right, ``<`` opening an IRI wherever one can."""
     # tuple.__new__ skips NamedTuple's Python-level constructor: a third of the time on a 1 KB query
     new = tuple.__new__
     return tuple(new(Token, (m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup))) for m in _TOKEN.finditer(text))
 
 
-@functools.lru_cache(maxsize=64)
+#: Most places in one query where ``<`` may open an IRI or compare (see ``lexings``); past it the query is
+#: refused rather than read in 2**n ways.
+MAX_AMBIGUOUS = 8
+_OPERAND_ENDS = frozenset({"variable", "iri", "pname", "string", "number", "blank", "langtag", "word"})
+_LIST_AFTER = frozenset({"{", "}", ".", ";", ",", ")", "]", "["})
+_LIST_AFTER_KINDS = frozenset({"variable", "blank", "string", "number", "langtag"})
+# what a would-be IRI must hold for its two readings to differ past it, or in what the checks look for
+_TELLING = re.compile(r"['#()\[\]]|service|from|prefix", re.IGNORECASE)
+
+
+class TooAmbiguous(ValueError):
+    """The text has more places where ``<`` may be read two ways than ``MAX_AMBIGUOUS``."""
+
+
+def _opens_list(stack: list[str], previous: Token | None) -> bool:
+    """Whether a ``(`` opens a list (a collection, a VALUES row or variable list, a path group), in
+    which the engine reads ``<`` as an IRI only; anything else counts as an expression."""
+    if previous is not None and previous.kind == "word" and previous.text.upper() == "VALUES":
+        return True
+    if not stack or stack[-1] not in "{[" or previous is None:
+        return False
+    return previous.text in _LIST_AFTER if previous.kind == "other" else previous.kind in _LIST_AFTER_KINDS
+
+
+@_small_text_cache
+def lexings(text: str) -> tuple[tuple[Token, ...], ...]:
+    """Every way the engine may split ``text`` into tokens: the checks that guard it read them all.
+
+    pyoxigraph's parser reads ``<`` by context, and a lexer cannot: in an expression after an operand
+    (``FILTER(1<'a>')``) it compares, in a collection or a VALUES row (``(1 <http://x/'>)``) it opens an
+    IRI, and after another ``<`` it may open a triple term. Where ``<`` may be either, and the would-be
+    IRI holds a quote, a ``#``, a bracket or a word the checks look for, both readings are followed: a
+    quote read as a string's start by one reader and not by the other would hide the code after it.
+    """
+    found: list[tuple[Token, ...]] = []
+
+    def lex(start: int, prefix: list[Token], stack: list[str], previous: Token | None, forks: int) -> None:
+        out, stack, at, new = list(prefix), list(stack), start, tuple.__new__
+        while at < len(text):
+            match = _TOKEN.match(text, at)
+            kind = match.lastgroup
+            token = new(Token, (kind, match.group(kind), match.start(kind)))
+            if kind == "iri" and _TELLING.search(token.text) and (text[token.start - 1:token.start] == "<" or (
+                    stack and stack[-1] == "(e" and previous is not None
+                    and (previous.kind in _OPERAND_ENDS or previous.text in (")", "]")))):
+                if forks >= MAX_AMBIGUOUS:
+                    raise TooAmbiguous(token.start)
+                less = new(Token, ("other", "<", token.start))
+                lex(token.start + 1, out + [less], stack, less, forks + 1)
+                forks += 1
+            out.append(token)
+            at = match.end()
+            if kind == "other":
+                if token.text == "(":
+                    stack.append("(l" if _opens_list(stack, previous) else "(e")
+                elif token.text in _OPENERS:
+                    stack.append(token.text)
+                elif token.text in _CLOSERS and stack:
+                    stack.pop()
+            if kind != "comment":
+                previous = token
+        found.append(tuple(out))
+
+    lex(0, [], [], None, 0)
+    return tuple(found)
+
+
+@_small_text_cache
 def _significant(text: str) -> tuple[Token, ...]:
     return tuple(t for t in tokens(text) if t.kind != "comment")
 
@@ -71,7 +158,7 @@ def _blanked(text: str, kinds: frozenset[str]) -> str:
     return "".join(pieces)
 
 
-@functools.lru_cache(maxsize=64)
+@_small_text_cache
 def code_only(text: str) -> str:
     """The query with strings, IRIs and comments replaced by spaces of the same length."""
     return _blanked(text, _BLANKED)
@@ -82,7 +169,7 @@ def without_comments(text: str) -> str:
     return _blanked(text, frozenset({"comment"}))
 
 
-@functools.lru_cache(maxsize=64)
+@_small_text_cache
 def _words(text: str) -> tuple[str, ...]:
     return tuple(t.text.upper() for t in tokens(text) if t.kind == "word")
 
@@ -111,7 +198,7 @@ _FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _UPDATES = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD"})
 
 
-@functools.lru_cache(maxsize=64)
+@_small_text_cache
 def query_form(text: str) -> str | None:
     """select, ask, construct or describe: the form of a query, read from its first keyword; None if none.
 
@@ -139,14 +226,19 @@ _UCHAR_ESCAPE = re.compile(_UCHAR)
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
 
 
-@functools.lru_cache(maxsize=64)
-def _prefixes(text: str) -> dict[str, str]:
-    significant, declared = _significant(text), {}
-    for index, token in enumerate(significant[:-2]):
-        if token.kind == "word" and token.text.upper() == "PREFIX":
+def _prefixes(significant: tuple[Token, ...]) -> dict[str, str]:
+    """The prefixes a token sequence declares, the last declaration of a name winning as in the engine
+    (which also reads ``PREFIXe: <...>`` as a declaration of ``e:``)."""
+    declared = {}
+    for index, token in enumerate(significant[:-1]):
+        name, iri = None, significant[index + 1]
+        if token.kind == "word" and token.text.upper() == "PREFIX" and index + 2 < len(significant):
             name, iri = significant[index + 1], significant[index + 2]
-            if name.kind == "pname" and name.text.endswith(":") and iri.kind == "iri":
-                declared[name.text[:-1]] = _iri_text(iri.text)
+            name = name.text if name.kind == "pname" and name.text.endswith(":") else None
+        elif token.kind == "pname" and token.text.upper().startswith("PREFIX") and token.text.endswith(":"):
+            name = token.text[len("PREFIX"):]
+        if name is not None and iri.kind == "iri":
+            declared[name[:-1]] = _iri_text(iri.text)
     return declared
 
 
@@ -176,27 +268,54 @@ def _after(significant: tuple[Token, ...], index: int, skip: str) -> tuple[Token
     return following, False
 
 
+class KeywordUse(NamedTuple):
+    """One place where the engine may read ``keyword``, and what follows it."""
+
+    target: str | None  # the IRI after it; None for a variable; "" for anything else, or when glued
+    second: bool  # the optional second keyword (SILENT, NAMED) was there
+    glued: str  # "" or the name the keyword is glued to (``SERVICEe:x``, ``a1SERVICE``, ``FROM:g``)
+
+
+def _glued(token: Token, keyword: str) -> bool:
+    """Whether the engine may read ``keyword`` at the start of, or inside, ``token``.
+
+    The engine matches keywords by their letters alone, so ``SERVICE:x`` is SERVICE and ``:x``, and
+    ``SERVICEe:x`` is SERVICE and ``e:x``; a word such as ``a1SERVICE`` or ``trueSERVICE`` may end in one
+    after ``a 1`` or ``true``. Only a prefixed name's local part (after its colon) is safe.
+    """
+    if token.kind == "word":
+        return keyword in token.text.upper() and token.text.upper() != keyword
+    return token.kind == "pname" and keyword in token.text.split(":", 1)[0].upper()
+
+
+def keyword_uses(text: str, keyword: str, second: str = "") -> list[KeywordUse]:
+    """Every place, in any of the engine's readings of ``text`` (``lexings``), where it may read the
+    keyword, with its target; the same place read alike in two readings is listed once."""
+    if not mentions_word(text, keyword):
+        return []
+    uses: dict[KeywordUse, None] = {}
+    for lexing in lexings(text):
+        significant = tuple(t for t in lexing if t.kind != "comment")
+        prefixes = _prefixes(significant)
+        for index, token in enumerate(significant):
+            if token.kind == "word" and token.text.upper() == keyword:
+                target, had_second = _after(significant, index, second)
+                uses[KeywordUse(_iri_of(target, prefixes), had_second, "")] = None
+            elif _glued(token, keyword):
+                uses[KeywordUse("", False, token.text)] = None
+    return list(uses)
+
+
 def service_targets(text: str) -> list[str | None]:
     """The endpoint of every SERVICE clause: None where it is a variable, "" where it is no IRI."""
-    if not mentions_word(text, "SERVICE"):
-        return []
-    significant = _significant(text)
-    prefixes = _prefixes(text)
-    return [_iri_of(_after(significant, i, "SILENT")[0], prefixes) for i, token in enumerate(significant)
-            if token.kind == "word" and token.text.upper() == "SERVICE"]
+    return [use.target for use in keyword_uses(text, "SERVICE", "SILENT")]
 
 
 def dataset_clause(text: str) -> tuple[list[str], list[str]]:
-    """The IRIs of the query's FROM and FROM NAMED clauses."""
-    if not mentions_word(text, "FROM"):
-        return [], []
-    significant = _significant(text)
-    prefixes = _prefixes(text)
+    """The IRIs of the query's FROM and FROM NAMED clauses ("" where one is no IRI)."""
     default, named = [], []
-    for index, token in enumerate(significant):
-        if token.kind == "word" and token.text.upper() == "FROM":
-            target, is_named = _after(significant, index, "NAMED")
-            (named if is_named else default).append(_iri_of(target, prefixes) or "")
+    for use in keyword_uses(text, "FROM", "NAMED"):
+        (named if use.second else default).append(use.target or "")
     return default, named
 
 
@@ -207,15 +326,18 @@ def openers(text: str) -> int:
 
 
 def nesting_depth(text: str) -> int:
-    """How deeply brackets, parentheses and braces nest (outside strings, IRIs and comments)."""
-    depth = deepest = 0
-    for token in tokens(text):
-        if token.kind == "other":
-            if token.text in _OPENERS:
-                depth += 1
-                deepest = max(deepest, depth)
-            elif token.text in _CLOSERS:
-                depth -= 1
+    """How deeply brackets, parentheses and braces nest (outside strings, IRIs and comments), in the
+    deepest of the engine's readings of ``text``."""
+    deepest = 0
+    for lexing in lexings(text):
+        depth = 0
+        for token in lexing:
+            if token.kind == "other":
+                if token.text in _OPENERS:
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif token.text in _CLOSERS:
+                    depth -= 1
     return deepest
 
 

@@ -72,16 +72,20 @@ def run_in_pyoxigraph(store: ox.Store, text: str, timeout: float = 2.0) -> str:
 
 
 # CANARY and PORT are replaced by the canary's URL and port (the listener's port is known only at run time)
-PROLOG = ["PREFIX ex: <http://x/>", "PREFIX c: <CANARY/>", "BASE <CANARY/>", "PREFIX c: <http://x/>"]
+PROLOG = ["PREFIX ex: <http://x/>", "PREFIX c: <CANARY/>", "BASE <CANARY/>", "PREFIX c: <http://x/>",
+          "PREFIX : <CANARY/>", "PREFIXc: <CANARY/>"]
 FORMS = ["SELECT * WHERE {", "SELECT ?e WHERE {", "ASK {", "SELECT * {"]
 SERVICES = ["SERVICE <CANARY/sparql> { ?a ?b ?c }", "service silent <CANARY/sparql> {}", "SERVICE c:sparql {}",
             "SERVICE <sparql> {}", "SERVICE<CANARY/x>{}", "SERVICE ?e {}", "VALUES ?e { <CANARY/v> }",
-            "BIND(<CANARY/b> AS ?e)", "SERVICE <http\\u003A//127.0.0.1:PORT/u> {}"]
+            "BIND(<CANARY/b> AS ?e)", "SERVICE <http\\u003A//127.0.0.1:PORT/u> {}",
+            # keywords glued to names, numbers and words, as the engine reads them
+            "SERVICE:sparql {}", "SERVICEc:sparql {}", "?s ?p ex:a.b.SERVICE<CANARY/g>{}", "?s a1SERVICE c:x {}",
+            "?s ?p trueSERVICE c:x {}"]
 # terms a lexer can misread (a quote in an IRI or escaped in a prefixed name, a # or a quote in a string) ...
 TRAP_TERMS = ["<http://x/'>", "ex:a\\'", "ex:b\\#", '"a # b"', "'it\\'s'", "'''a ' b'''", '"""a " b"""']
 # ... and pieces of text that are no term at all
 TRAPS = ['<http://x/">', "'", '"', "'''", '"""', "#", "\n", "\\", "SERVICE", "SILENT", "<CANARY/i>",
-         *TRAP_TERMS]
+         "FILTER(1<'a>')", "FILTER('x'='y')", "1<", "'a>'", "<<", ":", ".", *TRAP_TERMS]
 PATTERNS = ["?s ?p ?o .", "FILTER(?s != ?o)", "FILTER(?s < ?o)", *SERVICES,
             *[f"?s ?p {term} ." for term in TRAP_TERMS]]
 ORDINARY = [*FORMS, "}", "{", "OPTIONAL {", "UNION", "GRAPH ?g {", ".", "ex:a", "?e", "?s ?p ?o .",

@@ -6,7 +6,7 @@ import os
 
 from flask import Blueprint, current_app, jsonify
 
-from kg import __version__
+from kg import __version__, outbound_guard
 
 meta = Blueprint("meta", __name__)
 
@@ -15,8 +15,11 @@ meta = Blueprint("meta", __name__)
 def health():
     store = current_app.extensions["kg"]["store"].get()
     served_from = "remote" if getattr(store, "remote", False) else "memory" if store.in_memory else "disk"
+    guard = outbound_guard.status
+    outbound = ({"blocked": guard[0], "by" if guard[0] else "why_not": guard[1]} if guard is not None
+                else {"blocked": False, "why_not": "not served by kg serve (no worker left the network)"})
     return jsonify({"ok": True, "build": store.build_id, "triples": len(store), "served_from": served_from,
-                    "worker": os.getpid()})
+                    "worker": os.getpid(), "outbound": outbound})
 
 
 @meta.get("/version")
