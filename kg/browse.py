@@ -14,6 +14,10 @@ from rdflib.term import Node
 from kg.namespaces import all_prefixes
 
 RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
+#: The graphs whose labels name things on the pages: the build's own. A partner's label never renames a
+#: curated entity; it names only what no curated label names, and is shown as the partner's.
+CURATED = ("ontology", "asserted", "inferred")
+LANGUAGE_RANK = {"en": 0, "zh": 1}
 
 
 def _prefixes(base_iri: str) -> str:
@@ -29,19 +33,28 @@ def short(iri: Node, base_iri: str) -> str:
     return text
 
 
-def _labels(rows, key="label") -> dict:
-    """English label per node, else Chinese, else any."""
+def curated_graphs(base_iri: str) -> str:
+    """The CURATED graphs, as a SPARQL list of IRIs (for IN)."""
+    return ", ".join(f"<{base_iri}graph/{name}>" for name in CURATED)
+
+
+def labels(store, nodes, base_iri: str) -> dict:
+    """One label per IRI in ``nodes``: a curated one (English, else Chinese, else any; the least text of
+    a rank), else a partner's, marked as such. Independent of the order of the store's results."""
+    iris = sorted({str(n) for n in nodes if isinstance(n, URIRef)})
+    if not iris:
+        return {}
+    curated = {f"{base_iri}graph/{name}" for name in CURATED}
+    rows = store.select(f"""SELECT ?node ?label ?g WHERE {{ VALUES ?node {{ {" ".join(f"<{i}>" for i in iris)} }}
+        GRAPH ?g {{ ?node <{RDFS_LABEL}> ?label }} }}""", union=False)
     ranked: dict = {}
-    order = {"en": 0, "zh": 1}
     for row in rows:
-        label = row.get(key)
-        if label is None:
-            continue
-        rank = order.get(getattr(label, "language", None) or "", 2)
-        node = row["node"]
-        if node not in ranked or rank < ranked[node][0]:
-            ranked[node] = (rank, str(label))
-    return {node: text for node, (_, text) in ranked.items()}
+        label = row["label"]
+        partner = str(row["g"]) not in curated
+        rank = (partner, LANGUAGE_RANK.get(getattr(label, "language", None) or "", 2), str(label))
+        if row["node"] not in ranked or rank < ranked[row["node"]]:
+            ranked[row["node"]] = rank
+    return {node: f"{text} (partner label)" if partner else text for node, (partner, _, text) in ranked.items()}
 
 
 # --- the overview ------------------------------------------------------------------------------------
@@ -56,11 +69,11 @@ def overview(store, base_iri: str) -> dict:
           OPTIONAL {{ GRAPH <{base_iri}graph/ontology> {{ ?class rdfs:label ?label FILTER(LANG(?label) = "en") }} }}
         }} GROUP BY ?class ?label ORDER BY DESC(?n) ?class""", union=False)
     sources = store.select(prefixes + """
-        SELECT ?source ?kind ?title ?published ?publisher ?id WHERE {
+        SELECT ?source ?kind ?title ?published ?publisher ?id WHERE { GRAPH <%sgraph/asserted> {
           ?source a ?kind ; dcterms:identifier ?id . FILTER(?kind IN (yrd:Article, yrd:ReferenceSource))
           OPTIONAL { ?source dcterms:title ?title } OPTIONAL { ?source yrd:publishedOn ?published }
-          OPTIONAL { ?source yrd:publisherName ?publisher }
-        } ORDER BY ?kind ?id""")
+          OPTIONAL { ?source yrd:publisherName ?publisher } }
+        } ORDER BY ?kind ?id""" % base_iri, union=False)
     graphs = store.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
                           union=False)
     return {"classes": [{"iri": r["class"], "label": str(r.get("label") or short(r["class"], base_iri)),
@@ -80,6 +93,7 @@ class Fact:
     value: Node
     graph: str  # asserted, inferred, provenance, imports, or "partner"
     citations: list[tuple[str, int | None, URIRef]] = field(default_factory=list)  # (file, paragraph, source)
+    graph_iri: str = ""  # the graph that states it (shown for a partner's)
 
 
 @dataclass
@@ -127,22 +141,20 @@ def describe_entity(store, iri: URIRef, base_iri: str) -> Entity | None:
     for row in cited:
         paragraph = int(row["paragraph"]) if "paragraph" in row else None
         citations[(row["p"], row["o"])].append((str(row.get("file", row["source"])), paragraph, row["source"]))
-    names = _labels(store.select(f"""
-        SELECT ?node ?label WHERE {{
-          {{ ?entity ?p ?node }} UNION {{ ?node ?p ?entity }} UNION {{ ?entity ?node ?o }} UNION {{ ?s ?node ?entity }}
-          ?node <{RDFS_LABEL}> ?label }}""", bindings={"entity": iri}))
-    labels: dict[str, list[str]] = defaultdict(list)
+    names = labels(store, [iri] + [row[k] for row in out for k in ("p", "o")]
+                   + [row[k] for row in incoming for k in ("p", "s")], base_iri)
+    own: dict[str, list[str]] = defaultdict(list)
     facts = []
     for row in sorted(out, key=lambda r: (str(r["p"]), str(r["o"]))):
         kind = _graph_kind(row["g"], base_iri)
         if row["p"] == RDFS_LABEL and isinstance(row["o"], Literal) and kind == "asserted":
-            labels[row["o"].language or ""].append(str(row["o"]))
+            own[row["o"].language or ""].append(str(row["o"]))
         facts.append(Fact(row["p"], row["o"], kind, sorted(citations.get((row["p"], row["o"]), []),
-                                                             key=lambda c: (c[0], c[1] or 0))))
+                                                             key=lambda c: (c[0], c[1] or 0)), str(row["g"])))
     types = sorted({f.value for f in facts if str(f.predicate).endswith("#type") and isinstance(f.value, URIRef)})
-    back = [Fact(row["p"], row["s"], _graph_kind(row["g"], base_iri))
-            for row in sorted(incoming, key=lambda r: (str(r["p"]), str(r["s"])))]
-    return Entity(iri, dict(labels), types, facts, back, names)
+    back = [Fact(row["p"], row["s"], _graph_kind(row["g"], base_iri), graph_iri=str(row["g"]))
+            for row in sorted(incoming, key=lambda r: (str(r["p"]), str(r["s"]), str(r["g"])))]
+    return Entity(iri, dict(own), types, facts, back, names)
 
 
 def entity_triples(store, iri: URIRef, base_iri: str) -> list:
@@ -158,31 +170,35 @@ def entity_triples(store, iri: URIRef, base_iri: str) -> list:
 
 # --- pictures ------------------------------------------------------------------------------------------
 
+#: The most links the map draws: partner data can add a pair for every two co-builders of a thing.
+MAP_LINKS = 2000
+
+
 def map_data(store, base_iri: str) -> dict:
     """Regions with coordinates, and the jointly built parks and agreements between them."""
     prefixes = _prefixes(base_iri)
+    # one row per region whatever other graphs add (a second label or coordinate); labels come after
     places = store.select(prefixes + """
-        SELECT ?region ?label ?lat ?long ?level WHERE {
-          ?region wgs:lat ?lat ; wgs:long ?long ; rdfs:label ?label FILTER(LANG(?label) = "en")
-          OPTIONAL { ?region yrd:adminLevel ?level }
-        } ORDER BY ?region""")
+        SELECT ?region (MIN(?lat_) AS ?lat) (MIN(?long_) AS ?long) (MIN(?level_) AS ?level) WHERE {
+          ?region wgs:lat ?lat_ ; wgs:long ?long_ . FILTER EXISTS { ?region rdfs:label ?any FILTER(LANG(?any) = "en") }
+          OPTIONAL { ?region yrd:adminLevel ?level_ }
+        } GROUP BY ?region ORDER BY ?region""")
     links = store.select(prefixes + """
-        SELECT DISTINCT ?thing ?label ?kind ?a ?b ?a_label ?b_label WHERE {
+        SELECT DISTINCT ?thing ?kind ?a ?b WHERE {
           { ?thing yrd:coBuiltBy ?a , ?b . BIND("park" AS ?kind) }
           UNION { ?thing a yrd:Agreement ; yrd:party ?a , ?b . BIND("agreement" AS ?kind) }
           FILTER(STR(?a) < STR(?b))
-          OPTIONAL { ?thing rdfs:label ?label FILTER(LANG(?label) = "en") }
-          OPTIONAL { ?a rdfs:label ?a_label FILTER(LANG(?a_label) = "en") }
-          OPTIONAL { ?b rdfs:label ?b_label FILTER(LANG(?b_label) = "en") }
-        } ORDER BY ?kind ?thing ?a ?b""")
-    regions = {r["region"]: {"iri": r["region"], "label": str(r["label"]), "lat": float(r["lat"]),
+        } ORDER BY ?kind ?thing ?a ?b LIMIT %d""" % (MAP_LINKS + 1))
+    cut = len(links) > MAP_LINKS
+    links = links[:MAP_LINKS]
+    names = labels(store, [r["region"] for r in places] + [r[k] for r in links for k in ("thing", "a", "b")], base_iri)
+    name = lambda node: names.get(node) or short(node, base_iri)  # noqa: E731
+    regions = {r["region"]: {"iri": r["region"], "label": name(r["region"]), "lat": float(r["lat"]),
                              "long": float(r["long"]), "level": str(r.get("level", ""))} for r in places}
-    return {"regions": list(regions.values()),
-            "links": [{"iri": r["thing"], "label": str(r.get("label", short(r["thing"], base_iri))),
-                       "kind": str(r["kind"]), "a": regions.get(r["a"]), "b": regions.get(r["b"]),
-                       "a_iri": r["a"], "b_iri": r["b"],
-                       "a_label": str(r.get("a_label", short(r["a"], base_iri))),
-                       "b_label": str(r.get("b_label", short(r["b"], base_iri)))} for r in links]}
+    return {"regions": list(regions.values()), "cut": MAP_LINKS if cut else 0,
+            "links": [{"iri": r["thing"], "label": name(r["thing"]), "kind": str(r["kind"]),
+                       "a": regions.get(r["a"]), "b": regions.get(r["b"]), "a_iri": r["a"], "b_iri": r["b"],
+                       "a_label": name(r["a"]), "b_label": name(r["b"])} for r in links]}
 
 
 def hierarchy(store, iri: URIRef, base_iri: str) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -130,13 +131,20 @@ def validate(ctx: click.Context, files: tuple[Path, ...], input_format: str | No
 
 
 def _write(data: bytes, output: Path | None) -> None:
-    """Write to stdout, or atomically to a file."""
+    """Write to stdout, or atomically to a file; a file that cannot be written is an error (exit 2), not a
+    traceback with exit 1, which would say "violations"."""
     if output is None:
         sys.stdout.buffer.write(data)
         return
     temporary = output.with_name(f".{output.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(output)
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise KGError(f"cannot write {output}: {exc.strerror or exc}"
+                      + ("; the folder does not exist" if not output.parent.is_dir() else "")) from None
 
 
 @main.command()

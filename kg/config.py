@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,17 @@ SETTINGS_DOC: dict[str, str] = {
     "host": "Address the endpoint listens on (loopback by default).",
     "port": "TCP port of the endpoint.",
     "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store in memory).",
-    "threads": "Request threads per worker; queries run beside them without holding Python's GIL.",
+    "threads": "Request threads per worker, which run the app once a request has arrived whole (one client keeps at "
+               "most half of them busy); queries run beside them, max_running_queries at a time.",
+    "request_timeout": "Seconds a client has to send a whole request (line, headers and body) once it has begun; "
+                       "past it the server answers 408 and closes the connection.",
+    "keepalive_timeout": "Seconds an idle connection is kept open for the client's next request.",
+    "max_running_queries": "Queries (and upload checks, and pages' queries) a worker evaluates at once; while several "
+                           "clients want them, each gets an equal share.",
+    "queue_wait": "Seconds a query waits for one of the max_running_queries slots; past it the client gets 503 "
+                  "with Retry-After at once.",
+    "runaway_penalty": "Seconds for which a client whose query ran past query_timeout or max_query_memory (which "
+                       "costs a whole worker) has its queries refused with 503 and Retry-After; 0: never.",
     "keepalive_requests": "Requests a client may send on one kept-alive connection before the worker closes it; the "
                           "client reconnects, and the worker holding the fewest connections takes the new one.",
     "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "
@@ -44,13 +55,25 @@ SETTINGS_DOC: dict[str, str] = {
     "max_query_depth": "Deepest nesting of braces, parentheses and brackets in a query the endpoint runs; a deeper "
                        "one gets 400 (the query engine recurses once a level).",
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
+    "import_timeout": "Seconds an import (PUT/POST /data, kg import) may take to parse, reason over and validate "
+                      "its data, in a process of its own; past it that process is stopped, nothing is written, and "
+                      "the writer gets 503 with Retry-After (kg import: exit 2).",
     "write_token": "Token that write requests must present (HTTP: Authorization: Bearer; CLI: --token or KG_TOKEN); "
                    "empty: the store is read-only.",
     "store_url": "SPARQL query endpoint of a remote store to serve and query instead of the embedded one "
                  "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
     "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version).",
+    "public_url": "The endpoint's public address (scheme, host and any path prefix, e.g. https://kg.example.org), "
+                  "used for absolute links in shared content (the dump description, the service description, "
+                  "OpenAPI); empty: those links are relative. Never taken from a request's Host header.",
     "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
                        "and the response carries the header X-SPARQL-MaxRows.",
+    "max_result_bytes": "Largest answer to one query, in bytes; past it the result is cut to the rows (or triples) "
+                        "that fit, still a whole document, and the response carries the header X-SPARQL-MaxBytes "
+                        "(cutting takes a few times this in memory, within max_query_memory).",
+    "max_query_memory": "Memory, in MiB, that a worker's queries (and upload checks) may take above what it held "
+                        "when they began; past it the query is stopped, the client gets 503 and the worker is "
+                        "replaced, so that the memory goes back to the system. Queries running at once share it.",
 }
 
 
@@ -69,7 +92,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    threads: int = 4
+    threads: int = 32
+    request_timeout: int = 10
+    keepalive_timeout: int = 5
+    max_running_queries: int = 4
+    queue_wait: float = 1.0
+    runaway_penalty: float = 30.0
     keepalive_requests: int = 16
     memory_copy_limit_mib: int = 4096
     worker_timeout: int = 60
@@ -78,9 +106,13 @@ class Settings:
     max_query_length: int = 100_000
     max_query_depth: int = 64
     query_timeout: int = 30
+    import_timeout: float = 60.0
     max_result_rows: int = 10_000
+    max_result_bytes: int = 64 * 1024 * 1024
+    max_query_memory: int = 1024
     result_cache_bytes: int = 64 * 1024 * 1024
     store_url: str = ""
+    public_url: str = ""
     write_token: str = dataclasses.field(default="", repr=False)  # never shown in logs or tracebacks
 
     @property
@@ -100,6 +132,8 @@ def _coerce(name: str, raw: Any) -> Any:
             return Path(raw)
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "bool":
             if isinstance(raw, bool):
                 return raw
@@ -155,11 +189,24 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
     if not 0 < settings.port < 65536 or min(settings.workers, settings.threads, settings.keepalive_requests,
+                                             settings.request_timeout, settings.keepalive_timeout,
+                                             settings.max_running_queries,
                                              settings.max_body_bytes,
                                              settings.max_query_length, settings.max_query_depth,
-                                             settings.query_timeout, settings.max_result_rows) < 1:
-        raise ConfigError("port must be 1-65535; workers, threads, keepalive_requests, max_body_bytes, "
-                          "max_query_length, max_query_depth, query_timeout and max_result_rows at least 1")
+                                             settings.query_timeout, settings.max_result_rows,
+                                             settings.max_result_bytes, settings.max_query_memory) < 1:
+        raise ConfigError("port must be 1-65535; workers, threads, request_timeout, keepalive_timeout, "
+                          "keepalive_requests, max_running_queries, max_body_bytes, max_query_length, "
+                          "max_query_depth, query_timeout, max_result_rows, max_result_bytes and max_query_memory "
+                          "at least 1")
+    if settings.runaway_penalty < 0:
+        raise ConfigError("runaway_penalty must be 0 (never) or more seconds")
+    if not settings.queue_wait > 0:
+        raise ConfigError("queue_wait must be more than 0 seconds")
+    if not settings.import_timeout > 0:
+        raise ConfigError("import_timeout must be more than 0 seconds")
+    if settings.public_url and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", settings.public_url):
+        raise ConfigError(f"public_url must be an http(s) URL without query or fragment: {settings.public_url!r}")
     if settings.memory_copy_limit_mib < 0:
         raise ConfigError("memory_copy_limit_mib must be 0 (serve from disk) or more")
     return settings

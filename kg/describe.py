@@ -120,12 +120,13 @@ def describe(store: EmbeddedStore, *, payload: bytes, format: str, quads: list[Q
 
 
 def _articles(store: EmbeddedStore, base_iri: str) -> list[tuple]:
+    """The source articles as the build states them (a partner graph can neither add nor retitle one)."""
     rows = store.select("""
         PREFIX yrd: <%sontology#>
         PREFIX dcterms: <http://purl.org/dc/terms/>
-        SELECT ?source ?title ?published WHERE {
+        SELECT ?source ?title ?published WHERE { GRAPH <%sgraph/asserted> {
           ?source a yrd:Article .
           OPTIONAL { ?source dcterms:title ?title }
-          OPTIONAL { ?source yrd:publishedOn ?published }
-        } ORDER BY ?source""" % base_iri)
+          OPTIONAL { ?source yrd:publishedOn ?published } }
+        } ORDER BY ?source""" % (base_iri, base_iri), union=False)
     return [(r["source"], r.get("title"), r.get("published")) for r in rows]

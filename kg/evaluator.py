@@ -6,17 +6,25 @@ query of a worker shares its one copy of the store. pyoxigraph can neither cance
 signals while it evaluates (see DESIGN.md), so a query past the limit is left running on its daemon
 thread: the client gets a QueryTimeout at once, and the evaluator calls ``on_runaway``, with which
 ``kg serve`` has the worker stop taking requests and exit once its other requests are answered;
-gunicorn then starts a fresh worker, and the runaway query dies with the old one.
+gunicorn then starts a fresh worker, and the runaway query dies with the old one. A query that takes
+more than ``max_memory`` (``kg.memory_guard``) is failed and reported the same way, so that the memory
+it took goes back to the operating system with its worker.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 import traceback
 from typing import Callable
 
+from kg.admission import CLIENT, Admission
 from kg.errors import KGError
+from kg.memory_guard import GUARD, SAMPLE_SECONDS, Watch
+
+#: Seconds a client is told to wait (Retry-After) after its query overran: its worker is being replaced.
+RETRY_AFTER_RUNAWAY = 5
 
 #: Stack of a query thread. pyoxigraph recurses once per nesting level and per chained operator, and on
 #: the usual 8 MiB a query of 2,000 nested braces or 10,000 negations crashed the process; with 256 MiB
@@ -29,18 +37,29 @@ class QueryTimeout(KGError):
     """The query ran longer than the configured limit and was stopped."""
 
     http_status = 503
+    retry_after = RETRY_AFTER_RUNAWAY
+
+
+class QueryMemoryExceeded(KGError):
+    """The query took more memory than the configured bound and was stopped."""
+
+    http_status = 503
+    retry_after = RETRY_AFTER_RUNAWAY
 
 
 class Evaluator:
-    """Runs ``store.execute`` within ``timeout`` seconds, on a pool of daemon threads.
+    """Runs ``store.execute`` within ``timeout`` seconds and ``max_memory`` bytes, on a pool of daemon threads.
 
     The pool grows when every thread is busy (a runaway query keeps its thread), and its threads live
     as long as the process: starting a thread per query had cost 9% of a worker's time under load.
     """
 
-    def __init__(self, timeout: float | None, on_runaway: Callable[[], None] | None = None):
+    def __init__(self, timeout: float | None, on_runaway: Callable[[], None] | None = None, *,
+                 max_memory: int | None = None, admission: Admission | None = None):
         self.timeout = timeout
         self.on_runaway = on_runaway
+        self.max_memory = max_memory
+        self.admission = admission  # how many run at once, and each client's share (kg.admission)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._idle = 0  # threads waiting for a job and not yet promised to one
         self._lock = threading.Lock()
@@ -64,21 +83,27 @@ class Evaluator:
         self._jobs.put(job)
 
     def execute(self, store, **request):
-        """``store.execute(**request)``, or QueryTimeout once the limit (if any) has passed."""
+        """``store.execute(**request)``, or QueryTimeout / QueryMemoryExceeded past a bound (if any)."""
         return self.call(lambda: store.execute(**request))
 
     def call(self, work: Callable[[], object], *, what: str = "the query",
              advice: str = "narrow it down or add a LIMIT"):
-        """``work()`` on a query thread, or QueryTimeout once the limit (if any) has passed.
+        """``work()`` on a query thread, or QueryTimeout / QueryMemoryExceeded past a bound (if any).
 
         Besides queries, the endpoint runs here what an anonymous client can make long: the check of an
-        uploaded document (POST /validate); and ``RemoteStore`` waits here for a remote store's answer.
+        uploaded document (POST /validate), a page's queries; and ``RemoteStore`` waits here for a remote
+        store's answer. With ``admission``, the work first takes a slot (or raises ``Busy``), which it
+        gives back when it ends: a runaway keeps its slot while it runs.
         """
+        admission, client = self.admission, CLIENT.get()
+        if admission is not None:
+            admission.enter(client)
         outcome: list = []
         # a bare lock, held until the work is done: waiting on it costs a third less CPU than an Event
         # (measured here: 70-78 against 105 us of CPU per hand-over, on every request)
         finished = threading.Lock()
         finished.acquire()
+        watch = Watch()
 
         def evaluate() -> None:
             try:
@@ -89,15 +114,47 @@ class Evaluator:
                 traceback.clear_frames(exc.__traceback__)
                 outcome.append(("error", exc))
             finally:
+                if admission is not None:
+                    admission.leave(client)
+                watch.ended = True
                 finished.release()
+                if watch.baseline is not None:  # watched: the guard may hand memory back now
+                    GUARD.ended(watch)
 
         self._submit(evaluate)
-        if not finished.acquire(timeout=-1 if self.timeout is None else self.timeout):
+        limit = -1 if self.timeout is None else self.timeout
+        if self.max_memory is None:
+            stopped = None if finished.acquire(timeout=limit) else "time"
+        elif finished.acquire(timeout=SAMPLE_SECONDS if limit < 0 else min(SAMPLE_SECONDS, limit)):
+            stopped = None  # a light query, done within one sample period: never sampled
+        else:
+            stopped = self._watched(finished, watch)
+        if stopped is not None:
+            if admission is not None:
+                admission.punish(client)
             if self.on_runaway is not None:
                 self.on_runaway()
+            if stopped == "memory":
+                raise QueryMemoryExceeded(
+                    f"{what} took more memory than the limit of {self.max_memory / 2**20:g} MiB and was stopped "
+                    f"(setting max_query_memory); {advice}")
             raise QueryTimeout(f"{what} ran longer than the limit of {self.timeout:g} s and was stopped "
                                f"(setting query_timeout); {advice}")
         status, value = outcome[0]
         if status == "error":
             raise value
         return value
+
+    def _watched(self, finished: threading.Lock, watch: Watch) -> str | None:
+        """Wait for work that outlasted one sample period, sampling the memory every period: None once
+        done, "time" past the time limit, "memory" past the memory bound."""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout - SAMPLE_SECONDS
+        GUARD.watch(watch)
+        while True:
+            if GUARD.excess(self.max_memory) is not None:
+                return "memory"
+            left = SAMPLE_SECONDS if deadline is None else min(SAMPLE_SECONDS, deadline - time.monotonic())
+            if left <= 0:
+                return "time"
+            if finished.acquire(timeout=left):
+                return None

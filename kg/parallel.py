@@ -46,6 +46,13 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def python_process(code: str, args: list[str], **popen) -> subprocess.Popen:
+    """A fresh Python process running ``python -c <code> <args>`` that dies with this one (``popen``: its
+    pipes); ``Spawned`` and ``kg.import_worker`` start theirs so."""
+    preamble = f"from kg.parallel import die_with_parent; die_with_parent({os.getpid()})\n"
+    return subprocess.Popen([sys.executable, "-c", preamble + code, *args], stdin=subprocess.DEVNULL, **popen)
+
+
 class Spawned:
     """A fresh Python process running ``python -c <code> <args>``; ``fallback`` does the same work here
     when the process fails (it raises the real error, with a usable traceback, or succeeds)."""
@@ -57,10 +64,7 @@ class Spawned:
         if here:
             fallback()
             return
-        preamble = f"from kg.parallel import die_with_parent; die_with_parent({os.getpid()})\n"
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", preamble + code, *args], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._process = python_process(code, args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def result(self) -> None:
         process, self._process = self._process, None

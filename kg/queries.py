@@ -35,9 +35,9 @@ def _is_iri(text: str) -> bool:
     return True
 
 
-#: lexical forms of the typed parameters
-_LEXICAL = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}",
-            "gYear": r"\d{4}", "boolean": r"true|false"}
+#: lexical forms of the typed parameters: XSD's digits are ASCII ones ([0-9]; Python's \d takes '١٢' too)
+_LEXICAL = {"integer": r"[+-]?[0-9]+", "decimal": r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)",
+            "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "gYear": r"[0-9]{4}", "boolean": r"true|false"}
 
 
 def _is_date(text: str) -> bool:

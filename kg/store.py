@@ -14,6 +14,7 @@ import itertools
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, MappingError, QuerySyntaxError, StoreError
+from kg.memory_guard import GUARD
 from kg.parallel import Spawned, process_alive
 from kg.sparql_text import dataset_clause, where_brace
 
@@ -677,8 +679,9 @@ class _DatasetDigest:
 
 
 @contextlib.contextmanager
-def write_lock(store_dir: Path):
-    """Hold the store's write lock (an advisory lock on ``store_dir/.write-lock``) for a read-modify-publish.
+def write_lock(store_dir: Path, wait: float | None = None, busy: Callable[[], Exception] | None = None):
+    """Hold the store's write lock (an advisory lock on ``store_dir/.write-lock``) for a read-modify-publish;
+    with ``wait``, raise ``busy()`` when it is not had within that many seconds.
 
     Readers never take it: they see whichever version ``current`` names. The kernel drops the lock when
     the holder dies, so a killed writer never blocks the next one.
@@ -689,7 +692,15 @@ def write_lock(store_dir: Path):
     except OSError as exc:
         raise _write_failure("lock", store_dir, exc) from exc
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        deadline = None if wait is None else time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise busy() from None
+                time.sleep(0.05)
         try:
             yield
         finally:
@@ -734,29 +745,33 @@ def _prune(versions: Path, *, keep: int, current: Path) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    """A serialised query result; ``truncated`` when rows past the cap were left out."""
+    """A serialised query result; ``truncated`` when rows were left out: past the byte bound if
+    ``over_bytes``, else past the row cap."""
 
     body: bytes
     truncated: bool = False
+    over_bytes: bool = False
 
 
 class _EnoughRows(Exception):
-    """Raised from inside pyoxigraph's serialiser once the row cap is passed, to stop it early."""
+    """Raised from inside pyoxigraph's serialiser once the row cap or byte bound is passed, to stop it early."""
 
 
 class _RowCountingOutput:
     """A write-only file that counts a marker in what is written and stops the writer once the count,
-    plus ``offset`` (see ``_ROW_MARKERS``), bounds more than ``max_rows`` rows."""
+    plus ``offset`` (see ``_ROW_MARKERS``), bounds more than ``max_rows`` rows, or once more than
+    ``max_bytes`` are written (either bound None: none)."""
 
-    def __init__(self, marker: bytes, offset: int, max_rows: int):
-        self.marker, self.offset, self.max_rows = marker, offset, max_rows
+    def __init__(self, marker: bytes, offset: int, max_rows: int | None, max_bytes: int | None = None):
+        self.marker, self.offset, self.max_rows, self.max_bytes = marker, offset, max_rows, max_bytes
         self.chunks: list[bytes] = []
-        self.count = 0
+        self.count = self.size = 0
         self._tail = b""  # a marker may straddle two writes
 
     def write(self, data) -> int:
         data = bytes(data)
         self.chunks.append(data)
+        self.size += len(data)
         joined = self._tail + data
         self.count += joined.count(self.marker)
         self._tail = joined[-(len(self.marker) - 1):] if len(self.marker) > 1 else b""
@@ -768,8 +783,12 @@ class _RowCountingOutput:
         pass
 
     @property
+    def over_bytes(self) -> bool:
+        return self.max_bytes is not None and self.size > self.max_bytes
+
+    @property
     def over(self) -> bool:
-        return self.count + self.offset > self.max_rows
+        return (self.max_rows is not None and self.count + self.offset > self.max_rows) or self.over_bytes
 
     def text(self) -> bytes:
         return b"".join(self.chunks)
@@ -782,13 +801,15 @@ class _RowCountingOutput:
 _ROW_MARKERS = {"json": (b"},{", 1), "xml": (b"<result>", 0), "tsv": (b"\n", -1), "csv": (b"\n", -1)}
 
 
-def _within_cap(solutions: ox.QuerySolutions, result_format: str, max_rows: int) -> bytes | None:
-    """The whole result in ``result_format`` when it surely has at most ``max_rows`` rows, else None.
+def _within_cap(solutions: ox.QuerySolutions, result_format: str, max_rows: int | None,
+                max_bytes: int | None = None) -> bytes | None:
+    """The whole result in ``result_format`` when it surely has at most ``max_rows`` rows and
+    ``max_bytes`` bytes, else None.
 
     The usual case, written once by pyoxigraph with no second pass; None costs the caller a second
     evaluation through ``_capped_solutions``, which only results near or past the cap need.
     """
-    output = _RowCountingOutput(*_ROW_MARKERS[result_format], max_rows)
+    output = _RowCountingOutput(*_ROW_MARKERS[result_format], max_rows, max_bytes)
     try:
         solutions.serialize(output, format=RESULT_FORMATS[result_format])
     except (_EnoughRows, OSError) as exc:
@@ -798,36 +819,85 @@ def _within_cap(solutions: ox.QuerySolutions, result_format: str, max_rows: int)
     return output.text()
 
 
-def _capped_solutions(solutions: ox.QuerySolutions, result_format: str, max_rows: int) -> Answer:
-    """The first ``max_rows`` solutions, serialised by pyoxigraph all the same.
+def _capped_solutions(solutions: ox.QuerySolutions, result_format: str, max_rows: int | None,
+                      max_bytes: int | None = None) -> Answer:
+    """The first ``max_rows`` solutions that fit in ``max_bytes``, serialised by pyoxigraph all the same.
 
     pyoxigraph serialises only whole result iterators, so the solutions are written as TSV (one row per
     line, terms in N-Triples syntax) into an output that stops the writer, and so the evaluation, once
-    the cap is passed; the kept lines are parsed back and written in the asked format. All of it runs in
-    Rust (where building the rows as JSON in Python had cost 55% over an uncapped serialisation).
+    a bound is passed; the kept lines are parsed back and written in the asked format. All of it runs in
+    Rust (where building the rows as JSON in Python had cost 55% over an uncapped serialisation). The
+    asked format may be longer than TSV (JSON, XML): then fewer rows are written again until they fit.
     """
-    output = _RowCountingOutput(b"\n", -1, max_rows)
+    output = _RowCountingOutput(b"\n", -1, max_rows, max_bytes)
     try:
         solutions.serialize(output, format=ox.QueryResultsFormat.TSV)
     except (_EnoughRows, OSError) as exc:
         if not output.over:  # not ours: a real failure
             raise StoreError(f"the query failed: {exc}") from exc
     text = output.text()
-    if output.over:  # the header line and max_rows rows
-        text = b"".join(line + b"\n" for line in text.split(b"\n")[: max_rows + 1])
-    kept = ox.parse_query_results(text, format=ox.QueryResultsFormat.TSV)
-    return Answer(kept.serialize(format=RESULT_FORMATS[result_format]), truncated=output.over)
+    output.chunks.clear()
+    head = "\t".join(str(v) for v in solutions.variables).encode() + b"\n"  # in case not even it fits
+    # whole lines only, within the byte bound (the writer may stop mid-line), then within the row cap
+    end = text.rfind(b"\n", 0, len(text) if max_bytes is None else min(len(text), max_bytes)) + 1
+    by_rows = None if max_rows is None else _line_end(text, max_rows + 1)
+    if by_rows is not None and by_rows <= end:
+        end, over_bytes = by_rows, False
+    else:
+        over_bytes = output.over_bytes or end < len(text)
+    truncated = output.over or end < len(text)
+    while True:
+        kept = ox.parse_query_results(text[:end] or head, format=ox.QueryResultsFormat.TSV)
+        body = kept.serialize(format=RESULT_FORMATS[result_format])
+        rows = text.count(b"\n", 0, end) - 1
+        if max_bytes is None or len(body) <= max_bytes or rows <= 0:
+            return Answer(body, truncated=truncated, over_bytes=over_bytes)
+        end = _line_end(text, 1 + min(rows - 1, rows * max_bytes // len(body)))
+        truncated = over_bytes = True
 
 
-def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int | None) -> Answer:
-    kept = list(triples if max_rows is None else itertools.islice(triples, max_rows + 1))
-    truncated = max_rows is not None and len(kept) > max_rows
-    kept = kept[:max_rows] if truncated else kept
-    if result_format in DATASET_FORMATS:
-        kept = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in kept]
-    elif result_format == "rdfxml":
-        kept = [ox.Triple(_xml_safe(t.subject), t.predicate, _xml_safe(t.object)) for t in kept]
-    return Answer(ox.serialize(kept, format=GRAPH_FORMATS[result_format]) or b"", truncated)
+def _line_end(text: bytes, lines: int) -> int | None:
+    """The offset just past the ``lines``-th newline of ``text``, or None when it has fewer."""
+    at = -1
+    for _ in range(lines):
+        at = text.find(b"\n", at + 1)
+        if at < 0:
+            return None
+    return at + 1
+
+
+def _capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int | None,
+                    max_bytes: int | None = None) -> Answer:
+    """At most ``max_rows`` triples in ``result_format``, in at most ``max_bytes``: the writer takes the
+    triples as they come and is stopped past the bound, and then writes fewer again until they fit."""
+    kept: list = []
+    more = []  # a triple past max_rows was there
+
+    def taken():
+        for triple in triples if max_rows is None else itertools.islice(triples, max_rows + 1):
+            if len(kept) == max_rows:
+                more.append(triple)
+                return
+            if result_format in DATASET_FORMATS:
+                triple = ox.Quad(triple.subject, triple.predicate, triple.object, ox.DefaultGraph())
+            elif result_format == "rdfxml":
+                triple = ox.Triple(_xml_safe(triple.subject), triple.predicate, _xml_safe(triple.object))
+            kept.append(triple)
+            yield triple
+
+    output = _RowCountingOutput(b"\n", 0, None, max_bytes)
+    try:
+        ox.serialize(taken(), output, format=GRAPH_FORMATS[result_format])
+    except _EnoughRows:
+        pass
+    if not output.over_bytes:
+        return Answer(output.text(), truncated=bool(more))
+    keep = len(kept) - 1  # the last one taken passed the bound
+    while True:
+        body = ox.serialize(kept[:keep], format=GRAPH_FORMATS[result_format]) or b""
+        if len(body) <= max_bytes or keep == 0:
+            return Answer(body, truncated=True, over_bytes=True)
+        keep = min(keep - 1, keep * max_bytes // len(body))
 
 
 def reserialize_solutions(document: bytes, result_format: str, max_rows: int | None) -> Answer:
@@ -904,7 +974,9 @@ class EmbeddedStore:
         copy.path, copy.build_id, copy.in_memory, copy._length = self.path, self.build_id, True, self._length
         copy._store = ox.Store()
         try:
-            _load_snapshot(copy._store, snapshot, blank, in_memory=True)
+            # queries running meanwhile are not charged with the copy (about 1.7 times the snapshot)
+            with GUARD.not_a_query(2 * (snapshot.stat().st_size + blank.stat().st_size)):
+                _load_snapshot(copy._store, snapshot, blank, in_memory=True)
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot copy version {self.build_id} into memory: {exc}") from exc
         return copy
@@ -975,13 +1047,13 @@ class EmbeddedStore:
 
     def execute(self, query: str, *, result_format: str, default_graphs: list[str] | None = None,
                 named_graphs: list[str] | None = None, bindings: dict[str, Node] | None = None,
-                max_rows: int | None = None, base_iri: str | None = None) -> Answer:
+                max_rows: int | None = None, base_iri: str | None = None, max_bytes: int | None = None) -> Answer:
         """Run a query and serialise its result in ``result_format`` (a key of RESULT_FORMATS or GRAPH_FORMATS).
 
         Without ``default_graphs`` the default graph is the union of the named graphs (unless the query
         has its own FROM). ``bindings`` fix variables through a VALUES block. At most ``max_rows``
-        solutions or triples are kept; relative IRIs resolve against ``base_iri``. Raises
-        QuerySyntaxError with the parser's message.
+        solutions or triples are kept, in at most ``max_bytes``; relative IRIs resolve against
+        ``base_iri``. Raises QuerySyntaxError with the parser's message.
         """
         if bindings:
             brace = where_brace(query)
@@ -998,12 +1070,13 @@ class EmbeddedStore:
         try:
             result = self._store.query(query, **options)
             if isinstance(result, ox.QueryTriples):
-                return _capped_triples(result, result_format, max_rows)
-            if isinstance(result, ox.QuerySolutions) and max_rows is not None:
-                body = _within_cap(result, result_format, max_rows)
+                return _capped_triples(result, result_format, max_rows, max_bytes)
+            if isinstance(result, ox.QuerySolutions) and (max_rows is not None or max_bytes is not None):
+                body = _within_cap(result, result_format, max_rows, max_bytes)
                 if body is not None:
                     return Answer(body)
-                return _capped_solutions(self._store.query(query, **options), result_format, max_rows)
+                del result  # the first evaluation's memory goes before the second one takes its own
+                return _capped_solutions(self._store.query(query, **options), result_format, max_rows, max_bytes)
             return Answer(result.serialize(format=RESULT_FORMATS[result_format]))
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc

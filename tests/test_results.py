@@ -71,9 +71,9 @@ def test_the_result_cache_is_bounded_and_keyed_on_everything_that_shapes_an_answ
     from rdflib import URIRef
 
     from kg.store import Answer
-    from kg.web.cache import ResultCache, result_key
+    from kg.web.cache import ENTRY_BYTES, ResultCache, result_key
 
-    cache = ResultCache(max_bytes=400)
+    cache = ResultCache(max_bytes=4 * (90 + ENTRY_BYTES))
     for number in range(10):
         cache.put(f"k{number}", Answer(b"x" * 90))
     kept = [k for k in (f"k{n}" for n in range(10)) if cache.get(k) is not None]

@@ -12,6 +12,7 @@ from werkzeug.http import quote_etag
 
 from kg.config import Settings, load_settings
 from kg.errors import StoreError
+from kg.admission import Admission, PenaltyBox
 from kg.evaluator import Evaluator
 from kg.remote import open_store
 from kg.web.cache import ResultCache, result_key
@@ -25,7 +26,8 @@ CROSS_ORIGIN_HEADERS = (
     ("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"),
     ("Access-Control-Allow-Headers", "Content-Type, Accept, Authorization, If-None-Match"),
     ("Access-Control-Max-Age", "86400"),
-    ("Access-Control-Expose-Headers", "X-SPARQL-MaxRows, ETag, Link, Content-Disposition"),
+    ("Access-Control-Expose-Headers", "X-SPARQL-MaxRows, X-SPARQL-MaxBytes, ETag, Link, Content-Disposition, "
+                                      "Retry-After"),
 )
 
 
@@ -103,13 +105,16 @@ class StoreHolder:
         threading.Thread(target=copy, name="kg-copy-in-memory", daemon=True).start()
 
 
-def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None) -> Flask:
-    """The endpoint application. ``store`` is opened lazily from the settings when not given."""
+def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None,
+               penalties: PenaltyBox | None = None) -> Flask:
+    """The endpoint application. ``store`` is opened lazily from the settings when not given; ``penalties``
+    is shared by the workers of ``kg serve`` (``kg.admission``)."""
     from kg.web.data import data
     from kg.web.entities import entities
     from kg.web.errors import register_error_handlers
     from kg.web.fast_query import QueryFastPath
-    from kg.web.guards import register_request_guards
+    from kg.web.guards import RememberClient, register_request_guards
+    from kg.web.headers import SECURITY_HEADERS, SecurityHeaders
     from kg.web.pages import pages
     from kg.web.meta import meta
     from kg.web.saved import saved
@@ -122,7 +127,11 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     remote = open_store(settings) if settings.store_url and store is None else None
     holder = StoreHolder(settings.path("store_dir"), store, remote, memory_limit_mib=settings.memory_copy_limit_mib)
     app.extensions["kg"] = {"settings": settings, "store": holder,
-                            "evaluator": Evaluator(settings.query_timeout),
+                            "evaluator": Evaluator(settings.query_timeout,
+                                                   max_memory=settings.max_query_memory * 1024 * 1024,
+                                                   admission=Admission(settings.max_running_queries,
+                                                                       settings.queue_wait, penalties,
+                                                                       settings.runaway_penalty)),
                             "cache": ResultCache(settings.result_cache_bytes)}
     app.register_blueprint(sparql)
     app.register_blueprint(meta)
@@ -136,11 +145,12 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
 
     @app.after_request
     def allow_cross_origin(response):
-        for name, value in CROSS_ORIGIN_HEADERS:
+        for name, value in CROSS_ORIGIN_HEADERS + SECURITY_HEADERS:
             response.headers[name] = value
         return response
 
     app.wsgi_app = QueryFastPath(app, app.wsgi_app)
+    app.wsgi_app = SecurityHeaders(RememberClient(app.wsgi_app))  # outermost: every answer, the fast path's too
     return app
 
 
@@ -198,13 +208,16 @@ def answer_headers(kg: dict, key: str | None, result_format: str, result) -> lis
     if key is not None:
         headers.append(("ETag", quote_etag(key)))
     headers.append(("Vary", "Accept"))
-    if result.truncated:
+    if result.over_bytes:
+        headers.append(("X-SPARQL-MaxBytes", str(kg["settings"].max_result_bytes)))
+    elif result.truncated:
         headers.append(("X-SPARQL-MaxRows", str(kg["settings"].max_result_rows)))
     return headers
 
 
 def run(result_format: str, *, store=None, **request):
-    """A query's ``Answer`` from ``store`` (by default the current one), within the time limit and the row cap."""
+    """A query's ``Answer`` from ``store`` (by default the current one), within the time limit, the memory
+    bound, the row cap and the byte bound."""
     kg = current_app.extensions["kg"]
     return run_on(kg, result_format, kg["store"].get() if store is None else store, request)
 
@@ -214,4 +227,5 @@ def run_on(kg: dict, result_format: str, store, request: dict):
     max_rows = kg["settings"].max_result_rows
     if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
         return store.execute(result_format=result_format, max_rows=max_rows, **request)
-    return kg["evaluator"].execute(store, result_format=result_format, max_rows=max_rows, **request)
+    return kg["evaluator"].execute(store, result_format=result_format, max_rows=max_rows,
+                                   max_bytes=kg["settings"].max_result_bytes, **request)

@@ -5,19 +5,24 @@ description.
 named graphs, as at the query endpoint), and ``GET /data`` the whole dataset in TriG or N-Quads. Every
 response carries an ETag derived from the build, so an unchanged store answers a repeated request 304.
 ``PUT``, ``POST`` and ``DELETE`` of ``/data?graph=IRI`` replace, add to and remove a partner graph
-(``kg.importer``); they need the operator's token as ``Authorization: Bearer``.
+(``kg.importer``); they need the operator's token as ``Authorization: Bearer``. A worker runs one write at a
+time and lets one more wait its turn; any other, and one that finds the store's write lock held for seconds
+or its data too long to check, gets 503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from rdflib import URIRef
 
 from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
 from kg.export import dump, export_quads, serialize
+from kg.web.links import public_url_for
 from kg.web.negotiation import MEDIA_TYPE, choose, negotiate
 
 data = Blueprint("data", __name__)
@@ -71,15 +76,16 @@ def graph_store():
 
 
 def _dump(fmt: str, force: bool):
-    """The dump of the current build in ``fmt``, made once per build and process."""
+    """The dump of the current build in ``fmt``, made once per build and process: shared by every client,
+    so its links come from the public_url setting or are relative, never from the request's Host."""
     settings, store = _kg()
     cache = current_app.extensions["kg"].setdefault("dumps", {})
     key = (store.build_id, fmt, force)
     if key not in cache:
         cache.clear()  # only the current build's dumps are worth keeping
         cache[key] = dump(settings, format=fmt, force=force, store=store,
-                          download_url=url_for("data.download", format=fmt, _external=True),
-                          endpoint_url=url_for("sparql.endpoint", _external=True))
+                          download_url=public_url_for("data.download", format=fmt),
+                          endpoint_url=public_url_for("sparql.endpoint"))
     return store.build_id, cache[key]
 
 
@@ -94,7 +100,7 @@ def download():
     build_id, result = _dump(fmt, _force())
     response = _conditional(result.payload, MEDIA_TYPE[fmt], build_id, "dump", fmt)
     response.headers["Content-Disposition"] = f'attachment; filename="yrd-kg-{build_id}.{EXTENSIONS[fmt]}"'
-    description = url_for("data.description", format=fmt, _external=True)
+    description = public_url_for("data.description", format=fmt)
     response.headers["Link"] = f'<{description}>; rel="describedby"; type="text/turtle"'
     return response
 
@@ -110,6 +116,32 @@ def description():
 
 
 # --- writes ------------------------------------------------------------------------------------------------
+
+#: One write at a time in this worker (an import's check runs in a process of its own, which takes a core
+#: and that process's memory), and at most one more waiting its turn: any further write gets 503 with
+#: Retry-After at once. (Refusing the second at once too made two of three concurrent PUTs, over two
+#: workers, fail; a waiting write holds an idle thread, never the GIL, and for a bounded time.)
+_WRITING, _ADMITTED = threading.Lock(), threading.BoundedSemaphore(2)
+
+
+@contextlib.contextmanager
+def _write_slot(settings):
+    from kg.import_worker import WRITE_WAIT, WriterBusy
+
+    busy = "this server process is already writing to the store; nothing was written: try again in a moment"
+    if not _ADMITTED.acquire(blocking=False):
+        raise WriterBusy(busy)
+    try:
+        # the write ahead takes at most its lock wait and its time limit, and then its short publish
+        if not _WRITING.acquire(timeout=WRITE_WAIT + settings.import_timeout):
+            raise WriterBusy(busy)
+        try:
+            yield
+        finally:
+            _WRITING.release()
+    finally:
+        _ADMITTED.release()
+
 
 def _token() -> str | None:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -140,17 +172,16 @@ def graph_store_write():
 
     settings = current_app.extensions["kg"]["settings"]
     authorize(settings, _token())  # before anything else: no work for an anonymous client
-    store = current_app.extensions["kg"]["store"].get()
     input_format = UPLOAD_TYPES.get(request.mimetype)
     if input_format is None:
         raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
     body = request.get_data()
     graph, minted = _target_graph(settings, body)
-    existed = URIRef(graph) in store.graphs()
     agent = request.headers.get("From") or "HTTP client with the write token"
     try:
-        result = import_data(settings, body, format=input_format, graph=graph, agent=agent,
-                             source_name="the request body", token=_token(), append=request.method == "POST")
+        with _write_slot(settings):
+            result = import_data(settings, body, format=input_format, graph=graph, agent=agent,
+                                 source_name="the request body", token=_token(), append=request.method == "POST")
     except ValidationFailed as failure:
         # the error body of every other failure, with the SHACL report a partner can act on
         report = json.loads(to_json(failure.report, base_iri=settings.base_iri))
@@ -158,9 +189,10 @@ def graph_store_write():
         response.status_code = 422
         return response
     response = jsonify({"ok": True, "graph": str(result.graph), "triples": result.triples, "build": result.build_id})
-    response.status_code = 201 if not existed else 200
-    if minted or not existed:
-        response.headers["Location"] = url_for("data.graph_store", graph=str(result.graph), _external=True)
+    # whether this request made the graph is known only under the write lock (GSP: 201 Created, else 200)
+    response.status_code = 201 if result.created else 200
+    if minted or result.created:
+        response.headers["Location"] = public_url_for("data.graph_store", graph=str(result.graph))
     return response
 
 
@@ -171,5 +203,6 @@ def graph_store_delete():
     settings = current_app.extensions["kg"]["settings"]
     authorize(settings, _token())
     graph, _ = _target_graph(settings)
-    drop_graph(settings, graph, token=_token())
+    with _write_slot(settings):
+        drop_graph(settings, graph, token=_token())
     return Response(status=204)

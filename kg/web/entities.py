@@ -8,11 +8,13 @@ nothing about is 404.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from rdflib import URIRef
 
 from kg.browse import entity_triples
 from kg.export import serialize
+from kg.web.page_store import page_store
+from kg.web.links import entity_iri
 
 entities = Blueprint("entities", __name__)
 #: Accept media type -> (document extension, export format); HTML first, the default for */*.
@@ -23,14 +25,13 @@ FORMATS = {extension: (fmt, media) for media, (extension, fmt) in DOCUMENTS.item
 
 
 def _kg():
-    kg = current_app.extensions["kg"]
-    return kg["settings"], kg["store"].get()
+    return page_store()
 
 
 @entities.get("/id/<path:rest>")
 def identifier(rest: str):
-    settings, store = _kg()
-    iri = URIRef(settings.base_iri + "id/" + rest)
+    _, store = _kg()
+    iri = entity_iri(rest)  # 400 when the path makes no IRI
     if not _held(store, iri):
         abort(404, description=f"the graph holds nothing about <{iri}>")
     best = request.accept_mimetypes.best_match(list(DOCUMENTS), default="text/html") if request.accept_mimetypes \
@@ -50,7 +51,7 @@ def _held(store, iri: URIRef) -> bool:
 def rdf_document(rest: str, extension: str) -> Response:
     """The entity's triples (and the links to it) in the format the extension names."""
     settings, store = _kg()
-    iri = URIRef(settings.base_iri + "id/" + rest)
+    iri = entity_iri(rest)  # 400 when the path makes no IRI
     quads = entity_triples(store, iri, settings.base_iri)
     if not quads:
         abort(404, description=f"the graph holds nothing about <{iri}>")

@@ -20,6 +20,8 @@ def register_error_handlers(app: Flask) -> None:
         response = _body(error.http_status, error.message, error.details)
         if error.http_status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="kg"'
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(RequestEntityTooLarge)

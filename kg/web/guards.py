@@ -9,7 +9,22 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kg.admission import CLIENT
 from kg.errors import BadRequest
+
+
+class RememberClient:
+    """WSGI middleware: the client's address, for the evaluator's fair shares (``kg.admission.CLIENT``)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __getattr__(self, name):  # the wrapped middleware's attributes (e.g. the fast path's flask_wsgi)
+        return getattr(self.app, name)
+
+    def __call__(self, environ, start_response):
+        CLIENT.set(environ.get("REMOTE_ADDR") or "")
+        return self.app(environ, start_response)
 
 
 def _refuse_streamed_body_over_the_limit() -> None:

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from markupsafe import Markup
-from rdflib import Literal, URIRef
+from rdflib import Literal
 
-from kg.browse import describe_entity, hierarchy, map_data, overview, short
+from kg.browse import RDFS_LABEL, curated_graphs, describe_entity, hierarchy, map_data, overview, short
 from kg.describe import validation_status
 from kg.errors import KGError
 from kg.namespaces import all_prefixes
@@ -23,6 +23,8 @@ from kg.queries import find
 from kg.query_policy import check_query
 from kg.sparql_text import query_form
 from kg.web import run
+from kg.web.page_store import page_store
+from kg.web.links import anchor, entity_iri, href
 from kg.web.saved import saved_queries
 from kg.web.negotiation import GRAPH, SOLUTIONS
 
@@ -34,18 +36,12 @@ SAMPLE = """SELECT ?park ?label ?region WHERE {
 
 
 def _kg():
-    kg = current_app.extensions["kg"]
-    return kg["settings"], kg["store"].get()
+    return page_store()
 
 
-@pages.app_template_filter("link")
-def link(iri) -> str:
-    """Where a browser finds an IRI: minted ones on this server's entity pages, others as they are."""
-    base = current_app.extensions["kg"]["settings"].base_iri
-    text = str(iri)
-    if text.startswith(base + "id/"):
-        return url_for("pages.document", rest=text[len(base) + 3:])
-    return text
+# IRIs from data become links only to this server's entity pages or as http(s) (kg.web.links)
+pages.add_app_template_filter(href, "link")
+pages.add_app_template_global(anchor, "anchor")
 
 
 @pages.app_template_filter("short")
@@ -65,8 +61,7 @@ def term_cell(term: dict, names: dict | None = None) -> Markup:
 
     value = term["value"]
     if term["type"] == "uri":
-        label = (names or {}).get(value) or short(value, current_app.extensions["kg"]["settings"].base_iri)
-        return Markup(f'<a href="{escape(link(value))}">{escape(label)}</a>')
+        return anchor(value, (names or {}).get(value) or short(value, current_app.extensions["kg"]["settings"].base_iri))
     if term["type"] == "bnode":
         return Markup(f"<code>_:{escape(value)}</code>")
     suffix = f' <span class="tag">@{escape(term["xml:lang"])}</span>' if "xml:lang" in term else ""
@@ -126,9 +121,11 @@ def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
     if parameter.kind != "iri" or not parameter.default or not parameter.default.startswith(base_iri + "id/"):
         return []
     folder = parameter.default.rsplit("/", 1)[0] + "/"
-    rows = store.select(f"""SELECT DISTINCT ?s ?label WHERE {{ ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label
-        FILTER(STRSTARTS(STR(?s), "{folder}") && LANG(?label) = "en") }} ORDER BY ?label""")
-    return [(str(r["s"]), str(r["label"])) for r in rows]
+    # the curated entities by their curated names, one option each (a partner's label is no choice of its own)
+    rows = store.select(f"""SELECT ?s (MIN(?label) AS ?name) WHERE {{ GRAPH ?g {{ ?s <{RDFS_LABEL}> ?label }}
+        FILTER(?g IN ({curated_graphs(base_iri)}) && STRSTARTS(STR(?s), "{folder}") && LANG(?label) = "en") }}
+        GROUP BY ?s ORDER BY ?name ?s""", union=False)
+    return [(str(r["s"]), str(r["name"])) for r in rows]
 
 
 @pages.get("/saved/<query_id>")
@@ -163,7 +160,7 @@ def document(rest: str):
         if rest.endswith("." + extension):
             return rdf_document(rest[: -len(extension) - 1], extension)
     rest = rest.removesuffix(".html")
-    iri = URIRef(settings.base_iri + "id/" + rest)
+    iri = entity_iri(rest)
     entity = describe_entity(store, iri, settings.base_iri)
     if entity is None:
         abort(404, description=f"the graph holds nothing about <{iri}>")
@@ -222,7 +219,8 @@ def regions_map():
             x1, y1, x2, y2 = x1 + dx, y1 + dy, x2 + dx, y2 + dy
         drawn.append({**line, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
     return render_template("pages/map.html", svg={"width": width, "height": height, "points": points,
-                                                   "links": drawn}, links=data["links"], title="Map")
+                                                   "links": drawn}, links=data["links"], cut=data["cut"],
+                           title="Map")
 
 
 def validation_page(store):

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from kg import __version__
 from kg.queries import find, load_queries
 from kg.web import answer
+from kg.web.links import public
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose
 
 saved = Blueprint("saved", __name__)
@@ -82,4 +83,5 @@ def openapi():
     paths["/queries"] = {"get": {"operationId": "catalogue", "summary": "Every saved query with its parameters",
                                  "responses": {"200": {"description": "The catalogue (JSON)."}}}}
     return jsonify({"openapi": "3.0.3", "info": {"title": "YRD knowledge graph saved queries", "version": __version__},
-                    "servers": [{"url": request.host_url.rstrip("/")}], "paths": paths})
+                    # a relative server URL is relative to this document: never the client's Host header
+                    "servers": [{"url": public(request.script_root) or "/"}], "paths": paths})

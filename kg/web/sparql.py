@@ -12,6 +12,7 @@ from kg.query_policy import check_query
 from kg.sparql_text import query_form
 from kg.web import answer, protocol_request
 from kg.web.fast_query import QUERY_ERROR
+from kg.web.links import absolute_iri, public
 from kg.web.negotiation import choose
 
 sparql = Blueprint("sparql", __name__)
@@ -32,7 +33,7 @@ def _single(values: list[str], name: str) -> str | None:
 
 def _read_request() -> tuple[str | None, list[str], list[str]]:
     """The query text and the protocol's default-graph-uri and named-graph-uri values."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: the GET answer's headers, without its body
         if "update" in request.args:
             raise BadRequest("SPARQL Update is not accepted by GET")
         return (_single(request.args.getlist("query"), "query"), request.args.getlist("default-graph-uri"),
@@ -77,6 +78,9 @@ def endpoint():
         raise error
     settings, store = _context()
     query, default_graphs, named_graphs = _read_request()
+    for name, values in (("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)):
+        for value in values:
+            absolute_iri(value, name)
     if query is None:
         return _service_description(settings, store)
     held = {str(g) for g in store.graphs()}
@@ -96,7 +100,8 @@ def _service_description(settings, store) -> Response:
     graph = Graph()
     graph.bind("sd", SD)
     graph.bind("formats", FORMATS)
-    service = URIRef(request.base_url)
+    # shared content: the public_url setting or a reference relative to this document, never the Host header
+    service = URIRef(public(request.script_root + request.path))
     graph.add((service, RDF.type, SD.Service))
     graph.add((service, SD.endpoint, service))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))

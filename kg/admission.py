@@ -1,0 +1,133 @@
+"""Admission control: how many queries a worker evaluates at once, and each client's share of them.
+
+Every query (and every check of an upload) runs on a query thread; without a bound, eight clients
+re-sending a query that runs to the time limit kept every core busy, and everything else waited. Here a
+worker evaluates at most ``slots`` at once; a query that cannot start within ``wait`` seconds is refused
+at once with 503 and Retry-After, and while several clients want slots, none holds more than its share
+(the slots divided among the clients holding or waiting for one), so one client's burst cannot shut the
+others out. Requests that run no query (``/health``, pages without queries, answers from the cache)
+never come here.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import multiprocessing
+import threading
+import time
+import zlib
+from collections import Counter
+
+from kg.errors import KGError
+
+#: The client of the request this thread serves (its address); set by the web layer for each request.
+CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("kg_client", default="")
+
+
+class Busy(KGError):
+    """Every query slot of this worker is taken, or this client holds its share of them."""
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PenaltyBox:
+    """Clients whose queries are refused until a moment, in memory shared by the workers (made before the
+    fork). A fixed table: a new entry takes a free or expired place, else the one that ends soonest."""
+
+    def __init__(self, places: int = 256):
+        self._keys = multiprocessing.RawArray("q", places)
+        self._until = multiprocessing.RawArray("d", places)
+        self._lock = multiprocessing.Lock()
+
+    @staticmethod
+    def _key(client: str) -> int:
+        return zlib.crc32(client.encode("utf-8")) + 1  # never 0, which marks a free place
+
+    def punish(self, client: str, seconds: float) -> None:
+        key, until, now = self._key(client), time.time() + seconds, time.time()
+        with self._lock:
+            places = range(len(self._keys))
+            place = next((i for i in places if self._keys[i] == key), None)
+            if place is None:
+                place = min(places, key=lambda i: self._until[i] if self._until[i] > now else 0)
+            self._keys[place], self._until[place] = key, max(until, self._until[place] if self._keys[place] == key
+                                                              else 0)
+
+    def remaining(self, client: str) -> float:
+        """Seconds left of ``client``'s penalty (0 when none)."""
+        key = self._key(client)
+        for place in range(len(self._keys)):
+            if self._keys[place] == key:
+                return max(0.0, self._until[place] - time.time())
+        return 0.0
+
+
+class Admission:
+    """``slots`` queries at once, shared fairly among clients; ``wait`` seconds at most for a slot; a client
+    in ``penalties`` is refused at once."""
+
+    def __init__(self, slots: int, wait: float, penalties: PenaltyBox | None = None, penalty_seconds: float = 0):
+        self.slots, self.wait = slots, wait
+        self.penalties, self.penalty_seconds = penalties or PenaltyBox(16), penalty_seconds
+        self._held: Counter[str] = Counter()
+        self._waiting: Counter[str] = Counter()
+        self._changed = threading.Condition()
+
+    def _share(self) -> int:
+        clients = len(set(self._held) | set(self._waiting))
+        return max(1, self.slots // max(1, clients))
+
+    def _may_start(self, client: str) -> bool:
+        return sum(self._held.values()) < self.slots and self._held[client] < self._share()
+
+    def enter(self, client: str) -> None:
+        """Take a slot for ``client``, or raise Busy once ``wait`` seconds have passed without one (at once
+        when the client is in the penalty box)."""
+        left = self.penalties.remaining(client) if self.penalty_seconds else 0
+        if left:
+            raise Busy(f"a query of this client ran past a limit of the endpoint (time or memory) a moment ago, "
+                       f"which costs a whole worker; its queries are refused for {left:.0f} s more (setting "
+                       "runaway_penalty)", retry_after=max(1, round(left)))
+        with self._changed:
+            if not self._may_start(client):
+                self._waiting[client] += 1
+                try:
+                    deadline = time.monotonic() + self.wait
+                    while not self._may_start(client):
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise Busy(self._refusal(client), retry_after=max(1, round(self.wait * 2)))
+                        self._changed.wait(left)
+                finally:
+                    self._waiting[client] -= 1
+                    if not self._waiting[client]:
+                        del self._waiting[client]
+            self._held[client] += 1
+
+    def leave(self, client: str) -> None:
+        """Give back a slot of ``client`` (when its query has ended, not when its client stopped waiting)."""
+        with self._changed:
+            self._held[client] -= 1
+            if not self._held[client]:
+                del self._held[client]
+            self._changed.notify_all()
+
+    def _refusal(self, client: str) -> str:
+        if self._held[client] >= self._share() and sum(self._held.values()) < self.slots:
+            return (f"this client already runs {self._held[client]} queries, its share of this worker's "
+                    f"{self.slots} (setting max_running_queries); retry once one has ended")
+        return (f"all {self.slots} query slots of this worker stayed busy for {self.wait:g} s (settings "
+                "max_running_queries, queue_wait); retry shortly")
+
+    def punish(self, client: str) -> None:
+        """``client``'s query ran away: refuse its queries for ``penalty_seconds``, in every worker."""
+        if self.penalty_seconds:
+            self.penalties.punish(client, self.penalty_seconds)
+
+    def running(self) -> int:
+        with self._changed:
+            return sum(self._held.values())

@@ -1,0 +1,95 @@
+"""Admission control (kg.admission): a bounded number of queries at once, a short wait, fair shares."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from kg.admission import Admission, Busy
+
+
+def hold(admission: Admission, client: str, release: threading.Event, entered: list) -> threading.Thread:
+    def run():
+        admission.enter(client)
+        entered.append(client)
+        release.wait(10)
+        admission.leave(client)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_no_more_than_the_slots_run_and_a_late_query_is_refused_after_the_wait():
+    admission, release, entered = Admission(slots=2, wait=0.3), threading.Event(), []
+    threads = [hold(admission, f"client-{n}", release, entered) for n in range(2)]
+    time.sleep(0.1)
+    assert admission.running() == 2
+    started = time.monotonic()
+    with pytest.raises(Busy) as refused:
+        admission.enter("client-3")
+    assert 0.25 <= time.monotonic() - started < 2
+    assert refused.value.http_status == 503 and refused.value.retry_after >= 1
+    assert "max_running_queries" in refused.value.message
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    admission.enter("client-3")  # a slot is free again
+    admission.leave("client-3")
+    assert admission.running() == 0
+
+
+def test_a_waiting_query_starts_as_soon_as_a_slot_frees():
+    admission, release, entered = Admission(slots=1, wait=5), threading.Event(), []
+    first = hold(admission, "a", release, entered)
+    time.sleep(0.1)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    admission.enter("b")
+    assert 0.2 < time.monotonic() - started < 2
+    admission.leave("b")
+    first.join(5)
+
+
+def test_one_client_cannot_hold_the_slots_while_another_waits():
+    admission, release, entered = Admission(slots=4, wait=2), threading.Event(), []
+    # a burst from one client takes every slot while it is alone ...
+    burst = [hold(admission, "greedy", release, entered) for _ in range(4)]
+    time.sleep(0.1)
+    assert admission.running() == 4
+    # ... more from it waits and is refused, saying why (its share), while another client is let in as
+    # soon as a slot frees, and is not shut out by the greedy one's queue
+    greedy_more = []
+    waiting = threading.Thread(target=lambda: greedy_more.append(_try(admission, "greedy")), daemon=True)
+    waiting.start()
+    time.sleep(0.05)
+    other = threading.Thread(target=lambda: greedy_more.append(("other", _try(admission, "other"))), daemon=True)
+    other.start()
+    time.sleep(0.1)
+    release.set()  # the burst ends; both wait for slots, and the share is now 4 // 2 = 2 each
+    for thread in burst + [waiting, other]:
+        thread.join(5)
+    assert ("other", "entered") in greedy_more
+    # with two clients wanting, neither may hold more than two
+    admission2, release2, entered2 = Admission(slots=4, wait=0.3), threading.Event(), []
+    hold(admission2, "b", release2, entered2)
+    time.sleep(0.05)
+    for _ in range(2):
+        hold(admission2, "a", release2, entered2)
+    time.sleep(0.1)
+    with pytest.raises(Busy, match="share"):
+        admission2.enter("a")
+    admission2.enter("b")  # b has one of its two
+    admission2.leave("b")
+    release2.set()
+
+
+def _try(admission: Admission, client: str) -> str:
+    try:
+        admission.enter(client)
+    except Busy:
+        return "refused"
+    admission.leave(client)
+    return "entered"
