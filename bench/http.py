@@ -454,10 +454,11 @@ def _tail(path: Path, size: int = 2000) -> str:
 
 @contextlib.contextmanager
 def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: float, threads: int = 4,
-            settings: dict[str, str] | None = None):
+            settings: dict[str, str] | None = None, oxigraph_timeout: int = 30):
     """Start ``name`` on a free loopback port, wait (bounded) until it serves the data, yield it, stop it.
 
-    ``settings`` are KG_* variables for ``kg serve``."""
+    ``settings`` are KG_* variables for ``kg serve``; ``oxigraph_timeout`` the Oxigraph server's query time
+    limit (seconds)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = logs / f"{name}.log"
@@ -471,11 +472,11 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
                    "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
     elif name == "oxigraph-memory":
         command = [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph",
-                   "--timeout-s", "30"]
+                   "--timeout-s", str(oxigraph_timeout)]
     elif name == "oxigraph-disk":
         location = _oxigraph_location(data, log, start_timeout)
         command = [oxigraph_binary(), "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-                   "--union-default-graph", "--timeout-s", "30"]
+                   "--union-default-graph", "--timeout-s", str(oxigraph_timeout)]
     elif name == "rdflib-endpoint":
         env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
         command = [sys.executable, "-m", "uvicorn", "--factory", "bench.http:rdflib_endpoint_app",
@@ -596,18 +597,30 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-class MemorySampler(threading.Thread):
-    """Samples the summed resident size of a process tree every ``interval`` seconds."""
+def pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared between forked workers count once in a tree's sum."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self, root: int, interval: float = 0.25):
+
+class MemorySampler(threading.Thread):
+    """Samples the summed resident size (or ``measure``, e.g. ``pss_kib``) of a process tree every
+    ``interval`` seconds."""
+
+    def __init__(self, root: int, interval: float = 0.25, measure=_rss_kib):
         super().__init__(daemon=True)
-        self.root, self.interval = root, interval
+        self.root, self.interval, self.measure = root, interval, measure
         self.samples: list[tuple[float, int]] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.samples.append((time.monotonic(), sum(_rss_kib(pid) for pid in _tree(self.root))))
+            self.samples.append((time.monotonic(), sum(self.measure(pid) for pid in _tree(self.root))))
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
