@@ -54,7 +54,7 @@ class Evaluator:
     as long as the process: starting a thread per query had cost 9% of a worker's time under load.
     """
 
-    def __init__(self, timeout: float | None, on_runaway: Callable[[], None] | None = None, *,
+    def __init__(self, timeout: float | None, on_runaway: Callable[[str], None] | None = None, *,
                  max_memory: int | None = None, admission: Admission | None = None):
         self.timeout = timeout
         self.on_runaway = on_runaway
@@ -133,7 +133,7 @@ class Evaluator:
             if admission is not None:
                 admission.punish(client)
             if self.on_runaway is not None:
-                self.on_runaway()
+                self.on_runaway(stopped)  # "time" or "memory"
             if stopped == "memory":
                 raise QueryMemoryExceeded(
                     f"{what} took more memory than the limit of {self.max_memory / 2**20:g} MiB and was stopped "

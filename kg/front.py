@@ -36,8 +36,9 @@ from kg.front_connection import Connection
 #: A response body up to this size is sent in one piece with its Content-Length; a larger one is sent as
 #: the app produces it (a dump of the whole store need not be held in memory).
 STREAM_BYTES = 1 << 20
-#: How long a worker retiring after a runaway query answers the requests it holds before it leaves.
-RETIRE_SECONDS = 2.0
+#: How long a worker retiring after a runaway query (past the time limit, or the memory bound) answers the
+#: requests it holds before it leaves.
+RETIRE_SECONDS = {"time": 2.0, "memory": 0.2}
 
 
 class FrontWorker(Worker):
@@ -74,10 +75,11 @@ class FrontWorker(Worker):
         self.alive = False
         self.stopping.set()
 
-    def retire(self) -> None:
-        """Stop because a query ran away (from any thread): its thread cannot be stopped, and may still be
-        taking memory, so the requests this worker holds get ``RETIRE_SECONDS``, not the graceful timeout."""
-        self.grace = min(self.grace, RETIRE_SECONDS)
+    def retire(self, kind: str = "time") -> None:
+        """Stop because a query ran away (from any thread): its thread cannot be stopped, so the requests
+        this worker holds get ``RETIRE_SECONDS``, not the graceful timeout; and past the memory bound, where
+        the query goes on taking memory (measured: hundreds of MB a second), hardly any."""
+        self.grace = min(self.grace, RETIRE_SECONDS[kind])
         self.loop.call_soon_threadsafe(self.stop)
 
     def opened(self, connection: Connection) -> None:

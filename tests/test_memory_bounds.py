@@ -219,16 +219,16 @@ def test_work_past_the_memory_bound_gets_503_at_once_and_reports_the_runaway():
             held.append(b"\x01" * (8 << 20))
             time.sleep(0.005)
 
-    evaluator = Evaluator(30, on_runaway=lambda: runaways.append(1), max_memory=64 << 20)
+    evaluator = Evaluator(30, on_runaway=lambda kind: runaways.append(kind), max_memory=64 << 20)
     started = time.monotonic()
     try:
         with pytest.raises(QueryMemoryExceeded, match="max_query_memory") as raised:
             evaluator.call(grows)
     finally:
         release.set()
-    assert raised.value.http_status == 503 and runaways == [1] and time.monotonic() - started < 5
+    assert raised.value.http_status == 503 and runaways == ["memory"] and time.monotonic() - started < 5
     time.sleep(0.1)  # the runaway has ended and given its memory up
-    assert evaluator.call(lambda: "next") == "next" and runaways == [1]
+    assert evaluator.call(lambda: "next") == "next" and runaways == ["memory"]
 
 
 def test_light_work_is_never_sampled_and_slow_work_within_the_bound_is_answered():
