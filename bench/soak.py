@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                    out=args.out, work=args.work, progress=lambda m: print(m, file=sys.stderr, flush=True))
     print((args.out / "soak.md").read_text())
     failed = [a for a in results["pathological"] if a["status"] != a["expected"]]
+    for answer in failed:
+        print(f"unexpected answer: {answer}", file=sys.stderr)
     return 1 if failed or any(s["non2xx"] for s in results["segments"]) else 0
 
 

@@ -20,6 +20,8 @@ from kg.web.headers import SECURITY_HEADERS
 MAX_REQUEST_LINE = 8190
 #: The most bytes of request line and headers together: more gets 431.
 MAX_HEAD_BYTES = 32 * 1024
+#: How long a refused client may go on sending (the rest of a body) before the connection is closed.
+LINGER_SECONDS = 2.0
 
 REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
            431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -50,6 +52,7 @@ class Connection(asyncio.Protocol):
         self.served = 0
         self.started = 0.0
         self.closed = False
+        self.draining = False  # refused: what the client still sends is read and dropped until closing
         self.client = ""
         self.writable = asyncio.Event()  # cleared while the client reads slower than the app writes
         self.writable.set()
@@ -76,6 +79,8 @@ class Connection(asyncio.Protocol):
         self.writable.set()
 
     def data_received(self, data: bytes) -> None:
+        if self.draining:  # answered with an error: what follows is dropped (see refuse)
+            return
         if not self.reading and not self.busy:
             self.reading, self.started = True, time.monotonic()
             self._arm(self.front.request_timeout)
@@ -86,6 +91,9 @@ class Connection(asyncio.Protocol):
         self._read_events()
 
     def eof_received(self):
+        if self.draining:
+            self.transport.close()
+            return True
         self.http.receive_data(b"")
         if not self.busy:
             self._read_events()
@@ -178,11 +186,18 @@ class Connection(asyncio.Protocol):
     # --- answering -------------------------------------------------------------------------------------
 
     def refuse(self, status: int, message: str) -> None:
-        """Answer an error the front found itself, and close."""
+        """Answer an error the front found itself, then close once the client has stopped sending.
+
+        Closed at once, a socket with unread bytes is reset by the kernel, and a client still sending the
+        rest of a body too large (413) saw a broken pipe instead of the answer; so what it sends is read
+        and dropped for up to ``LINGER_SECONDS`` after the answer (a lingering close, as nginx does).
+        """
         self._disarm()
         if not self.closed:
             self.transport.write(error_bytes(status, message))
-            self.transport.close()
+            self.draining = True
+            self.transport.resume_reading()
+            self.front.loop.call_later(LINGER_SECONDS, self.transport.close)
         self.front.log_access(self, status, None, time.monotonic() - (self.started or time.monotonic()))
         self.closed = True
 

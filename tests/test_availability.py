@@ -231,3 +231,17 @@ def test_a_client_whose_query_ran_away_is_refused_a_while_by_every_worker(store,
         assert ask(base, LIGHT + " # other", "127.0.0.3")[0] == 200  # another client is served meanwhile
         time.sleep(penalty + 0.5)
         assert ask(base, LIGHT + " # later", "127.0.0.2")[0] == 200  # and the penalty ends
+
+
+def test_a_client_sending_a_body_over_the_limit_reads_the_413(endpoint):
+    """The front answers 413 as soon as the headers promise too much, and reads and drops the rest of the
+    body meanwhile, so that a client that sends it all before reading gets the answer, not a broken pipe."""
+    body = b"#" * (2 * 1_048_576)
+    with socket.create_connection(("127.0.0.1", port_of(endpoint)), timeout=10) as sock:
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert status_of(answer) == 413, answer[:300]
+    assert "max_body_bytes" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
