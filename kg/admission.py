@@ -34,28 +34,42 @@ class Busy(KGError):
         self.retry_after = retry_after
 
 
+#: The longest penalty: a client that keeps sending runaway queries waits twice as long each time, to this.
+MAX_PENALTY_SECONDS = 3600.0
+
+
 class PenaltyBox:
     """Clients whose queries are refused until a moment, in memory shared by the workers (made before the
-    fork). A fixed table: a new entry takes a free or expired place, else the one that ends soonest."""
+    fork). A client punished again within ``MEMORY_FACTOR`` penalties of the last gets twice the last
+    penalty (to ``MAX_PENALTY_SECONDS``): each of its runaways costs a worker, whose replacement starts
+    with an empty result cache. A fixed table: a new entry takes the place forgotten longest ago."""
+
+    MEMORY_FACTOR = 4
 
     def __init__(self, places: int = 256):
         self._keys = multiprocessing.RawArray("q", places)
         self._until = multiprocessing.RawArray("d", places)
+        self._last = multiprocessing.RawArray("d", places)  # the length of the last penalty
         self._lock = multiprocessing.Lock()
 
     @staticmethod
     def _key(client: str) -> int:
         return zlib.crc32(client.encode("utf-8")) + 1  # never 0, which marks a free place
 
-    def punish(self, client: str, seconds: float) -> None:
-        key, until, now = self._key(client), time.time() + seconds, time.time()
+    def punish(self, client: str, seconds: float) -> float:
+        """Refuse ``client`` for ``seconds``, or twice its last penalty if that is recent; the length given."""
+        key, now = self._key(client), time.time()
         with self._lock:
             places = range(len(self._keys))
             place = next((i for i in places if self._keys[i] == key), None)
+            if place is not None and now < self._until[place] + self.MEMORY_FACTOR * self._last[place]:
+                seconds = min(MAX_PENALTY_SECONDS, max(seconds, 2 * self._last[place]))
+                if now < self._until[place]:  # still punished: a runaway that began before the penalty
+                    return self._last[place]
             if place is None:
-                place = min(places, key=lambda i: self._until[i] if self._until[i] > now else 0)
-            self._keys[place], self._until[place] = key, max(until, self._until[place] if self._keys[place] == key
-                                                              else 0)
+                place = min(places, key=lambda i: self._until[i] + self.MEMORY_FACTOR * self._last[i])
+            self._keys[place], self._until[place], self._last[place] = key, now + seconds, seconds
+            return seconds
 
     def remaining(self, client: str) -> float:
         """Seconds left of ``client``'s penalty (0 when none)."""
@@ -91,7 +105,7 @@ class Admission:
         if left:
             raise Busy(f"a query of this client ran past a limit of the endpoint (time or memory) a moment ago, "
                        f"which costs a whole worker; its queries are refused for {left:.0f} s more (setting "
-                       "runaway_penalty)", retry_after=max(1, round(left)))
+                       "runaway_penalty, doubled for each repeat)", retry_after=max(1, round(left)))
         with self._changed:
             if not self._may_start(client):
                 self._waiting[client] += 1

@@ -43,7 +43,8 @@ SETTINGS_DOC: dict[str, str] = {
     "queue_wait": "Seconds a query waits for one of the max_running_queries slots; past it the client gets 503 "
                   "with Retry-After at once.",
     "runaway_penalty": "Seconds for which a client whose query ran past query_timeout or max_query_memory (which "
-                       "costs a whole worker) has its queries refused with 503 and Retry-After; 0: never.",
+                       "costs a whole worker) has its queries refused with 503 and Retry-After, doubled for each repeat soon after "
+                       "(to an hour); 0: never.",
     "keepalive_requests": "Requests a client may send on one kept-alive connection before the worker closes it; the "
                           "client reconnects, and the worker holding the fewest connections takes the new one.",
     "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "

@@ -93,3 +93,17 @@ def _try(admission: Admission, client: str) -> str:
         return "refused"
     admission.leave(client)
     return "entered"
+
+
+def test_a_penalty_doubles_for_a_client_that_runs_away_again_and_is_forgotten_later():
+    from kg.admission import PenaltyBox
+
+    box = PenaltyBox(places=4)
+    assert box.punish("a", 0.2) == 0.2 and 0 < box.remaining("a") <= 0.2
+    assert box.punish("a", 0.2) == 0.2  # a runaway begun before the penalty: no second doubling
+    time.sleep(0.25)
+    assert box.remaining("a") == 0
+    assert box.punish("a", 0.2) == 0.4  # again soon after: twice as long
+    assert box.punish("b", 0.2) == 0.2 and box.remaining("c") == 0
+    time.sleep(0.4 + 4 * 0.4 + 0.1)  # past the penalty and the memory of it
+    assert box.punish("a", 0.2) == 0.2
