@@ -18,20 +18,14 @@ import time
 import zlib
 from collections import Counter
 
-from kg.errors import KGError
+from kg.errors import Unavailable
 
 #: The client of the request this thread serves (its address); set by the web layer for each request.
 CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("kg_client", default="")
 
 
-class Busy(KGError):
+class Busy(Unavailable):
     """Every query slot of this worker is taken, or this client holds its share of them."""
-
-    http_status = 503
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 #: The longest penalty: a client that keeps sending runaway queries waits twice as long each time, to this.

@@ -77,6 +77,19 @@ class ValidationFailed(KGError):
         self.report = report
 
 
+class Unavailable(KGError):
+    """The server cannot take this request now (a limit was reached); the client may retry after
+    ``retry_after`` seconds (the Retry-After header)."""
+
+    http_status = 503
+    retry_after = 5
+
+    def __init__(self, message: str, *, retry_after: int | None = None):
+        super().__init__(message)
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
 class QuerySyntaxError(KGError):
     """A query the SPARQL parser rejects; the message is the parser's."""
 

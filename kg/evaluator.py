@@ -20,7 +20,7 @@ import traceback
 from typing import Callable
 
 from kg.admission import CLIENT, Admission
-from kg.errors import KGError
+from kg.errors import Unavailable
 from kg.memory_guard import GUARD, SAMPLE_SECONDS, Watch
 
 #: Seconds a client is told to wait (Retry-After) after its query overran: its worker is being replaced.
@@ -33,17 +33,15 @@ RETRY_AFTER_RUNAWAY = 5
 QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
-class QueryTimeout(KGError):
+class QueryTimeout(Unavailable):
     """The query ran longer than the configured limit and was stopped."""
 
-    http_status = 503
     retry_after = RETRY_AFTER_RUNAWAY
 
 
-class QueryMemoryExceeded(KGError):
+class QueryMemoryExceeded(Unavailable):
     """The query took more memory than the configured bound and was stopped."""
 
-    http_status = 503
     retry_after = RETRY_AFTER_RUNAWAY
 
 

@@ -29,7 +29,7 @@ import traceback
 from pathlib import Path
 
 from kg.config import Settings
-from kg.errors import KGError, StoreError
+from kg.errors import KGError, StoreError, Unavailable
 from kg.parallel import python_process
 
 #: Seconds a writer waits for the store's write lock (held by another import, a removal or a build).
@@ -37,17 +37,15 @@ WRITE_WAIT = 5.0
 RETRY_AFTER = 5
 
 
-class ImportTimeout(KGError):
+class ImportTimeout(Unavailable):
     """Parsing and validating an import took longer than ``import_timeout``; nothing was written."""
 
-    http_status = 503
     retry_after = RETRY_AFTER
 
 
-class WriterBusy(KGError):
+class WriterBusy(Unavailable):
     """Another write holds the store (or this worker's write slot); nothing was written, try again."""
 
-    http_status = 503
     retry_after = RETRY_AFTER
 
 

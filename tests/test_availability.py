@@ -79,20 +79,26 @@ class Trickler(threading.Thread):
             self.closed_after = time.monotonic() - started
 
 
+def trickle_beside_health(endpoint: str, clients: list[Trickler]) -> list[Trickler]:
+    """Start the slow clients, check that /health answers within a second while they trickle, and wait
+    for them to end."""
+    for client in clients:
+        client.start()
+    time.sleep(1)
+    assert max(health_seconds(endpoint) for _ in range(5)) < 1
+    for client in clients:
+        client.join(timeout=15)
+    return clients
+
+
 def status_of(answer: bytes) -> int | None:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else None
 
 
 def test_clients_trickling_headers_hold_no_thread_and_get_408_at_the_deadline(endpoint):
     head = b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Slow-%d: %s\r\n" % (i, b"a" * 20) for i in range(20))
-    clients = [Trickler(port_of(endpoint), head) for _ in range(4 * THREADS * 2)]
-    for client in clients:
-        client.start()
-    time.sleep(1)
     # twice as many slow clients as there are request threads, and /health still answers at once
-    assert max(health_seconds(endpoint) for _ in range(5)) < 1
-    for client in clients:
-        client.join(timeout=15)
+    clients = trickle_beside_health(endpoint, [Trickler(port_of(endpoint), head) for _ in range(4 * THREADS * 2)])
     for client in clients:
         assert status_of(client.answer) == 408, client.answer[:200]
         assert REQUEST_TIMEOUT - 0.5 <= client.answered_after <= REQUEST_TIMEOUT + 2, client.answered_after
@@ -103,13 +109,9 @@ def test_a_trickled_body_has_the_same_total_deadline(endpoint):
     body = b"query=" + urllib.parse.quote("SELECT * WHERE { ?s ?p ?o } LIMIT 1").encode()
     head = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             b"Content-Length: %d\r\n\r\n" % (len(body) + 400))  # promises more than it sends
-    clients = [Trickler(port_of(endpoint), head, body + b"&x=" + b"a" * 397, pause=0.3) for _ in range(2 * THREADS * 2)]
+    clients = trickle_beside_health(endpoint, [Trickler(port_of(endpoint), head, body + b"&x=" + b"a" * 397, pause=0.3)
+                                               for _ in range(2 * THREADS * 2)])
     for client in clients:
-        client.start()
-    time.sleep(1)
-    assert max(health_seconds(endpoint) for _ in range(5)) < 1
-    for client in clients:
-        client.join(timeout=15)
         assert status_of(client.answer) == 408, client.answer[:200]
         assert client.answered_after <= REQUEST_TIMEOUT + 2
 
