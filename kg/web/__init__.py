@@ -112,14 +112,13 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     from kg.web.data import data
     from kg.web.entities import entities
     from kg.web.errors import register_error_handlers
-    from kg.web.fast_query import QueryFastPath
     from kg.web.guards import RememberClient, register_request_guards
     from kg.web.headers import SECURITY_HEADERS, SecurityHeaders
     from kg.web.pages import pages
     from kg.web.meta import meta
     from kg.web.saved import saved
     from kg.web.validation import validation
-    from kg.web.sparql import sparql
+    from kg.web.protocol import ENDPOINT_PATH, ProtocolMount, SparqlProtocol
 
     settings = settings or load_settings()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
@@ -133,7 +132,6 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
                                                                        settings.queue_wait, penalties,
                                                                        settings.runaway_penalty)),
                             "cache": ResultCache(settings.result_cache_bytes)}
-    app.register_blueprint(sparql)
     app.register_blueprint(meta)
     app.register_blueprint(saved)
     app.register_blueprint(validation)
@@ -149,26 +147,35 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
             response.headers[name] = value
         return response
 
-    app.wsgi_app = QueryFastPath(app, app.wsgi_app)
-    app.wsgi_app = SecurityHeaders(RememberClient(app.wsgi_app))  # outermost: every answer, the fast path's too
+    # the SPARQL protocol is answered beside Flask, which only builds links to it (url_for("sparql.endpoint"))
+    app.add_url_rule(ENDPOINT_PATH, endpoint="sparql.endpoint", build_only=True)
+    protocol = SparqlProtocol(app.extensions["kg"], settings.max_body_bytes)
+    # outermost: every answer, the protocol handler's too
+    app.wsgi_app = SecurityHeaders(RememberClient(ProtocolMount(protocol, app.wsgi_app)))
     return app
 
 
 def answer(result_format: str, *, store=None, **request) -> Response:
-    """Run a query on the current store through this process's time-limited evaluator, as a response.
+    """Run a query on the current store through this process's time-limited evaluator, as a response to
+    Flask's current request (``answer_for`` outside Flask)."""
+    from flask import request as http_request
+
+    kg = current_app.extensions["kg"]
+    return answer_for(kg, kg["store"].get() if store is None else store, result_format, request,
+                      http_request.if_none_match)
+
+
+def answer_for(kg: dict, store, result_format: str, request: dict, if_none_match) -> Response:
+    """The response to ``request`` (what ``run`` takes) from ``store``; ``kg`` is the app's extension.
 
     Results are cut at the max_result_rows setting; a cut result says so in X-SPARQL-MaxRows (the
     header Virtuoso uses for the same purpose). The ETag names the store version and the request, so
     If-None-Match is answered 304 without running the query, and a repeated query comes from the cache.
-    ``store`` is the current store when the caller holds it already: the key and the answer must come
-    from the same version, though a build may publish a new one meanwhile.
+    ``store`` is the one the caller read the request against: the key and the answer must come from the
+    same version, though a build may publish a new one meanwhile.
     """
-    from flask import request as http_request
-
-    kg = current_app.extensions["kg"]
-    store = kg["store"].get() if store is None else store
     key = answer_key(store, result_format, request)
-    if key is not None and key in http_request.if_none_match:
+    if key is not None and key in if_none_match:
         response = Response(status=304)
         response.set_etag(key)
         response.headers["Vary"] = "Accept"
@@ -179,8 +186,7 @@ def answer(result_format: str, *, store=None, **request) -> Response:
 
 def protocol_request(query: str, default_graphs: list[str] | None, named_graphs: list[str] | None,
                      base_iri: str) -> dict:
-    """What a SPARQL protocol request asks ``run`` for (its cache key is made of it): the one spelling
-    shared by the route and the fast path, so that both key the same request alike."""
+    """What a SPARQL protocol request asks ``run`` for: the one spelling its cache key is made of."""
     return {"query": query, "default_graphs": default_graphs or None, "named_graphs": named_graphs or None,
             "base_iri": base_iri}
 

@@ -1,39 +1,52 @@
-"""Errors become one JSON body: {"ok": false, "error": "...", "status": N}. The only place this happens."""
+"""Errors become one JSON body: {"ok": false, "error": "...", "errors": [...], "status": N}.
+
+``error_response`` is the only place this happens: the Flask app's handlers and the SPARQL protocol
+handler (``kg.web.protocol``, which runs without Flask) both answer through it.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify
+import json
+import logging
+
+from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from kg.errors import KGError
 
-
-def _body(status: int, message: str, details: list[str] | None = None):
-    response = jsonify({"ok": False, "error": message, "errors": details or [], "status": status})
-    response.status_code = status
-    return response
+LOG = logging.getLogger("kg.web")
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(KGError)
-    def known(error: KGError):
+def _body(status: int, message: str, details: list[str] | None = None) -> Response:
+    text = json.dumps({"ok": False, "error": message, "errors": details or [], "status": status}, sort_keys=True,
+                      separators=(",", ":"))
+    return Response(text + "\n", status=status, mimetype="application/json")
+
+
+def error_response(error: Exception, max_body_bytes: int | None) -> Response:
+    """The JSON answer for ``error``; an error this project did not raise on purpose is logged and is 500."""
+    if isinstance(error, KGError):
         response = _body(error.http_status, error.message, error.details)
         if error.http_status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="kg"'
         if getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
+    if isinstance(error, RequestEntityTooLarge):
+        return _body(413, f"the request body is larger than the limit of {max_body_bytes} bytes "
+                          "(setting max_body_bytes)")
+    if isinstance(error, HTTPException):
+        response = _body(error.code or 500, error.description or error.name)
+        for name, value in error.get_headers():  # e.g. Allow on 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+    LOG.error("unexpected error", exc_info=error)
+    return _body(500, "internal error; the server log has the details")
 
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(error: RequestEntityTooLarge):
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        return _body(413, f"the request body is larger than the limit of {limit} bytes (setting max_body_bytes)")
 
-    @app.errorhandler(HTTPException)
-    def http(error: HTTPException):
-        return _body(error.code or 500, error.description or error.name)
-
+def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):
-        current_app.logger.exception("unexpected error")
-        return _body(500, "internal error; the server log has the details")
+    def every_error(error: Exception):
+        return error_response(error, current_app.config.get("MAX_CONTENT_LENGTH"))

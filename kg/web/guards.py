@@ -1,5 +1,6 @@
 """Checks every request passes before a route sees it: a body streamed without Content-Length stays
-within max_body_bytes, and the URL and form body are UTF-8."""
+within max_body_bytes, and the URL and form body are UTF-8. The Flask app runs them before each route, and
+the SPARQL protocol handler (``kg.web.protocol``) on its own requests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from kg.admission import CLIENT
 from kg.errors import BadRequest
@@ -19,15 +21,12 @@ class RememberClient:
     def __init__(self, app):
         self.app = app
 
-    def __getattr__(self, name):  # the wrapped middleware's attributes (e.g. the fast path's flask_wsgi)
-        return getattr(self.app, name)
-
     def __call__(self, environ, start_response):
         CLIENT.set(environ.get("REMOTE_ADDR") or "")
         return self.app(environ, start_response)
 
 
-def _refuse_streamed_body_over_the_limit() -> None:
+def refuse_streamed_body_over_the_limit(request: Request, limit: int) -> None:
     """413 for a chunked body longer than the limit.
 
     Werkzeug answers 413 for a Content-Length over the limit, but reads a body streamed without one only
@@ -37,7 +36,6 @@ def _refuse_streamed_body_over_the_limit() -> None:
     """
     if request.content_length is not None or request.method not in ("POST", "PUT", "PATCH"):
         return
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
     if len(request.get_data()) >= limit and request.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
 
@@ -55,7 +53,7 @@ def _percent_decoded(raw: bytes) -> bytes:
     return unquote_to_bytes(raw) if _ESCAPED_HIGH_BYTE.search(raw) else raw
 
 
-def _refuse_invalid_utf8() -> None:
+def refuse_invalid_utf8(request: Request) -> None:
     """400 for a URL or form body that is not UTF-8 once percent-decoded.
 
     Werkzeug would decode it with replacement characters, and the query would run on text its author
@@ -75,5 +73,5 @@ def _refuse_invalid_utf8() -> None:
 
 
 def register_request_guards(app: Flask) -> None:
-    app.before_request(_refuse_streamed_body_over_the_limit)
-    app.before_request(_refuse_invalid_utf8)
+    app.before_request(lambda: refuse_streamed_body_over_the_limit(request, current_app.config["MAX_CONTENT_LENGTH"]))
+    app.before_request(lambda: refuse_invalid_utf8(request))

@@ -1,7 +1,7 @@
 """Security headers on every response, as WSGI middleware around the whole app.
 
-It wraps the Flask app and the query fast path below it, so pages, JSON errors, static files and the
-answers the fast path gives without Flask all carry the same headers. The pages have no scripts: the
+It wraps the Flask app and the SPARQL protocol handler beside it, so pages, JSON errors, static files and
+the endpoint's answers, given without Flask, all carry the same headers. The pages have no scripts: the
 policy allows this server's stylesheet and nothing to run; the standalone validation report
 (``POST /validate?report=html``) keeps its one inline style block, allowed by its hash.
 """
@@ -39,13 +39,10 @@ _NAMES = {name.lower() for name, _ in SECURITY_HEADERS}
 
 class SecurityHeaders:
     """WSGI middleware: adds SECURITY_HEADERS to every response of ``app`` that lacks them (the Flask app
-    sets them itself, so that it is whole without the middleware; the fast path's answers get them here)."""
+    sets them itself, so that it is whole without the middleware; the protocol handler's answers get them here)."""
 
     def __init__(self, app):
         self.app = app
-
-    def __getattr__(self, name):  # the wrapped middleware's attributes (e.g. the fast path's flask_wsgi)
-        return getattr(self.app, name)
 
     def __call__(self, environ, start_response):
         def with_headers(status, headers, exc_info=None):

@@ -40,10 +40,15 @@ def anchor(iri, label) -> Markup:
 
 def public(path: str) -> str:
     """``path`` (as ``url_for`` gives it, with the script root) as the settings' public URL, or as it is."""
-    root = current_app.extensions["kg"]["settings"].public_url.rstrip("/")
+    return public_address(current_app.extensions["kg"]["settings"].public_url, request.script_root, path)
+
+
+def public_address(public_url: str, script_root: str, path: str) -> str:
+    """``public`` outside Flask's request context: ``path`` under ``public_url`` (without ``script_root``)."""
+    root = public_url.rstrip("/")
     if not root:
         return path
-    return root + path[len(request.script_root):] if path.startswith(request.script_root) else root + path
+    return root + path[len(script_root):] if path.startswith(script_root) else root + path
 
 
 def public_url_for(endpoint: str, **values) -> str:
