@@ -151,7 +151,7 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000).")
 @click.option("--workers", type=int, help="gunicorn worker processes (default 2).")
-@click.option("--threads", type=int, help="Request threads per worker (default 4).")
+@click.option("--threads", type=int, help="Request threads per worker (default 32).")
 @click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None,
