@@ -36,14 +36,20 @@ class PenaltyBox:
     """Clients whose queries are refused until a moment, in memory shared by the workers (made before the
     fork). A client punished again within ``MEMORY_FACTOR`` penalties of the last gets twice the last
     penalty (to ``MAX_PENALTY_SECONDS``): each of its runaways costs a worker, whose replacement starts
-    with an empty result cache. A fixed table: a new entry takes the place forgotten longest ago."""
+    with an empty result cache. For as long as it would be doubled, a client whose penalty has ended is on
+    probation: one query at a time in the whole server, so that its queries, sent again the moment the
+    penalty ends, cannot run away in every worker at once. A fixed table: a new entry takes the place
+    forgotten longest ago."""
 
     MEMORY_FACTOR = 4
+    #: What ``admit`` gives for a query admitted on probation (true, and counted until ``release``).
+    PROBATION = 2
 
     def __init__(self, places: int = 256):
         self._keys = multiprocessing.RawArray("q", places)
         self._until = multiprocessing.RawArray("d", places)
         self._last = multiprocessing.RawArray("d", places)  # the length of the last penalty
+        self._running = multiprocessing.RawArray("i", places)  # queries running on probation, in every worker
         self._lock = multiprocessing.Lock()
 
     @staticmethod
@@ -63,7 +69,32 @@ class PenaltyBox:
             if place is None:
                 place = min(places, key=lambda i: self._until[i] + self.MEMORY_FACTOR * self._last[i])
             self._keys[place], self._until[place], self._last[place] = key, now + seconds, seconds
+            self._running[place] = 0
             return seconds
+
+    def _place(self, key: int) -> int | None:
+        return next((i for i in range(len(self._keys)) if self._keys[i] == key), None)
+
+    def admit(self, client: str) -> int:
+        """Whether ``client`` may start a query now as far as its record goes (0 when not): not while
+        punished, and on probation only when none of its queries runs; ``PROBATION`` when the query is
+        admitted on probation, and counted until ``release``."""
+        key, now = self._key(client), time.time()
+        with self._lock:
+            place = self._place(key)
+            if place is None or now >= self._until[place] + self.MEMORY_FACTOR * self._last[place]:
+                return 1  # never punished, or long enough ago
+            if now < self._until[place] or self._running[place] > 0:
+                return 0
+            self._running[place] += 1
+            return self.PROBATION
+
+    def release(self, client: str) -> None:
+        """A query of ``client`` admitted by ``admit`` has ended."""
+        with self._lock:
+            place = self._place(self._key(client))
+            if place is not None and self._running[place] > 0:
+                self._running[place] -= 1
 
     def remaining(self, client: str) -> float:
         """Seconds left of ``client``'s penalty (0 when none)."""
@@ -92,14 +123,35 @@ class Admission:
     def _may_start(self, client: str) -> bool:
         return sum(self._held.values()) < self.slots and self._held[client] < self._share()
 
-    def enter(self, client: str) -> None:
+    def enter(self, client: str) -> bool:
         """Take a slot for ``client``, or raise Busy once ``wait`` seconds have passed without one (at once
-        when the client is in the penalty box)."""
-        left = self.penalties.remaining(client) if self.penalty_seconds else 0
+        when the client is in the penalty box, or on probation with a query running). True when the query
+        counts as the client's one on probation: hand that to ``leave``."""
+        on_probation = False
+        if self.penalty_seconds:
+            admitted = self.penalties.admit(client)
+            if not admitted:
+                raise self._penalised(client)
+            on_probation = admitted == PenaltyBox.PROBATION
+        try:
+            self._take_slot(client)
+        except Busy:
+            if on_probation:
+                self.penalties.release(client)
+            raise
+        return on_probation
+
+    def _penalised(self, client: str) -> Busy:
+        left = self.penalties.remaining(client)
         if left:
-            raise Busy(f"a query of this client ran past a limit of the endpoint (time or memory) a moment ago, "
-                       f"which costs a whole worker; its queries are refused for {left:.0f} s more (setting "
-                       "runaway_penalty, doubled for each repeat)", retry_after=max(1, round(left)))
+            return Busy(f"a query of this client ran past a limit of the endpoint (time or memory) a moment ago, "
+                        f"which costs a whole worker; its queries are refused for {left:.0f} s more (setting "
+                        "runaway_penalty, doubled for each repeat)", retry_after=max(1, round(left)))
+        return Busy("a query of this client ran past a limit of the endpoint not long ago: for a while it may run "
+                    "one query at a time in the whole server, and one is running; retry once it has ended",
+                    retry_after=1)
+
+    def _take_slot(self, client: str) -> None:
         with self._changed:
             if not self._may_start(client):
                 self._waiting[client] += 1
@@ -116,13 +168,16 @@ class Admission:
                         del self._waiting[client]
             self._held[client] += 1
 
-    def leave(self, client: str) -> None:
-        """Give back a slot of ``client`` (when its query has ended, not when its client stopped waiting)."""
+    def leave(self, client: str, on_probation: bool = False) -> None:
+        """Give back a slot of ``client`` (when its query has ended, not when its client stopped waiting);
+        ``on_probation`` is what ``enter`` returned."""
         with self._changed:
             self._held[client] -= 1
             if not self._held[client]:
                 del self._held[client]
             self._changed.notify_all()
+        if on_probation:
+            self.penalties.release(client)
 
     def _refusal(self, client: str) -> str:
         if self._held[client] >= self._share() and sum(self._held.values()) < self.slots:

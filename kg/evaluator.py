@@ -94,8 +94,7 @@ class Evaluator:
         gives back when it ends: a runaway keeps its slot while it runs.
         """
         admission, client = self.admission, CLIENT.get()
-        if admission is not None:
-            admission.enter(client)
+        on_probation = admission.enter(client) if admission is not None else False
         outcome: list = []
         # a bare lock, held until the work is done: waiting on it costs a third less CPU than an Event
         # (measured here: 70-78 against 105 us of CPU per hand-over, on every request)
@@ -113,7 +112,7 @@ class Evaluator:
                 outcome.append(("error", exc))
             finally:
                 if admission is not None:
-                    admission.leave(client)
+                    admission.leave(client, on_probation)
                 watch.ended = True
                 finished.release()
                 if watch.baseline is not None:  # watched: the guard may hand memory back now

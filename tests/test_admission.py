@@ -107,3 +107,52 @@ def test_a_penalty_doubles_for_a_client_that_runs_away_again_and_is_forgotten_la
     assert box.punish("b", 0.2) == 0.2 and box.remaining("c") == 0
     time.sleep(0.4 + 4 * 0.4 + 0.1)  # past the penalty and the memory of it
     assert box.punish("a", 0.2) == 0.2
+
+
+def test_a_client_whose_penalty_ended_runs_one_query_at_a_time_in_every_worker():
+    """Probation: sent again the moment its penalty ends, a client's queries must not run away in every
+    worker at once. Two Admission objects sharing one PenaltyBox stand for two workers."""
+    from kg.admission import PenaltyBox
+
+    box = PenaltyBox(places=4)
+    first, second = (Admission(slots=4, wait=0.1, penalties=box, penalty_seconds=0.2) for _ in range(2))
+    first.punish("bomber")
+    with pytest.raises(Busy) as punished:
+        second.enter("bomber")
+    assert "refused for" in punished.value.message
+    time.sleep(0.25)  # the penalty is over; probation is not
+    ticket = first.enter("bomber")
+    assert ticket is True
+    with pytest.raises(Busy) as probation:
+        second.enter("bomber")  # the other worker: one query at a time in the whole server
+    assert "one query at a time" in probation.value.message and probation.value.retry_after == 1
+    assert second.enter("someone else") is False  # other clients are not held back
+    second.leave("someone else")
+    first.leave("bomber", ticket)
+    again = second.enter("bomber")  # its query ended: the next may start
+    second.leave("bomber", again)
+    time.sleep(4 * 0.2 + 0.1)  # past the probation
+    tickets = [first.enter("bomber"), second.enter("bomber")]
+    assert tickets == [False, False]
+    for admission, ticket in zip((first, second), tickets):
+        admission.leave("bomber", ticket)
+
+
+def test_a_refused_probation_query_does_not_keep_its_place():
+    """A query admitted on probation but refused a slot (the worker is full) is not counted as running."""
+    from kg.admission import PenaltyBox
+
+    box = PenaltyBox(places=4)
+    admission, release, entered = Admission(slots=1, wait=0.1, penalties=box, penalty_seconds=0.1), threading.Event(), []
+    holder = hold(admission, "other", release, entered)
+    time.sleep(0.05)
+    admission.punish("bomber")
+    time.sleep(0.15)
+    with pytest.raises(Busy) as full:
+        admission.enter("bomber")
+    assert "slots" in full.value.message
+    release.set()
+    holder.join(5)
+    ticket = admission.enter("bomber")  # not held back by the refused one
+    assert ticket is True
+    admission.leave("bomber", ticket)
