@@ -14,6 +14,8 @@ from rdflib.term import Node
 from kg.namespaces import all_prefixes
 
 RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
+#: The name a page shows: the build's display label (kg.display), which tells apart entities of one name.
+DISPLAY_LABEL = "ontology#displayLabel"
 #: The graphs whose labels name things on the pages: the build's own. A partner's label never renames a
 #: curated entity; it names only what no curated label names, and is shown as the partner's.
 CURATED = ("ontology", "asserted", "inferred")
@@ -39,22 +41,24 @@ def curated_graphs(base_iri: str) -> str:
 
 
 def labels(store, nodes, base_iri: str) -> dict:
-    """One label per IRI in ``nodes``: a curated one (English, else Chinese, else any; the least text of
-    a rank), else a partner's, marked as such. Independent of the order of the store's results."""
+    """One label per IRI in ``nodes``: a curated one (the display label, else English, else Chinese, else
+    any; the least text of a rank), else a partner's, marked as such. Independent of the order of the
+    store's results."""
     iris = sorted({str(n) for n in nodes if isinstance(n, URIRef)})
     if not iris:
         return {}
     curated = {f"{base_iri}graph/{name}" for name in CURATED}
-    rows = store.select(f"""SELECT ?node ?label ?g WHERE {{ VALUES ?node {{ {" ".join(f"<{i}>" for i in iris)} }}
-        GRAPH ?g {{ ?node <{RDFS_LABEL}> ?label }} }}""", union=False)
+    display = URIRef(base_iri + DISPLAY_LABEL)
+    rows = store.select(f"""SELECT ?node ?p ?label ?g WHERE {{ VALUES ?node {{ {" ".join(f"<{i}>" for i in iris)} }}
+        VALUES ?p {{ <{RDFS_LABEL}> <{display}> }} GRAPH ?g {{ ?node ?p ?label }} }}""", union=False)
     ranked: dict = {}
     for row in rows:
         label = row["label"]
         partner = str(row["g"]) not in curated
-        rank = (partner, LANGUAGE_RANK.get(getattr(label, "language", None) or "", 2), str(label))
+        rank = (partner, row["p"] != display, LANGUAGE_RANK.get(getattr(label, "language", None) or "", 2), str(label))
         if row["node"] not in ranked or rank < ranked[row["node"]]:
             ranked[row["node"]] = rank
-    return {node: f"{text} (partner label)" if partner else text for node, (partner, _, text) in ranked.items()}
+    return {node: f"{text} (partner label)" if partner else text for node, (partner, *_, text) in ranked.items()}
 
 
 # --- the overview ------------------------------------------------------------------------------------
@@ -103,10 +107,12 @@ class Entity:
     types: list[URIRef]
     facts: list[Fact]
     incoming: list[Fact]  # ``value`` is the subject pointing here
-    names: dict  # a label for every IRI shown
+    names: dict  # a label for every IRI shown (its display label where it has one)
 
     @property
     def title(self) -> str:
+        if self.names.get(self.iri):
+            return self.names[self.iri]
         for lang in ("en", "zh", ""):
             if self.labels.get(lang):
                 return self.labels[lang][0]
@@ -206,15 +212,15 @@ def hierarchy(store, iri: URIRef, base_iri: str) -> dict | None:
     prefixes = _prefixes(base_iri)
     asserted = f"<{base_iri}graph/asserted>"
     up = store.select(prefixes + f"""
-        SELECT ?node ?label (COUNT(?mid) AS ?depth) WHERE {{
-          GRAPH {asserted} {{ ?entity yrd:partOf+ ?node . ?node yrd:partOf* ?mid .
-            OPTIONAL {{ ?node rdfs:label ?label FILTER(LANG(?label) = "en") }} }}
-        }} GROUP BY ?node ?label ORDER BY ?depth""", bindings={"entity": iri}, union=False)
+        SELECT ?node (COUNT(?mid) AS ?depth) WHERE {{
+          GRAPH {asserted} {{ ?entity yrd:partOf+ ?node . ?node yrd:partOf* ?mid }}
+        }} GROUP BY ?node ORDER BY ?depth""", bindings={"entity": iri}, union=False)
     down = store.select(prefixes + f"""
-        SELECT ?node ?label WHERE {{ GRAPH {asserted} {{ ?node yrd:partOf ?entity
-          OPTIONAL {{ ?node rdfs:label ?label FILTER(LANG(?label) = "en") }} }} }} ORDER BY ?label""",
+        SELECT ?node WHERE {{ GRAPH {asserted} {{ ?node yrd:partOf ?entity }} }}""",
                         bindings={"entity": iri}, union=False)
     if not up and not down:
         return None
-    return {"ancestors": [{"iri": r["node"], "label": str(r.get("label", short(r["node"], base_iri)))} for r in up],
-            "parts": [{"iri": r["node"], "label": str(r.get("label", short(r["node"], base_iri)))} for r in down]}
+    names = labels(store, [r["node"] for r in up + down], base_iri)
+    box = lambda node: {"iri": node, "label": names.get(node) or short(node, base_iri)}  # noqa: E731
+    return {"ancestors": [box(r["node"]) for r in up],
+            "parts": sorted((box(r["node"]) for r in down), key=lambda b: b["label"])}

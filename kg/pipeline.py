@@ -6,7 +6,6 @@ changes its input. The new store version loads while SHACL runs, and is publishe
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import sys
 import time
@@ -15,23 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterator, Mapping
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.compare import to_canonical_graph
-from rdflib.namespace import RDF, XSD
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 
 from kg.config import Settings
+from kg.display import display_labels
 from kg.errors import ConfigError, InputError, MappingError, SeedTableError, ValidationFailed
 from kg.mapping import Citation, Cited, cited_ntriples, load_mapping, map_rows, merge_citations, rdflib_cited
 from kg.provenance import provenance_ntriples
 from kg.reason import infer_closures, infer_triples
 from kg.report import render
-from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, canonical, format_for, in_graph,
+from kg.schema_graphs import as_stored
+from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, format_for, in_graph,
                       line_chunks, ntriples_text, parse_rdf, sorted_nquads, text_triples,
                       write_lock)
 from kg.tables import load_schemas, read_table
 from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
 
-DEFAULT_BASE = "https://w3id.org/yrd-kg/"
 #: The named graphs of a build, in the order they are reported.
 GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance", "shapes")
 
@@ -119,32 +118,6 @@ class Build:
         return Counter(o for _, o in typed)
 
 
-def _rebase(graph: Graph, settings: Settings) -> Graph:
-    """The ontology and shapes are written with the default base IRI; move them under the configured one
-    (IRIs, and the namespaces that SHACL prefix declarations give as xsd:anyURI literals)."""
-    if settings.base_iri == DEFAULT_BASE:
-        return graph
-
-    def swap(term):
-        if isinstance(term, URIRef) and str(term).startswith(DEFAULT_BASE):
-            return URIRef(settings.base_iri + term[len(DEFAULT_BASE):])
-        if isinstance(term, Literal) and term.datatype == XSD.anyURI and str(term).startswith(DEFAULT_BASE):
-            return Literal(settings.base_iri + term[len(DEFAULT_BASE):], datatype=XSD.anyURI)
-        return term
-
-    moved = Graph()
-    for s, p, o in graph:
-        moved.add((swap(s), swap(p), swap(o)))
-    return moved
-
-
-def _canonical_graph(graph: Graph) -> Graph:
-    result = Graph()
-    for triple in canonical(graph):
-        result.add(triple)
-    return result
-
-
 def load_ontology(settings: Settings) -> Graph:
     graph = Graph()
     files = sorted(settings.path("ontology_dir").glob("*.ttl"))
@@ -157,23 +130,12 @@ def load_ontology(settings: Settings) -> Graph:
             graph.parse(path, format="turtle")
         except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
             raise SeedTableError(f"{path.name}: not valid Turtle ({exc})") from exc
-    return _canonical_graph(_stable_blank_nodes(_rebase(graph, settings)))
-
-
-def _stable_blank_nodes(graph: Graph) -> Graph:
-    """Relabel blank nodes (OWL lists and restrictions) from their content, so two builds write the same
-    bytes. Labels are 32 hex digits, which Oxigraph keeps as they are (longer ones it replaces)."""
-    relabel = lambda t: BNode(hashlib.sha256(str(t).encode()).hexdigest()[:32]) if isinstance(t, BNode) else t  # noqa: E731
-    result = Graph()
-    for s, p, o in to_canonical_graph(graph):
-        result.add((relabel(s), p, relabel(o)))
-    return result
+    return as_stored(graph, settings.base_iri)
 
 
 def load_shape_graphs(settings: Settings) -> Shapes:
     shapes = load_shapes(settings.path("ontology_dir"))
-    return Shapes(_canonical_graph(_stable_blank_nodes(_rebase(shapes.content, settings))),
-                  _canonical_graph(_stable_blank_nodes(_rebase(shapes.provenance, settings))))
+    return Shapes(as_stored(shapes.content, settings.base_iri), as_stored(shapes.provenance, settings.base_iri))
 
 
 def map_seeds(settings: Settings, progress: Progress = _stderr) -> Cited:
@@ -241,15 +203,17 @@ def _state(settings: Settings, clock: _Clock) -> _Stated:
     return _Stated(BuildGraphs(sets, {"asserted": asserted_text, "provenance": provenance}), produced, shapes)
 
 
-def _reason(stated: _Stated, clock: _Clock) -> tuple[BuildGraphs, bytes]:
-    """The build's graphs with the inferred one, and the closure without domain and range axioms that
-    SHACL checks (kg.reason says why), as N-Triples text."""
+def _reason(stated: _Stated, clock: _Clock, base_iri: str) -> tuple[BuildGraphs, bytes]:
+    """The build's graphs with the inferred one (entailments and the derived display labels, kg.display),
+    and the closure without domain and range axioms that SHACL checks (kg.reason says why), as N-Triples text."""
     ontology, asserted = stated.graphs["ontology"], stated.graphs["asserted"]
     clock.progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
     # the entailments recombine terms of the (canonical) input, so they need no canonicalising
     inferred, checked = infer_closures(ontology, asserted, encode=_as_text)
-    clock.done(f"{len(inferred)} inferred triples")
-    return stated.graphs.with_graph("inferred", inferred), checked
+    shown = display_labels(asserted, inferred, ontology, base_iri)
+    inferred.update(shown)
+    clock.done(f"{len(inferred)} inferred triples, {len(shown)} of them display labels")
+    return stated.graphs.with_graph("inferred", inferred), checked + _as_text(shown)
 
 
 def _validate(graphs: BuildGraphs, checked: bytes, shapes: Shapes, clock: _Clock,
@@ -291,7 +255,7 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
         try:
             loading = staged.load_beside()
             try:
-                graphs, checked = _reason(stated, clock)
+                graphs, checked = _reason(stated, clock, settings.base_iri)
                 staged.add(graphs.dataset(settings, ("inferred",))[0])
                 loading.result()
                 # RocksDB takes one writer: the inferred graph loads once the rest is in, beside the first
@@ -352,6 +316,7 @@ def validate_published(settings: Settings) -> ValidationReport:
     store = EmbeddedStore(settings.path("store_dir"))
     graphs = _store_graphs(store, settings, ("ontology", "asserted", "provenance"))
     checked = infer_triples(graphs["ontology"], graphs["asserted"], domains_and_ranges=False)
+    checked |= display_labels(graphs["asserted"], checked, graphs["ontology"], settings.base_iri)
     return validate_build(asserted=graphs["asserted"], inferred=checked, provenance=graphs["provenance"],
                           shapes=load_shape_graphs(settings))
 

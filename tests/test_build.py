@@ -90,7 +90,7 @@ def test_a_failed_build_leaves_the_published_store_intact(project_copy, publishe
     copy_settings, published = published_copy
     before = EmbeddedStore(copy_settings.path("store_dir")).canonical_nquads()
     with (project_copy / "seeds" / "parks.csv").open("a", encoding="utf-8") as handle:
-        handle.write("park/broken,Broken,IndustrialPark,,1999-13,,,,000_e6f6fc23eec8e3c6.txt,1,\n")
+        handle.write("park/broken,Broken,IndustrialPark,,1999-13,,,,,000_e6f6fc23eec8e3c6.txt,1,\n")
     with pytest.raises(SeedTableError, match=r"parks.csv, line \d+, column established"):
         build_and_publish(copy_settings, progress=lambda m: None)
     after = EmbeddedStore(copy_settings.path("store_dir"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 
 PREFIXES = """
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
@@ -295,3 +295,104 @@ def test_q34_one_cooperation_stated_by_two_articles_has_one_identity(store):
         FILTER(CONTAINS(STR(?coop), "universit")) }""")
     assert ids(rows, "coop") >= {"coop/nantong-manufacturers-shanghai-universities-institutes"}
     assert "coop/nantong-shanghai-industry-university-research" not in ids(rows, "coop")
+
+
+# --- What is aimed at is not what is (issue 24) ------------------------------------------------------------------
+
+def test_q35_north_shanghai_is_an_aim_of_nantong_not_one_of_its_names(store, settings):
+    # 001 p6: Wu Xinming reported that building "North Shanghai" and "New Southern Jiangsu" has promising prospects.
+    names = select(store, """SELECT ?name WHERE { id:region\\/nantong rdfs:label|skos:altLabel ?name
+        FILTER(CONTAINS(LCASE(STR(?name)), "north shanghai") || CONTAINS(LCASE(STR(?name)), "new southern jiangsu")) }""")
+    assert names == []
+    goals = select(store, """SELECT ?goal ?name ?by WHERE { id:region\\/nantong yrd:hasGoal ?goal .
+        ?goal a yrd:Aspiration ; rdfs:label ?name ; yrd:statedBy ?by }""")
+    named = {str(r["name"]) for r in goals}
+    assert 'Become "North Shanghai"' in named and 'Become "New Southern Jiangsu"' in named
+    assert "person/wu-xinming" in ids(goals, "by")
+    # the saved search finds the goal, shown as Nantong's, and not Nantong itself
+    text = (settings.path("queries_dir") / "search_by_name.rq").read_text(encoding="utf-8")
+    found = store.select(text, bindings={"_name": Literal("North Shanghai")})
+    assert {(str(r["entity"])[len(ID):], str(r.get("goal_of"))) for r in found} == {("goal/nantong-north-shanghai", "Nantong")}
+
+
+def test_q36_the_2029_gdp_figure_is_a_target_kept_apart_from_achieved_figures(store):
+    # 000 p24: Nantong proposes to double its output to about 2 trillion yuan within another five years (2029);
+    # 001 p13: its economic volume has reached the trillion level.
+    rows = select(store, """SELECT ?kind ?period ?v WHERE { ?o yrd:refArea id:region\\/nantong ; yrd:indicator id:indicator\\/gdp ;
+        yrd:unit "CNY" ; yrd:value ?v ; yrd:observationKind ?kind OPTIONAL { ?o yrd:refPeriod ?period } }""")
+    by_kind = {(str(r["kind"]), str(r.get("period", "")), Decimal(str(r["v"]))) for r in rows}
+    assert ("target", "2029", Decimal("2000000000000")) in by_kind
+    assert {period for kind, period, _ in by_kind if kind == "actual"} == {""}  # no achieved figure for a future year
+    # the goal the figure measures, held by Nantong
+    assert store.ask(PREFIXES + """ASK { id:region\\/nantong yrd:hasGoal ?g . ?g a yrd:Target ;
+        yrd:about id:obs\\/nantong-gdp-target-2029-cny }""")
+
+
+def test_q37_zones_to_be_created_are_told_from_parks_that_exist(store):
+    # 003 p4: Du Xiaogang looks forward to both cities creating the Jiangsu Integrated Development Pilot Zone (an aim);
+    # 001 p12, p14: the collaborative zone is advocated and being planned; 004 p6: the Xilian park's construction is to be
+    # promoted; 001 p17: Shibei High-tech City is in operation.
+    rows = select(store, "SELECT ?park ?status WHERE { ?park a yrd:Zone ; yrd:coBuiltBy ?builder ; yrd:status ?status }")
+    status = {(str(r["park"])[len(ID):], str(r["status"])) for r in rows}
+    assert {("park/jiangsu-integrated-development-pilot-zone", "proposed"),
+            ("park/yangtze-river-estuary-industrial-innovation-collaborative-zone", "planned"),
+            ("park/xilian-north-and-south-joint-construction-park", "planned"),
+            ("park/shanghai-shibei-high-tech-city", "in-operation")} <= status
+    # 001 p10: the North Yanjiang railway is not yet open, the Sutong Bridge is
+    infra = select(store, "SELECT ?i ?status WHERE { ?i a yrd:Infrastructure ; yrd:status ?status }")
+    assert {("infra/north-yanjiang-high-speed-railway", "planned"), ("infra/sutong-bridge", "in-operation")} <= \
+        {(str(r["i"])[len(ID):], str(r["status"])) for r in infra}
+
+
+# --- Relations that were notes (issue 24) ---------------------------------------------------------------------------
+
+def test_q38_which_newspapers_reported_remarks_on_the_jiangyin_jingjiang_agreement(store):
+    # 003 p4: according to the Wuxi Daily, Du Xiaogang spoke on the signing; 003 p5: according to the Taizhou Daily,
+    # Zhu Lifan did.
+    rows = select(store, """SELECT ?speaker ?paper WHERE { ?s a yrd:Statement ; yrd:speaker ?speaker ; yrd:reportedBy ?paper ;
+        yrd:about id:agreement\\/jiangyin-jingjiang-industrial-park-construction-and-development-agreement }""")
+    assert {(str(r["speaker"])[len(ID):], str(r["paper"])[len(ID):]) for r in rows} == {
+        ("person/du-xiaogang", "org/wuxi-daily"), ("person/zhu-lifan", "org/taizhou-daily-jiangsu")}
+
+
+def test_q39_the_provincial_work_report_proposes_the_collaborative_zone(store):
+    # 001 p14: this year's Jiangsu Provincial Government Work Report proposed planning and building the zone.
+    rows = select(store, """SELECT ?plan ?issuer WHERE { ?plan a yrd:WorkReport ; yrd:issuedBy ?issuer ;
+        yrd:proposes id:park\\/yangtze-river-estuary-industrial-innovation-collaborative-zone }""")
+    assert {(str(r["plan"])[len(ID):], str(r["issuer"])[len(ID):]) for r in rows} == {
+        ("plan/jiangsu-provincial-government-work-report-2024", "org/jiangsu-provincial-government")}
+
+
+def test_q40_where_the_port_companies_and_investment_centres_are_and_who_runs_the_centres(store):
+    # 004 p6: three of Lianyungang's seven investment promotion centres are in Shanghai, Nanjing and Wuxi;
+    # 004 p5: "the two ports", Lianyungang Port and Shanghai Port Group.
+    centres = select(store, """SELECT ?c ?place WHERE { ?c a yrd:InvestmentPromotionCentre ;
+        yrd:runBy id:region\\/lianyungang ; yrd:locatedIn ?place }""")
+    assert {"region/shanghai", "region/nanjing", "region/wuxi"} <= ids(centres, "place") and len(ids(centres, "c")) == 3
+    assert store.ask(PREFIXES + "ASK { id:region\\/lianyungang yrd:runs id:org\\/lianyungang-investment-promotion-centre-wuxi }")
+    ports = select(store, """SELECT ?org ?place WHERE { VALUES ?org { id:org\\/shanghai-port-group id:org\\/lianyungang-port }
+        ?org yrd:locatedIn ?place }""")
+    assert {(str(r["org"])[len(ID):], str(r["place"])[len(ID):]) for r in ports} >= {
+        ("org/shanghai-port-group", "region/shanghai"), ("org/lianyungang-port", "region/lianyungang")}
+
+
+def test_q41_the_su_tong_crossings_connect_suzhou_and_nantong(store):
+    # 001 p10: the Sutong Bridge and the Su-Tong second passage; "Su" is Suzhou (p9), "Tong" is Nantong (p17).
+    for crossing in ("sutong-bridge", "su-tong-second-passage"):
+        rows = select(store, "SELECT ?place WHERE { ?c yrd:connects ?place }", c=f"infra/{crossing}")
+        assert ids(rows, "place") == {"region/suzhou-jiangsu", "region/nantong"}, crossing
+
+
+# --- Names that collide (issue 24) ----------------------------------------------------------------------------------
+
+def test_q42_places_of_one_name_are_shown_apart_and_keep_their_names(store):
+    # Gazetteer: Suzhou in Jiangsu (320500) and in Anhui (341300); Taizhou in Jiangsu (321200) and Zhejiang (331000).
+    rows = select(store, """SELECT ?r ?name ?shown WHERE { ?r rdfs:label ?name ; yrd:displayLabel ?shown
+        FILTER(LANG(?name) = "en" && ?name IN ("Suzhou"@en, "Taizhou"@en)) }""")
+    assert {(str(r["r"])[len(ID):], str(r["name"]), str(r["shown"])) for r in rows} == {
+        ("region/suzhou-jiangsu", "Suzhou", "Suzhou (Jiangsu)"), ("region/suzhou-anhui", "Suzhou", "Suzhou (Anhui)"),
+        ("region/taizhou-jiangsu", "Taizhou", "Taizhou (Jiangsu)"), ("region/taizhou-zhejiang", "Taizhou", "Taizhou (Zhejiang)")}
+    # an entity whose name is unique is shown under it; no two entities are shown alike
+    assert str(one(select(store, "SELECT ?s WHERE { id:region\\/nantong yrd:displayLabel ?s }"), "s")) == "Nantong"
+    assert select(store, """SELECT ?a WHERE { ?a yrd:displayLabel ?l . ?b yrd:displayLabel ?m
+        FILTER(?a != ?b && LCASE(STR(?l)) = LCASE(STR(?m))) } LIMIT 1""") == []

@@ -235,7 +235,7 @@ def test_saved_query_catalogue_run_and_openapi(endpoint):
         {"region": "https://w3id.org/yrd-kg/id/region/kunshan"}))
     assert status == 200 and headers["Content-Type"].startswith("text/csv") and body.count(b"\n") == 4
     status, headers, body = http(endpoint + "/queries/subregions", headers={"Accept": "application/sparql-results+json"})
-    assert status == 200 and len(json.loads(body)["results"]["bindings"]) == 5
+    assert status == 200 and len(json.loads(body)["results"]["bindings"]) == 6  # Nantong's parts
     status, _, body = http(endpoint + "/queries/subregions.rq")
     assert status == 200 and body.startswith(b"#+ summary")
     status, _, body = http(endpoint + "/openapi.json")

@@ -200,3 +200,25 @@ def test_a_fact_stated_by_many_rows_keeps_every_citation_and_leaves_the_others_a
     assert shared == [{(f"s{n}.txt", 1) for n in range(300)}]
     own = {s.value.rsplit("/", 1)[1]: c for (s, p, o), c in cited.items() if p.value.endswith("x#name")}
     assert len(own) == 300 and all(c == {(f"s{key[1:]}.txt", 1)} for key, c in own.items())
+
+
+def test_a_source_cell_may_name_two_publishers_and_an_empty_kind_reads_as_actual():
+    """sources.csv publisher_id holds one or two ids (001 names Liberation Daily and Shangguan News); an
+    observation whose kind cell is empty (tables from before kinds) is an actual figure."""
+    schema = SCHEMAS["sources"]
+    mapping = load_mapping(ROOT / "mappings" / "sources.rq", schema, base_iri=BASE)
+    rows = [Row("sources", n, {"id": ox.Literal(f"00{n}_0123456789abcdef.txt"), "kind": ox.Literal("article"),
+                               "publisher_id": ox.Literal(ids)}, f"00{n}_0123456789abcdef.txt", None)
+            for n, ids in ((2, "org/a org/b"), (3, "org/c"))]
+    publisher = "http://purl.org/dc/terms/publisher"
+    found = {(str(s).rsplit("/", 1)[1], str(o)[len(BASE + "id/"):]) for s, p, o in run_mapping(mapping, schema, rows, base_iri=BASE)
+             if str(p) == publisher}
+    assert found == {("002_0123456789abcdef", "org/a"), ("002_0123456789abcdef", "org/b"), ("003_0123456789abcdef", "org/c")}
+    schema = SCHEMAS["observations"]
+    mapping = load_mapping(ROOT / "mappings" / "observations.rq", schema, base_iri=BASE)
+    cells = {"id": ox.Literal("obs/o"), "subject": ox.Literal("region/r"), "indicator": ox.Literal("indicator/i"),
+             "value": ox.Literal("5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")),
+             "unit": ox.Literal("count"), "source": ox.Literal("s.txt")}
+    kinds = {str(o) for s, p, o in run_mapping(mapping, schema, [Row("observations", 2, cells, "s.txt", 1)], base_iri=BASE)
+             if str(p).endswith("#observationKind")}
+    assert kinds == {"actual"}

@@ -14,6 +14,7 @@ from kg.reason import infer
 from conftest import ROOT
 
 YRD = "https://w3id.org/yrd-kg/ontology#"
+SHAPES = "https://w3id.org/yrd-kg/shapes#"
 TERM_TYPES = {OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, RDFS.Datatype, OWL.AnnotationProperty}
 
 
@@ -64,9 +65,38 @@ def test_seed_enumerations_name_declared_classes_and_properties(ontology):
     w3c = {"Organisation", "hasMember", "prefLabel", "altLabel"}
     for table in metadata["tables"]:
         for column in table["tableSchema"]["columns"]:
-            if column["name"] in ("kind", "role") and table["url"] not in ("sources.csv",):
+            # sources.csv maps its kinds with IF; an observation's kind is a value (test below), not a class
+            if column["name"] in ("kind", "role") and table["url"] not in ("sources.csv", "observations.csv"):
                 values = re.fullmatch(r"\^\((.*)\)\$", column["datatype"]["format"]).group(1).split("|")
                 assert not set(values) - names - w3c, f"{table['url']} {column['name']}: {set(values) - names - w3c}"
+
+
+def test_status_and_observation_kinds_are_one_vocabulary_with_the_shapes():
+    """Every status column allows the values the status shape allows, no more and no fewer; so does the
+    observations' kind column with the observation-kind shape."""
+    import json
+
+    from rdflib.collection import Collection
+    from rdflib.namespace import SH
+
+    shapes = Graph().parse(ROOT / "ontology" / "shapes.ttl", format="turtle")
+
+    def allowed(shape: str) -> set[str]:
+        return {str(v) for v in Collection(shapes, shapes.value(URIRef(SHAPES + shape), SH["in"]))}
+
+    def enumeration(column: dict) -> set[str]:
+        return set(re.fullmatch(r"\^\((.*)\)\$", column["datatype"]["format"]).group(1).split("|"))
+
+    metadata = json.loads((ROOT / "seeds" / "tables.csv-metadata.json").read_text(encoding="utf-8"))
+    columns = {(table["url"], column["name"]): enumeration(column)
+               for table in metadata["tables"] for column in table["tableSchema"]["columns"]
+               if column["name"] in ("status", "kind") and isinstance(column["datatype"], dict)}
+    statuses = {url: values for (url, name), values in columns.items() if name == "status"}
+    assert {"parks.csv", "infrastructure.csv", "projects.csv", "organisations.csv", "plans.csv"} <= set(statuses)
+    assert all(values == allowed("StatusValue") for values in statuses.values()), statuses
+    assert "proposed" in allowed("StatusValue")
+    kinds = columns["observations.csv", "kind"]
+    assert kinds == allowed("ObservationKind") == {"actual", "target", "expected", "planned"}
 
 
 def test_reasoning_over_the_seed_graph_is_consistent(build):

@@ -80,7 +80,7 @@ def test_a_saved_query_runs_through_its_form_and_an_entity_link_is_followed(serv
     select.select_option(BASE + "id/region/nantong")
     page.get_by_role("button", name="Run").click()
     table = page.locator("table.results")
-    assert table.locator("tbody tr").count() == 5
+    assert table.locator("tbody tr").count() == 6  # five districts and county-level cities, and Tangjiazha (000 p19)
     assert "Haimen" in table.inner_text()
     shoot(page, "saved-query")
     page.get_by_role("link", name="Haimen").first.click()
@@ -131,6 +131,19 @@ def test_an_entity_page_shows_labels_facts_inferred_and_sources(server, page):
     assert cited.count() > 0 and "¶" in cited.first.inner_text()
     assert "Linked from" in page.content()
     shoot(page, "entity-park")
+
+
+def test_entities_of_one_name_are_shown_apart_and_aims_as_goals(server, page):
+    page.goto(server + "/doc/region/suzhou-anhui")
+    assert page.locator("h1").inner_text() == "Suzhou (Anhui)"
+    assert "Suzhou" in page.locator("dl.facts").inner_text()  # the name as the gazetteer gives it
+    page.goto(server + "/saved/region_hierarchy")
+    options = page.locator("select#p-region option").all_inner_texts()
+    assert "Taizhou (Jiangsu)" in options and "Taizhou (Zhejiang)" in options and "Taizhou" not in options
+    page.goto(server + "/doc/region/nantong")
+    facts = page.locator("section[aria-labelledby=facts-h]").inner_text()
+    assert 'Become "North Shanghai"' in facts and "North Shanghai" not in page.locator("dl.facts").inner_text()
+    shoot(page, "entity-goals")
 
 
 def test_the_map_places_regions_and_draws_links(server, page):

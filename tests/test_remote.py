@@ -93,12 +93,12 @@ def test_the_cli_and_the_endpoint_work_against_the_remote_store(remote, store, t
     query_url = remote[0].query_url
     result = subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", "query", "subregions",
                              "--store", query_url, "--format", "csv"], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0 and result.stdout.count("\n") == 6, result.stderr
+    assert result.returncode == 0 and result.stdout.count("\n") == 7, result.stderr  # a header, Nantong's six parts
     # no embedded store at all beside the server: everything comes from the remote store
     with kg_server(tmp_path / "no-store", tmp_path / "server.log", KG_STORE_URL=query_url) as base:
         with urllib.request.urlopen(base + "/queries/subregions.json", timeout=30) as response:
             served = json.load(response)["results"]["bindings"]
-        assert len(served) == 5
+        assert len(served) == 6
         with urllib.request.urlopen(base + "/health", timeout=30) as response:
             assert json.load(response)["build"] == store.build_id
 

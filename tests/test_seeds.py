@@ -111,3 +111,13 @@ def test_gazetteer_codes_nest_in_their_parents():
             # a prefecture-level city, or a district of a municipality, shares the province's two digits
             digits = 2 if parent_row.cells["level"].value in ("province", "municipality") else 4
             assert code[:digits] == parent[:digits], region_id
+
+
+def test_every_curated_figure_names_its_kind():
+    """An empty kind reads as actual (tables written before kinds); the curated seeds say it on every row, so a
+    target, an expectation or a planned figure is never taken for an achieved one by default."""
+    rows = read_table(SCHEMAS["observations"], SEEDS)
+    assert not [row.line for row in rows if "kind" not in row.cells]
+    kinds = {row.cells["id"].value: row.cells["kind"].value for row in rows}
+    assert kinds["obs/nantong-gdp-target-2029-cny"] == "target"  # 000 p24: "within another five years"
+    assert kinds["obs/north-yanjiang-hsr-nantong-shanghai-commuting-time"] == "expected"  # 001 p10: once it opens

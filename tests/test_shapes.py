@@ -42,6 +42,7 @@ CASES = [
     ("Operator", ["park"], "id:park yrd:operatedBy id:model .", ""),
     ("Manager", ["park"], "id:park yrd:managedBy id:model .", ""),
     ("JointlyBuiltByTwoRegions", ["park"], "", "id:park yrd:coBuiltBy id:other-city ."),
+    ("ZonePartOf", ["start-up-area"], "id:start-up-area yrd:partOf id:city .", ""),
     ("StatusValue", ["project"], 'id:project yrd:status "abandoned" .', 'id:project yrd:status "introduced" .'),
     ("AgreementParty", ["agreement"], "id:agreement yrd:party id:model .", ""),
     ("AgreementSigned", ["agreement"], 'id:agreement yrd:signedOn "August 2010" .', ""),
@@ -55,6 +56,8 @@ CASES = [
     ("ParentOrganisation", ["institute"], "id:institute org:subOrganizationOf id:person .", ""),
     ("OrganisationFounded", ["institute"], 'id:institute yrd:foundedOn "2020-13-01" .', ""),
     ("FoundedBy", ["institute"], "id:institute yrd:foundedBy id:model .", ""),
+    ("RunByParty", ["institute"], "id:institute yrd:runBy id:model .", ""),
+    ("ContributorPerson", ["daily"], "id:daily yrd:contributor id:city .", ""),
     ("PostMember", ["post"], "id:post org:member id:university .", ""),
     ("PostRole", ["post"], "", "id:post org:role id:role ."),
     ("PostDates", ["post"], 'id:post yrd:heldOn "recently" .', ""),
@@ -66,11 +69,14 @@ CASES = [
     ("ProjectParty", ["project"], "id:project yrd:introducedBy id:model .", ""),
     ("CooperationParties", ["cooperation"], "", "id:cooperation yrd:cooperationParty id:university ."),
     ("CooperationField", ["cooperation"], 'id:cooperation yrd:field "untagged" .', ""),
+    ("CooperationExample", ["cooperation"], "id:cooperation yrd:exemplifiedBy id:person .", ""),
     ("ReferenceTitle", ["gazetteer"], "", 'id:gazetteer dcterms:title "A gazetteer"@en .'),
     ("EventDates", ["event"], 'id:event yrd:endDate "next week" .', ""),
     ("EventOrder", ["event"], 'id:event yrd:endDateLatest "2024-11-01"^^xsd:date .', ""),
     ("Edition", ["event"], "id:event yrd:edition 0 .", "id:event yrd:edition 7 ."),
     ("Participant", ["event"], "id:event yrd:participant id:model .", ""),
+    ("EventPartOf", ["event"], "id:event yrd:subEventOf id:park .", ""),
+    ("EventOccasion", ["event"], "id:event yrd:heldOnOccasionOf id:model .", ""),
     ("TitleHolder", ["title"], "id:title yrd:titleHolder id:city .", ""),
     ("Rank", ["title"], "id:title yrd:rank 0 .", "id:title yrd:rank 1 ."),
     ("Unique", ["title"], 'id:title yrd:unique "yes" .', "id:title yrd:unique true ."),
@@ -78,6 +84,13 @@ CASES = [
     ("PlanIssuer", ["plan"], "id:plan yrd:issuedBy id:model .", ""),
     ("PlanDates", ["plan"], 'id:plan yrd:periodEnd "2025/12" .', ""),
     ("PlanPeriodOrder", ["plan"], 'id:plan yrd:periodEndLatest "2020-12-31"^^xsd:date .', ""),
+    ("PlanProposes", ["plan"], "id:plan yrd:proposes id:person .", ""),
+    ("GoalHolder", ["goal"], "", "id:goal yrd:goalOf id:city ."),
+    ("GoalName", ["goal"], 'id:goal rdfs:label "Another name"@en .', ""),
+    ("GoalVoicedBy", ["goal"], "id:goal yrd:statedBy id:city .", ""),
+    ("StatementSpeaker", ["statement"], "", "id:statement yrd:speaker id:person ."),
+    ("StatementAbout", ["statement"], "", "id:statement yrd:about id:agreement ."),
+    ("StatementReporter", ["statement"], "id:statement yrd:reportedBy id:university .", ""),
     ("ObservationDataSet", ["observation"], "", "id:observation qb:dataSet id:dataset ."),
     ("ObservationArea", ["observation"], "id:observation yrd:refArea id:city .", ""),
     ("ObservationIndicator", ["observation"], "id:observation yrd:indicator id:model .", ""),
@@ -90,6 +103,8 @@ CASES = [
     ("ObservationPeriodOrder", ["observation"], 'id:observation yrd:refPeriodEndLatest "2021-12-31"^^xsd:date .',
      'id:observation yrd:refPeriodEndLatest "2022-12-31"^^xsd:date .'),
     ("ObservationPeriodStated", ["share"], "", 'id:share yrd:refPeriod "2024"^^xsd:gYear .'),
+    ("ObservationKind", ["observation"], 'id:observation yrd:observationKind "forecast" .',
+     'id:observation yrd:observationKind "actual" .'),
     ("PercentageInRange", ["share"], "id:share yrd:value 149.6 .", "id:share yrd:value 49.6 ."),
     ("AmountNotNegative", ["observation"], "id:observation yrd:value -5.0 .", "id:observation yrd:value 11735000000.0 ."),
     ("NotTooEarly", ["plan"], 'id:plan yrd:periodStartEarliest "1644-01-01"^^xsd:date .', ""),
@@ -99,6 +114,10 @@ CASES = [
     ("ArticlePublished", ["article"], 'id:article yrd:publishedOn "2024-11-22"^^xsd:date .', ""),
     ("ArticleDateStated", ["article"], "", 'id:article yrd:publishedOn "2024-11-21"^^xsd:date .'),
     ("ArticleTitle", ["article"], "", 'id:article dcterms:title "An article"@en .'),
+    ("SourcePublisher", ["article"], "id:article dcterms:publisher id:person .", ""),
+    ("SourceInformant", ["article"], "id:article yrd:informant id:city .", ""),
+    ("DisplayLabelUnique", ["province", "city"], 'id:city yrd:displayLabel "Province"@en .',
+     'id:city yrd:displayLabel "City (Province)"@en .'),
 ]
 
 
@@ -203,3 +222,17 @@ def test_a_paragraph_beyond_the_source_is_a_violation(context):
     report = validate_build(asserted=asserted, inferred=Graph(), provenance=graph,
                             shapes=type(shapes)(Graph(), shapes.provenance))
     assert reported(report) == {("CitationInRange", "cite")}
+
+
+def test_a_figure_stated_as_reached_cannot_be_for_a_later_period_but_a_target_can(context):
+    # 000 p24: doubling output "within another five years" is a target for 2029, not a figure of 2029
+    def case(kind: str):
+        facts = (f'id:figure a qb:Observation ; yrd:observationKind "{kind}" ; yrd:refPeriod "2029"^^xsd:gYear ;'
+                 ' yrd:refPeriodEarliest "2029-01-01"^^xsd:date .\n')
+        traced = "".join(statement(f"f{i}", "id:figure", p, o) for i, (p, o) in enumerate([
+            ("rdf:type", "qb:Observation"), ("yrd:observationKind", f'"{kind}"'), ("yrd:refPeriod", '"2029"^^xsd:gYear'),
+            ("yrd:refPeriodEarliest", '"2029-01-01"^^xsd:date')]))
+        return provenance_case(GOOD_FACTS + facts, GOOD_STATEMENTS + traced, context)
+
+    assert case("actual") == {("DateNotAfterPublication", "figure")}
+    assert case("target") == set()

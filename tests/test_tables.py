@@ -19,12 +19,12 @@ def seeds_copy(tmp_path):
 
 
 def write_parks(folder, *rows):
-    header = "id,name_en,kind,located_in,established,date_derived,area_km2,status,source,paragraph,note"
+    header = "id,name_en,kind,located_in,established,date_derived,area_km2,status,part_of,source,paragraph,note"
     (folder / "parks.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
 
 
 def test_cells_are_typed_and_dates_get_bounds(seeds_copy):
-    write_parks(seeds_copy, "park/p,Park P,IndustrialPark,region/r,2010-08,true,5.2,in-operation,x.txt,3,")
+    write_parks(seeds_copy, "park/p,Park P,IndustrialPark,region/r,2010-08,true,5.2,in-operation,,x.txt,3,")
     (row,) = read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
     assert row.line == 2 and row.source == "x.txt" and row.paragraph == 3
     assert row.cells["established"].datatype.value.endswith("#gYearMonth")
@@ -35,18 +35,18 @@ def test_cells_are_typed_and_dates_get_bounds(seeds_copy):
 
 
 @pytest.mark.parametrize("row, column", [
-    ("park/p,Park P,IndustrialPark,region/r,2010-13,,,,x.txt,3,", "established"),
-    ("park/p,Park P,Castle,region/r,,,,,x.txt,3,", "kind"),
-    ("Park P,Park P,IndustrialPark,region/r,,,,,x.txt,3,", "id"),
-    ("park/p,Park P,IndustrialPark,park/r,,,,,x.txt,3,", "located_in"),
-    ("park/p,Park P,IndustrialPark,region/r,,maybe,,,x.txt,3,", "date_derived"),
-    ("park/p,Park P,IndustrialPark,region/r,,,about 5,,x.txt,3,", "area_km2"),
-    ("park/p,Park P,IndustrialPark,region/r,,,,,,3,", "source"),
-    ("park/p,Park P,IndustrialPark,region/r,,,,,x.txt,three,", "paragraph"),
-    ("park/p, Park P,IndustrialPark,region/r,,,,,x.txt,3,", "name_en"),
+    ("park/p,Park P,IndustrialPark,region/r,2010-13,,,,,x.txt,3,", "established"),
+    ("park/p,Park P,Castle,region/r,,,,,,x.txt,3,", "kind"),
+    ("Park P,Park P,IndustrialPark,region/r,,,,,,x.txt,3,", "id"),
+    ("park/p,Park P,IndustrialPark,park/r,,,,,,x.txt,3,", "located_in"),
+    ("park/p,Park P,IndustrialPark,region/r,,maybe,,,,x.txt,3,", "date_derived"),
+    ("park/p,Park P,IndustrialPark,region/r,,,about 5,,,x.txt,3,", "area_km2"),
+    ("park/p,Park P,IndustrialPark,region/r,,,,,,,3,", "source"),
+    ("park/p,Park P,IndustrialPark,region/r,,,,,,x.txt,three,", "paragraph"),
+    ("park/p, Park P,IndustrialPark,region/r,,,,,,x.txt,3,", "name_en"),
 ])
 def test_bad_cell_names_file_line_and_column(seeds_copy, row, column):
-    write_parks(seeds_copy, "park/ok,OK,IndustrialPark,,,,,,x.txt,1,", row)
+    write_parks(seeds_copy, "park/ok,OK,IndustrialPark,,,,,,,x.txt,1,", row)
     with pytest.raises(SeedTableError) as error:
         read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
     assert f"parks.csv, line 3, column {column}" in str(error.value)

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from markupsafe import Markup
-from rdflib import Literal
+from rdflib import Literal, URIRef
 
-from kg.browse import RDFS_LABEL, curated_graphs, describe_entity, hierarchy, map_data, overview, short
+from kg.browse import (DISPLAY_LABEL, RDFS_LABEL, curated_graphs, describe_entity, hierarchy, labels, map_data,
+                       overview, short)
 from kg.describe import validation_status
 from kg.errors import KGError
 from kg.namespaces import all_prefixes
@@ -29,10 +30,11 @@ from kg.web.saved import saved_queries
 from kg.web.negotiation import GRAPH, SOLUTIONS
 
 pages = Blueprint("pages", __name__)
-SAMPLE = """SELECT ?park ?label ?region WHERE {
-  ?park a yrd:JointlyBuiltPark ; rdfs:label ?label ; yrd:coBuiltBy ?region .
-  FILTER(LANG(?label) = "en")
-} ORDER BY ?label"""
+SAMPLE = """SELECT ?park ?label ?status ?region ?region_label WHERE {
+  ?park a yrd:JointlyBuiltPark ; yrd:displayLabel ?label ; yrd:coBuiltBy ?region .
+  ?region yrd:displayLabel ?region_label .
+  OPTIONAL { ?park yrd:status ?status }
+} ORDER BY ?label ?region_label"""
 
 
 def _kg():
@@ -68,13 +70,17 @@ def term_cell(term: dict, names: dict | None = None) -> Markup:
     return Markup(f"{escape(value)}{suffix}")
 
 
-def _table(body: bytes) -> dict:
+def _table(body: bytes, store, base_iri: str) -> dict:
+    """A results table whose IRIs show the entities' display labels (kg.display), linked to their pages."""
     data = json.loads(body)
     if "boolean" in data:
         return {"boolean": data["boolean"]}
     variables = data["head"]["vars"]
-    return {"vars": variables, "rows": [[term_cell(row[v]) if v in row else "" for v in variables]
-                                        for row in data["results"]["bindings"]]}
+    rows = data["results"]["bindings"]
+    iris = {cell["value"] for row in rows for cell in row.values() if cell["type"] == "uri"}
+    names = {str(k): v for k, v in labels(store, [URIRef(i) for i in iris], base_iri).items()}
+    return {"vars": variables, "rows": [[term_cell(row[v], names) if v in row else "" for v in variables]
+                                        for row in rows]}
 
 
 @pages.get("/")
@@ -101,7 +107,7 @@ def query():
                 result = {"graph": answer.body.decode("utf-8")}
             else:
                 answer = run("json", store=store, query=text)
-                result = _table(answer.body)
+                result = _table(answer.body, store, settings.base_iri)
             result["truncated"] = answer.truncated
             kinds = GRAPH if form in ("construct", "describe") else SOLUTIONS
             for media, name in kinds.items():
@@ -121,10 +127,14 @@ def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
     if parameter.kind != "iri" or not parameter.default or not parameter.default.startswith(base_iri + "id/"):
         return []
     folder = parameter.default.rsplit("/", 1)[0] + "/"
-    # the curated entities by their curated names, one option each (a partner's label is no choice of its own)
-    rows = store.select(f"""SELECT ?s (MIN(?label) AS ?name) WHERE {{ GRAPH ?g {{ ?s <{RDFS_LABEL}> ?label }}
-        FILTER(?g IN ({curated_graphs(base_iri)}) && STRSTARTS(STR(?s), "{folder}") && LANG(?label) = "en") }}
-        GROUP BY ?s ORDER BY ?name ?s""", union=False)
+    # the curated entities by their display labels (which tell apart two of one name), else their English
+    # names, one option each (a partner's label is no choice of its own)
+    curated = curated_graphs(base_iri)
+    rows = store.select(f"""SELECT ?s (COALESCE(MIN(?shown), MIN(?label)) AS ?name) WHERE {{
+        GRAPH ?g {{ ?s <{RDFS_LABEL}> ?label }}
+        FILTER(?g IN ({curated}) && STRSTARTS(STR(?s), "{folder}") && LANG(?label) = "en")
+        OPTIONAL {{ GRAPH ?h {{ ?s <{base_iri}{DISPLAY_LABEL}> ?shown }} FILTER(?h IN ({curated})) }}
+        }} GROUP BY ?s ORDER BY ?name ?s""", union=False)
     return [(str(r["s"]), str(r["name"])) for r in rows]
 
 
@@ -140,7 +150,8 @@ def saved_query(query_id: str):
         try:
             kind = "turtle" if saved.form in ("construct", "describe") else "json"
             answer = run(kind, store=store, query=saved.text, bindings=saved.bindings(values))
-            result = {"graph": answer.body.decode()} if kind == "turtle" else _table(answer.body)
+            result = ({"graph": answer.body.decode()} if kind == "turtle"
+                      else _table(answer.body, store, settings.base_iri))
             result["truncated"] = answer.truncated
             result["query_string"] = urlencode(values)
         except KGError as exc:
