@@ -67,7 +67,7 @@ def _settings(seeds: Path, work: Path):
 
 def _graphs(seeds: Path, work: Path):
     """The asserted triples (as rdflib terms, read from the prepared N-Triples file) and the ontology."""
-    from kg.pipeline import load_ontology
+    from kg.schema_graphs import load_ontology
     from kg.store import text_triples
 
     settings = _settings(seeds, work)
@@ -85,7 +85,8 @@ _FROM_FILES = ("load", "load-rdflib", "validate", "validate-pyrudof")
 def _prepare(seeds: Path, work: Path) -> None:
     """Write the files of ``ASSERTED`` and the rest afresh (the code that makes them may have changed)."""
     from kg.mapping import cited_ntriples, rdflib_cited
-    from kg.pipeline import load_ontology, map_seeds
+    from kg.pipeline import map_seeds
+    from kg.schema_graphs import load_ontology
     from kg.provenance import provenance_ntriples
     from kg.reason import infer_triples
     from kg.store import ntriples_text
@@ -168,7 +169,7 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         reasoner.from_graph(graph)
         result["output"] = len(reasoner.reason())
     elif stage in ("validate", "validate-pyshacl", "validate-pyrudof"):
-        from kg.pipeline import load_shape_graphs
+        from kg.schema_graphs import load_shape_graphs
 
         shapes = load_shape_graphs(settings)
         if stage == "validate":

@@ -36,7 +36,8 @@ def build(ctx: click.Context) -> None:
     A graph with SHACL violations is not published: the report is printed and the exit code is 1.
     """
     from kg.errors import ValidationFailed
-    from kg.pipeline import GRAPH_NAMES, build_and_publish
+    from kg.namespaces import GRAPH_NAMES
+    from kg.pipeline import build_and_publish
     from kg.report import to_text
 
     settings = _settings(ctx)
@@ -117,7 +118,8 @@ def validate(ctx: click.Context, files: tuple[Path, ...], input_format: str | No
 
     Exit code 0: conforms (warnings allowed); 1: violations; 2: the input could not be read.
     """
-    from kg.pipeline import validate_files, validate_published
+    from kg.partner_check import validate_files
+    from kg.pipeline import validate_published
     from kg.report import render
 
     settings = _settings(ctx)

@@ -9,11 +9,11 @@ kept-alive connection is closed after ``keepalive_timeout``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import h11
 
+from kg.web.errors import error_body
 from kg.web.headers import SECURITY_HEADERS
 
 #: The longest request line (as gunicorn's default): a longer URL gets 414.
@@ -29,7 +29,7 @@ REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
 
 def error_bytes(status: int, message: str) -> bytes:
     """A whole HTTP/1.1 error response with the project's JSON error body, closing the connection."""
-    body = json.dumps({"ok": False, "error": message, "errors": [], "status": status}).encode()
+    body = error_body(status, message)
     extra = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS)
     head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n")

@@ -26,7 +26,9 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 from kg.config import Settings
 from kg.errors import Forbidden, InputError, NotFound, StoreError, Unauthorized, ValidationFailed
 from kg.remote import build_graph
-from kg.pipeline import GRAPH_NAMES, graph_iri, load_ontology, load_shape_graphs, neighbourhood
+from kg.namespaces import GRAPH_NAMES, graph_iri
+from kg.partner_check import neighbourhood
+from kg.schema_graphs import load_ontology, load_shape_graphs
 from kg.store import EmbeddedStore, Quad, parse_rdf, publish
 from kg.validate import ValidationReport, validate_data
 

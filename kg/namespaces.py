@@ -1,6 +1,9 @@
-"""The one prefix map: used for export, query prefixes and ontology checks."""
+"""The one prefix map (used for export, query prefixes and ontology checks), and the names of the
+named graphs a build writes."""
 
 from __future__ import annotations
+
+from rdflib import URIRef
 
 W3C_PREFIXES: dict[str, str] = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -39,3 +42,12 @@ def project_prefixes(base_iri: str) -> dict[str, str]:
 def all_prefixes(base_iri: str) -> dict[str, str]:
     """The project's namespaces followed by the W3C ones, in a stable order."""
     return {**project_prefixes(base_iri), **W3C_PREFIXES}
+
+
+#: The named graphs of a build, in the order they are reported.
+GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance", "shapes")
+
+
+def graph_iri(settings, name: str) -> URIRef:
+    """The IRI of the named graph ``name`` under the settings' base IRI."""
+    return URIRef(f"{settings.base_iri}graph/{name}")

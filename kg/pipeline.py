@@ -11,28 +11,24 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import AbstractSet, Callable, Iterator, Mapping
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import RDF
 
 from kg.config import Settings
 from kg.display import display_labels
-from kg.errors import ConfigError, InputError, MappingError, SeedTableError, ValidationFailed
+from kg.errors import ConfigError, MappingError, SeedTableError, ValidationFailed
 from kg.mapping import Citation, Cited, cited_ntriples, load_mapping, map_rows, merge_citations, rdflib_cited
 from kg.provenance import provenance_ntriples
 from kg.reason import infer_closures, infer_triples
 from kg.report import render
-from kg.schema_graphs import as_stored
-from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, format_for, in_graph,
-                      line_chunks, ntriples_text, parse_rdf, sorted_nquads, text_triples,
-                      write_lock)
+from kg.namespaces import GRAPH_NAMES, graph_iri
+from kg.schema_graphs import load_ontology, load_shape_graphs
+from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, in_graph, line_chunks,
+                      ntriples_text, sorted_nquads, text_triples, write_lock)
 from kg.tables import load_schemas, read_table
-from kg.validate import Shapes, ValidationReport, load_shapes, validate_build, validate_data
-
-#: The named graphs of a build, in the order they are reported.
-GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance", "shapes")
+from kg.validate import Shapes, ValidationReport, validate_build
 
 Progress = Callable[[str], None]
 NEWLINE = b"\n"  # an N-Triples document of ours has one triple a line
@@ -40,10 +36,6 @@ NEWLINE = b"\n"  # an N-Triples document of ours has one triple a line
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def graph_iri(settings: Settings, name: str) -> URIRef:
-    return URIRef(f"{settings.base_iri}graph/{name}")
 
 
 class BuildGraphs(Mapping):
@@ -116,26 +108,6 @@ class Build:
     def instance_counts(self) -> Counter:
         typed = {(s, o) for name in ("asserted", "inferred") for s, p, o in self.graphs[name] if p == RDF.type}
         return Counter(o for _, o in typed)
-
-
-def load_ontology(settings: Settings) -> Graph:
-    graph = Graph()
-    files = sorted(settings.path("ontology_dir").glob("*.ttl"))
-    if not files:
-        raise SeedTableError(f"no ontology (*.ttl) in {settings.path('ontology_dir')}")
-    for path in files:
-        if path.name.startswith("shapes"):
-            continue  # SHACL shapes are not part of what the reasoner reads
-        try:
-            graph.parse(path, format="turtle")
-        except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
-            raise SeedTableError(f"{path.name}: not valid Turtle ({exc})") from exc
-    return as_stored(graph, settings.base_iri)
-
-
-def load_shape_graphs(settings: Settings) -> Shapes:
-    shapes = load_shapes(settings.path("ontology_dir"))
-    return Shapes(as_stored(shapes.content, settings.base_iri), as_stored(shapes.provenance, settings.base_iri))
 
 
 def map_seeds(settings: Settings, progress: Progress = _stderr) -> Cited:
@@ -319,52 +291,3 @@ def validate_published(settings: Settings) -> ValidationReport:
     checked |= display_labels(graphs["asserted"], checked, graphs["ontology"], settings.base_iri)
     return validate_build(asserted=graphs["asserted"], inferred=checked, provenance=graphs["provenance"],
                           shapes=load_shape_graphs(settings))
-
-
-def validate_files(settings: Settings, paths: list[Path], *, format: str | None = None,
-                   context: bool = True) -> ValidationReport:
-    """Check partner files against the shapes and the ontology.
-
-    With ``context`` and a published store, the data is checked beside the published graph, so that it
-    may refer to the graph's entities; only results about the files' own nodes are reported.
-    """
-    documents = []
-    for path in paths:
-        try:
-            documents.append((path.read_bytes(), format_for(path, format), str(path)))
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    return validate_documents(settings, documents, context=context)
-
-
-def validate_documents(settings: Settings, documents: list[tuple[bytes, str, str]], *,
-                       context: bool = True) -> ValidationReport:
-    """Check RDF documents, given as (data, format name, source name), as ``validate_files`` does."""
-    data = Graph()
-    for raw, fmt, source in documents:
-        for s, p, o, _ in parse_rdf(raw, format=fmt, base_iri=settings.base_iri, source=source):
-            data.add((s, p, o))
-    published = None
-    if context and (settings.path("store_dir") / "current").exists():
-        published = neighbourhood(EmbeddedStore(settings.path("store_dir")), settings, data)
-    return validate_data(data, ontology=load_ontology(settings), shapes=load_shape_graphs(settings), context=published)
-
-
-def neighbourhood(store: EmbeddedStore, settings: Settings, data: Graph) -> Graph:
-    """What the published graph says (asserted and inferred) about the nodes ``data`` mentions.
-
-    Enough context to check partner data: the types and codes of what it refers to, and, because the
-    inferred graph holds the closure of the transitive properties, their whole part-of chains, and what
-    is said about everything those reach (the values property chains give the partner's nodes, and the
-    codes of their ancestors).
-    Reasoning over this instead of the whole published graph keeps a partner check fast as it grows.
-    """
-    graphs = [graph_iri(settings, "asserted"), graph_iri(settings, "inferred")]
-    nodes = set(data.subjects()) | {o for o in data.objects() if isinstance(o, URIRef)}
-    context = Graph()
-    for triple in store.about(nodes, graphs):
-        context.add(triple)
-    reached = {o for o in context.objects() if isinstance(o, URIRef)} - nodes
-    for triple in store.about(reached, graphs):
-        context.add(triple)
-    return context

@@ -1,5 +1,6 @@
-"""The ontology and the shapes as a build stores them: under the configured base IRI, with blank nodes
-labelled from their content and literals in the store's canonical form, so that two builds write the same bytes.
+"""The ontology and the shapes as a build stores them: read from the ontology folder, moved under the
+configured base IRI, with blank nodes labelled from their content and literals in the store's canonical
+form, so that two builds write the same bytes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import XSD
 
+from kg.config import Settings
+from kg.errors import SeedTableError
 from kg.store import canonical
+from kg.validate import Shapes, load_shapes
 
 #: The base IRI the ontology and shapes files are written with.
 DEFAULT_BASE = "https://w3id.org/yrd-kg/"
@@ -19,6 +23,28 @@ DEFAULT_BASE = "https://w3id.org/yrd-kg/"
 def as_stored(graph: Graph, base_iri: str) -> Graph:
     """``graph`` moved under ``base_iri``, its blank nodes relabelled stably, its literals canonical."""
     return _canonical_graph(_stable_blank_nodes(_rebase(graph, base_iri)))
+
+
+def load_ontology(settings: Settings) -> Graph:
+    """The ontology files (every *.ttl but the shapes) as one graph, as stored."""
+    graph = Graph()
+    files = sorted(settings.path("ontology_dir").glob("*.ttl"))
+    if not files:
+        raise SeedTableError(f"no ontology (*.ttl) in {settings.path('ontology_dir')}")
+    for path in files:
+        if path.name.startswith("shapes"):
+            continue  # SHACL shapes are not part of what the reasoner reads
+        try:
+            graph.parse(path, format="turtle")
+        except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
+            raise SeedTableError(f"{path.name}: not valid Turtle ({exc})") from exc
+    return as_stored(graph, settings.base_iri)
+
+
+def load_shape_graphs(settings: Settings) -> Shapes:
+    """The SHACL shapes (content and provenance), as stored."""
+    shapes = load_shapes(settings.path("ontology_dir"))
+    return Shapes(as_stored(shapes.content, settings.base_iri), as_stored(shapes.provenance, settings.base_iri))
 
 
 def _rebase(graph: Graph, base_iri: str) -> Graph:

@@ -21,9 +21,9 @@ from kg.outbound_guard import leave_network, probe
 def _prepare_worker(worker) -> None:
     """A query past the time limit cannot be stopped on its thread: the worker then stops taking requests,
     answers those it has, and exits (gunicorn starts a fresh one), and the query ends with it."""
-    evaluator = getattr(worker.wsgi, "extensions", {}).get("kg", {}).get("evaluator")
-    if evaluator is not None:
-        evaluator.on_runaway = worker.retire
+    state = getattr(worker.wsgi, "extensions", {}).get("kg")
+    if state is not None:
+        state.evaluator.on_runaway = worker.retire
 
 
 def _isolating(settings: Settings):

@@ -11,7 +11,8 @@ from rdflib.namespace import PROV, RDF
 
 from kg.config import load_settings
 from kg.errors import ConfigError, SeedTableError, ValidationFailed
-from kg.pipeline import GRAPH_NAMES, build_and_publish, graph_iri
+from kg.namespaces import GRAPH_NAMES, graph_iri
+from kg.pipeline import build_and_publish
 from kg.provenance import statement_iri
 from kg.store import EmbeddedStore, publish
 
@@ -271,7 +272,7 @@ def test_line_chunks_end_at_line_ends_and_lose_nothing():
 
 def test_validation_reads_its_graphs_from_files_as_from_text(tmp_path, build, settings):
     """``validate_build`` takes N-Triples files (loaded by pyoxigraph, never held in Python) as it takes bytes."""
-    from kg.pipeline import load_ontology, load_shape_graphs
+    from kg.schema_graphs import load_ontology, load_shape_graphs
     from kg.reason import infer_triples
     from kg.store import ntriples_text
     from kg.validate import validate_build
@@ -296,7 +297,7 @@ def test_validation_lets_go_of_its_store_when_it_returns(settings, build):
     import sys
 
     from kg import shacl
-    from kg.pipeline import load_shape_graphs
+    from kg.schema_graphs import load_shape_graphs
     from kg.store import memory_store
 
     store = memory_store(build.graphs.text("asserted"))

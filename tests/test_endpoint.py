@@ -392,7 +392,7 @@ def test_a_runaway_query_is_stopped_and_the_worker_serves_again(endpoint):
 
 def test_the_store_holder_serves_a_new_version_at_once_and_its_memory_copy_when_loaded(tmp_path, store):
     from kg.store import publish
-    from kg.web import StoreHolder
+    from kg.web.store_holder import StoreHolder
 
     store_dir = tmp_path / "store"
     quads = list(store.quads())

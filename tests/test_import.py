@@ -237,7 +237,8 @@ def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_grap
     the reference is the check beside the whole published graph."""
     from rdflib import Graph
 
-    from kg.pipeline import load_ontology, load_shape_graphs, neighbourhood
+    from kg.partner_check import neighbourhood
+    from kg.schema_graphs import load_ontology, load_shape_graphs
     from kg.validate import validate_data
 
     data = Graph().parse(data=document, format="turtle")

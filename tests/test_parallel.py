@@ -42,7 +42,7 @@ def test_a_staged_version_loads_in_a_spawned_process_as_it_does_here(tmp_path, b
 def test_a_version_written_in_two_parts_is_the_version_written_whole(tmp_path, build, settings):
     """A build writes and loads all but the inferred graph while it reasons, and adds that graph after:
     the store, the snapshot and the version's name must be those of the dataset written at once."""
-    from kg.pipeline import GRAPH_NAMES
+    from kg.namespaces import GRAPH_NAMES
     from kg.store import EmbeddedStore
 
     whole = _write(build, settings, GRAPH_NAMES, tmp_path / "whole")
@@ -67,7 +67,7 @@ def test_a_version_written_in_two_parts_is_the_version_written_whole(tmp_path, b
 
 def test_a_small_part_loads_here_at_once(tmp_path, build, settings):
     """Starting a process costs more than loading a small part: the seed graph loads in the building process."""
-    from kg.pipeline import GRAPH_NAMES
+    from kg.namespaces import GRAPH_NAMES
     from kg.store import EmbeddedStore
 
     staged = _write(build, settings, GRAPH_NAMES, tmp_path)
@@ -79,7 +79,7 @@ def test_a_small_part_loads_here_at_once(tmp_path, build, settings):
 
 
 def test_a_discarded_version_leaves_no_part_behind(tmp_path, build, settings):
-    from kg.pipeline import GRAPH_NAMES
+    from kg.namespaces import GRAPH_NAMES
 
     staged = _write(build, settings, GRAPH_NAMES[:2], tmp_path)
     staged.add(build.graphs.dataset(settings, ("inferred",))[0])

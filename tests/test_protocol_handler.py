@@ -187,8 +187,8 @@ def test_a_body_shorter_than_its_length_is_not_run_cut(app):
 def test_a_conditional_request_gets_304_without_running_the_query(app, monkeypatch):
     status, headers, _ = send(app, **query(SELECT, "form"))
     assert status == 200
-    monkeypatch.setattr(app.extensions["kg"]["evaluator"], "execute", lambda store, **r: pytest.fail("it ran"))
-    monkeypatch.setattr(app.extensions["kg"]["cache"], "get", lambda key: pytest.fail("it was looked up"))
+    monkeypatch.setattr(app.extensions["kg"].evaluator, "execute", lambda store, **r: pytest.fail("it ran"))
+    monkeypatch.setattr(app.extensions["kg"].cache, "get", lambda key: pytest.fail("it was looked up"))
     again = query(SELECT, "get")
     again["headers"]["If-None-Match"] = headers["etag"]
     status, again_headers, body = send(app, **again)
@@ -198,12 +198,12 @@ def test_a_conditional_request_gets_304_without_running_the_query(app, monkeypat
 def test_a_repeated_query_comes_from_the_cache_by_get_or_post(app, monkeypatch):
     text = SELECT + " # repeated"
     first = send(app, **query(text, "get"))
-    monkeypatch.setattr(app.extensions["kg"]["evaluator"], "execute", lambda store, **r: pytest.fail("it ran again"))
+    monkeypatch.setattr(app.extensions["kg"].evaluator, "execute", lambda store, **r: pytest.fail("it ran again"))
     assert send(app, **query(text, "direct")) == first
 
 
 def test_a_query_that_fails_as_it_runs_is_run_once(app, monkeypatch):
-    evaluator = app.extensions["kg"]["evaluator"]
+    evaluator = app.extensions["kg"].evaluator
     calls, real = [], evaluator.execute
     monkeypatch.setattr(evaluator, "execute", lambda store, **r: calls.append(r["query"]) or real(store, **r))
     status, _, body = send(app, **query("SELECT ?s WHERE { ?s ?p }", "form"))

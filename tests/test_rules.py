@@ -12,7 +12,8 @@ from rdflib.namespace import OWL, RDF, RDFS
 from kg import rules
 from kg.errors import InconsistencyError
 from kg.mapping import rdflib_cited
-from kg.pipeline import load_ontology, map_seeds
+from kg.pipeline import map_seeds
+from kg.schema_graphs import load_ontology
 from kg.reason import infer_closures, infer_triples
 
 EX = Namespace("http://example.org/")

@@ -7,7 +7,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
-from kg.pipeline import load_ontology, load_shape_graphs
+from kg.schema_graphs import load_ontology, load_shape_graphs
 from kg.validate import validate_build, validate_data
 
 from conftest import ROOT

@@ -17,13 +17,15 @@ import hashlib
 import json
 import threading
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from rdflib import URIRef
 
 from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
 from kg.export import dump, export_quads, serialize
+from kg.web.errors import error_body
 from kg.web.links import public_url_for
 from kg.web.negotiation import MEDIA_TYPE, choose, negotiate
+from kg.web.state import web_state
 
 data = Blueprint("data", __name__)
 #: Formats that carry graph names: the only ones for the whole dataset.
@@ -32,8 +34,8 @@ EXTENSIONS = {"turtle": "ttl", "ntriples": "nt", "jsonld": "jsonld", "rdfxml": "
 
 
 def _kg():
-    kg = current_app.extensions["kg"]
-    return kg["settings"], kg["store"].get()
+    kg = web_state()
+    return kg.settings, kg.store.get()
 
 
 def _conditional(body: bytes, media_type: str, build_id: str, *parts: str) -> Response:
@@ -79,7 +81,7 @@ def _dump(fmt: str, force: bool):
     """The dump of the current build in ``fmt``, made once per build and process: shared by every client,
     so its links come from the public_url setting or are relative, never from the request's Host."""
     settings, store = _kg()
-    cache = current_app.extensions["kg"].setdefault("dumps", {})
+    cache = web_state().dumps
     key = (store.build_id, fmt, force)
     if key not in cache:
         cache.clear()  # only the current build's dumps are worth keeping
@@ -170,7 +172,7 @@ def graph_store_write():
     from kg.report import to_json
     from kg.web.validation import UPLOAD_TYPES
 
-    settings = current_app.extensions["kg"]["settings"]
+    settings = web_state().settings
     authorize(settings, _token())  # before anything else: no work for an anonymous client
     input_format = UPLOAD_TYPES.get(request.mimetype)
     if input_format is None:
@@ -185,9 +187,7 @@ def graph_store_write():
     except ValidationFailed as failure:
         # the error body of every other failure, with the SHACL report a partner can act on
         report = json.loads(to_json(failure.report, base_iri=settings.base_iri))
-        response = jsonify({"ok": False, "status": 422, "error": failure.message, "errors": [], "report": report})
-        response.status_code = 422
-        return response
+        return Response(error_body(422, failure.message, report=report), status=422, mimetype="application/json")
     response = jsonify({"ok": True, "graph": str(result.graph), "triples": result.triples, "build": result.build_id})
     # whether this request made the graph is known only under the write lock (GSP: 201 Created, else 200)
     response.status_code = 201 if result.created else 200
@@ -200,7 +200,7 @@ def graph_store_write():
 def graph_store_delete():
     from kg.importer import authorize, drop_graph
 
-    settings = current_app.extensions["kg"]["settings"]
+    settings = web_state().settings
     authorize(settings, _token())
     graph, _ = _target_graph(settings)
     with _write_slot(settings):

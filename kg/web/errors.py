@@ -1,7 +1,8 @@
 """Errors become one JSON body: {"ok": false, "error": "...", "errors": [...], "status": N}.
 
-``error_response`` is the only place this happens: the Flask app's handlers and the SPARQL protocol
-handler (``kg.web.protocol``, which runs without Flask) both answer through it.
+``error_body`` is the only place it is made: the Flask app's handlers and the SPARQL protocol handler
+(``kg.web.protocol``, which runs without Flask) answer through ``error_response``, the server's front
+and the partner-write route (a 422 with its report) use it directly.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from kg.errors import KGError
 LOG = logging.getLogger("kg.web")
 
 
+def error_body(status: int, message: str, details: list[str] | None = None, **extra) -> bytes:
+    """The JSON error body (``extra`` adds members, such as a validation report); the server's front
+    (``kg.front_connection``) sends it too, for what it refuses before the app sees a request."""
+    body = {"ok": False, "error": message, "errors": details or [], "status": status, **extra}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
 def _body(status: int, message: str, details: list[str] | None = None) -> Response:
-    text = json.dumps({"ok": False, "error": message, "errors": details or [], "status": status}, sort_keys=True,
-                      separators=(",", ":"))
-    return Response(text + "\n", status=status, mimetype="application/json")
+    return Response(error_body(status, message, details), status=status, mimetype="application/json")
 
 
 def error_response(error: Exception, max_body_bytes: int | None) -> Response:

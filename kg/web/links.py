@@ -12,18 +12,19 @@
 from __future__ import annotations
 
 import pyoxigraph as ox
-from flask import current_app, request, url_for
+from flask import request, url_for
 from markupsafe import Markup, escape
 from rdflib import URIRef
 
 from kg.errors import BadRequest
+from kg.web.state import web_state
 
 WEB_SCHEMES = ("http://", "https://")
 
 
 def href(iri) -> str | None:
     """The link target for ``iri``: its entity page when minted here, the IRI itself when http(s), else None."""
-    base = current_app.extensions["kg"]["settings"].base_iri
+    base = web_state().settings.base_iri
     text = str(iri)
     if text.startswith(base + "id/"):
         return url_for("pages.document", rest=text[len(base) + 3:])
@@ -40,7 +41,7 @@ def anchor(iri, label) -> Markup:
 
 def public(path: str) -> str:
     """``path`` (as ``url_for`` gives it, with the script root) as the settings' public URL, or as it is."""
-    return public_address(current_app.extensions["kg"]["settings"].public_url, request.script_root, path)
+    return public_address(web_state().settings.public_url, request.script_root, path)
 
 
 def public_address(public_url: str, script_root: str, path: str) -> str:
@@ -57,7 +58,7 @@ def public_url_for(endpoint: str, **values) -> str:
 
 def entity_iri(rest: str) -> URIRef:
     """The minted IRI ``BASE/id/{rest}``; BadRequest when it is not a well-formed IRI (a space, '<', '{'...)."""
-    text = current_app.extensions["kg"]["settings"].base_iri + "id/" + rest
+    text = web_state().settings.base_iri + "id/" + rest
     try:
         ox.NamedNode(text)
     except ValueError as exc:

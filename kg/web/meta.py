@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from kg import __version__, outbound_guard
+from kg.web.state import web_state
 
 meta = Blueprint("meta", __name__)
 
 
 @meta.get("/health")
 def health():
-    store = current_app.extensions["kg"]["store"].get()
+    store = web_state().store.get()
     served_from = "remote" if getattr(store, "remote", False) else "memory" if store.in_memory else "disk"
     guard = outbound_guard.status
     outbound = ({"blocked": guard[0], "by" if guard[0] else "why_not": guard[1]} if guard is not None
@@ -27,6 +28,6 @@ def version():
     import pyoxigraph
     import rdflib
 
-    store = current_app.extensions["kg"]["store"].get()
+    store = web_state().store.get()
     return jsonify({"kg": __version__, "build": store.build_id, "pyoxigraph": pyoxigraph.__version__,
                     "rdflib": rdflib.__version__})

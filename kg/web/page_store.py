@@ -7,7 +7,7 @@ regions took ``/map`` from 0.03 s to 37.5 s and 40 MB), so a page is no way arou
 
 from __future__ import annotations
 
-from flask import current_app
+from kg.web.state import web_state
 
 
 class PageStore:
@@ -26,5 +26,5 @@ class PageStore:
 
 def page_store():
     """The settings and the current store for a page, its queries under the endpoint's limits."""
-    kg = current_app.extensions["kg"]
-    return kg["settings"], PageStore(kg["store"].get(), kg["evaluator"])
+    kg = web_state()
+    return kg.settings, PageStore(kg.store.get(), kg.evaluator)

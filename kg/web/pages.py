@@ -11,7 +11,7 @@ import json
 import math
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import Literal, URIRef
 
@@ -23,11 +23,12 @@ from kg.namespaces import all_prefixes
 from kg.queries import find
 from kg.query_policy import check_query
 from kg.sparql_text import query_form
-from kg.web import run
+from kg.web.answers import run
 from kg.web.page_store import page_store
 from kg.web.links import anchor, entity_iri, href
 from kg.web.saved import saved_queries
 from kg.web.negotiation import GRAPH, SOLUTIONS
+from kg.web.state import web_state
 
 pages = Blueprint("pages", __name__)
 SAMPLE = """SELECT ?park ?label ?status ?region ?region_label WHERE {
@@ -48,7 +49,7 @@ pages.add_app_template_global(anchor, "anchor")
 
 @pages.app_template_filter("short")
 def short_filter(iri) -> str:
-    return short(iri, current_app.extensions["kg"]["settings"].base_iri)
+    return short(iri, web_state().settings.base_iri)
 
 
 @pages.app_context_processor
@@ -63,7 +64,7 @@ def term_cell(term: dict, names: dict | None = None) -> Markup:
 
     value = term["value"]
     if term["type"] == "uri":
-        return anchor(value, (names or {}).get(value) or short(value, current_app.extensions["kg"]["settings"].base_iri))
+        return anchor(value, (names or {}).get(value) or short(value, web_state().settings.base_iri))
     if term["type"] == "bnode":
         return Markup(f"<code>_:{escape(value)}</code>")
     suffix = f' <span class="tag">@{escape(term["xml:lang"])}</span>' if "xml:lang" in term else ""

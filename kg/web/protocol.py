@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
 from kg.query_policy import check_query
 from kg.sparql_text import query_form
-from kg.web import CROSS_ORIGIN_HEADERS, answer_for, protocol_request, run_on
+from kg.web.answers import CROSS_ORIGIN_HEADERS, answer_for, protocol_request, run_on
 from kg.web.errors import error_response
 from kg.web.guards import refuse_invalid_utf8, refuse_streamed_body_over_the_limit
 from kg.web.links import absolute_iri, public_address
@@ -68,7 +68,7 @@ class SparqlProtocol:
             raise MethodNotAllowed(valid_methods=list(METHODS))
         refuse_streamed_body_over_the_limit(request, self.max_body_bytes)
         refuse_invalid_utf8(request)
-        settings, store = self.kg["settings"], self.kg["store"].get()
+        settings, store = self.kg.settings, self.kg.store.get()
         query, default_graphs, named_graphs = read_protocol_request(request)
         for name, values in (("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)):
             for value in values:

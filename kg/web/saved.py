@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from kg import __version__
 from kg.queries import find, load_queries
-from kg.web import answer
+from kg.web.answers import answer
 from kg.web.links import public
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose
+from kg.web.state import web_state
 
 saved = Blueprint("saved", __name__)
 #: URL suffixes that force a result format, overriding Accept
@@ -17,10 +18,10 @@ SUFFIXES = {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "ttl": "tu
 
 
 def saved_queries():
-    kg = current_app.extensions["kg"]
-    if "queries" not in kg:  # read once per process; the folder is part of the deployment
-        kg["queries"] = load_queries(kg["settings"].path("queries_dir"))
-    return kg["queries"]
+    kg = web_state()
+    if kg.queries is None:  # read once per process; the folder is part of the deployment
+        kg.queries = load_queries(kg.settings.path("queries_dir"))
+    return kg.queries
 
 
 def _describe(query) -> dict:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from kg.errors import NotAcceptable, UnsupportedFormat
 from kg.report import MEDIA_TYPES, render
 from kg.web.negotiation import negotiate
+from kg.web.state import web_state
 
 validation = Blueprint("validation", __name__)
 #: request media type -> input format name
@@ -26,7 +27,7 @@ def _report_format() -> str:
 def latest_report():
     """The report of the build the store holds."""
     fmt = _report_format()
-    store = current_app.extensions["kg"]["store"].get()
+    store = web_state().store.get()
     if fmt == "html":  # the page, with the focus nodes linked to their entity pages
         from kg.web.pages import validation_page
 
@@ -40,9 +41,9 @@ def latest_report():
 @validation.post("/validate")
 def validate_upload():
     """Validate the RDF document in the body (its Content-Type names the format) beside the published graph."""
-    from kg.pipeline import validate_documents
+    from kg.partner_check import validate_documents
 
-    settings = current_app.extensions["kg"]["settings"]
+    settings = web_state().settings
     input_format = UPLOAD_TYPES.get(request.mimetype)
     if input_format is None:
         raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
@@ -50,7 +51,7 @@ def validate_upload():
     context = request.args.get("context", "true").lower() != "false"
     documents = [(request.get_data(), input_format, "the request body")]
     # anyone may ask, and a megabyte of RDF can take a while: within the time limit of a query
-    report = current_app.extensions["kg"]["evaluator"].call(
+    report = web_state().evaluator.call(
         lambda: validate_documents(settings, documents, context=context),
         what="checking the document", advice="send it in smaller parts")
     return Response(render(report, format=fmt, base_iri=settings.base_iri),
