@@ -110,11 +110,13 @@ class FrontWorker(Worker):
                 pass
         for acceptor in self.acceptors:
             acceptor.close()
-        for connection in list(self.connections):  # idle ones go now; busy ones once answered
-            if not connection.busy and not connection.reading:
+        # idle kept-alive ones go now; busy ones once answered; one accepted but not yet sent to (its request
+        # may be on the way: closing it would reset the client) has until the deadline to send its request
+        for connection in list(self.connections):
+            if not connection.busy and not connection.reading and connection.served:
                 connection.transport.close()
         deadline = self.loop.time() + self.grace
-        while (self.in_flight or self.parked or any(c.reading for c in self.connections)) \
+        while (self.in_flight or self.parked or any(c.reading or not c.served for c in self.connections)) \
                 and self.loop.time() < deadline:
             self.notify()
             await asyncio.sleep(0.05)

@@ -20,7 +20,8 @@ from kg.sparql_text import code_only
 from kg.store import from_ox, to_ox
 
 SH = Namespace(W3C_PREFIXES["sh"])
-_ALLOWED = {SH.Info, SH.Warning}  # kg runs pyshacl with allow_infos and allow_warnings
+#: The severities that leave data conforming with ``allow_warnings`` (pyshacl's allow_warnings and allow_infos).
+_ALLOWED = frozenset({SH.Info, SH.Warning})
 _TYPE_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
 _FN = "urn:x-kg-shacl:fn:"
 _MAX_VALUES = 50_000  # SPARQL target nodes written into queries as VALUES; beyond, the target query is inlined
@@ -50,8 +51,12 @@ def supported(shapes: Graph) -> list[str]:
     return sorted(set(problems))
 
 
-def validate(data, shapes: Graph, *, default_graph=None) -> Graph:
+def validate(data, shapes: Graph, *, default_graph=None, allow_warnings: bool = False) -> Graph:
     """Validate ``data`` against ``shapes``; the SHACL validation report, as pyshacl would give it.
+
+    ``sh:conforms`` is false when there is any result, as the specification says; with ``allow_warnings``
+    (the build's allowance, pyshacl's allow_warnings and allow_infos) results of severity Warning or Info
+    leave it true, and a value that only breaks such a shape still conforms to it in sh:node and the like.
 
     ``data`` is a pyoxigraph ``Store`` whose default graph holds the data (or ``default_graph``: a graph
     name or list of names, passed to every query), or an iterable of rdflib triples. Raises
@@ -69,7 +74,8 @@ def validate(data, shapes: Graph, *, default_graph=None) -> Graph:
     if namespaces is None:
         namespaces = Graph().namespace_manager  # what a fresh rdflib data graph (kg.validate's) binds
     model = _Model(shapes)
-    engine = _Engine(model, store, default_graph=default_graph, namespaces=namespaces)
+    engine = _Engine(model, store, default_graph=default_graph, namespaces=namespaces,
+                     allowed=_ALLOWED if allow_warnings else frozenset())
     try:
         conforms = True
         results: list[report.Result] = []
@@ -284,6 +290,12 @@ def _path(sg: Graph, node, depth: int = 0) -> str:
 def _zero_length(sg: Graph, node) -> bool:
     return isinstance(node, BNode) and any(True for p in (SH.zeroOrMorePath, SH.zeroOrOnePath)
                                            for _ in sg.objects(node, p))
+
+
+def _is_true(flag) -> bool:
+    """Whether a parameter is the literal true: the specification names only "true"^^xsd:boolean, so
+    "1"^^xsd:boolean leaves sh:uniqueLang off (the W3C test uniqueLang-002)."""
+    return isinstance(flag, Literal) and flag.datatype == XSD.boolean and str(flag) == "true"
 
 
 _BOOL = {True: ox.Literal("true", datatype=ox.NamedNode(str(XSD.boolean))),
@@ -597,8 +609,10 @@ class _Rule:
 
 
 class _Engine:
-    def __init__(self, model: _Model, store: ox.Store | None, *, default_graph=None, namespaces=None):
+    def __init__(self, model: _Model, store: ox.Store | None, *, default_graph=None, namespaces=None,
+                 allowed: frozenset = frozenset()):
         self.model = model
+        self.allowed = allowed  # severities whose results leave the data conforming
         self.sg = model.sg
         self.store = store
         self.default_graph = default_graph
@@ -714,7 +728,7 @@ class _Engine:
             failed = failed or sub_failed
         for prop in props:  # nothing left behind for a later focus set that might reuse this one's id
             self._count_cache.pop((id(focus), prop.node), None)
-        nonconforming = shape.severity not in _ALLOWED and (own > 0 or failed)
+        nonconforming = shape.severity not in self.allowed and (own > 0 or failed)
         return results, nonconforming
 
     def _repeat(self, shape: _Shape, focus: _Focus, found: list[report.Result]) -> list[report.Result]:
@@ -961,7 +975,7 @@ class _Engine:
             flag = next(iter(unique))
             if not (isinstance(flag, Literal) and isinstance(flag.value, bool)):
                 raise ShaclError("sh:uniqueLang must be a boolean literal")
-            if flag.value:
+            if _is_true(flag):
                 query = (f"SELECT ?f ?lang WHERE {{ {values} FILTER(isLiteral(?v) && LANG(?v) != \"\") }} "
                          f"GROUP BY ?f (LCASE(LANG(?v)) AS ?lang) HAVING (COUNT(DISTINCT ?v) > 1)")
                 run(query, plain(SH.UniqueLangConstraintComponent, lambda f, x: self.text.unique_lang()))
@@ -1239,7 +1253,7 @@ class _Engine:
     def condition(self, shape: _Shape, x: str, mode: str) -> str:
         """A SPARQL expression: ``x`` conforms to ``shape`` — in pyshacl's sense of a shape's conformance
         (``mode`` "nc": Warning and Info shapes always conform) or with no result at all ("results", sh:node)."""
-        if shape.deactivated or (mode == "nc" and shape.severity in _ALLOWED):
+        if shape.deactivated or (mode == "nc" and shape.severity in self.allowed):
             return "true"
         parts = []
         rules = self.rules(shape)
@@ -1312,7 +1326,7 @@ class _Engine:
 
         def each(y):
             return values(y) if prop else f"BIND({x} AS {y})"
-        if prop and any(isinstance(u, Literal) and u.value is True for u in shape.objects(SH.uniqueLang)):
+        if prop and any(_is_true(u) for u in shape.objects(SH.uniqueLang)):
             a, b = self.vars("y"), self.vars("y")
             parts.append(f"NOT EXISTS {{ {values(a)} {values(b)} FILTER(!sameTerm({a}, {b}) && isLiteral({a}) && "
                          f"isLiteral({b}) && LANG({a}) != \"\" && LCASE(LANG({a})) = LCASE(LANG({b}))) }}")

@@ -91,6 +91,8 @@ def _actual_datatype(value: Literal, rule: URIRef) -> bool:
     python = value.value
     if rule in (XSD.string, RDF.langString):
         return isinstance(python, (str, bytes))
+    if rule == XSD.boolean:  # rdflib reads any other text as false, with a warning
+        return str(value) in ("true", "false", "1", "0")
     checks = {XSD.integer: int, XSD.float: float, XSD.decimal: Decimal, XSD.boolean: bool, XSD.date: date,
               XSD.time: time, XSD.dateTime: datetime}
     return isinstance(python, checks[rule]) if rule in checks else True
