@@ -60,14 +60,13 @@ class PenaltyBox:
         """Refuse ``client`` for ``seconds``, or twice its last penalty if that is recent; the length given."""
         key, now = self._key(client), time.time()
         with self._lock:
-            places = range(len(self._keys))
-            place = next((i for i in places if self._keys[i] == key), None)
+            place = self._place(key)
             if place is not None and now < self._until[place] + self.MEMORY_FACTOR * self._last[place]:
                 seconds = min(MAX_PENALTY_SECONDS, max(seconds, 2 * self._last[place]))
                 if now < self._until[place]:  # still punished: a runaway that began before the penalty
                     return self._last[place]
             if place is None:
-                place = min(places, key=lambda i: self._until[i] + self.MEMORY_FACTOR * self._last[i])
+                place = min(range(len(self._keys)), key=lambda i: self._until[i] + self.MEMORY_FACTOR * self._last[i])
             self._keys[place], self._until[place], self._last[place] = key, now + seconds, seconds
             self._running[place] = 0
             return seconds
@@ -98,11 +97,8 @@ class PenaltyBox:
 
     def remaining(self, client: str) -> float:
         """Seconds left of ``client``'s penalty (0 when none)."""
-        key = self._key(client)
-        for place in range(len(self._keys)):
-            if self._keys[place] == key:
-                return max(0.0, self._until[place] - time.time())
-        return 0.0
+        place = self._place(self._key(client))
+        return 0.0 if place is None else max(0.0, self._until[place] - time.time())
 
 
 class Admission:

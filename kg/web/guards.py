@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
+from flask import request as current_request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
@@ -73,5 +74,6 @@ def refuse_invalid_utf8(request: Request) -> None:
 
 
 def register_request_guards(app: Flask) -> None:
-    app.before_request(lambda: refuse_streamed_body_over_the_limit(request, current_app.config["MAX_CONTENT_LENGTH"]))
-    app.before_request(lambda: refuse_invalid_utf8(request))
+    app.before_request(lambda: refuse_streamed_body_over_the_limit(current_request,
+                                                                   current_app.config["MAX_CONTENT_LENGTH"]))
+    app.before_request(lambda: refuse_invalid_utf8(current_request))
