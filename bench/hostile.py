@@ -5,7 +5,9 @@
 For each server in turn (``kg serve``; the Oxigraph server in memory, with its own time limit) on
 bench.http's data: after a few idle seconds (the idle memory) and a warm-up, wrk drives the mix at
 ``--connections`` for ``--seconds`` alone (undisturbed), then again for ``--seconds`` beside the hostile
-load of ``bench.hostile_load`` (200 slow-header connections, 8 clients re-sending a runaway query, the
+load, then alone again once it has stopped; the share under attack is taken of the mean of the two runs
+alone, so that the server's drift over the run does not count as the attack's doing. The hostile load is
+that of ``bench.hostile_load`` (200 slow-header connections, 8 clients re-sending a runaway query, the
 memory bombs of issue 23, SERVICE queries to a loopback canary), all from 127.0.0.2. A prober GETs
 ``/health`` (the Oxigraph server: ``/``) every 150 ms from 127.0.0.1, and the proportional memory (PSS)
 of the server's process tree is sampled every half second. ``hostile-<size>.md`` and ``.json`` get the
@@ -110,14 +112,22 @@ def measure(name: str, data: dict, mix: Path, logs: Path, args, progress=print) 
         attacked = _mix(server.base, mix, f"hostile-attack-{name}", wrk)
         attack_to = time.monotonic()
         progress(f"{name}: mix under attack {attacked['rps']} req/s")
-        for thread in (hostile, prober, cap, pss, rss):
+        hostile.stop()
+        prober.phase = "settling"
+        time.sleep(args.slow_every + 2)  # the last bombs' workers retire, the slow connections close
+        prober.phase = "undisturbed after"
+        after = _mix(server.base, mix, f"hostile-after-{name}", wrk)
+        progress(f"{name}: undisturbed mix after the attack {after['rps']} req/s")
+        for thread in (prober, cap, pss, rss):
             thread.stop()
+    calm_rps = statistics.mean([calm["rps"], after["rps"]])
     idle = _mib(pss, idle_from, idle_to, how=statistics.median)
     bound = 2 * idle + (args.workers * args.max_query_memory if name == "kg" else 0)
     result = {
         "server": name, "description": SERVERS[name], "command": server.command, "log": str(server.log),
         "mix": {"undisturbed": _wrk_summary(calm), "under_attack": _wrk_summary(attacked),
-                "ratio": round(attacked["rps"] / calm["rps"], 2) if calm["rps"] else None},
+                "undisturbed_after": _wrk_summary(after),
+                "ratio": round(attacked["rps"] / calm_rps, 2) if calm_rps else None},
         "health": {phase: _health(prober.samples, phase) for phase in ("undisturbed", "under attack")},
         "memory": {"idle_pss_mib": idle, "peak_pss_mib": _mib(pss, attack_from, attack_to),
                    "peak_rss_mib": _mib(rss, attack_from, attack_to),
@@ -153,7 +163,8 @@ def to_markdown(results: dict) -> str:
         f"# Hostile load, {results['data']['asserted_triples']} asserted triples", "",
         f"{results['started']}. Machine: {m['system']}, {m['cpus']} CPUs, {m['memory']}. "
         f"{results['data']['quads']} quads. The mix from wrk at {s['connections']} connections, "
-        f"{s['seconds']:g} s alone, then {s['seconds']:g} s beside the hostile load from 127.0.0.2: "
+        f"{s['seconds']:g} s alone, {s['seconds']:g} s beside the hostile load from 127.0.0.2, {s['seconds']:g} s "
+        "alone again (the ratio: under attack ÷ the mean of the two runs alone). The hostile load: "
         f"{s['slow']} slow-header connections (a header line every {s['slow_every']:g} s), {s['runaway']} "
         "clients re-sending a cartesian COUNT, one client per memory bomb re-sending it, one sending SERVICE "
         "to a loopback canary (each client at most one request every 0.5 s). /health (Oxigraph server: `/`) "
@@ -161,7 +172,7 @@ def to_markdown(results: dict) -> str:
         f"{s['query_timeout']} s on both servers; kg serve {s['workers']} workers of {s['threads']} threads, "
         f"max_query_memory {s['max_query_memory']} MiB. Memory: PSS of the server's process tree (sampled "
         "every 0.5 s); bound: twice the idle size plus max_query_memory per worker (kg serve).", "",
-        "| server | mix req/s undisturbed | under attack | ratio | mix non-2xx / socket errors under attack "
+        "| server | mix req/s undisturbed (before, after) | under attack | ratio | mix non-2xx / socket errors under attack "
         "| /health p50 (ms) | /health p99 (ms) | idle PSS (MiB) | peak PSS under attack (MiB) | bound (MiB) "
         "| peak RSS (MiB) | canary connections |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -170,7 +181,8 @@ def to_markdown(results: dict) -> str:
             lines.append(f"| {r['server']} | failed: {r['error'][:300]} |" + " |" * 10)
             continue
         mix, health, memory = r["mix"], r["health"]["under attack"], r["memory"]
-        lines.append(f"| {r['description']} | {mix['undisturbed']['rps']} | {mix['under_attack']['rps']} | "
+        after = mix.get("undisturbed_after", {}).get("rps")
+        lines.append(f"| {r['description']} | {mix['undisturbed']['rps']}, {after} | {mix['under_attack']['rps']} | "
                      f"{mix['ratio']} | {_failures(mix['under_attack'])} | "
                      f"{health['p50_ms']} | {health['p99_ms']} | {memory['idle_pss_mib']} | "
                      f"{memory['peak_pss_mib']} | {memory['bound_mib']} | {memory['peak_rss_mib']} | "

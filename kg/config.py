@@ -63,7 +63,8 @@ SETTINGS_DOC: dict[str, str] = {
                    "empty: the store is read-only.",
     "store_url": "SPARQL query endpoint of a remote store to serve and query instead of the embedded one "
                  "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
-    "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version).",
+    "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version); kg "
+                          "serve's workers also share as many bytes of them on disk, so a fresh worker starts warm.",
     "public_url": "The endpoint's public address (scheme, host and any path prefix, e.g. https://kg.example.org), "
                   "used for absolute links in shared content (the dump description, the service description, "
                   "OpenAPI); empty: those links are relative. Never taken from a request's Host header.",

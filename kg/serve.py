@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import urllib.parse
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -85,6 +88,8 @@ class EndpointServer(BaseApplication):
         # twice the slots: a fresh worker may start before the one it replaces has ended
         self.ledger = ConnectionLedger(2 * settings.workers)
         self.penalties = PenaltyBox()  # clients whose queries ran away, refused a while by every worker
+        # answers every worker can reuse, so that a worker replacing a retired one does not start cold
+        self.shared_answers = Path(tempfile.mkdtemp(prefix="kg-answers-"))
         super().__init__()
 
     def load_config(self) -> None:
@@ -111,7 +116,7 @@ class EndpointServer(BaseApplication):
     def load(self):
         from kg.web import create_app
 
-        return create_app(self.settings, penalties=self.penalties)
+        return create_app(self.settings, penalties=self.penalties, shared_answers=self.shared_answers)
 
 
 def serve(settings: Settings) -> None:
@@ -128,4 +133,9 @@ def serve(settings: Settings) -> None:
         logging.getLogger("kg.serve").warning(
             "the query workers can open outbound connections: %s; only the query checks stand between a "
             "query and the network", how)
-    EndpointServer(settings).run()
+    server, arbiter = EndpointServer(settings), os.getpid()
+    try:
+        server.run()
+    finally:  # a worker leaves through here too (gunicorn's sys.exit in the fork): only the arbiter tidies
+        if os.getpid() == arbiter:
+            shutil.rmtree(server.shared_answers, ignore_errors=True)

@@ -130,6 +130,25 @@ def test_a_string_doubling_query_gets_503_at_once_and_its_worker_is_replaced(rea
     assert fresh
 
 
+def test_a_worker_replacing_a_retired_one_starts_with_the_answers_already_made(ready):
+    # STRUUID() differs at each evaluation, so an equal answer is a kept one: with answers kept per worker
+    # only, the other worker and the fresh one would each make their own.
+    query = f"SELECT (STRUUID() AS ?u) WHERE {{}} # {time.monotonic_ns()}"
+    status, _, first = get(ready, query)
+    assert status == 200
+    before = workers_answering(ready)
+    assert get(ready, doubling(23))[0] == 503  # its worker retires
+    fresh = set()
+    for _ in range(50):
+        fresh = workers_answering(ready, 4) - before
+        if fresh:
+            break
+        time.sleep(0.2)
+    assert fresh
+    answers = {get(ready, query)[2] for _ in range(12)}
+    assert answers == {first}
+
+
 def test_an_order_by_over_a_cartesian_product_gets_503_for_its_memory(ready):
     before = workers_answering(ready)
     started = time.monotonic()

@@ -87,6 +87,48 @@ def test_the_result_cache_is_bounded_and_keyed_on_everything_that_shapes_an_answ
     assert base != result_key("build1", "json", {"query": "ASK {}", "bindings": {"r": URIRef("http://b/")}})
 
 
+def test_answers_shared_on_disk_reach_another_process_with_their_flags(tmp_path):
+    import multiprocessing
+
+    from kg.store import Answer
+    from kg.web.cache import ResultCache, SharedAnswers
+
+    shared = SharedAnswers(tmp_path / "answers", max_bytes=1 << 20)
+    first = ResultCache(max_bytes=1 << 20, shared=shared)
+    first.put("cut", Answer(b"rows", truncated=True, over_bytes=True))
+    first.put("whole", Answer(b"all rows"))
+    context = multiprocessing.get_context("fork")  # as gunicorn starts a worker: a fork of the arbiter
+    receiving, sending = context.Pipe(duplex=False)
+    worker = context.Process(target=_answers_in_a_fresh_worker, args=(shared, ["cut", "whole", "absent"], sending))
+    worker.start()
+    assert receiving.poll(30)
+    seen = receiving.recv()
+    worker.join(10)
+    assert seen == [(b"rows", True, True), (b"all rows", False, False), None]
+    alone = ResultCache(max_bytes=1 << 20)  # without the shared tier another cache knows nothing
+    assert alone.get("whole") is None
+
+
+def _answers_in_a_fresh_worker(shared, keys, sending):
+    from kg.web.cache import ResultCache
+
+    cache = ResultCache(max_bytes=1 << 20, shared=shared)
+    answers = [cache.get(key) for key in keys]
+    sending.send([None if a is None else (a.body, a.truncated, a.over_bytes) for a in answers])
+
+
+def test_the_shared_answers_stay_within_their_bound(tmp_path):
+    from kg.store import Answer
+    from kg.web.cache import SharedAnswers
+
+    shared = SharedAnswers(tmp_path / "answers", max_bytes=200_000)
+    for number in range(100):
+        shared.put(f"k{number}", Answer(bytes([number]) * 10_000))
+    kept = [n for n in range(100) if shared.get(f"k{n}") is not None]
+    assert 0 < len(kept) * 10_000 <= 200_000 + 10 * 10_000  # diskcache culls a few entries at a time
+    assert 99 in kept and 0 not in kept  # the least recently stored went first
+
+
 def test_the_memory_copy_is_the_same_version_blank_node_labels_included(store):
     copy = store.copy_in_memory()
     assert copy.in_memory and not store.in_memory and copy.build_id == store.build_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from kg.admission import Admission, PenaltyBox
@@ -9,15 +11,16 @@ from kg.config import Settings, load_settings
 from kg.evaluator import Evaluator
 from kg.remote import open_store
 from kg.store import EmbeddedStore
-from kg.web.cache import ResultCache
+from kg.web.cache import ResultCache, SharedAnswers
 from kg.web.state import WebState
 from kg.web.store_holder import StoreHolder
 
 
 def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None,
-               penalties: PenaltyBox | None = None) -> Flask:
+               penalties: PenaltyBox | None = None, shared_answers: Path | None = None) -> Flask:
     """The endpoint application. ``store`` is opened lazily from the settings when not given; ``penalties``
-    is shared by the workers of ``kg serve`` (``kg.admission``)."""
+    (``kg.admission``) and the answers in the folder ``shared_answers`` (``kg.web.cache``) are shared by the
+    workers of ``kg serve``."""
     from kg.web.answers import CROSS_ORIGIN_HEADERS
     from kg.web.data import data
     from kg.web.entities import entities
@@ -35,8 +38,9 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     remote = open_store(settings) if settings.store_url and store is None else None
     holder = StoreHolder(settings.path("store_dir"), store, remote, memory_limit_mib=settings.memory_copy_limit_mib)
+    shared = SharedAnswers(shared_answers, settings.result_cache_bytes) if shared_answers else None
     admission = Admission(settings.max_running_queries, settings.queue_wait, penalties, settings.runaway_penalty)
-    state = WebState(settings=settings, store=holder, cache=ResultCache(settings.result_cache_bytes),
+    state = WebState(settings=settings, store=holder, cache=ResultCache(settings.result_cache_bytes, shared),
                      evaluator=Evaluator(settings.query_timeout, max_memory=settings.max_query_memory * 1024 * 1024,
                                          admission=admission))
     app.extensions["kg"] = state

@@ -8,8 +8,13 @@ back in If-None-Match gets 304 without the query running at all.
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import threading
 from collections import OrderedDict
+from pathlib import Path
+
+import diskcache
 
 from kg.store import Answer
 
@@ -31,11 +36,55 @@ def result_key(build_id: str, result_format: str, request: dict) -> str:
 ENTRY_BYTES = 320
 
 
-class ResultCache:
-    """A least-recently-used map of answers, bounded by their total size in bytes, entries included."""
+class SharedAnswers:
+    """Answers on disk in ``directory``, shared by the processes that open it, bounded by ``max_bytes``.
 
-    def __init__(self, max_bytes: int):
+    Opened lazily in each process (an SQLite connection must not cross fork()). An answer is stored as one
+    flags byte before its body, so diskcache keeps raw bytes and never unpickles what it reads.
+    """
+
+    def __init__(self, directory: Path, max_bytes: int):
+        self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self._cache: diskcache.Cache | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def _open(self) -> diskcache.Cache:
+        with self._lock:
+            if self._cache is None or self._pid != os.getpid():
+                # least-recently-stored: a read is not a write, so hits in many workers do not contend
+                self._cache = diskcache.Cache(str(self.directory), size_limit=self.max_bytes, timeout=1,
+                                              eviction_policy="least-recently-stored", statistics=False)
+                self._pid = os.getpid()
+            return self._cache
+
+    def get(self, key: str) -> Answer | None:
+        """The answer kept under ``key``; None when there is none or the disk cannot say (a cache may miss)."""
+        try:
+            stored = self._open().get(key)
+        except (diskcache.Timeout, sqlite3.Error, OSError):
+            return None
+        if not isinstance(stored, bytes) or not stored:
+            return None
+        flags = stored[0]
+        return Answer(stored[1:], truncated=bool(flags & 1), over_bytes=bool(flags & 2))
+
+    def put(self, key: str, answer: Answer) -> None:
+        flags = (1 if answer.truncated else 0) | (2 if answer.over_bytes else 0)
+        try:
+            self._open().set(key, bytes([flags]) + answer.body)
+        except (diskcache.Timeout, sqlite3.Error, OSError):
+            pass  # not kept: the answer is still sent, and this worker keeps it in memory
+
+
+class ResultCache:
+    """A least-recently-used map of answers, bounded by their total size in bytes, entries included;
+    with ``shared``, backed by answers the other workers made."""
+
+    def __init__(self, max_bytes: int, shared: SharedAnswers | None = None):
+        self.max_bytes = max_bytes
+        self.shared = shared
         self._answers: OrderedDict[str, Answer] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -45,17 +94,29 @@ class ResultCache:
             answer = self._answers.get(key)
             if answer is not None:
                 self._answers.move_to_end(key)
-            return answer
+                return answer
+        if self.shared is None:
+            return None
+        answer = self.shared.get(key)
+        if answer is not None:
+            self._keep(key, answer)
+        return answer
 
     def put(self, key: str, answer: Answer) -> None:
-        size = len(answer.body) + ENTRY_BYTES
-        if size > self.max_bytes // 4:  # one huge answer would push out everything else
+        if len(answer.body) + ENTRY_BYTES > self.max_bytes // 4:  # one huge answer would push out the rest
             return
+        if self._keep(key, answer) and self.shared is not None:
+            self.shared.put(key, answer)
+
+    def _keep(self, key: str, answer: Answer) -> bool:
+        """Keep ``answer`` in memory; False when it was there already."""
+        size = len(answer.body) + ENTRY_BYTES
         with self._lock:
             if key in self._answers:
-                return
+                return False
             self._answers[key] = answer
             self._size += size
             while self._size > self.max_bytes:
                 _, dropped = self._answers.popitem(last=False)
                 self._size -= len(dropped.body) + ENTRY_BYTES
+            return True
