@@ -2,11 +2,15 @@
 
 The workers share one listening socket, and a kept-alive connection stays with the worker that accepted
 it. Queries run outside Python's GIL, so a busy worker accepts as fast as an idle one, and with a few busy
-clients one worker often held most of them while the other idled (measured at 1M: 4 connections split 3-1
-or 4-0 in most runs, with up to half the throughput of an even split). So each worker records its open
-connections in memory the workers share (``ConnectionLedger``), and leaves a new connection to a worker
-that holds fewer, for at most ``MAX_DEFER_SECONDS`` (``Acceptor``); and a connection is closed after
-``keepalive_requests`` requests, so that the clients' connections are dealt out again as they reconnect.
+clients one worker often held most of them while the other idled, and throughput fell well below an
+even split's. So each worker records its clients' connections in memory the workers share
+(``ConnectionLedger``), and leaves a new connection to a worker that holds fewer, for at most
+``MAX_DEFER_SECONDS`` (``Acceptor``); and a connection is closed after ``keepalive_requests`` requests,
+so that the clients' connections are dealt out again as they reconnect.
+
+A connection counts once it has sent a whole request: slow or idle connections that never finish one
+(hundreds, from an attacker) would otherwise decide where the real clients go, and have each worker leave
+every new connection to the other in turn.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class ConnectionLedger:
 class Acceptor:
     """Accepts on ``listener`` from an asyncio loop, leaving new connections to a worker with fewer.
 
-    ``open_count()`` is this worker's number of open connections; ``serve(sock)`` takes an accepted socket.
+    ``open_count()`` is this worker's number of clients' connections; ``serve(sock)`` takes an accepted socket.
     """
 
     def __init__(self, loop, listener: socket.socket, ledger: ConnectionLedger, slot: int | None,

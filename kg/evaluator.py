@@ -1,18 +1,23 @@
 """Query evaluation within a time limit, on threads of the serving process.
 
-pyoxigraph releases the GIL while it evaluates and serialises (measured: two threads answer ad hoc
-queries 1.6-2 times as fast as one), so queries run on threads beside the request threads, and every
-query of a worker shares its one copy of the store. pyoxigraph can neither cancel a query nor check
-signals while it evaluates (see DESIGN.md), so a query past the limit is left running on its daemon
-thread: the client gets a QueryTimeout at once, and the evaluator calls ``on_runaway``, with which
-``kg serve`` has the worker stop taking requests and exit once its other requests are answered;
-gunicorn then starts a fresh worker, and the runaway query dies with the old one. A query that takes
-more than ``max_memory`` (``kg.memory_guard``) is failed and reported the same way, so that the memory
-it took goes back to the operating system with its worker.
+pyoxigraph releases the GIL while it evaluates and serialises, so queries run on threads beside the
+request threads, and every query of a worker shares its one copy of the store. pyoxigraph can neither
+cancel a query nor check signals while it evaluates, so a query past the limit is left
+running on its daemon thread: the client gets a QueryTimeout at once, and the evaluator calls
+``on_runaway``, with which ``kg serve`` has the worker stop taking requests and exit once its other
+requests are answered; gunicorn then starts a fresh worker, and the runaway query dies with the old one.
+A query that takes more than ``max_memory`` (``kg.memory_guard``) is failed and reported the same way,
+so that the memory it took goes back to the operating system with its worker.
+
+A query still running after ``demote_after`` seconds yields the processor: its thread's nice value is
+raised to 19, so the short requests of every other client (and /health) go first while it runs to its
+limits. A process may not lower a nice value again without privilege, so a demoted thread leaves the pool
+when its query ends, and a fresh one takes its place.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -27,10 +32,26 @@ from kg.memory_guard import GUARD, SAMPLE_SECONDS, Watch
 RETRY_AFTER_RUNAWAY = 5
 
 #: Stack of a query thread. pyoxigraph recurses once per nesting level and per chained operator, and on
-#: the usual 8 MiB a query of 2,000 nested braces or 10,000 negations crashed the process; with 256 MiB
-#: every query within max_query_length (100,000 characters) and max_query_depth ran (tests/test_security.py).
+#: the usual 8 MiB a deeply nested query (braces or negations) crashed the process; with this stack every
+#: query within max_query_length and max_query_depth runs (tests/test_security.py).
 #: Only the pages a query touches are ever backed by memory.
 QUERY_STACK_BYTES = 256 * 1024 * 1024
+
+#: The nice value of a demoted query thread: the lowest priority, which the scheduler gives a small share.
+DEMOTED_NICE = 19
+
+_demoted: set[int] = set()  # query threads whose priority was lowered: each leaves the pool after its query
+_demoted_lock = threading.Lock()
+
+
+def demote(thread_id: int) -> bool:
+    """Lower the scheduling priority of the thread ``thread_id`` (Linux: a thread's own nice value);
+    False where the platform does not allow it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, DEMOTED_NICE)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 class QueryTimeout(Unavailable):
@@ -49,12 +70,15 @@ class Evaluator:
     """Runs ``store.execute`` within ``timeout`` seconds and ``max_memory`` bytes, on a pool of daemon threads.
 
     The pool grows when every thread is busy (a runaway query keeps its thread), and its threads live
-    as long as the process: starting a thread per query had cost 9% of a worker's time under load.
+    as long as the process: starting a thread per query had cost a noticeable share of a busy worker's
+    time.
     """
 
     def __init__(self, timeout: float | None, on_runaway: Callable[[str], None] | None = None, *,
-                 max_memory: int | None = None, admission: Admission | None = None):
+                 max_memory: int | None = None, admission: Admission | None = None,
+                 demote_after: float | None = None):
         self.timeout = timeout
+        self.demote_after = demote_after or None  # 0 or None: never
         self.on_runaway = on_runaway
         self.max_memory = max_memory
         self.admission = admission  # how many run at once, and each client's share (kg.admission)
@@ -65,6 +89,10 @@ class Evaluator:
     def _serve(self) -> None:
         while True:
             self._jobs.get()()
+            with _demoted_lock:
+                if threading.get_native_id() in _demoted:  # its priority cannot be raised again:
+                    _demoted.discard(threading.get_native_id())
+                    return  # a fresh thread serves the next query
             with self._lock:
                 self._idle += 1
 
@@ -96,13 +124,16 @@ class Evaluator:
         admission, client = self.admission, CLIENT.get()
         on_probation = admission.enter(client) if admission is not None else False
         outcome: list = []
-        # a bare lock, held until the work is done: waiting on it costs a third less CPU than an Event
-        # (measured here: 70-78 against 105 us of CPU per hand-over, on every request)
+        # a bare lock, held until the work is done: waiting on it costs less CPU than an Event, and the
+        # hand-over happens on every request
         finished = threading.Lock()
         finished.acquire()
         watch = Watch()
+        started = time.monotonic()
+        worker: list = []  # the query thread's id, for demotion; then "done" once the work has ended
 
         def evaluate() -> None:
+            worker.append(threading.get_native_id())
             try:
                 outcome.append(("ok", work()))
             except BaseException as exc:  # handed to the request thread, which raises it
@@ -111,6 +142,8 @@ class Evaluator:
                 traceback.clear_frames(exc.__traceback__)
                 outcome.append(("error", exc))
             finally:
+                with _demoted_lock:  # from here on the thread is no longer this work's to demote
+                    worker.append("done")
                 if admission is not None:
                     admission.leave(client, on_probation)
                 watch.ended = True
@@ -120,12 +153,13 @@ class Evaluator:
 
         self._submit(evaluate)
         limit = -1 if self.timeout is None else self.timeout
+        demotion = _Demotion(self.demote_after, started, worker)
         if self.max_memory is None:
-            stopped = None if finished.acquire(timeout=limit) else "time"
+            stopped = None if demotion.wait(finished, limit) else "time"
         elif finished.acquire(timeout=SAMPLE_SECONDS if limit < 0 else min(SAMPLE_SECONDS, limit)):
             stopped = None  # a light query, done within one sample period: never sampled
         else:
-            stopped = self._watched(finished, watch)
+            stopped = self._watched(finished, watch, demotion)
         if stopped is not None:
             if admission is not None:
                 admission.punish(client)
@@ -142,12 +176,13 @@ class Evaluator:
             raise value
         return value
 
-    def _watched(self, finished: threading.Lock, watch: Watch) -> str | None:
+    def _watched(self, finished: threading.Lock, watch: Watch, demotion: _Demotion) -> str | None:
         """Wait for work that outlasted one sample period, sampling the memory every period: None once
         done, "time" past the time limit, "memory" past the memory bound."""
         deadline = None if self.timeout is None else time.monotonic() + self.timeout - SAMPLE_SECONDS
         GUARD.watch(watch)
         while True:
+            demotion.check()
             if GUARD.excess(self.max_memory) is not None:
                 return "memory"
             left = SAMPLE_SECONDS if deadline is None else min(SAMPLE_SECONDS, deadline - time.monotonic())
@@ -155,3 +190,36 @@ class Evaluator:
                 return "time"
             if finished.acquire(timeout=left):
                 return None
+
+
+class _Demotion:
+    """When one query's thread is demoted: ``after`` seconds from ``started`` (None: never)."""
+
+    def __init__(self, after: float | None, started: float, worker: list):
+        self.at = None if after is None else started + after
+        self.worker = worker
+
+    def check(self) -> None:
+        if self.at is None or time.monotonic() < self.at:
+            return
+        if not self.worker:  # the query has not reached its thread yet
+            self.at = time.monotonic() + SAMPLE_SECONDS
+            return
+        self.at = None
+        with _demoted_lock:  # the thread cannot end the work meanwhile, so it is the one demoted
+            if "done" not in self.worker and demote(self.worker[0]):
+                _demoted.add(self.worker[0])
+
+    def wait(self, finished: threading.Lock, limit: float) -> bool:
+        """Wait up to ``limit`` seconds (-1: without end) for ``finished``, demoting on the way."""
+        end = None if limit < 0 else time.monotonic() + limit
+        while True:
+            step = -1 if self.at is None else max(0.0, self.at - time.monotonic())
+            if end is not None:
+                left = max(0.0, end - time.monotonic())
+                step = left if step < 0 else min(step, left)
+            if finished.acquire(timeout=step):
+                return True
+            if end is not None and time.monotonic() >= end:
+                return False
+            self.check()

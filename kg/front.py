@@ -51,6 +51,7 @@ class FrontWorker(Worker):
         self.keepalive_requests = settings.keepalive_requests
         self.max_body = settings.max_body_bytes
         self.connections: set[Connection] = set()
+        self.clients = 0  # connections that have sent a whole request (kg.connection_ledger counts these)
         self.in_flight = 0
         # one client (address) keeps at most half the request threads busy; its other requests wait unread
         self.client_share = max(1, settings.threads // 2)
@@ -78,25 +79,31 @@ class FrontWorker(Worker):
     def retire(self, kind: str = "time") -> None:
         """Stop because a query ran away (from any thread): its thread cannot be stopped, so the requests
         this worker holds get ``RETIRE_SECONDS``, not the graceful timeout; and past the memory bound, where
-        the query goes on taking memory (measured: hundreds of MB a second), hardly any."""
+        the query goes on taking memory fast, hardly any."""
         self.grace = min(self.grace, RETIRE_SECONDS[kind])
         self.loop.call_soon_threadsafe(self.stop)
 
     def opened(self, connection: Connection) -> None:
         self.connections.add(connection)
+
+    def counted(self, connection: Connection) -> None:
+        """``connection`` has sent its first whole request: it is a client for the ledger."""
+        self.clients += 1
         for acceptor in self.acceptors:
             acceptor.record()
 
     def lost(self, connection: Connection) -> None:
         self.connections.discard(connection)
-        for acceptor in self.acceptors:
-            acceptor.record()
+        if connection.counted:
+            self.clients -= 1
+            for acceptor in self.acceptors:
+                acceptor.record()
 
     def _take(self, sock) -> None:
         self.loop.create_task(self.loop.connect_accepted_socket(lambda: Connection(self), sock))
 
     async def _serve(self) -> None:
-        self.acceptors = [Acceptor(self.loop, listener.sock, self.ledger, self.slot, lambda: len(self.connections),
+        self.acceptors = [Acceptor(self.loop, listener.sock, self.ledger, self.slot, lambda: self.clients,
                                    self._take) for listener in self.sockets]
         for acceptor in self.acceptors:
             acceptor.start()

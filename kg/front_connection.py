@@ -50,6 +50,7 @@ class Connection(asyncio.Protocol):
         self.busy = False  # a request is with the app
         self.reading = False  # the bytes of a request have begun to arrive
         self.served = 0
+        self.counted = False  # has sent a whole request: a client the workers' ledger balances
         self.started = 0.0
         self.closed = False
         self.draining = False  # refused: what the client still sends is read and dropped until closing
@@ -124,6 +125,9 @@ class Connection(asyncio.Protocol):
             elif isinstance(event, h11.EndOfMessage):
                 self._disarm()
                 self.busy, self.reading = True, False
+                if not self.counted:
+                    self.counted = True
+                    self.front.counted(self)
                 self.transport.pause_reading()
                 self.front.dispatch(self)
                 return
