@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve build test clean
+.PHONY: install serve build test test-fast lint format clean
 
 $(BIN)/kg: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ serve: build
 
 test: install
 	$(BIN)/python -m pytest
+
+# The suite without the tests marked slow (servers under load, browsers, the W3C suites, benchmarks'
+# harnesses): a quick check while working; `make test` is what CI runs.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+# The checks CI runs before the tests (the same as .pre-commit-config.yaml): ruff's lint and format, mypy.
+lint: install
+	$(BIN)/ruff check kg tests bench
+	$(BIN)/ruff format --check kg tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix kg tests bench
+	$(BIN)/ruff format kg tests bench
 
 clean:
 	rm -rf var .pytest_cache

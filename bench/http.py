@@ -227,7 +227,8 @@ def sparql_text(query, values: dict[str, str]) -> str:
     """The saved query with its parameters given: a required one written in as an RDF term (N-Triples),
     an optional one bound in a VALUES block at the top of WHERE (``!BOUND(?x)`` needs the variable)."""
     from kg.sparql_text import code_only, where_brace
-    from kg.store import join_values, to_ox
+    from kg.store.in_memory import join_values
+    from kg.store.terms import to_ox
 
     bindings = query.bindings(values)  # checks the values as the saved-query API does
     text = query.text

@@ -68,7 +68,7 @@ def _settings(seeds: Path, work: Path):
 def _graphs(seeds: Path, work: Path):
     """The asserted triples (as rdflib terms, read from the prepared N-Triples file) and the ontology."""
     from kg.schema_graphs import load_ontology
-    from kg.store import text_triples
+    from kg.store.rdf_io import text_triples
 
     settings = _settings(seeds, work)
     return settings, text_triples((work / ASSERTED).read_bytes()), load_ontology(settings)
@@ -89,7 +89,7 @@ def _prepare(seeds: Path, work: Path) -> None:
     from kg.schema_graphs import load_ontology
     from kg.provenance import provenance_ntriples
     from kg.reason import infer_triples
-    from kg.store import ntriples_text
+    from kg.store.rdf_io import ntriples_text
 
     settings = _settings(seeds, work)
     cited = map_seeds(settings, progress=lambda message: None)
@@ -197,7 +197,7 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         else:
             from pyshacl import validate
 
-            from kg.store import text_triples
+            from kg.store.rdf_io import text_triples
 
             data = _rdflib_graph(asserted, text_triples((work / CHECKED).read_bytes()))
             started = time.perf_counter()
@@ -238,7 +238,9 @@ def _query_latencies(stage: str, asserted, settings) -> dict[str, float]:
     """Milliseconds per saved query with its defaults (the same final text on both engines)."""
     from kg.queries import load_queries
     from kg.sparql_text import where_brace
-    from kg.store import join_values, publish, EmbeddedStore
+    from kg.store.embedded import EmbeddedStore
+    from kg.store.in_memory import join_values
+    from kg.store.versions import publish
 
     queries = load_queries(settings.path("queries_dir"))
     texts = {}

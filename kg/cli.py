@@ -258,7 +258,7 @@ def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, tok
     Each graph is replaced, so a push that failed half-way is rerun to completion.
     """
     from kg.remote import push as run_push
-    from kg.store import EmbeddedStore
+    from kg.store.embedded import EmbeddedStore
 
     settings = _settings(ctx)
     counts = run_push(EmbeddedStore(settings.path("store_dir")), data_url=data_url, query_url=query_url,
@@ -288,7 +288,7 @@ def import_command(ctx: click.Context, file: Path, graph: str, append: bool, inp
     from kg.errors import InputError, ValidationFailed
     from kg.importer import import_data
     from kg.report import to_text
-    from kg.store import format_for
+    from kg.store.rdf_io import format_for
 
     settings = _settings(ctx)
     try:
@@ -348,7 +348,7 @@ def diff_command(ctx: click.Context, old: str, new: str, output: str, input_form
 @click.pass_context
 def info(ctx: click.Context) -> None:
     """Describe the published store: build id and triples per graph."""
-    from kg.store import EmbeddedStore
+    from kg.store.embedded import EmbeddedStore
 
     settings = _settings(ctx)
     store = EmbeddedStore(settings.path("store_dir"))
@@ -356,6 +356,16 @@ def info(ctx: click.Context) -> None:
     for graph in store.graphs():
         count = sum(1 for _ in store.quads([graph]))
         click.echo(f"  {count:>7}  {graph}")
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="The defaults as the README's Markdown table.")
+@click.pass_context
+def settings_command(ctx: click.Context, markdown: bool) -> None:
+    """Show every setting's value (from pyproject.toml, KG_* variables and flags) and what it does."""
+    from kg.config import Settings, settings_table
+
+    click.echo(settings_table(Settings() if markdown else _settings(ctx)), nl=False)
 
 
 def run() -> None:

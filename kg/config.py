@@ -37,7 +37,8 @@ SETTINGS_DOC: dict[str, str] = {
                "most half of them busy); queries run beside them, max_running_queries at a time.",
     "request_timeout": "Seconds a client has to send a whole request (line, headers and body) once it has begun; "
                        "past it the server answers 408 and closes the connection.",
-    "keepalive_timeout": "Seconds an idle connection is kept open for the client's next request.",
+    "keepalive_timeout": "Seconds an idle connection is kept open for the client's next request (and a new "
+                         "connection that sends nothing), then closed without an answer.",
     "max_running_queries": "Queries (and upload checks, and pages' queries) a worker evaluates at once; while several "
                            "clients want them, each gets an equal share.",
     "queue_wait": "Seconds a query waits for one of the max_running_queries slots; past it the client gets 503 "
@@ -49,12 +50,15 @@ SETTINGS_DOC: dict[str, str] = {
                           "client reconnects, and the worker holding the fewest connections takes the new one.",
     "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "
                              "the copy takes about twice that. Larger stores, and 0, are served from disk.",
-    "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (backstop for runaway queries).",
+    "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (a backstop: it is "
+                      "raised to query_timeout + 30 when lower).",
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
     "max_query_length": "Longest query text, in characters, the endpoint runs; a longer one gets 400.",
     "max_query_depth": "Deepest nesting of braces, parentheses and brackets in a query the endpoint runs; a deeper "
                        "one gets 400 (the query engine recurses once a level).",
+    "demote_after": "Seconds after which a query still running yields the processor to shorter work (its thread "
+                    "gets the lowest scheduling priority until the query ends); 0: never.",
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
     "import_timeout": "Seconds an import (PUT/POST /data, kg import) may take to parse, reason over and validate "
                       "its data, in a process of its own; past it that process is stopped, nothing is written, and "
@@ -64,10 +68,12 @@ SETTINGS_DOC: dict[str, str] = {
     "store_url": "SPARQL query endpoint of a remote store to serve and query instead of the embedded one "
                  "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
     "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version); kg "
-                          "serve's workers also share as many bytes of them on disk, so a fresh worker starts warm.",
+                          "serve's workers also share as many bytes of them on disk, so a fresh worker starts warm. An "
+                          "answer over a quarter of it is not kept.",
     "public_url": "The endpoint's public address (scheme, host and any path prefix, e.g. https://kg.example.org), "
                   "used for absolute links in shared content (the dump description, the service description, "
-                  "OpenAPI); empty: those links are relative. Never taken from a request's Host header.",
+                  "OpenAPI, the Link header of /dump, the Location of a /data write); empty: those links are "
+                  "relative. Never taken from a request's Host header.",
     "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
                        "and the response carries the header X-SPARQL-MaxRows.",
     "max_result_bytes": "Largest answer to one query, in bytes; past it the result is cut to the rows (or triples) "
@@ -108,6 +114,7 @@ class Settings:
     max_query_length: int = 100_000
     max_query_depth: int = 64
     query_timeout: int = 30
+    demote_after: float = 1.0
     import_timeout: float = 60.0
     max_result_rows: int = 10_000
     max_result_bytes: int = 64 * 1024 * 1024
@@ -203,6 +210,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
                           "at least 1")
     if settings.runaway_penalty < 0:
         raise ConfigError("runaway_penalty must be 0 (never) or more seconds")
+    if settings.demote_after < 0:
+        raise ConfigError("demote_after must be 0 (never) or more seconds")
     if not settings.queue_wait > 0:
         raise ConfigError("queue_wait must be more than 0 seconds")
     if not settings.import_timeout > 0:
@@ -212,3 +221,24 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
     if settings.memory_copy_limit_mib < 0:
         raise ConfigError("memory_copy_limit_mib must be 0 (serve from disk) or more")
     return settings
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "root":
+        return "the project folder"
+    if name == "write_token":
+        return "(empty)" if not value else "(set)"
+    return "(empty)" if value == "" else str(value)
+
+
+def settings_table(settings: Settings | None = None) -> str:
+    """The settings as a Markdown table (name, environment variable, value, meaning): the defaults, or the
+    values of ``settings``. The README's table is this one (``kg settings --markdown``)."""
+    settings = settings or Settings()
+    lines = ["| setting | variable | default | what it does |" if settings == Settings() else
+             "| setting | variable | value | what it does |", "|---|---|---|---|"]
+    for field in dataclasses.fields(Settings):
+        name = field.name
+        doc = SETTINGS_DOC[name].replace("|", "\\|")
+        lines.append(f"| `{name}` | `KG_{name.upper()}` | {_shown(name, getattr(settings, name))} | {doc} |")
+    return "\n".join(lines) + "\n"

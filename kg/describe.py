@@ -16,7 +16,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, SH, XSD
 
 from kg.namespaces import all_prefixes
-from kg.store import EmbeddedStore, Quad
+from kg.store.embedded import EmbeddedStore
+from kg.store.terms import Quad
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")

@@ -21,7 +21,9 @@ from rdflib.term import Node
 from kg.config import Settings
 from kg.errors import InputError
 from kg.namespaces import XSD, all_prefixes
-from kg.store import EmbeddedStore, Quad, canonical_blank_nodes, format_for, parse_rdf
+from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import canonical_blank_nodes, format_for, parse_rdf
+from kg.store.terms import Quad
 
 XSD_STRING = URIRef(XSD + "string")
 DEFAULT_BASE_IRI = Settings.base_iri  # the dataclass default

@@ -18,7 +18,9 @@ from kg.config import Settings
 from kg.describe import MEDIA_TYPES, ValidationStatus, describe, validation_status
 from kg.errors import InputError, NotValidated, UnsupportedFormat
 from kg.namespaces import all_prefixes
-from kg.store import EXPORT_FORMATS, EmbeddedStore, Quad, iri_of, serialize_sorted
+from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import EXPORT_FORMATS, serialize_sorted
+from kg.store.terms import Quad, iri_of
 
 FORMATS = tuple(EXPORT_FORMATS)
 #: Graph names a user may give instead of IRIs; "all" selects every named graph.

@@ -1,18 +1,18 @@
 """An import's expensive part in a process of its own, within a time limit; the write lock, waited for briefly.
 
 Parsing partner data into rdflib terms, reasoning over it (kg.rules, owlrl) and validating it (kg.shacl)
-is pure Python: 0.4 MB of nested Turtle lists took 33 s. On a thread of the serving worker it would hold
-the GIL all that time, slowing every other request of the worker, and a Python thread cannot be stopped.
-So each import runs in a fresh Python process (``kg.parallel.python_process``: spawned, not forked,
-since the worker holds RocksDB open, and killed by the kernel if its parent dies), which checks the data
-against the published version without the write lock, then takes the lock, checks that version is still
-current (else checks again) and publishes. The parent only waits on a pipe: past ``import_timeout``
-before the child has begun to publish, it kills the child, which has written nothing yet, and the writer
-gets ``ImportTimeout`` (503, Retry-After; exit 2). Once publishing, the child is left to finish: that
-step is short and cut short it would leave a half-made version for the next writer to clean up.
-Measured on the seed store (a busy 2-core machine): starting the child and importing kg's modules costs
-0.8-1.2 s; a 3-triple import took 2.1-3.7 s in process and 2.2-3.8 s with its child (loading the ontology
-and shapes, checking and publishing dominate either way).
+is pure Python, and a small document of nested Turtle lists can keep it busy for long. On a thread of
+the serving worker it would hold the GIL all that time, slowing every other request of the worker, and a
+Python thread cannot be stopped. So each import runs in a fresh Python process
+(``kg.parallel.python_process``: spawned, not forked, since the worker holds RocksDB open, and killed by
+the kernel if its parent dies), which checks the data against the published version without the write
+lock, then takes the lock, checks that version is still current (else checks again) and publishes. The
+parent only waits on a pipe: past ``import_timeout`` before the child has begun to publish, it kills the
+child, which has written nothing yet, and the writer gets ``ImportTimeout`` (503, Retry-After; exit 2).
+Once publishing, the child is left to finish: that step is short and cut short it would leave a
+half-made version for the next writer to clean up. A small import takes about as long in its child as in
+process: starting the child and importing kg's modules costs little beside loading the ontology and
+shapes, checking and publishing.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class WriterBusy(Unavailable):
 def write_lock_within(store_dir: Path, seconds: float = WRITE_WAIT):
     """The store's write lock, waited for at most ``seconds``, then WriterBusy: a writer never waits long,
     and never holds a request thread while it does."""
-    from kg.store import write_lock
+    from kg.store.versions import write_lock
 
     return write_lock(store_dir, seconds, lambda: WriterBusy(
         f"another write to the store (an import, a removal or a build) has held it for over {seconds:.0f} s; "

@@ -5,8 +5,8 @@ Writes need the operator's token (setting ``write_token``); without one configur
 read-only. One write at a time: a lock file in the store folder serialises imports, removals and
 builds across processes; an import checks its data before it takes the lock, in a process of its own and
 within ``import_timeout`` (``kg.import_worker``), and no writer waits for the lock more than a few
-seconds. A write builds a complete new store version and swaps it in (see ``kg.store.publish``), so a
-crash at any moment leaves the previous version current and whole.
+seconds. A write builds a complete new store version and swaps it in (see ``kg.store.versions.publish``),
+so a crash at any moment leaves the previous version current and whole.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from kg.remote import build_graph
 from kg.namespaces import GRAPH_NAMES, graph_iri
 from kg.partner_check import neighbourhood
 from kg.schema_graphs import load_ontology, load_shape_graphs
-from kg.store import EmbeddedStore, Quad, parse_rdf, publish
+from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import parse_rdf
+from kg.store.terms import Quad
+from kg.store.versions import publish
 from kg.validate import ValidationReport, validate_data
 
 SPDX_CHECKSUM = URIRef("http://spdx.org/rdf/terms#checksumValue")

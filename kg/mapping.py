@@ -19,7 +19,8 @@ import pyoxigraph as ox
 from kg.errors import MappingError
 from kg.namespaces import XSD
 from kg.sparql_text import assigned_variables, code_only, variables, where_brace
-from kg.store import Triple, canonical_literals, check_query_syntax, from_ox, select_over_rows
+from kg.store.in_memory import check_query_syntax, select_over_rows
+from kg.store.terms import Triple, canonical_literals, from_ox
 from kg.tables import CITATION_COLUMNS, Row, TableSchema
 
 _INTEGER = ox.NamedNode(XSD + "integer")
@@ -122,7 +123,7 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
     constants = tuple(t for triple in mapping.template for t in triple if not isinstance(t, Variable))
     place = dict(zip(constants, range(len(position), len(position) + len(constants))))
     # each pattern picks its triple out of (solution values + constants) in C: per triple, the Python loop
-    # it replaced was most of the mapping's time at 1M triples
+    # it replaced was most of the mapping's time on large tables
     patterns = [(itemgetter(*(position[t.name] if isinstance(t, Variable) else place[t] for t in triple)),
                  *(isinstance(t, Variable) for t in triple)) for triple in mapping.template]
     row_at = position[ROW_VARIABLE]

@@ -11,7 +11,8 @@ from kg.config import Settings
 from kg.errors import InputError
 from kg.namespaces import graph_iri
 from kg.schema_graphs import load_ontology, load_shape_graphs
-from kg.store import EmbeddedStore, format_for, parse_rdf
+from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import format_for, parse_rdf
 from kg.validate import ValidationReport, validate_data
 
 

@@ -25,8 +25,10 @@ from kg.reason import infer_closures, infer_triples
 from kg.report import render
 from kg.namespaces import GRAPH_NAMES, graph_iri
 from kg.schema_graphs import load_ontology, load_shape_graphs
-from kg.store import (EmbeddedStore, PublishedVersion, Quad, StagedVersion, Triple, in_graph, line_chunks,
-                      ntriples_text, sorted_nquads, text_triples, write_lock)
+from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import in_graph, ntriples_text, sorted_nquads, text_triples
+from kg.store.terms import Quad, Triple
+from kg.store.versions import PublishedVersion, StagedVersion, line_chunks, write_lock
 from kg.tables import load_schemas, read_table
 from kg.validate import Shapes, ValidationReport, validate_build
 
@@ -208,10 +210,10 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
     Once the asserted graph and its provenance are made, they go to the new store version's snapshot,
     and RocksDB loads them in a spawned process (kg.parallel) while this one reasons. The inferred graph
     then loads the same way while the first validation pass runs, and the second pass waits for the
-    loading to end, so that its store (5.2M triples at 1M asserted triples, 1.6 GiB) and the loader's
-    batches (1.7 GiB) are not held at once. The version is made current only once the report shows no
-    violation. The write lock is held throughout, so that the partner graphs kept from the published
-    store are still the published ones when the switch happens.
+    loading to end, so that its store and the loader's batches, both large, are not held at once. The
+    version is made current only once the report shows no violation. The write lock is held throughout,
+    so that the partner graphs kept from the published store are still the published ones when the
+    switch happens.
     """
     store_dir = settings.path("store_dir")
     clock = _Clock(progress)

@@ -7,8 +7,8 @@ a hash of the triple, with its ``rdf:subject``, ``rdf:predicate`` and ``rdf:obje
 citations. ``queries/which_source_states.rq`` asks it in SPARQL.
 
 The node's ``rdf:type rdf:Statement`` is not stored: RDFS entails it (``rdf:subject`` has the domain
-``rdf:Statement``), and stored it was a fifth of the provenance graph, the largest of a build (measured at
-1M asserted triples: 1M of its 5.2M triples, each loaded into RocksDB and the validation store).
+``rdf:Statement``), and stored it was a large share of the provenance graph, the largest of a build, each
+triple of it loaded into RocksDB and the validation store.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from rdflib import URIRef
 from rdflib.namespace import PROV, RDF, XSD
 
 from kg.mapping import Citation
-from kg.store import Triple, ntriples_formatter, text_triples
+from kg.store.rdf_io import text_triples
+from kg.store.terms import Triple, ntriples_formatter
 
 _ARTICLE_SUFFIX = re.compile(r"\.txt$")
 _INTEGER = ox.NamedNode(str(XSD.integer))
@@ -53,9 +54,9 @@ def provenance_ntriples(produced: Mapping[tuple, Iterable[Citation]], base_iri: 
                         text: Callable[[object], str] | None = None) -> bytes:
     """The provenance records of every asserted triple, as an N-Triples document.
 
-    Written as text, not terms: at 1M asserted triples the records are 4.2M triples, which as rdflib
-    terms took 24 s to make and about 3 GB to hold, and were then turned into text again for pyoxigraph.
-    ``text`` gives a term's N-Triples text: by default ``kg.store.ntriples_formatter()`` (rdflib or
+    Written as text, not terms: the records are several triples per asserted triple, which as rdflib
+    terms were slow to make and large to hold, and were then turned into text again for pyoxigraph.
+    ``text`` gives a term's N-Triples text: by default ``kg.store.terms.ntriples_formatter()`` (rdflib or
     pyoxigraph terms); for the pyoxigraph terms the mappings make, ``str`` does (pyoxigraph writes them).
     """
     text = text or ntriples_formatter()
@@ -79,7 +80,7 @@ def provenance_ntriples(produced: Mapping[tuple, Iterable[Citation]], base_iri: 
         if citation[1] is not None:
             add(f"{node} {paragraph} {ox.Literal(str(citation[1]), datatype=_INTEGER)} .\n".encode())
     # bytes piece by piece: one str of the whole text would widen to 4 bytes a character with one Chinese
-    # label in it (measured at 1M asserted triples: a 4.5 GB peak)
+    # label in it
     return b"".join(lines)
 
 

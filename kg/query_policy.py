@@ -1,7 +1,7 @@
 """What a query from outside may do, checked on its text before it runs (the endpoint, the pages, the CLI).
 
 - Size: a query too long or too deeply nested is refused (400). pyoxigraph's parser and evaluator recurse
-  once per nesting level and per chained operator; on a thread's usual 8 MiB stack about 2,000 nested
+  once per nesting level and per chained operator; on a thread's usual 8 MiB stack deeply nested
   braces crashed the process. Within these limits, the query threads of ``kg.evaluator`` hold any query.
 - Read-only: an update is refused (403). pyoxigraph's ``Store.query`` runs no update either, LOAD included.
 - No outbound requests: every SERVICE target must be allow-listed (403), since pyoxigraph would make the

@@ -29,8 +29,11 @@ from kg.config import Settings
 from kg.errors import QuerySyntaxError, StoreError
 from kg.evaluator import Evaluator, QueryTimeout
 from kg.sparql_text import dataset_clause, query_form, where_brace, without_comments
-from kg.store import (Answer, EmbeddedStore, Quad, Triple, join_values, ntriples, parse_rdf, reserialize_solutions,
-                      reserialize_triples, solution_rows)
+from kg.store.embedded import EmbeddedStore
+from kg.store.in_memory import join_values
+from kg.store.rdf_io import ntriples, parse_rdf
+from kg.store.results import Answer, reserialize_solutions, reserialize_triples, solution_rows
+from kg.store.terms import Quad, Triple
 
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 Progress = Callable[[str], None]

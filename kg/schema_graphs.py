@@ -13,7 +13,7 @@ from rdflib.namespace import XSD
 
 from kg.config import Settings
 from kg.errors import SeedTableError
-from kg.store import canonical
+from kg.store.terms import canonical
 from kg.validate import Shapes, load_shapes
 
 #: The base IRI the ontology and shapes files are written with.

@@ -124,7 +124,7 @@ def serve(settings: Settings) -> None:
 
     # Fail now, with a clear message, if nothing is published. Only the link is checked: a store opened
     # here would be inherited by the forked workers, and RocksDB state copied across fork() deadlocked
-    # the first worker that wrote a new store version (measured: a Graph Store PUT hung in a futex).
+    # the first worker that wrote a new store version (observed: a Graph Store PUT hung in a futex).
     store_dir = settings.path("store_dir")
     if not settings.store_url and not (store_dir / "current").exists():
         raise StoreError(f"no published store in {store_dir}: run 'kg build' first")

@@ -51,7 +51,7 @@ class Token(NamedTuple):
 
 
 #: Texts longer than this are split again when read again instead of kept: a cache of whole token tuples
-#: of long texts held hundreds of MiB per worker after a run of refused 99 KB queries.
+#: of long texts held a lot of memory per worker after a run of refused long queries.
 CACHED_TEXT_CHARS = 4096
 
 
@@ -70,7 +70,7 @@ def _small_text_cache(function):
 @_small_text_cache  # a request reads the same query text several times
 def tokens(text: str) -> tuple[Token, ...]:
     """The text's tokens as a lexer reads them left to right, ``<`` opening an IRI wherever one can."""
-    # tuple.__new__ skips NamedTuple's Python-level constructor: a third of the time on a 1 KB query
+    # tuple.__new__ skips NamedTuple's Python-level constructor, a large part of a query's splitting time
     new = tuple.__new__
     return tuple(new(Token, (m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup))) for m in _TOKEN.finditer(text))
 

@@ -70,7 +70,7 @@ class Row:
 
     table: str
     line: int
-    cells: dict[str, Literal]  # pyoxigraph literals: built (and checked) in Rust, ~20 times faster than rdflib
+    cells: dict[str, Literal]  # pyoxigraph literals: built (and checked) in Rust, far faster than rdflib
     source: str
     paragraph: int | None
 

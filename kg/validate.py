@@ -25,7 +25,8 @@ from kg import shacl
 from kg.errors import SeedTableError
 from kg.reason import infer_triples
 from kg.rules import Triple
-from kg.store import memory_store, store_rows, store_triples, to_ox
+from kg.store.in_memory import memory_store, store_rows, store_triples
+from kg.store.terms import to_ox
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _run(data: ox.Store, shapes: Graph) -> Graph:
 
 def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
     # advanced: the provenance shapes use SPARQL targets (SHACL Advanced Features). pyshacl adds triples to
-    # the shapes graph it is given (measured: 2), so it gets a copy and the published shapes stay as read.
+    # the shapes graph it is given, so it gets a copy and the published shapes stay as read.
     conforms, results, text = pyshacl_validate(data, shacl_graph=_union(shapes), ont_graph=None, inference="none",
                                      abort_on_first=False, allow_warnings=True, advanced=True,
                                      allow_infos=True, meta_shacl=False, js=False, debug=False)
@@ -202,17 +203,17 @@ def validate_build(*, asserted: Part, inferred: Part, provenance: Part, shapes: 
                    between: Callable[[], object] = lambda: None) -> ValidationReport:
     """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms.
 
-    Each graph is given as rdflib triples, or as N-Triples text without blank nodes (``kg.store.ntriples_text``)
-    in bytes or in a file, which pyoxigraph loads without turning it into terms in Python. ``between`` runs
-    after the first pass, before the second pass's store is made (a build waits there for its store load,
-    so that the two do not take memory at once).
+    Each graph is given as rdflib triples, or as N-Triples text without blank nodes
+    (``kg.store.rdf_io.ntriples_text``) in bytes or in a file, which pyoxigraph loads without turning it into
+    terms in Python. ``between`` runs after the first pass, before the second pass's store is made (a build
+    waits there for its store load, so that the two do not take memory at once).
     """
     if not isinstance(asserted, (bytes, Path)):
         asserted = _as_set(asserted)
     first = _run(memory_store(asserted, inferred), shapes.content)
     between()
-    # one store at a time (at 1M asserted triples the second holds 5.2M triples). Labels come from the
-    # asserted graph in it: rdfs:label is an annotation, which kg.reason never entails.
+    # one store at a time (the second, with the provenance graph, is large on its own). Labels come from
+    # the asserted graph in it: rdfs:label is an annotation, which kg.reason never entails.
     with_provenance = memory_store(asserted, provenance)
     second = _run(with_provenance, shapes.provenance)
     results = _results(first, with_provenance, with_provenance) + _results(second, with_provenance, with_provenance)
@@ -227,7 +228,7 @@ def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Grap
     """Partner data against the content shapes and the ontology, beside ``context`` (the published graph)."""
     combined = set(data) | (set(context) if context is not None else set())
     store = memory_store(combined, infer_triples(ontology, combined, domains_and_ranges=False))
-    # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (measured):
+    # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (observed):
     # every node is checked and only the partner's own are reported
     report = _run(store, shapes.content)
     own = {s for s, _, _ in data}

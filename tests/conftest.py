@@ -16,7 +16,7 @@ import pytest
 
 from kg.config import Settings, load_settings
 from kg.pipeline import Build, build_and_publish
-from kg.store import EmbeddedStore
+from kg.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SEEDS = ROOT.parent / "shared" / "seeds"

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import kg_server
-from kg.store import publish
+from kg.store.versions import publish
 
 REQUEST_TIMEOUT = 3
 KEEPALIVE_TIMEOUT = 2

@@ -57,7 +57,7 @@ def _in(name: str, group: set[str]) -> bool:
 
 def test_the_graph_is_read_from_the_code():
     assert {"kg.web", "kg.web.protocol", "kg.pipeline", "kg.shacl"} <= set(imports())
-    assert "kg.pipeline" in reached("kg.cli") and "kg.store" in imports()["kg.web"]
+    assert "kg.pipeline" in reached("kg.cli") and "kg.store.embedded" in imports()["kg.web"]
 
 
 def test_the_web_layer_never_reaches_a_build_stage():

@@ -14,7 +14,8 @@ from kg.errors import ConfigError, SeedTableError, ValidationFailed
 from kg.namespaces import GRAPH_NAMES, graph_iri
 from kg.pipeline import build_and_publish
 from kg.provenance import statement_iri
-from kg.store import EmbeddedStore, publish
+from kg.store.embedded import EmbeddedStore
+from kg.store.versions import publish
 
 from conftest import ROOT
 
@@ -246,7 +247,7 @@ def test_the_provenance_text_is_the_reification_of_every_asserted_triple(build, 
 
 
 def test_the_version_name_ignores_the_order_of_quads_and_tells_datasets_apart():
-    from kg.store import _DatasetDigest
+    from kg.store.versions import _DatasetDigest
 
     lines = [b'<http://x/%d> <http://x/p> "v" <http://x/g> .\n' % i for i in range(1000)]
     whole, pieces, fewer = _DatasetDigest(), _DatasetDigest(), _DatasetDigest()
@@ -259,7 +260,8 @@ def test_the_version_name_ignores_the_order_of_quads_and_tells_datasets_apart():
 
 
 def test_line_chunks_end_at_line_ends_and_lose_nothing():
-    from kg.store import in_graph, line_chunks
+    from kg.store.rdf_io import in_graph
+    from kg.store.versions import line_chunks
 
     text = b"".join(b'<http://x/%d> <http://x/p> "a .\\n b" .\n' % i for i in range(5000))
     pieces = list(line_chunks(text, size=1000))
@@ -274,7 +276,7 @@ def test_validation_reads_its_graphs_from_files_as_from_text(tmp_path, build, se
     """``validate_build`` takes N-Triples files (loaded by pyoxigraph, never held in Python) as it takes bytes."""
     from kg.schema_graphs import load_ontology, load_shape_graphs
     from kg.reason import infer_triples
-    from kg.store import ntriples_text
+    from kg.store.rdf_io import ntriples_text
     from kg.validate import validate_build
 
     texts = {"asserted": build.graphs.text("asserted"), "provenance": build.graphs.text("provenance"),
@@ -298,7 +300,7 @@ def test_validation_lets_go_of_its_store_when_it_returns(settings, build):
 
     from kg import shacl
     from kg.schema_graphs import load_shape_graphs
-    from kg.store import memory_store
+    from kg.store.in_memory import memory_store
 
     store = memory_store(build.graphs.text("asserted"))
     held = sys.getrefcount(store)

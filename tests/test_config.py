@@ -41,3 +41,14 @@ def test_bad_configuration_is_a_config_error(tmp_path, text):
     (tmp_path / "pyproject.toml").write_text(text + ("" if "[tool.kg]" in text else "\n[tool.kg]\n"))
     with pytest.raises(ConfigError):
         load_settings(cwd=tmp_path, env={})
+
+
+def test_the_readme_settings_table_is_the_one_the_settings_document():
+    from pathlib import Path
+
+    from kg.config import settings_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n", readme.index("<!-- settings table")) + 1
+    end = readme.index("<!-- end of settings table -->")
+    assert readme[start:end] == settings_table(), "run: kg settings --markdown, and put its table in the README"

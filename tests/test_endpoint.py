@@ -337,7 +337,7 @@ def test_kept_alive_connections_are_dealt_evenly_to_the_workers(endpoint):
 
 def assert_connections_dealt_evenly(endpoint):
     # A worker still copying the store into memory is slow to accept, and the other stops leaving it new
-    # connections after kg.serve.MAX_DEFER_SECONDS: first both workers answer from memory (bounded wait).
+    # connections after kg.connection_ledger.MAX_DEFER_SECONDS: first both workers answer from memory (bounded wait).
     ready = set()
     for _ in range(100):
         health = json.loads(http(endpoint + "/health")[2])
@@ -391,7 +391,7 @@ def test_a_runaway_query_is_stopped_and_the_worker_serves_again(endpoint):
 
 
 def test_the_store_holder_serves_a_new_version_at_once_and_its_memory_copy_when_loaded(tmp_path, store):
-    from kg.store import publish
+    from kg.store.versions import publish
     from kg.web.store_holder import StoreHolder
 
     store_dir = tmp_path / "store"

@@ -17,7 +17,9 @@ from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import InputError, NotValidated
 from kg.export import dump, export, load_profiles, serialize
-from kg.store import EmbeddedStore, canonical_blank_nodes, parse_rdf, publish
+from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import canonical_blank_nodes, parse_rdf
+from kg.store.versions import publish
 
 YRD = Namespace("https://w3id.org/yrd-kg/ontology#")
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -247,7 +249,7 @@ def test_sorting_on_lines_orders_as_sorting_on_each_term_in_turn(store):
     # the order exports have always had: graph, subject, predicate, object, each by its N-Triples text
     import pyoxigraph as ox
 
-    from kg.store import serialize_sorted
+    from kg.store.rdf_io import serialize_sorted
 
     quads = list(store.export_quads(store.graphs()))
     by_terms = sorted({(ox.NamedNode(str(g)), s, p, o) for s, p, o, g in quads},

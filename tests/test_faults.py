@@ -25,7 +25,7 @@ import pytest
 from conftest import ROOT
 from kg.errors import StoreError
 from kg.remote import RemoteStore
-from kg.store import EmbeddedStore
+from kg.store.embedded import EmbeddedStore
 
 KG = [sys.executable, "-c", "from kg.cli import run; run()"]
 def seeds_with_one_fact_less(folder: Path) -> Path:

@@ -25,7 +25,7 @@ from werkzeug.test import EnvironBuilder
 from conftest import ROOT, kg_server
 from kg.config import load_settings
 from kg.queries import Parameter
-from kg.store import publish
+from kg.store.versions import publish
 from kg.web import create_app
 
 TOKEN = "hostile-content-token"

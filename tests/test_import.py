@@ -17,7 +17,8 @@ from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationFailed
 from kg.importer import drop_graph, import_data, imports_graph
-from kg.store import EmbeddedStore, publish
+from kg.store.embedded import EmbeddedStore
+from kg.store.versions import publish
 
 TOKEN = "partner-secret-1"
 PARTNER = "https://partner.example/graph/parks"

@@ -20,7 +20,7 @@ import pytest
 from rdflib import URIRef
 
 from conftest import ROOT, kg_server
-from kg.store import EmbeddedStore
+from kg.store.embedded import EmbeddedStore
 
 TOKEN = "limits-secret"
 LIMIT = 3  # seconds: import_timeout in these tests

@@ -319,7 +319,7 @@ def test_memory_a_slow_query_freed_goes_back_to_the_system():
 
 
 def test_many_tiny_answers_stay_within_the_cache_bound():
-    from kg.store import Answer
+    from kg.store.results import Answer
     from kg.web.cache import ResultCache
 
     cache = ResultCache(max_bytes=100_000)

@@ -24,7 +24,7 @@ from kg.config import load_settings
 from kg.errors import KGError
 from kg.outbound_guard import leave_network, network_wanted, probe
 from kg.query_policy import check_query, check_readable
-from kg.store import publish
+from kg.store.versions import publish
 from test_fuzz import run_in_pyoxigraph, scratch_store
 
 SEED = 20261206

@@ -15,7 +15,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from conftest import ROOT, kg_server
-from kg.store import parse_rdf
+from kg.store.rdf_io import parse_rdf
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

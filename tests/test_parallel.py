@@ -27,7 +27,8 @@ def test_a_spawned_process_that_fails_has_its_work_done_here(tmp_path):
 
 
 def test_a_staged_version_loads_in_a_spawned_process_as_it_does_here(tmp_path, build, settings):
-    from kg.store import EmbeddedStore, StagedVersion
+    from kg.store.embedded import EmbeddedStore
+    from kg.store.versions import StagedVersion
 
     quads, texts = build.dataset(settings)
     staged = StagedVersion.write(quads, tmp_path / "store", texts=texts)
@@ -43,7 +44,7 @@ def test_a_version_written_in_two_parts_is_the_version_written_whole(tmp_path, b
     """A build writes and loads all but the inferred graph while it reasons, and adds that graph after:
     the store, the snapshot and the version's name must be those of the dataset written at once."""
     from kg.namespaces import GRAPH_NAMES
-    from kg.store import EmbeddedStore
+    from kg.store.embedded import EmbeddedStore
 
     whole = _write(build, settings, GRAPH_NAMES, tmp_path / "whole")
     whole.load()
@@ -68,7 +69,7 @@ def test_a_version_written_in_two_parts_is_the_version_written_whole(tmp_path, b
 def test_a_small_part_loads_here_at_once(tmp_path, build, settings):
     """Starting a process costs more than loading a small part: the seed graph loads in the building process."""
     from kg.namespaces import GRAPH_NAMES
-    from kg.store import EmbeddedStore
+    from kg.store.embedded import EmbeddedStore
 
     staged = _write(build, settings, GRAPH_NAMES, tmp_path)
     loading = staged.load_beside()
@@ -89,7 +90,7 @@ def test_a_discarded_version_leaves_no_part_behind(tmp_path, build, settings):
 
 
 def _write(build, settings, names, store_dir):
-    from kg.store import StagedVersion
+    from kg.store.versions import StagedVersion
 
     quads, texts = build.graphs.dataset(settings, names)
     return StagedVersion.write(quads, store_dir, texts=texts)

@@ -70,7 +70,7 @@ def test_graph_results_in_dataset_formats_use_the_default_graph(store, result_fo
 def test_the_result_cache_is_bounded_and_keyed_on_everything_that_shapes_an_answer():
     from rdflib import URIRef
 
-    from kg.store import Answer
+    from kg.store.results import Answer
     from kg.web.cache import ENTRY_BYTES, ResultCache, result_key
 
     cache = ResultCache(max_bytes=4 * (90 + ENTRY_BYTES))
@@ -90,7 +90,7 @@ def test_the_result_cache_is_bounded_and_keyed_on_everything_that_shapes_an_answ
 def test_answers_shared_on_disk_reach_another_process_with_their_flags(tmp_path):
     import multiprocessing
 
-    from kg.store import Answer
+    from kg.store.results import Answer
     from kg.web.cache import ResultCache, SharedAnswers
 
     shared = SharedAnswers(tmp_path / "answers", max_bytes=1 << 20)
@@ -118,7 +118,7 @@ def _answers_in_a_fresh_worker(shared, keys, sending):
 
 
 def test_the_shared_answers_stay_within_their_bound(tmp_path):
-    from kg.store import Answer
+    from kg.store.results import Answer
     from kg.web.cache import SharedAnswers
 
     shared = SharedAnswers(tmp_path / "answers", max_bytes=200_000)
@@ -164,7 +164,7 @@ def test_values_that_look_like_row_boundaries_do_not_cut_a_result(store, result_
 
 
 def test_row_markers_split_across_writes_are_counted_once():
-    from kg.store import _RowCountingOutput
+    from kg.store.results import _RowCountingOutput
 
     output = _RowCountingOutput(b"},{", 1, max_rows=10)
     for piece in (b'[{"a":1}', b"}", b",", b'{"a":2}},{"a":3}]'):  # the first marker arrives a byte at a time

@@ -60,7 +60,7 @@ def test_both_closures_at_once_equal_each_alone(seed_graphs):
 
 def test_the_closure_without_domains_and_ranges_comes_back_as_encode_makes_it(seed_graphs):
     from kg.pipeline import _as_text
-    from kg.store import text_triples
+    from kg.store.rdf_io import text_triples
 
     ontology, asserted = seed_graphs
     full, checked = infer_closures(ontology, asserted)

@@ -23,7 +23,8 @@ import pytest
 from conftest import ROOT, kg_server
 from test_endpoint import http as call
 from kg.config import load_settings
-from kg.store import EmbeddedStore, publish
+from kg.store.embedded import EmbeddedStore
+from kg.store.versions import publish
 from kg.web.guards import _percent_decoded
 
 TOKEN = "s3cret-token-never-logged"

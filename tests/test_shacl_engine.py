@@ -18,7 +18,7 @@ from rdflib.namespace import RDF, SH
 
 from kg import shacl
 from kg.shacl import rewrite
-from kg.store import from_ox, to_ox
+from kg.store.terms import from_ox, to_ox
 
 # rdflib warns when it parses "yes"^^xsd:boolean, which the sh:datatype case holds on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:Parsing weird boolean:UserWarning")

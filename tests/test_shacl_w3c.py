@@ -20,7 +20,7 @@ from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import RDF, XSD
 
 from kg import shacl
-from kg.store import canonical
+from kg.store.terms import canonical
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT.parent / "shared" / "conformance-data" / "data-shapes" / "data-shapes-test-suite" / "tests" / "core"

@@ -23,7 +23,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
 from conftest import ROOT, kg_server
-from kg.store import parse_rdf, publish
+from kg.store.rdf_io import parse_rdf
+from kg.store.versions import publish
 
 SUITE = ROOT.parent / "shared" / "conformance-data" / "rdf-tests" / "sparql" / "sparql11" / "protocol"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

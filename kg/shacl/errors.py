@@ -13,3 +13,8 @@ class UnsupportedShapes(ShaclError):
     def __init__(self, features: list[str]):
         super().__init__("SHACL features not supported by kg.shacl: " + "; ".join(features))
         self.features = features
+
+
+class Unsupported(Exception):
+    """Raised while compiling a shape that uses something this engine does not implement; ``supported``
+    turns it into one of the problems it lists (internal: callers see ``UnsupportedShapes``)."""

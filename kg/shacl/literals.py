@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
 from kg.shacl.errors import ShaclError
-from kg.store import from_ox, to_ox
+from kg.store.terms import from_ox, to_ox
 
 
 _FORCE_VALUE = (datetime, time)

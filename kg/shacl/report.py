@@ -1,41 +1,32 @@
-"""The validation report as pyshacl writes it: its results, generic messages and blank-node copies."""
+"""The validation report as pyshacl writes it: the report graph of the results, pyshacl's generic
+messages, and copies of the blank nodes the results mention (from the shapes graph or the data store)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, NamespaceManager
-from rdflib.term import Node
 
-from kg.namespaces import W3C_PREFIXES
-from kg.store import from_ox, to_ox
-
-if TYPE_CHECKING:
-    from kg.shacl.engine import _Engine, _Model, _Shape
-
-SH = Namespace(W3C_PREFIXES["sh"])
+from kg.shacl.results import Result
+from kg.shacl.shapes import SH, Model
+from kg.store.terms import from_ox, to_ox
 
 
-@dataclass(eq=False)
-class Result:
-    shape: _Shape
-    component: URIRef
-    focus: Node
-    value: Node | None = None
-    path: Node | None = None
-    messages: list = field(default_factory=list)
-    source_constraint: Node | None = None
-    details: list = field(default_factory=list)
+class DataSource(Protocol):
+    """Where the data graph is (the engine): its ``store`` (None once validation has let go of it) and the
+    ``default_graph`` its queries use."""
+
+    store: ox.Store | None
+    default_graph: object
 
 
 class Text:
     """pyshacl's default messages for each constraint component (make_generic_messages)."""
 
-    def __init__(self, sg: Graph, engine: _Engine, data_namespaces: NamespaceManager):
+    def __init__(self, sg: Graph, engine: DataSource, data_namespaces: NamespaceManager):
         self.sg = sg
         self.engine = engine
         self.shape_ns = sg.namespace_manager
@@ -157,7 +148,7 @@ class _GraphAccess:
 class _StoreAccess:
     """The data graph's description of a blank node, read from the store."""
 
-    def __init__(self, engine: _Engine):
+    def __init__(self, engine: DataSource):
         self.engine = engine
 
     def _quads(self, node, predicate=None):
@@ -241,7 +232,7 @@ def _stringify_blank(access, node, ns, recursion) -> str:
 # --- the report graph ----------------------------------------------------------------------------------
 
 class Report:
-    def __init__(self, model: _Model, engine: _Engine):
+    def __init__(self, model: Model, engine: DataSource):
         self.sg = model.sg
         self.engine = engine
         self.data = _StoreAccess(engine)

@@ -10,7 +10,7 @@ from kg.admission import Admission, PenaltyBox
 from kg.config import Settings, load_settings
 from kg.evaluator import Evaluator
 from kg.remote import open_store
-from kg.store import EmbeddedStore
+from kg.store.embedded import EmbeddedStore
 from kg.web.cache import ResultCache, SharedAnswers
 from kg.web.state import WebState
 from kg.web.store_holder import StoreHolder
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     admission = Admission(settings.max_running_queries, settings.queue_wait, penalties, settings.runaway_penalty)
     state = WebState(settings=settings, store=holder, cache=ResultCache(settings.result_cache_bytes, shared),
                      evaluator=Evaluator(settings.query_timeout, max_memory=settings.max_query_memory * 1024 * 1024,
-                                         admission=admission))
+                                         admission=admission, demote_after=settings.demote_after))
     app.extensions["kg"] = state
     app.register_blueprint(meta)
     app.register_blueprint(saved)

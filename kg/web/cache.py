@@ -16,7 +16,7 @@ from pathlib import Path
 
 import diskcache
 
-from kg.store import Answer
+from kg.store.results import Answer
 
 
 def result_key(build_id: str, result_format: str, request: dict) -> str:
@@ -30,9 +30,9 @@ def result_key(build_id: str, result_format: str, request: dict) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-#: What an entry holds besides its body (its key, the Answer, the map's node): 275 bytes measured with
-#: tracemalloc. Counted, so that many tiny answers (an ASK of 30 bytes, made distinct by a comment) cannot
-#: hold ten times the bound.
+#: What an entry holds besides its body (its key, the Answer, the map's node), rounded up from what
+#: tracemalloc showed. Counted, so that many tiny answers (an ASK, made distinct by a comment) cannot
+#: hold many times the bound.
 ENTRY_BYTES = 320
 
 

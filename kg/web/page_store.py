@@ -1,8 +1,8 @@
 """The store as the pages read it: every query a page runs goes through the worker's evaluator, under the
 endpoint's limits (time, memory, admission), instead of running on the request thread without any.
 
-Partner data can make a page's query as costly as any a client sends (100 things each co-built by 44
-regions took ``/map`` from 0.03 s to 37.5 s and 40 MB), so a page is no way around the limits.
+Partner data can make a page's query as costly as any a client sends (things each co-built by many
+regions made ``/map`` slow and large), so a page is no way around the limits.
 """
 
 from __future__ import annotations

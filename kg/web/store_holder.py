@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from kg.errors import StoreError
-from kg.store import EmbeddedStore
+from kg.store.embedded import EmbeddedStore
 
 
 class StoreHolder:
@@ -39,7 +39,7 @@ class StoreHolder:
         if self._remote is not None:
             return self._remote
         # One readlink per request; the full resolution (several system calls, each a chance for another
-        # thread to take the GIL: 7% of a busy worker's time) only when the link changed.
+        # thread to take the GIL, which showed in a busy worker's time) only when the link changed.
         try:
             link_text = os.readlink(self._link)
         except OSError:
@@ -69,7 +69,7 @@ class StoreHolder:
 
         def copy() -> None:
             # one copy loads at a time, and only of the version still current: several versions published
-            # in a row would otherwise each be loaded at once (2.3 GiB apiece at 1M asserted triples)
+            # in a row would otherwise each be loaded at once, and each copy of a large store is large
             with self._copy_lock:
                 if self._store is None or self._store.path != store.path:
                     return
