@@ -39,7 +39,7 @@ without paragraph). A date a row states is never after the publication date of t
 article is chosen first and the date drawn before its publication. Some facts are restated by a second
 article (two rows differing only in the citation); a restatement drops the dates its article could not
 know, as curators do. Tables the synthetic data does not use (organisations, people, events, ...) are
-written with their header only, which ``kg.tables`` reads as an empty table.
+written with their header only, which ``kg.build.tables`` reads as an empty table.
 
 Determinism: one ``random.Random(seed)``, no clock, fixed iteration order, ``\\n`` line ends; the same
 arguments give byte-identical files. Rows are written to all CSVs as they are made; memory holds the region
@@ -50,7 +50,7 @@ Scale and calibration
 One number, the count of counties/districts ``n``, fixes every other count (``plan_for``); ``estimate``
 turns a plan into expected asserted triples with the per-entity constants of ``TRIPLES_PER``, and
 ``choose_plan`` searches ``n`` for the target. The constants were measured by generating seed folders and
-running the real mappings (``kg.pipeline.map_seeds``), attributing each asserted triple to the entity kind
+running the real mappings (``kg.build.pipeline.map_seeds``), attributing each asserted triple to the entity kind
 of its subject (a region's geometry node counts for the region, the concept schemes and the data set for
 the fixed part) and dividing by the number of entities of that kind (see ``calibrate``; the numbers are
 recorded beside ``TRIPLES_PER``). Sectors, indicators and reference sources are a fixed part; industries
@@ -788,7 +788,7 @@ def calibrate(out_dir: Path, triples: int, seed: int = 1) -> dict:
     from collections import Counter
 
     from kg.config import load_settings
-    from kg.pipeline import map_seeds
+    from kg.build.pipeline import map_seeds
 
     summary = generate(out_dir, triples, seed)
     settings = load_settings({"root": PROJECT_ROOT, "seeds_dir": Path(out_dir).resolve()}, env={})

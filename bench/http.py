@@ -283,7 +283,7 @@ def make_plan(data: dict, *, seed: int, per_query: int, mix_values: int, max_row
     answer has 1 to ``max_rows`` rows on the built store (tried for at most ``budget_s`` seconds)."""
     import pyoxigraph as ox
 
-    from kg.queries import load_queries
+    from kg.serving.saved_queries import load_queries
 
     queries = load_queries(ROOT / "queries")
     recipe = json.dumps([POOLS, PARAMETER_POOLS, sorted((q.id, q.text) for q in queries.values())])

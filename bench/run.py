@@ -6,15 +6,15 @@ Every measurement runs in a fresh process (``--one``), so its peak memory (ru_ma
 cache carries over; the suite reports the median of ``--repeat`` runs. Peers run on the same data in the
 same invocation, so the ratios hold on any machine:
 
-- the whole build (``kg.pipeline.build_and_publish``: map, reason, validate, load into the on-disk store);
+- the whole build (``kg.build.pipeline.build_and_publish``: map, reason, validate, load into the on-disk store);
 - mapping: our SPARQL-CONSTRUCT mapping engine (no peer on PyPI fits; see DESIGN.md);
-- reasoning: ``kg.reason.infer_triples`` (the fast engine) against owlrl (the same function with
+- reasoning: ``kg.reasoning.entailments.infer_triples`` (the fast engine) against owlrl (the same function with
   ``engine="owlrl"``, so both give entailments filtered the same way: the results table says whether
   they are identical) and the Rust reasoner ``reasonable`` when it is installed (``.[bench]``);
-- validation: ``kg.validate.validate_build`` against pyshacl alone, and pyrudof when it is installed;
+- validation: ``kg.validation.shacl_check.validate_build`` against pyshacl alone, and pyrudof when it is installed;
 - loading: pyoxigraph's bulk loader against rdflib's N-Triples parser;
 - saved queries: the embedded store against rdflib's SPARQL engine, p50/p95 per query;
-- Turtle export: ``kg.export.serialize`` against rdflib's serializer.
+- Turtle export: ``kg.exchange.export.serialize`` against rdflib's serializer.
 
 Results go to ``results.json`` and ``results.md`` with the versions and the machine.
 """
@@ -39,15 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = {
     "build": ("whole build: map, reason, validate, load (kg build)", ()),
     "map": ("SPARQL CONSTRUCT mappings over the seed tables", ()),
-    "reason": ("kg.reason.infer_triples (OWL RL, fast engine)", ("reason-owlrl", "reason-reasonable")),
+    "reason": ("kg.reasoning.entailments.infer_triples (OWL RL, fast engine)", ("reason-owlrl", "reason-reasonable")),
     "reason-owlrl": ("owlrl (infer_triples with engine=owlrl)", ()),
     "reason-reasonable": ("reasonable (Rust OWL RL)", ()),
-    "validate": ("kg.validate.validate_build (SHACL, both passes)", ("validate-pyshacl", "validate-pyrudof")),
+    "validate": ("kg.validation.shacl_check.validate_build (SHACL, both passes)", ("validate-pyshacl", "validate-pyrudof")),
     "validate-pyshacl": ("pyshacl alone, content shapes", ()),
     "validate-pyrudof": ("pyrudof alone, content shapes without SPARQL constraints", ()),
     "load": ("pyoxigraph bulk load of N-Triples", ("load-rdflib",)),
     "load-rdflib": ("rdflib N-Triples parser", ()),
-    "export": ("kg.export.serialize Turtle", ("export-rdflib",)),
+    "export": ("kg.exchange.export.serialize Turtle", ("export-rdflib",)),
     "export-rdflib": ("rdflib Turtle serializer", ()),
     "queries": ("saved queries on the embedded store (per query)", ("queries-rdflib",)),
     "queries-rdflib": ("saved queries on rdflib (per query)", ()),
@@ -67,7 +67,7 @@ def _settings(seeds: Path, work: Path):
 
 def _graphs(seeds: Path, work: Path):
     """The asserted triples (as rdflib terms, read from the prepared N-Triples file) and the ontology."""
-    from kg.schema_graphs import load_ontology
+    from kg.validation.schema_graphs import load_ontology
     from kg.store.rdf_io import text_triples
 
     settings = _settings(seeds, work)
@@ -84,11 +84,11 @@ _FROM_FILES = ("load", "load-rdflib", "validate", "validate-pyrudof")
 
 def _prepare(seeds: Path, work: Path) -> None:
     """Write the files of ``ASSERTED`` and the rest afresh (the code that makes them may have changed)."""
-    from kg.mapping import cited_ntriples, rdflib_cited
-    from kg.pipeline import map_seeds
-    from kg.schema_graphs import load_ontology
-    from kg.provenance import provenance_ntriples
-    from kg.reason import infer_triples
+    from kg.build.mapping import cited_ntriples, rdflib_cited
+    from kg.build.pipeline import map_seeds
+    from kg.validation.schema_graphs import load_ontology
+    from kg.build.provenance import provenance_ntriples
+    from kg.reasoning.entailments import infer_triples
     from kg.store.rdf_io import ntriples_text
 
     settings = _settings(seeds, work)
@@ -140,20 +140,20 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
     if stage == "build":
         import shutil
 
-        from kg.pipeline import build_and_publish
+        from kg.build.pipeline import build_and_publish
 
         shutil.rmtree(work / "store", ignore_errors=True)
         started = time.perf_counter()
         build, _ = build_and_publish(settings, progress=lambda message: None)
         result["output"] = sum(build.graphs.size(name) for name in build.graphs)
     elif stage == "map":
-        from kg.pipeline import map_seeds
+        from kg.build.pipeline import map_seeds
 
         started = time.perf_counter()
         cited = map_seeds(settings, progress=lambda message: None)
         result["output"] = len(cited)
     elif stage in ("reason", "reason-owlrl"):
-        from kg.reason import infer_triples
+        from kg.reasoning.entailments import infer_triples
 
         started = time.perf_counter()
         inferred = infer_triples(ontology, asserted, engine="fast" if stage == "reason" else "owlrl")
@@ -169,11 +169,11 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         reasoner.from_graph(graph)
         result["output"] = len(reasoner.reason())
     elif stage in ("validate", "validate-pyshacl", "validate-pyrudof"):
-        from kg.schema_graphs import load_shape_graphs
+        from kg.validation.schema_graphs import load_shape_graphs
 
         shapes = load_shape_graphs(settings)
         if stage == "validate":
-            from kg.validate import validate_build
+            from kg.validation.shacl_check import validate_build
 
             # the graphs as the build hands them over (N-Triples text), here from the files prepared
             started = time.perf_counter()
@@ -217,7 +217,7 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
         started = time.perf_counter()
         result["output"] = len(Graph().parse(ntriples, format="nt"))
     elif stage == "export":
-        from kg.export import serialize
+        from kg.exchange.export import serialize
 
         quads = [(s, p, o, None) for s, p, o in asserted]
         started = time.perf_counter()
@@ -236,7 +236,7 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
 
 def _query_latencies(stage: str, asserted, settings) -> dict[str, float]:
     """Milliseconds per saved query with its defaults (the same final text on both engines)."""
-    from kg.queries import load_queries
+    from kg.serving.saved_queries import load_queries
     from kg.sparql_text import where_brace
     from kg.store.embedded import EmbeddedStore
     from kg.store.in_memory import join_values

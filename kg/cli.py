@@ -37,8 +37,8 @@ def build(ctx: click.Context) -> None:
     """
     from kg.errors import ValidationFailed
     from kg.namespaces import GRAPH_NAMES
-    from kg.pipeline import build_and_publish
-    from kg.report import to_text
+    from kg.build.pipeline import build_and_publish
+    from kg.validation.report_formats import to_text
 
     settings = _settings(ctx)
     try:
@@ -83,11 +83,11 @@ def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], profile: str |
 
     Only a build that passed validation is exported unless --force is given (exit code 1 otherwise).
     """
-    from kg.export import dump
+    from kg.exchange.export import dump
 
     settings = _settings(ctx)
     if list_profiles:
-        from kg.export import load_profiles
+        from kg.exchange.export import load_profiles
 
         for item in load_profiles(settings.path("profiles_dir")).values():
             click.echo(f"{item.id:<30} {item.label}")
@@ -118,9 +118,9 @@ def validate(ctx: click.Context, files: tuple[Path, ...], input_format: str | No
 
     Exit code 0: conforms (warnings allowed); 1: violations; 2: the input could not be read.
     """
-    from kg.partner_check import validate_files
-    from kg.pipeline import validate_published
-    from kg.report import render
+    from kg.validation.partner_check import validate_files
+    from kg.build.pipeline import validate_published
+    from kg.validation.report_formats import render
 
     settings = _settings(ctx)
     if files:
@@ -159,7 +159,7 @@ def _write(data: bytes, output: Path | None) -> None:
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None,
           store_url: str | None) -> None:
     """Serve the published store (or a remote one) as a SPARQL 1.1 endpoint at /sparql (gunicorn)."""
-    from kg.serve import serve as run_server
+    from kg.serving.server import serve as run_server
 
     run_server(_settings(ctx, host=host, port=port, workers=workers, threads=threads, store_url=store_url))
 
@@ -168,7 +168,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 @click.pass_context
 def list_queries(ctx: click.Context) -> None:
     """List the saved queries and their parameters."""
-    from kg.queries import load_queries
+    from kg.serving.saved_queries import load_queries
 
     for query in load_queries(_settings(ctx).path("queries_dir")).values():
         params = ", ".join(f"{p.name}:{p.kind}{'' if p.required else '?'}" for p in query.parameters)
@@ -182,9 +182,9 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
     import csv as csv_module
     import io
 
-    from kg.evaluator import Evaluator
-    from kg.remote import open_store
-    from kg.query_policy import check_outbound, check_readable
+    from kg.limits.evaluator import Evaluator
+    from kg.store.remote import open_store
+    from kg.serving.query_policy import check_outbound, check_readable
     from kg.sparql_text import query_form
 
     check_readable(text, settings)
@@ -219,7 +219,7 @@ def query(ctx: click.Context, name: str | None, query_file: Path | None, params:
           store_url: str | None) -> None:
     """Run a saved query by NAME (or a query file) against the store."""
     from kg.errors import BadRequest
-    from kg.queries import find, load_queries, load_query
+    from kg.serving.saved_queries import find, load_queries, load_query
 
     settings = _settings(ctx, store_url=store_url)
     if (name is None) == (query_file is None):
@@ -257,7 +257,7 @@ def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, tok
 
     Each graph is replaced, so a push that failed half-way is rerun to completion.
     """
-    from kg.remote import push as run_push
+    from kg.store.remote import push as run_push
     from kg.store.embedded import EmbeddedStore
 
     settings = _settings(ctx)
@@ -286,8 +286,8 @@ def import_command(ctx: click.Context, file: Path, graph: str, append: bool, inp
     import getpass
 
     from kg.errors import InputError, ValidationFailed
-    from kg.importer import import_data
-    from kg.report import to_text
+    from kg.exchange.imports import import_data
+    from kg.validation.report_formats import to_text
     from kg.store.rdf_io import format_for
 
     settings = _settings(ctx)
@@ -310,7 +310,7 @@ def import_command(ctx: click.Context, file: Path, graph: str, append: bool, inp
 @click.pass_context
 def drop_command(ctx: click.Context, graph: str, token: str | None) -> None:
     """Remove the imported partner graph GRAPH (and its import record) from the store."""
-    from kg.importer import drop_graph
+    from kg.exchange.imports import drop_graph
 
     build_id = drop_graph(_settings(ctx), graph, token=token)
     click.echo(f"removed <{graph}>; published build {build_id}")
@@ -329,7 +329,7 @@ def diff_command(ctx: click.Context, old: str, new: str, output: str, input_form
 
     Exit code 0: no difference; 1: they differ; 2: an input could not be read.
     """
-    from kg.diff import as_nquads, as_sparql_update, diff, labels_from, load_side, summary
+    from kg.exchange.diff import as_nquads, as_sparql_update, diff, labels_from, load_side, summary
 
     settings = _settings(ctx)
     sides = [load_side(spec, store_dir=settings.path("store_dir"), base_iri=settings.base_iri,

@@ -48,7 +48,7 @@ def process_alive(pid: int) -> bool:
 
 def python_process(code: str, args: list[str], **popen) -> subprocess.Popen:
     """A fresh Python process running ``python -c <code> <args>`` that dies with this one (``popen``: its
-    pipes); ``Spawned`` and ``kg.import_worker`` start theirs so."""
+    pipes); ``Spawned`` and ``kg.exchange.import_worker`` start theirs so."""
     preamble = f"from kg.parallel import die_with_parent; die_with_parent({os.getpid()})\n"
     return subprocess.Popen([sys.executable, "-c", preamble + code, *args], stdin=subprocess.DEVNULL, **popen)
 

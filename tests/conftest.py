@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kg.config import Settings, load_settings
-from kg.pipeline import Build, build_and_publish
+from kg.build.pipeline import Build, build_and_publish
 from kg.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent

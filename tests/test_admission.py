@@ -1,4 +1,4 @@
-"""Admission control (kg.admission): a bounded number of queries at once, a short wait, fair shares."""
+"""Admission control (kg.limits.admission): a bounded number of queries at once, a short wait, fair shares."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kg.admission import Admission, Busy
+from kg.limits.admission import Admission, Busy
 
 
 def hold(admission: Admission, client: str, release: threading.Event, entered: list) -> threading.Thread:
@@ -96,7 +96,7 @@ def _try(admission: Admission, client: str) -> str:
 
 
 def test_a_penalty_doubles_for_a_client_that_runs_away_again_and_is_forgotten_later():
-    from kg.admission import PenaltyBox
+    from kg.limits.admission import PenaltyBox
 
     box = PenaltyBox(places=4)
     assert box.punish("a", 0.2) == 0.2 and 0 < box.remaining("a") <= 0.2
@@ -112,7 +112,7 @@ def test_a_penalty_doubles_for_a_client_that_runs_away_again_and_is_forgotten_la
 def test_a_client_whose_penalty_ended_runs_one_query_at_a_time_in_every_worker():
     """Probation: sent again the moment its penalty ends, a client's queries must not run away in every
     worker at once. Two Admission objects sharing one PenaltyBox stand for two workers."""
-    from kg.admission import PenaltyBox
+    from kg.limits.admission import PenaltyBox
 
     box = PenaltyBox(places=4)
     first, second = (Admission(slots=4, wait=0.1, penalties=box, penalty_seconds=0.2) for _ in range(2))
@@ -140,7 +140,7 @@ def test_a_client_whose_penalty_ended_runs_one_query_at_a_time_in_every_worker()
 
 def test_a_refused_probation_query_does_not_keep_its_place():
     """A query admitted on probation but refused a slot (the worker is full) is not counted as running."""
-    from kg.admission import PenaltyBox
+    from kg.limits.admission import PenaltyBox
 
     box = PenaltyBox(places=4)
     admission, release, entered = Admission(slots=1, wait=0.1, penalties=box, penalty_seconds=0.1), threading.Event(), []

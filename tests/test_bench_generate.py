@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kg.config import load_settings
-from kg.pipeline import build_and_publish
-from kg.tables import load_schemas, read_table
+from kg.build.pipeline import build_and_publish
+from kg.build.tables import load_schemas, read_table
 
 from conftest import ROOT
 

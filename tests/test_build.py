@@ -12,8 +12,8 @@ from rdflib.namespace import PROV, RDF
 from kg.config import load_settings
 from kg.errors import ConfigError, SeedTableError, ValidationFailed
 from kg.namespaces import GRAPH_NAMES, graph_iri
-from kg.pipeline import build_and_publish
-from kg.provenance import statement_iri
+from kg.build.pipeline import build_and_publish
+from kg.build.provenance import statement_iri
 from kg.store.embedded import EmbeddedStore
 from kg.store.versions import publish
 
@@ -123,14 +123,14 @@ def test_a_graph_with_violations_is_not_published(project_copy, published_copy):
 def test_a_build_that_fails_while_its_version_loads_leaves_nothing_behind(project_copy, published_copy, monkeypatch):
     """Validation runs while the new version loads on another thread; an error in it must wait for that
     thread and remove the half-made version."""
-    import kg.pipeline
+    import kg.build.pipeline
 
     copy_settings, published = published_copy
 
     def broken(*args, **kwargs):
         raise RuntimeError("validation broke")
 
-    monkeypatch.setattr(kg.pipeline, "validate_build", broken)
+    monkeypatch.setattr(kg.build.pipeline, "validate_build", broken)
     with pytest.raises(RuntimeError, match="validation broke"):
         build_and_publish(copy_settings, progress=lambda m: None)
     assert EmbeddedStore(copy_settings.path("store_dir")).build_id == published.build_id
@@ -274,10 +274,10 @@ def test_line_chunks_end_at_line_ends_and_lose_nothing():
 
 def test_validation_reads_its_graphs_from_files_as_from_text(tmp_path, build, settings):
     """``validate_build`` takes N-Triples files (loaded by pyoxigraph, never held in Python) as it takes bytes."""
-    from kg.schema_graphs import load_ontology, load_shape_graphs
-    from kg.reason import infer_triples
+    from kg.validation.schema_graphs import load_ontology, load_shape_graphs
+    from kg.reasoning.entailments import infer_triples
     from kg.store.rdf_io import ntriples_text
-    from kg.validate import validate_build
+    from kg.validation.shacl_check import validate_build
 
     texts = {"asserted": build.graphs.text("asserted"), "provenance": build.graphs.text("provenance"),
              "checked": ntriples_text(infer_triples(load_ontology(settings), build.graphs["asserted"],
@@ -298,8 +298,8 @@ def test_validation_lets_go_of_its_store_when_it_returns(settings, build):
     peak of 3.07 GiB, against 2.66 GiB)."""
     import sys
 
-    from kg import shacl
-    from kg.schema_graphs import load_shape_graphs
+    from kg.validation import shacl
+    from kg.validation.schema_graphs import load_shape_graphs
     from kg.store.in_memory import memory_store
 
     store = memory_store(build.graphs.text("asserted"))

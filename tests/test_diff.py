@@ -15,7 +15,7 @@ import pytest
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDFS
 
-from kg.diff import Change, as_nquads, as_sparql_update, diff, labels_from, load_side, quad_text, summary
+from kg.exchange.diff import Change, as_nquads, as_sparql_update, diff, labels_from, load_side, quad_text, summary
 from kg.errors import InputError
 from kg.store.rdf_io import parse_rdf, sorted_nquads
 from kg.store.terms import to_ox

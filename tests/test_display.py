@@ -1,11 +1,11 @@
-"""Display labels (kg.display): one English name per entity, told apart where names collide, never a source's name."""
+"""Display labels (kg.build.display): one English name per entity, told apart where names collide, never a source's name."""
 
 from __future__ import annotations
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from kg.display import display_labels
+from kg.build.display import display_labels
 
 YRD = "https://w3id.org/yrd-kg/ontology#"
 ID = "https://w3id.org/yrd-kg/id/"

@@ -307,7 +307,7 @@ def test_the_server_answers_from_a_memory_copy_once_it_is_loaded(endpoint):
 
 
 def test_a_kept_alive_connection_is_closed_after_its_request_allowance(endpoint):
-    """So that a client's connections spread over the workers again (kg.serve._keepalive_capped_worker)."""
+    """So that a client's connections spread over the workers again (kg.serving.server._keepalive_capped_worker)."""
     port = urllib.parse.urlsplit(endpoint).port
     connection = HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -330,14 +330,14 @@ def test_a_kept_alive_connection_is_closed_after_its_request_allowance(endpoint)
 
 
 def test_kept_alive_connections_are_dealt_evenly_to_the_workers(endpoint):
-    """Two workers and four kept-alive connections: two each (kg.serve.ConnectionLedger). Left to the
+    """Two workers and four kept-alive connections: two each (kg.serving.server.ConnectionLedger). Left to the
     race for the listening socket, a 2-2 split came up in 6 of 16 equally likely outcomes."""
     assert_connections_dealt_evenly(endpoint)
 
 
 def assert_connections_dealt_evenly(endpoint):
     # A worker still copying the store into memory is slow to accept, and the other stops leaving it new
-    # connections after kg.connection_ledger.MAX_DEFER_SECONDS: first both workers answer from memory (bounded wait).
+    # connections after kg.serving.connection_ledger.MAX_DEFER_SECONDS: first both workers answer from memory (bounded wait).
     ready = set()
     for _ in range(100):
         health = json.loads(http(endpoint + "/health")[2])

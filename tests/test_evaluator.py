@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kg.evaluator import Evaluator, QueryTimeout
+from kg.limits.evaluator import Evaluator, QueryTimeout
 
 
 def test_answers_and_errors_come_back_to_the_caller():

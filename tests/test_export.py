@@ -16,7 +16,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, SH, SKOS
 from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import InputError, NotValidated
-from kg.export import dump, export, load_profiles, serialize
+from kg.exchange.export import dump, export, load_profiles, serialize
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import canonical_blank_nodes, parse_rdf
 from kg.store.versions import publish

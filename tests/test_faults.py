@@ -24,7 +24,7 @@ import pytest
 
 from conftest import ROOT
 from kg.errors import StoreError
-from kg.remote import RemoteStore
+from kg.store.remote import RemoteStore
 from kg.store.embedded import EmbeddedStore
 
 KG = [sys.executable, "-c", "from kg.cli import run; run()"]
@@ -55,7 +55,7 @@ def kg_build(store_dir: Path, env: dict[str, str]) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-#: The progress line a build prints before it writes the new store version (kg/pipeline.py): from there
+#: The progress line a build prints before it writes the new store version (kg/build/pipeline.py): from there
 #: on it writes and loads the version while it reasons and validates, and commits it at the end.
 PUBLISHING = b"writing the snapshot"
 
@@ -314,7 +314,7 @@ def _trickle_the_headers(conn: socket.socket, stop: threading.Event) -> None:
 
 
 STALLS = {"silent": _say_nothing, "trickling": _trickle, "trickling-the-headers": _trickle_the_headers}
-#: What the error says for each kind of stall (kg/remote.py: RemoteStore._request and _read_by).
+#: What the error says for each kind of stall (kg/store/remote.py: RemoteStore._request and _read_by).
 STALL_MESSAGES = {"silent": f"did not answer within {STALL_SECONDS} s",
                   "trickling": f"did not finish its answer within {STALL_SECONDS} s",
                   "trickling-the-headers": f"within {STALL_SECONDS} s"}

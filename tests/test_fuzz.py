@@ -16,8 +16,8 @@ from rdflib import Graph
 from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import KGError
-from kg.queries import load_queries
-from kg.query_policy import check_query
+from kg.serving.saved_queries import load_queries
+from kg.serving.query_policy import check_query
 from kg.web import create_app
 from kg.web.validation import REPORT_TYPES, UPLOAD_TYPES
 from test_import import GOOD, TOKEN, YRD, snapshot, writable  # noqa: F401  (writable is a fixture)

@@ -24,7 +24,7 @@ from werkzeug.test import EnvironBuilder
 
 from conftest import ROOT, kg_server
 from kg.config import load_settings
-from kg.queries import Parameter
+from kg.serving.saved_queries import Parameter
 from kg.store.versions import publish
 from kg.web import create_app
 
@@ -279,7 +279,7 @@ def test_kg_import_refuses_the_graph_kg_push_writes(hostile, tmp_path):
 @pytest.mark.parametrize("kind, value", [("integer", "١٢"), ("decimal", "١٢.5"), ("gYear", "٢٠٢٤"),
                                          ("date", "2024-0٥-01"), ("integer", "１２")])
 def test_typed_parameters_take_ascii_digits_only(kind, value):
-    from kg.queries import QueryParameterError
+    from kg.serving.saved_queries import QueryParameterError
 
     with pytest.raises(QueryParameterError):
         Parameter("p", f"_p_{kind}", kind, True).bind(value)

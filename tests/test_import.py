@@ -16,7 +16,7 @@ from rdflib.namespace import PROV, RDFS
 from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationFailed
-from kg.importer import drop_graph, import_data, imports_graph
+from kg.exchange.imports import drop_graph, import_data, imports_graph
 from kg.store.embedded import EmbeddedStore
 from kg.store.versions import publish
 
@@ -153,7 +153,7 @@ def test_drop_removes_the_graph_and_its_record(writable):
 
 
 def test_a_rebuild_keeps_imported_graphs(writable):
-    from kg.pipeline import build_and_publish
+    from kg.build.pipeline import build_and_publish
 
     import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=TOKEN)
     kept = partner_triples(writable)
@@ -238,9 +238,9 @@ def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_grap
     the reference is the check beside the whole published graph."""
     from rdflib import Graph
 
-    from kg.partner_check import neighbourhood
-    from kg.schema_graphs import load_ontology, load_shape_graphs
-    from kg.validate import validate_data
+    from kg.validation.partner_check import neighbourhood
+    from kg.validation.schema_graphs import load_ontology, load_shape_graphs
+    from kg.validation.shacl_check import validate_data
 
     data = Graph().parse(data=document, format="turtle")
     whole = Graph()

@@ -9,9 +9,9 @@ import pytest
 from rdflib import Literal, URIRef
 
 from kg.errors import MappingError
-from kg.mapping import load_mapping, map_rows, merge_citations, run_mapping
+from kg.build.mapping import load_mapping, map_rows, merge_citations, run_mapping
 from kg.store.terms import from_ox
-from kg.tables import CITATION_COLUMNS, Row, TableSchema, load_schemas, _date_bounds, _typed
+from kg.build.tables import CITATION_COLUMNS, Row, TableSchema, load_schemas, _date_bounds, _typed
 
 from conftest import ROOT
 

@@ -228,7 +228,7 @@ def test_the_route_and_the_fast_path_both_send_the_byte_header(settings, store):
 
 
 def test_work_past_the_memory_bound_gets_503_at_once_and_reports_the_runaway():
-    from kg.evaluator import Evaluator, QueryMemoryExceeded
+    from kg.limits.evaluator import Evaluator, QueryMemoryExceeded
 
     runaways, release = [], threading.Event()
 
@@ -251,8 +251,8 @@ def test_work_past_the_memory_bound_gets_503_at_once_and_reports_the_runaway():
 
 
 def test_light_work_is_never_sampled_and_slow_work_within_the_bound_is_answered():
-    from kg import memory_guard
-    from kg.evaluator import Evaluator
+    from kg.limits import memory_guard
+    from kg.limits.evaluator import Evaluator
 
     evaluator = Evaluator(30, max_memory=64 << 20)
     sampled = []
@@ -269,8 +269,8 @@ def test_light_work_is_never_sampled_and_slow_work_within_the_bound_is_answered(
 
 def test_memory_taken_outside_queries_is_not_charged_to_them():
     """A store copied into memory while a query runs (a fresh worker's first queries) is no runaway."""
-    from kg.evaluator import Evaluator, QueryMemoryExceeded
-    from kg.memory_guard import GUARD
+    from kg.limits.evaluator import Evaluator, QueryMemoryExceeded
+    from kg.limits.memory_guard import GUARD
 
     copied, release = [], threading.Event()
 
@@ -301,8 +301,8 @@ def test_memory_taken_outside_queries_is_not_charged_to_them():
 
 
 def test_memory_a_slow_query_freed_goes_back_to_the_system():
-    from kg.evaluator import Evaluator
-    from kg.memory_guard import resident_bytes
+    from kg.limits.evaluator import Evaluator
+    from kg.limits.memory_guard import resident_bytes
 
     def many_small():  # malloc's own blocks (over pymalloc's 512 bytes), which glibc would keep
         kept = [b"\x01" * 1000 + str(i).encode() for i in range(150_000)]

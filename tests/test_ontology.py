@@ -9,7 +9,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import InconsistencyError
-from kg.reason import infer
+from kg.reasoning.entailments import infer
 
 from conftest import ROOT
 

@@ -22,8 +22,8 @@ import pytest
 from conftest import ROOT, kg_server
 from kg.config import load_settings
 from kg.errors import KGError
-from kg.outbound_guard import leave_network, network_wanted, probe
-from kg.query_policy import check_query, check_readable
+from kg.serving.outbound_guard import leave_network, network_wanted, probe
+from kg.serving.query_policy import check_query, check_readable
 from kg.store.versions import publish
 from test_fuzz import run_in_pyoxigraph, scratch_store
 

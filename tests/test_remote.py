@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, free_port, kg_server, wait_until_answering
 from kg.errors import StoreError
-from kg.remote import RemoteStore, push
+from kg.store.remote import RemoteStore, push
 from test_saved_queries import EXPECTED, QUERIES
 
 OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")

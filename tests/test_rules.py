@@ -1,4 +1,4 @@
-"""The fast OWL RL engine (kg.rules) against owlrl, the reference: the same entailments, the same verdicts."""
+"""The fast OWL RL engine (kg.reasoning.owl_rl) against owlrl, the reference: the same entailments, the same verdicts."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg import rules
+from kg.reasoning import owl_rl, owl_rl_schema
 from kg.errors import InconsistencyError
-from kg.mapping import rdflib_cited
-from kg.pipeline import map_seeds
-from kg.schema_graphs import load_ontology
-from kg.reason import infer_closures, infer_triples
+from kg.build.mapping import rdflib_cited
+from kg.build.pipeline import map_seeds
+from kg.validation.schema_graphs import load_ontology
+from kg.reasoning.entailments import infer_closures, infer_triples
 
 EX = Namespace("http://example.org/")
 
@@ -59,7 +59,7 @@ def test_both_closures_at_once_equal_each_alone(seed_graphs):
 
 
 def test_the_closure_without_domains_and_ranges_comes_back_as_encode_makes_it(seed_graphs):
-    from kg.pipeline import _as_text
+    from kg.build.pipeline import _as_text
     from kg.store.rdf_io import text_triples
 
     ontology, asserted = seed_graphs
@@ -136,7 +136,7 @@ def test_transitive_closure_is_complete():
 ])
 def test_constructs_outside_the_fragment_go_to_owlrl(construct):
     data = turtle(construct + " ex:x ex:p ex:y . ex:y a ex:C .")
-    with pytest.raises(rules.Unsupported):
+    with pytest.raises(owl_rl.Unsupported):
         infer_triples([], data, engine="fast")
     assert infer_triples([], data, engine="auto") == infer_triples([], data, engine="owlrl")
 
@@ -187,7 +187,7 @@ def test_random_graphs_in_the_fragment_match_owlrl(seed):
 
 def _split(graph: Graph) -> tuple[set, set]:
     """A graph as an ontology (its schema triples) and the asserted facts (the rest)."""
-    schema = {t for t in graph if rules._is_schema(t) or t[1] in (RDF.first, RDF.rest)}
+    schema = {t for t in graph if owl_rl_schema.is_schema(t) or t[1] in (RDF.first, RDF.rest)}
     return schema, set(graph) - schema
 
 
@@ -205,7 +205,7 @@ def _closures_or_error(ontology, asserted, engine):
                                    {**CASES, **INCONSISTENT}.items()]
                          + [pytest.param(_random_graph(seed), id=f"random-{seed}") for seed in range(12)])
 def test_both_closures_extended_from_one_match_owlrls(graph):
-    """infer_closures extends the closure without the ontology's domains and ranges by them (rules.extend):
+    """infer_closures extends the closure without the ontology's domains and ranges by them (owl_rl.extend):
     both must be owlrl's, and an inconsistency found by either must be found."""
     ontology, asserted = _split(graph)
     assert _closures_or_error(ontology, asserted, "fast") == _closures_or_error(ontology, asserted, "owlrl")
@@ -215,17 +215,17 @@ def test_extend_equals_the_closure_with_the_axioms_from_scratch():
     for seed in range(40):
         graph = set(_random_graph(seed))
         axioms = {t for t in graph if t[1] in (RDFS.domain, RDFS.range)}
-        if rules.unsupported(graph):
+        if owl_rl.unsupported(graph):
             continue
-        closed, _ = rules.closure(graph - axioms)
+        closed, _ = owl_rl.closure(graph - axioms)
         before = set(closed)
-        added, problems = rules.extend(closed, axioms)
-        expected, expected_problems = rules.closure(graph)
+        added, problems = owl_rl.extend(closed, axioms)
+        expected, expected_problems = owl_rl.closure(graph)
         assert closed == expected
         assert added == expected - before
-        assert problems == rules._inconsistencies(expected, rules._Rules(rules.close_schema(rules._schema(expected))))
+        assert problems == owl_rl._inconsistencies(expected, owl_rl._Rules(owl_rl_schema.close_schema(owl_rl_schema.schema_of(expected))))
 
 
 def test_extend_takes_only_domain_and_range_axioms():
     with pytest.raises(ValueError, match="rdfs:domain and rdfs:range"):
-        rules.extend(set(), {(EX.A, RDFS.subClassOf, EX.B)})
+        owl_rl.extend(set(), {(EX.A, RDFS.subClassOf, EX.B)})

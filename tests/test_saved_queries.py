@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from kg.queries import QueryParameterError
-from kg.queries import load_queries  # noqa: E402
+from kg.serving.saved_queries import QueryParameterError
+from kg.serving.saved_queries import load_queries  # noqa: E402
 
 from conftest import ROOT
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from kg.mapping import load_mapping, map_row
-from kg.tables import load_schemas, read_table
+from kg.build.mapping import load_mapping, map_row
+from kg.build.tables import load_schemas, read_table
 
 from conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""kg.shacl against pyshacl (the reference): the same report, result by result.
+"""kg.validation.shacl against pyshacl (the reference): the same report, result by result.
 
 A result is compared as (focus, path, value, source shape, component, severity, messages, source constraint,
 details); a blank node (a property shape, a path, a SPARQL constraint) by its structure in the report, so a
@@ -16,8 +16,8 @@ from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, SH
 
-from kg import shacl
-from kg.shacl import rewrite
+from kg.validation import shacl
+from kg.validation.shacl import rewrite
 from kg.store.terms import from_ox, to_ox
 
 # rdflib warns when it parses "yes"^^xsd:boolean, which the sh:datatype case holds on purpose
@@ -64,7 +64,7 @@ def copy(graph: Graph) -> Graph:
 
 
 def reference(data: Graph, shapes: Graph) -> Graph:
-    """pyshacl with kg.validate's options."""
+    """pyshacl with kg.validation.shacl_check's options."""
     _, report, text = pyshacl_validate(data, shacl_graph=copy(shapes), ont_graph=None, inference="none",
                                        abort_on_first=False, allow_warnings=True, advanced=True, allow_infos=True,
                                        meta_shacl=False, js=False, debug=False)
@@ -112,8 +112,8 @@ def compare(triples, shapes: Graph) -> tuple[bool, Counter]:
     only_ours = list((found[1] - expected[1]).elements())
     assert not only_reference and not only_ours, (
         "only pyshacl:\n  " + "\n  ".join(map(repr, only_reference[:5]))
-        + "\nonly kg.shacl:\n  " + "\n  ".join(map(repr, only_ours[:5])))
-    assert found[0] == expected[0], f"sh:conforms differs: pyshacl {expected[0]}, kg.shacl {found[0]}"
+        + "\nonly kg.validation.shacl:\n  " + "\n  ".join(map(repr, only_ours[:5])))
+    assert found[0] == expected[0], f"sh:conforms differs: pyshacl {expected[0]}, kg.validation.shacl {found[0]}"
     return found
 
 
@@ -532,20 +532,21 @@ def _triples(graph):
 
 @pytest.fixture(scope="module")
 def real(settings):
-    """The seed build's graphs as kg.validate's two passes see them (built here, without validating)."""
-    from kg import pipeline, reason
-    from kg.mapping import rdflib_cited
+    """The seed build's graphs as kg.validation.shacl_check's two passes see them (built here, without validating)."""
+    from kg.build import pipeline
+    from kg.reasoning import entailments
+    from kg.build.mapping import rdflib_cited
     produced = rdflib_cited(pipeline.map_seeds(settings, progress=lambda message: None))
     asserted = _triples(produced)
     ontology = pipeline.load_ontology(settings)
-    if hasattr(reason, "infer_triples"):
-        checked = _triples(reason.infer_triples(ontology, asserted, domains_and_ranges=False))
+    if hasattr(entailments, "infer_triples"):
+        checked = _triples(entailments.infer_triples(ontology, asserted, domains_and_ranges=False))
     else:
         graph = Graph()
         for triple in asserted:
             graph.add(triple)
-        checked = _triples(reason.infer(ontology, graph, domains_and_ranges=False))
-    from kg import provenance as prov_module
+        checked = _triples(entailments.infer(ontology, graph, domains_and_ranges=False))
+    from kg.build import provenance as prov_module
     if hasattr(prov_module, "provenance_triples"):
         provenance = _triples(prov_module.provenance_triples(produced, settings.base_iri))
     else:

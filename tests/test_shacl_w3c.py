@@ -1,4 +1,4 @@
-"""The project's SHACL engine (kg.shacl) against the W3C SHACL Core test suite.
+"""The project's SHACL engine (kg.validation.shacl) against the W3C SHACL Core test suite.
 
 Each test of ``../shared/conformance-data/data-shapes/.../tests/core`` is run as written, with the
 specification's meaning of ``sh:conforms`` (any result, whatever its severity, makes the data not
@@ -19,7 +19,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import RDF, XSD
 
-from kg import shacl
+from kg.validation import shacl
 from kg.store.terms import canonical
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
-from kg.schema_graphs import load_ontology, load_shape_graphs
-from kg.validate import validate_build, validate_data
+from kg.validation.schema_graphs import load_ontology, load_shape_graphs
+from kg.validation.shacl_check import validate_build, validate_data
 
 from conftest import ROOT
 

@@ -9,7 +9,7 @@ import pytest
 
 from kg.config import load_settings
 from kg.errors import BadRequest
-from kg.query_policy import check_readable
+from kg.serving.query_policy import check_readable
 from kg.sparql_text import (dataset_clause, looks_like_update, mentions_word, nesting_depth, openers, query_form,
                             service_targets, stray_backslash, tokens, where_brace, without_comments)
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from kg.errors import SeedTableError
-from kg.tables import load_schemas, read_table
+from kg.build.tables import load_schemas, read_table
 
 from conftest import ROOT
 

@@ -8,7 +8,8 @@
 - ``versions``: store versions and publishing them: staging, the atomic switch, the write lock, pruning,
   and the digest that names a version;
 - ``results``: query results written within the row cap and the byte bound (``Answer``);
-- ``embedded``: ``EmbeddedStore``, the published store opened read-only, and its copy in memory.
+- ``embedded``: ``EmbeddedStore``, the published store opened read-only, and its copy in memory;
+- ``remote``: ``RemoteStore``, a SPARQL 1.1 store elsewhere answering as the embedded one does, and ``kg push``.
 
 Each name is imported from the module that defines it: this package re-exports nothing, so the import
 graph (tests/test_boundaries.py) shows which part of the store a module uses.

@@ -13,7 +13,7 @@ from rdflib import BNode, URIRef
 from rdflib.term import Node
 
 from kg.errors import QuerySyntaxError, StoreError
-from kg.memory_guard import GUARD
+from kg.limits.memory_guard import GUARD
 from kg.sparql_text import dataset_clause, where_brace
 from kg.store.in_memory import join_values
 from kg.store.results import RESULT_FORMATS, Answer, capped_solutions, capped_triples, within_cap

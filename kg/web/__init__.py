@@ -6,10 +6,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from kg.admission import Admission, PenaltyBox
+from kg.limits.admission import Admission, PenaltyBox
 from kg.config import Settings, load_settings
-from kg.evaluator import Evaluator
-from kg.remote import open_store
+from kg.limits.evaluator import Evaluator
+from kg.store.remote import open_store
 from kg.store.embedded import EmbeddedStore
 from kg.web.cache import ResultCache, SharedAnswers
 from kg.web.state import WebState
@@ -19,7 +19,7 @@ from kg.web.store_holder import StoreHolder
 def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None,
                penalties: PenaltyBox | None = None, shared_answers: Path | None = None) -> Flask:
     """The endpoint application. ``store`` is opened lazily from the settings when not given; ``penalties``
-    (``kg.admission``) and the answers in the folder ``shared_answers`` (``kg.web.cache``) are shared by the
+    (``kg.limits.admission``) and the answers in the folder ``shared_answers`` (``kg.web.cache``) are shared by the
     workers of ``kg serve``."""
     from kg.web.answers import CROSS_ORIGIN_HEADERS
     from kg.web.data import data

@@ -5,7 +5,7 @@ description.
 named graphs, as at the query endpoint), and ``GET /data`` the whole dataset in TriG or N-Quads. Every
 response carries an ETag derived from the build, so an unchanged store answers a repeated request 304.
 ``PUT``, ``POST`` and ``DELETE`` of ``/data?graph=IRI`` replace, add to and remove a partner graph
-(``kg.importer``); they need the operator's token as ``Authorization: Bearer``. A worker runs one write at a
+(``kg.exchange.imports``); they need the operator's token as ``Authorization: Bearer``. A worker runs one write at a
 time and lets one more wait its turn; any other, and one that finds the store's write lock held for seconds
 or its data too long to check, gets 503 with Retry-After.
 """
@@ -21,7 +21,7 @@ from flask import Blueprint, Response, jsonify, request
 from rdflib import URIRef
 
 from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
-from kg.export import dump, export_quads, serialize
+from kg.exchange.export import dump, export_quads, serialize
 from kg.web.errors import error_body
 from kg.web.links import public_url_for
 from kg.web.negotiation import MEDIA_TYPE, choose, negotiate
@@ -128,7 +128,7 @@ _WRITING, _ADMITTED = threading.Lock(), threading.BoundedSemaphore(2)
 
 @contextlib.contextmanager
 def _write_slot(settings):
-    from kg.import_worker import WRITE_WAIT, WriterBusy
+    from kg.exchange.import_worker import WRITE_WAIT, WriterBusy
 
     busy = "this server process is already writing to the store; nothing was written: try again in a moment"
     if not _ADMITTED.acquire(blocking=False):
@@ -168,8 +168,8 @@ def _target_graph(settings, body: bytes | None = None) -> tuple[str, bool]:
 @data.route("/data", methods=["PUT", "POST"])
 def graph_store_write():
     """Replace (PUT) or add to (POST) a partner graph with the RDF document in the body."""
-    from kg.importer import authorize, import_data
-    from kg.report import to_json
+    from kg.exchange.imports import authorize, import_data
+    from kg.validation.report_formats import to_json
     from kg.web.validation import UPLOAD_TYPES
 
     settings = web_state().settings
@@ -198,7 +198,7 @@ def graph_store_write():
 
 @data.delete("/data")
 def graph_store_delete():
-    from kg.importer import authorize, drop_graph
+    from kg.exchange.imports import authorize, drop_graph
 
     settings = web_state().settings
     authorize(settings, _token())

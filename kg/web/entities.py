@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from rdflib import URIRef
 
-from kg.browse import entity_triples
-from kg.export import serialize
+from kg.web.browse import entity_triples
+from kg.exchange.export import serialize
 from kg.web.page_store import page_store
 from kg.web.links import entity_iri
 

@@ -21,7 +21,7 @@ LOG = logging.getLogger("kg.web")
 
 def error_body(status: int, message: str, details: list[str] | None = None, **extra) -> bytes:
     """The JSON error body (``extra`` adds members, such as a validation report); the server's front
-    (``kg.front_connection``) sends it too, for what it refuses before the app sees a request."""
+    (``kg.serving.front_connection``) sends it too, for what it refuses before the app sees a request."""
     body = {"ok": False, "error": message, "errors": details or [], "status": status, **extra}
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
 

@@ -12,12 +12,12 @@ from flask import request as current_request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from kg.admission import CLIENT
+from kg.limits.admission import CLIENT
 from kg.errors import BadRequest
 
 
 class RememberClient:
-    """WSGI middleware: the client's address, for the evaluator's fair shares (``kg.admission.CLIENT``)."""
+    """WSGI middleware: the client's address, for the evaluator's fair shares (``kg.limits.admission.CLIENT``)."""
 
     def __init__(self, app):
         self.app = app

@@ -6,7 +6,8 @@ import os
 
 from flask import Blueprint, jsonify
 
-from kg import __version__, outbound_guard
+from kg import __version__
+from kg.serving import outbound_guard
 from kg.web.state import web_state
 
 meta = Blueprint("meta", __name__)

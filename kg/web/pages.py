@@ -1,7 +1,7 @@
 """Pages for people: home, query editor, saved-query forms, entity pages, the map and the validation report.
 
 Server-rendered HTML (Jinja templates in ``kg/templates/pages``, one stylesheet in ``kg/static``): every
-page works without a network and without scripts. Data comes from ``kg.browse`` and the query endpoint's
+page works without a network and without scripts. Data comes from ``kg.web.browse`` and the query endpoint's
 own evaluation path, so a page shows what a SPARQL client would get.
 """
 
@@ -15,13 +15,13 @@ from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import Literal, URIRef
 
-from kg.browse import (DISPLAY_LABEL, RDFS_LABEL, curated_graphs, describe_entity, hierarchy, labels, map_data,
+from kg.web.browse import (DISPLAY_LABEL, RDFS_LABEL, curated_graphs, describe_entity, hierarchy, labels, map_data,
                        overview, short)
-from kg.describe import validation_status
+from kg.exchange.dataset_description import validation_status
 from kg.errors import KGError
 from kg.namespaces import all_prefixes
-from kg.queries import find
-from kg.query_policy import check_query
+from kg.serving.saved_queries import find
+from kg.serving.query_policy import check_query
 from kg.sparql_text import query_form
 from kg.web.answers import run
 from kg.web.page_store import page_store
@@ -72,7 +72,7 @@ def term_cell(term: dict, names: dict | None = None) -> Markup:
 
 
 def _table(body: bytes, store, base_iri: str) -> dict:
-    """A results table whose IRIs show the entities' display labels (kg.display), linked to their pages."""
+    """A results table whose IRIs show the entities' display labels (kg.build.display), linked to their pages."""
     data = json.loads(body)
     if "boolean" in data:
         return {"boolean": data["boolean"]}

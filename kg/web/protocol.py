@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
-from kg.query_policy import check_query
+from kg.serving.query_policy import check_query
 from kg.sparql_text import query_form
 from kg.web.answers import CROSS_ORIGIN_HEADERS, answer_for, protocol_request, run_on
 from kg.web.errors import error_response

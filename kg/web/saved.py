@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from kg import __version__
-from kg.queries import find, load_queries
+from kg.serving.saved_queries import find, load_queries
 from kg.web.answers import answer
 from kg.web.links import public
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from kg.config import Settings
-from kg.evaluator import Evaluator
+from kg.limits.evaluator import Evaluator
 from kg.web.cache import ResultCache
 from kg.web.store_holder import StoreHolder
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from kg.errors import NotAcceptable, UnsupportedFormat
-from kg.report import MEDIA_TYPES, render
+from kg.validation.report_formats import MEDIA_TYPES, render
 from kg.web.negotiation import negotiate
 from kg.web.state import web_state
 
@@ -41,7 +41,7 @@ def latest_report():
 @validation.post("/validate")
 def validate_upload():
     """Validate the RDF document in the body (its Content-Type names the format) beside the published graph."""
-    from kg.partner_check import validate_documents
+    from kg.validation.partner_check import validate_documents
 
     settings = web_state().settings
     input_format = UPLOAD_TYPES.get(request.mimetype)

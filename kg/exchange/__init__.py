@@ -1,0 +1,1 @@
+"""What partners take and bring: exports with their description, differences between versions, imports."""
