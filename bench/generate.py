@@ -105,12 +105,12 @@ RESTATED = 0.05
 #: coordinates (with the geometry node), labels, industry links and memberships of a region; "park" its
 #: rows, roles, labels and industry links; "agreement" its parties; "source" an article's register row.
 TRIPLES_PER = {
-    "region": 10.9,       # measured 10.80 / 10.94 / 10.92
-    "park": 10.5,         # 10.55 / 10.57 / 10.46
-    "agreement": 8.4,     # 8.43 / 8.34 / 8.37
-    "industry": 4.9,      # 4.79 / 4.92 / 4.95 (sectors included)
+    "region": 10.9,  # measured 10.80 / 10.94 / 10.92
+    "park": 10.5,  # 10.55 / 10.57 / 10.46
+    "agreement": 8.4,  # 8.43 / 8.34 / 8.37
+    "industry": 4.9,  # 4.79 / 4.92 / 4.95 (sectors included)
     "observation": 10.7,  # 10.53 / 10.75 / 10.77 per expected observation
-    "article": 9.3,       # 9.23 / 9.30 / 9.30
+    "article": 9.3,  # 9.23 / 9.30 / 9.30
 }
 #: Indicators (108), the two reference sources (12), the concept schemes and the data set (7).
 FIXED_TRIPLES = 127
@@ -119,45 +119,166 @@ FIXED_TRIPLES = 127
 
 #: Pinyin-like syllables and the character each stands for: names are unique numbers in base 64.
 SYLLABLES = (
-    ("an", "安"), ("bai", "白"), ("bao", "宝"), ("bei", "北"), ("bin", "滨"), ("chang", "长"), ("chen", "辰"),
-    ("cheng", "城"), ("chong", "崇"), ("chun", "春"), ("da", "大"), ("dan", "丹"), ("de", "德"), ("dong", "东"),
-    ("feng", "丰"), ("fu", "富"), ("gang", "港"), ("gao", "高"), ("guang", "广"), ("hai", "海"), ("han", "汉"),
-    ("he", "河"), ("heng", "恒"), ("hong", "洪"), ("hu", "湖"), ("hua", "华"), ("huai", "淮"), ("jia", "嘉"),
-    ("jian", "建"), ("jiang", "江"), ("jin", "金"), ("jing", "京"), ("kang", "康"), ("kun", "昆"), ("lan", "兰"),
-    ("li", "丽"), ("lian", "连"), ("lin", "林"), ("ling", "陵"), ("long", "龙"), ("lu", "鹿"), ("mei", "梅"),
-    ("ming", "明"), ("nan", "南"), ("ning", "宁"), ("ping", "平"), ("pu", "浦"), ("qi", "启"), ("qing", "青"),
-    ("rui", "瑞"), ("shan", "山"), ("sheng", "盛"), ("shi", "石"), ("song", "松"), ("tai", "泰"), ("tian", "天"),
-    ("tong", "通"), ("wen", "文"), ("xi", "溪"), ("xin", "新"), ("xing", "兴"), ("yang", "阳"), ("yi", "宜"),
+    ("an", "安"),
+    ("bai", "白"),
+    ("bao", "宝"),
+    ("bei", "北"),
+    ("bin", "滨"),
+    ("chang", "长"),
+    ("chen", "辰"),
+    ("cheng", "城"),
+    ("chong", "崇"),
+    ("chun", "春"),
+    ("da", "大"),
+    ("dan", "丹"),
+    ("de", "德"),
+    ("dong", "东"),
+    ("feng", "丰"),
+    ("fu", "富"),
+    ("gang", "港"),
+    ("gao", "高"),
+    ("guang", "广"),
+    ("hai", "海"),
+    ("han", "汉"),
+    ("he", "河"),
+    ("heng", "恒"),
+    ("hong", "洪"),
+    ("hu", "湖"),
+    ("hua", "华"),
+    ("huai", "淮"),
+    ("jia", "嘉"),
+    ("jian", "建"),
+    ("jiang", "江"),
+    ("jin", "金"),
+    ("jing", "京"),
+    ("kang", "康"),
+    ("kun", "昆"),
+    ("lan", "兰"),
+    ("li", "丽"),
+    ("lian", "连"),
+    ("lin", "林"),
+    ("ling", "陵"),
+    ("long", "龙"),
+    ("lu", "鹿"),
+    ("mei", "梅"),
+    ("ming", "明"),
+    ("nan", "南"),
+    ("ning", "宁"),
+    ("ping", "平"),
+    ("pu", "浦"),
+    ("qi", "启"),
+    ("qing", "青"),
+    ("rui", "瑞"),
+    ("shan", "山"),
+    ("sheng", "盛"),
+    ("shi", "石"),
+    ("song", "松"),
+    ("tai", "泰"),
+    ("tian", "天"),
+    ("tong", "通"),
+    ("wen", "文"),
+    ("xi", "溪"),
+    ("xin", "新"),
+    ("xing", "兴"),
+    ("yang", "阳"),
+    ("yi", "宜"),
     ("yong", "永"),
 )
-ZH_SUFFIX = {"province": "省", "municipality": "市", "prefecture-city": "市", "county-city": "市",
-             "district": "区"}
+ZH_SUFFIX = {"province": "省", "municipality": "市", "prefecture-city": "市", "county-city": "市", "district": "区"}
 
-SECTORS = ("Manufacturing", "Information technology", "New energy", "New materials", "Biomedicine",
-           "High-end equipment", "Modern services", "Logistics", "Marine economy", "Modern agriculture")
-MODIFIERS = ("Advanced", "Smart", "Green", "Digital", "Precision", "Marine", "Biological", "Integrated",
-             "High-end", "Low-carbon", "Intelligent", "Modern", "Specialty", "Composite", "Functional", "Clean",
-             "Industrial", "Medical", "Automotive", "Aerospace")
-NOUNS = ("materials", "equipment", "textiles", "chemicals", "electronics", "software", "batteries", "sensors",
-         "robotics", "logistics", "pharmaceuticals", "instruments", "machinery", "semiconductors", "shipbuilding",
-         "photovoltaics", "agriculture", "food processing", "finance", "tourism")
+SECTORS = (
+    "Manufacturing",
+    "Information technology",
+    "New energy",
+    "New materials",
+    "Biomedicine",
+    "High-end equipment",
+    "Modern services",
+    "Logistics",
+    "Marine economy",
+    "Modern agriculture",
+)
+MODIFIERS = (
+    "Advanced",
+    "Smart",
+    "Green",
+    "Digital",
+    "Precision",
+    "Marine",
+    "Biological",
+    "Integrated",
+    "High-end",
+    "Low-carbon",
+    "Intelligent",
+    "Modern",
+    "Specialty",
+    "Composite",
+    "Functional",
+    "Clean",
+    "Industrial",
+    "Medical",
+    "Automotive",
+    "Aerospace",
+)
+NOUNS = (
+    "materials",
+    "equipment",
+    "textiles",
+    "chemicals",
+    "electronics",
+    "software",
+    "batteries",
+    "sensors",
+    "robotics",
+    "logistics",
+    "pharmaceuticals",
+    "instruments",
+    "machinery",
+    "semiconductors",
+    "shipbuilding",
+    "photovoltaics",
+    "agriculture",
+    "food processing",
+    "finance",
+    "tourism",
+)
 
 #: (slug, English name, unit, definition, also measured for parks)
 INDICATORS = (
     ("gdp", "GDP", "CNY", "gross domestic product (economic output) of a place", False),
     ("gdp-per-capita", "GDP per capita", "CNY", "GDP divided by resident population", False),
     ("resident-population", "Resident population", "person", "people living in a place at year end", False),
-    ("rd-investment-share-of-gdp", "R&D investment as share of GDP", "percent",
-     "research and development spending divided by GDP", False),
-    ("high-tech-industry-output-share", "High-tech industry share of above-scale industrial output", "percent",
-     "output of high-tech industries over output of firms above designated size", True),
+    (
+        "rd-investment-share-of-gdp",
+        "R&D investment as share of GDP",
+        "percent",
+        "research and development spending divided by GDP",
+        False,
+    ),
+    (
+        "high-tech-industry-output-share",
+        "High-tech industry share of above-scale industrial output",
+        "percent",
+        "output of high-tech industries over output of firms above designated size",
+        True,
+    ),
     ("urbanisation-rate", "Urbanisation rate", "percent", "urban residents over resident population", False),
-    ("industrial-output", "Industrial output above designated size", "CNY",
-     "output of industrial firms above designated size", True),
+    (
+        "industrial-output",
+        "Industrial output above designated size",
+        "CNY",
+        "output of industrial firms above designated size",
+        True,
+    ),
     ("retail-sales", "Retail sales of consumer goods", "CNY", "total retail sales of consumer goods", False),
     ("fiscal-revenue", "General public budget revenue", "CNY", "revenue of the general public budget", False),
-    ("foreign-direct-investment", "Actually utilised foreign investment", "USD",
-     "foreign direct investment actually used", True),
+    (
+        "foreign-direct-investment",
+        "Actually utilised foreign investment",
+        "USD",
+        "foreign direct investment actually used",
+        True,
+    ),
     ("exports", "Exports", "USD", "value of goods exported", True),
     ("container-throughput", "Container throughput", "TEU", "containers handled by ports", False),
     ("cargo-throughput", "Cargo throughput", "tonne", "cargo handled by ports", False),
@@ -168,30 +289,63 @@ INDICATORS = (
     ("built-up-area", "Built-up area", "km2", "area of land built up", True),
 )
 #: Log10 range of a value in each unit (percent: a plain range).
-VALUE_RANGE = {"CNY": (8.0, 12.5), "USD": (6.0, 10.5), "person": (4.5, 7.3), "TEU": (3.0, 7.5),
-               "tonne": (5.0, 9.0), "count": (0.5, 4.0), "vehicle": (2.0, 6.0), "km2": (0.5, 3.0),
-               "percent": (0.5, 95.0)}
+VALUE_RANGE = {
+    "CNY": (8.0, 12.5),
+    "USD": (6.0, 10.5),
+    "person": (4.5, 7.3),
+    "TEU": (3.0, 7.5),
+    "tonne": (5.0, 9.0),
+    "count": (0.5, 4.0),
+    "vehicle": (2.0, 6.0),
+    "km2": (0.5, 3.0),
+    "percent": (0.5, 95.0),
+}
 
-PUBLISHERS = ("Delta Economic Herald", "Riverside Daily", "Regional Integration Review", "Coastal Business News",
-              "Municipal news portal")
-TITLES = ("{a} and {b} deepen cross-regional cooperation", "{a} speeds up integration into the delta",
-          "Parks built jointly by {a} and {b} enter a new stage", "{a} reports steady growth in {year}",
-          "{a} signs agreements with {b} on industrial cooperation")
-PURPOSES = ("joint building of the park", "sci-tech innovation cooperation", "industrial transfer and upgrading",
-            "port and logistics cooperation", "shared public services", "talent exchange",
-            "green development of the river banks")
+PUBLISHERS = (
+    "Delta Economic Herald",
+    "Riverside Daily",
+    "Regional Integration Review",
+    "Coastal Business News",
+    "Municipal news portal",
+)
+TITLES = (
+    "{a} and {b} deepen cross-regional cooperation",
+    "{a} speeds up integration into the delta",
+    "Parks built jointly by {a} and {b} enter a new stage",
+    "{a} reports steady growth in {year}",
+    "{a} signs agreements with {b} on industrial cooperation",
+)
+PURPOSES = (
+    "joint building of the park",
+    "sci-tech innovation cooperation",
+    "industrial transfer and upgrading",
+    "port and logistics cooperation",
+    "shared public services",
+    "talent exchange",
+    "green development of the river banks",
+)
 #: Curator's notes, by what they can be about.
-NOTES = {"region": ("named in passing", "name as the article spells it"),
-         "park": ("status as of the article's date", "area as the article rounds it", "name as the article spells it"),
-         "industry": ("named in a list of industries",),
-         "observation": ("figure rounded in the article", "figure from a chart in the article"),
-         "no-year": ("signed on this day; the year is not stated",)}
-PARK_KINDS = (("JointlyBuiltPark", 0.35), ("IndustrialPark", 0.20), ("HighTechZone", 0.15),
-              ("DevelopmentZone", 0.15), ("ScienceCity", 0.07), ("CollaborativeZone", 0.08))
+NOTES = {
+    "region": ("named in passing", "name as the article spells it"),
+    "park": ("status as of the article's date", "area as the article rounds it", "name as the article spells it"),
+    "industry": ("named in a list of industries",),
+    "observation": ("figure rounded in the article", "figure from a chart in the article"),
+    "no-year": ("signed on this day; the year is not stated",),
+}
+PARK_KINDS = (
+    ("JointlyBuiltPark", 0.35),
+    ("IndustrialPark", 0.20),
+    ("HighTechZone", 0.15),
+    ("DevelopmentZone", 0.15),
+    ("ScienceCity", 0.07),
+    ("CollaborativeZone", 0.08),
+)
 JOINT_KINDS = {"JointlyBuiltPark", "CollaborativeZone", "ScienceCity"}
-AGREEMENT_PHRASES = (("StrategicCooperationAgreement", "strategic cooperation agreement"),
-                     ("CooperationAgreement", "cooperation agreement"),
-                     ("Agreement", "framework agreement"))
+AGREEMENT_PHRASES = (
+    ("StrategicCooperationAgreement", "strategic cooperation agreement"),
+    ("CooperationAgreement", "cooperation agreement"),
+    ("Agreement", "framework agreement"),
+)
 REF_GAZETTEER = "ref-synthetic-gazetteer"
 REF_COORDINATES = "ref-synthetic-coordinates"
 FIRST_PUBLISHED, LAST_PUBLISHED = date(2016, 1, 1), date(2025, 12, 31)
@@ -199,15 +353,16 @@ FIRST_PUBLISHED, LAST_PUBLISHED = date(2016, 1, 1), date(2025, 12, 31)
 
 # --- Plan: how many of each -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Plan:
-    counties: int                  # districts and county-level cities, the municipality's districts included
-    provinces: int                 # province-level units, the municipality included
+    counties: int  # districts and county-level cities, the municipality's districts included
+    provinces: int  # province-level units, the municipality included
     municipality_districts: int
     prefectures_per_province: int
     parks: int
     agreements: int
-    industries: int                # below the sectors
+    industries: int  # below the sectors
     articles: int
 
     @property
@@ -216,9 +371,12 @@ class Plan:
 
     def observations(self) -> float:
         """Expected observations (the generator draws each subject's count around the mean)."""
-        return ((self.provinces * OBSERVATIONS_PER["province"])
-                + self.prefectures * OBSERVATIONS_PER["prefecture-city"]
-                + self.counties * OBSERVATIONS_PER["county"] + self.parks * OBSERVATIONS_PER["park"])
+        return (
+            (self.provinces * OBSERVATIONS_PER["province"])
+            + self.prefectures * OBSERVATIONS_PER["prefecture-city"]
+            + self.counties * OBSERVATIONS_PER["county"]
+            + self.parks * OBSERVATIONS_PER["park"]
+        )
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -229,28 +387,38 @@ def plan_for(counties: int) -> Plan:
     """Every count, from the number of counties (the lowest level of the region hierarchy)."""
     if counties < 2:
         raise ValueError("at least 2 counties")
-    provinces = _clamp(math.ceil(counties / (COUNTIES_PER_PREFECTURE * PREFECTURES_PER_PROVINCE)), 2,
-                       len(PROVINCE_CODES))
+    provinces = _clamp(
+        math.ceil(counties / (COUNTIES_PER_PREFECTURE * PREFECTURES_PER_PROVINCE)), 2, len(PROVINCE_CODES)
+    )
     districts = _clamp(round(counties / provinces), 1, MAX_CHILDREN)
     rest = counties - districts
     per_province = _clamp(math.ceil(rest / ((provinces - 1) * COUNTIES_PER_PREFECTURE)), 1, MAX_CHILDREN)
     if math.ceil(rest / ((provinces - 1) * per_province)) > MAX_CHILDREN:
         raise ValueError(f"{counties} counties exceed the capacity of the GB/T 2260 code scheme")
-    return Plan(counties=counties, provinces=provinces, municipality_districts=districts,
-                prefectures_per_province=per_province,
-                parks=max(2, round(counties * PARKS_PER_COUNTY)),
-                agreements=max(2, round(counties * AGREEMENTS_PER_COUNTY)),
-                industries=INDUSTRY_BASE + round(INDUSTRY_SQRT * math.sqrt(counties)),
-                articles=_clamp(math.ceil(counties / COUNTIES_PER_ARTICLE), 3, MAX_ARTICLES))
+    return Plan(
+        counties=counties,
+        provinces=provinces,
+        municipality_districts=districts,
+        prefectures_per_province=per_province,
+        parks=max(2, round(counties * PARKS_PER_COUNTY)),
+        agreements=max(2, round(counties * AGREEMENTS_PER_COUNTY)),
+        industries=INDUSTRY_BASE + round(INDUSTRY_SQRT * math.sqrt(counties)),
+        articles=_clamp(math.ceil(counties / COUNTIES_PER_ARTICLE), 3, MAX_ARTICLES),
+    )
 
 
 def estimate(plan: Plan) -> float:
     """Expected asserted triples of a plan (calibrated constants, see the module docstring)."""
     regions = plan.provinces + plan.prefectures + plan.counties
-    return (FIXED_TRIPLES + regions * TRIPLES_PER["region"] + plan.parks * TRIPLES_PER["park"]
-            + plan.agreements * TRIPLES_PER["agreement"]
-            + (plan.industries + len(SECTORS)) * TRIPLES_PER["industry"]
-            + plan.observations() * TRIPLES_PER["observation"] + plan.articles * TRIPLES_PER["article"])
+    return (
+        FIXED_TRIPLES
+        + regions * TRIPLES_PER["region"]
+        + plan.parks * TRIPLES_PER["park"]
+        + plan.agreements * TRIPLES_PER["agreement"]
+        + (plan.industries + len(SECTORS)) * TRIPLES_PER["industry"]
+        + plan.observations() * TRIPLES_PER["observation"]
+        + plan.articles * TRIPLES_PER["article"]
+    )
 
 
 def choose_plan(triples: int) -> Plan:
@@ -258,8 +426,10 @@ def choose_plan(triples: int) -> Plan:
     if triples < 1000:
         raise ValueError("the smallest benchmark graph is about 1,000 triples")
     if estimate(plan_for(MAX_COUNTIES)) < triples:
-        raise ValueError(f"{triples} triples exceed the capacity of the GB/T 2260 code scheme "
-                         f"(about {estimate(plan_for(MAX_COUNTIES)):.0f})")
+        raise ValueError(
+            f"{triples} triples exceed the capacity of the GB/T 2260 code scheme "
+            f"(about {estimate(plan_for(MAX_COUNTIES)):.0f})"
+        )
     low, high = 2, 2
     while estimate(plan_for(high)) < triples:
         low, high = high, min(high * 2, MAX_COUNTIES)
@@ -274,6 +444,7 @@ def choose_plan(triples: int) -> Plan:
 
 
 # --- Helpers ---------------------------------------------------------------------------------------------------
+
 
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -304,8 +475,11 @@ class Namer:
             digits.append(digit)
         digits.reverse()
         syllables = [self.table[d] for d in digits]
-        return ("".join(s for s, _ in syllables).capitalize(), "".join(c for _, c in syllables),
-                syllables[0][0].capitalize())
+        return (
+            "".join(s for s, _ in syllables).capitalize(),
+            "".join(c for _, c in syllables),
+            syllables[0][0].capitalize(),
+        )
 
     def new(self) -> tuple[str, str, str]:
         """(English name, Chinese name without suffix, first syllable as a short form)."""
@@ -355,10 +529,10 @@ class Region:
     id: str
     name_en: str
     name_zh: str
-    short: str         # its first syllable, a one-syllable short form like "Su" for Suzhou
+    short: str  # its first syllable, a one-syllable short form like "Su" for Suzhou
     level: str
-    parent: int        # index in the region list, -1 for province-level units
-    province: int      # index of its province-level unit
+    parent: int  # index in the region list, -1 for province-level units
+    province: int  # index of its province-level unit
     code: str
     lat: float
     lon: float
@@ -367,9 +541,9 @@ class Region:
 @dataclass(frozen=True)
 class Article:
     file: str
-    published: date    # the earliest day the publication date can mean
+    published: date  # the earliest day the publication date can mean
     paragraphs: int
-    to_the_day: bool   # the publication date is a day (not a month or a year)
+    to_the_day: bool  # the publication date is a day (not a month or a year)
 
 
 class Tables:
@@ -398,19 +572,19 @@ class Tables:
 
 # --- The generator ---------------------------------------------------------------------------------------------
 
+
 class _Generator:
     def __init__(self, plan: Plan, rng: random.Random, tables: Tables):
         self.plan, self.rng, self.out = plan, rng, tables
         self.namer = Namer(rng)
         self.regions: list[Region] = []
         self.children: dict[int, list[int]] = {}
-        self.city_units: list[int] = []       # prefectures and the municipality: who builds and signs
+        self.city_units: list[int] = []  # prefectures and the municipality: who builds and signs
         self.articles: list[Article] = []
         self.industries: list[str] = []
         self.parks: list[tuple[str, str]] = []  # (id, slug)
         self.jointly_built: list[tuple[str, str, int, int]] = []  # (id, name, builder a, builder b)
-        self.entities = {"regions": 0, "parks": 0, "agreements": 0, "industries": 0, "observations": 0,
-                         "articles": 0}
+        self.entities = {"regions": 0, "parks": 0, "agreements": 0, "industries": 0, "observations": 0, "articles": 0}
 
     # -- citations
 
@@ -454,24 +628,48 @@ class _Generator:
         for i in range(plan.articles):
             published = _day(rng, FIRST_PUBLISHED, LAST_PUBLISHED)
             text = _precision(rng, published, 0.92, 0.06)  # most articles are dated to the day
-            article = Article(f"{i:03d}_{rng.getrandbits(64):016x}.txt", _earliest(text), rng.randint(8, 48),
-                              len(text) == 10)
+            article = Article(
+                f"{i:03d}_{rng.getrandbits(64):016x}.txt", _earliest(text), rng.randint(8, 48), len(text) == 10
+            )
             self.articles.append(article)
             a, b = (self.regions[rng.randrange(len(self.regions))].name_en for _ in range(2))
-            self.out.write("sources", {
-                "id": article.file, "kind": "article",
-                "title": rng.choice(TITLES).format(a=a, b=b, year=article.published.year - 1),
-                "publisher": rng.choice(PUBLISHERS), "published": text,
-                "published_time": f"{rng.randint(6, 22):02d}:{rng.randint(0, 59):02d}" if rng.random() < 0.3 else "",
-                "paragraph_count": article.paragraphs, "language": "en"})
-        self.out.write("sources", {
-            "id": REF_GAZETTEER, "kind": "reference", "language": "zh",
-            "title": "Synthetic gazetteer of administrative divisions with GB/T 2260-like codes",
-            "publisher": "YRD knowledge graph benchmarks", "note": "Names, codes and levels; synthetic"})
-        self.out.write("sources", {
-            "id": REF_COORDINATES, "kind": "reference", "language": "en",
-            "title": "Synthetic coordinates of seats of government",
-            "publisher": "YRD knowledge graph benchmarks", "note": "Degrees, WGS 84; synthetic"})
+            self.out.write(
+                "sources",
+                {
+                    "id": article.file,
+                    "kind": "article",
+                    "title": rng.choice(TITLES).format(a=a, b=b, year=article.published.year - 1),
+                    "publisher": rng.choice(PUBLISHERS),
+                    "published": text,
+                    "published_time": f"{rng.randint(6, 22):02d}:{rng.randint(0, 59):02d}"
+                    if rng.random() < 0.3
+                    else "",
+                    "paragraph_count": article.paragraphs,
+                    "language": "en",
+                },
+            )
+        self.out.write(
+            "sources",
+            {
+                "id": REF_GAZETTEER,
+                "kind": "reference",
+                "language": "zh",
+                "title": "Synthetic gazetteer of administrative divisions with GB/T 2260-like codes",
+                "publisher": "YRD knowledge graph benchmarks",
+                "note": "Names, codes and levels; synthetic",
+            },
+        )
+        self.out.write(
+            "sources",
+            {
+                "id": REF_COORDINATES,
+                "kind": "reference",
+                "language": "en",
+                "title": "Synthetic coordinates of seats of government",
+                "publisher": "YRD knowledge graph benchmarks",
+                "note": "Degrees, WGS 84; synthetic",
+            },
+        )
         self.entities["articles"] = plan.articles
 
     # -- regions
@@ -479,8 +677,20 @@ class _Generator:
     def _region(self, level: str, parent: int, province: int, code: str, lat: float, lon: float) -> int:
         english, chinese, short = self.namer.new()
         index = len(self.regions)
-        self.regions.append(Region(f"region/{slugify(english)}", english, chinese + ZH_SUFFIX[level], short, level,
-                                   parent, province if province >= 0 else index, code, lat, lon))
+        self.regions.append(
+            Region(
+                f"region/{slugify(english)}",
+                english,
+                chinese + ZH_SUFFIX[level],
+                short,
+                level,
+                parent,
+                province if province >= 0 else index,
+                code,
+                lat,
+                lon,
+            )
+        )
         self.children.setdefault(parent, []).append(index)
         return index
 
@@ -490,20 +700,27 @@ class _Generator:
         rng, plan = self.rng, self.plan
         prefectures = [(p, j) for p in range(1, plan.provinces) for j in range(plan.prefectures_per_province)]
         rest = plan.counties - plan.municipality_districts
-        counts = [rest // len(prefectures) + (1 if k < rest % len(prefectures) else 0)
-                  for k in range(len(prefectures))]
+        counts = [rest // len(prefectures) + (1 if k < rest % len(prefectures) else 0) for k in range(len(prefectures))]
         provinces = []
         for p in range(plan.provinces):
             level = "municipality" if p == 0 else "province"
-            provinces.append(self._region(level, -1, -1, f"{PROVINCE_CODES[p]}0000",
-                                          rng.uniform(26.0, 35.0), rng.uniform(114.0, 122.5)))
+            provinces.append(
+                self._region(
+                    level, -1, -1, f"{PROVINCE_CODES[p]}0000", rng.uniform(26.0, 35.0), rng.uniform(114.0, 122.5)
+                )
+            )
         self.city_units.append(provinces[0])
         self._counties(provinces[0], plan.municipality_districts, f"{PROVINCE_CODES[0]}01", 0.3)
         for (p, j), count in zip(prefectures, counts):
             province = self.regions[provinces[p]]
-            city = self._region("prefecture-city", provinces[p], provinces[p],
-                                f"{PROVINCE_CODES[p]}{j + 1:02d}00", province.lat + rng.uniform(-1.2, 1.2),
-                                province.lon + rng.uniform(-1.2, 1.2))
+            city = self._region(
+                "prefecture-city",
+                provinces[p],
+                provinces[p],
+                f"{PROVINCE_CODES[p]}{j + 1:02d}00",
+                province.lat + rng.uniform(-1.2, 1.2),
+                province.lon + rng.uniform(-1.2, 1.2),
+            )
             self.city_units.append(city)
             self._counties(city, count, f"{PROVINCE_CODES[p]}{j + 1:02d}", 0.4)
         self.entities["regions"] = len(self.regions)
@@ -516,28 +733,70 @@ class _Generator:
         for k in range(count):
             county_city = k >= count - cities
             number = 81 + k - (count - cities) if county_city else k + 1
-            self._region("county-city" if county_city else "district", parent, above.province,
-                         f"{prefix}{number:02d}", above.lat + rng.uniform(-spread, spread),
-                         above.lon + rng.uniform(-spread, spread))
+            self._region(
+                "county-city" if county_city else "district",
+                parent,
+                above.province,
+                f"{prefix}{number:02d}",
+                above.lat + rng.uniform(-spread, spread),
+                above.lon + rng.uniform(-spread, spread),
+            )
 
     def write_regions(self) -> None:
         rng = self.rng
         for region in self.regions:
             parent = self.regions[region.parent].id if region.parent >= 0 else ""
-            self.write("gazetteer", {"id": region.id, "name_en": region.name_en, "name_zh": region.name_zh,
-                                     "level": region.level, "part_of": parent, "code": region.code,
-                                     "source": REF_GAZETTEER})
+            self.write(
+                "gazetteer",
+                {
+                    "id": region.id,
+                    "name_en": region.name_en,
+                    "name_zh": region.name_zh,
+                    "level": region.level,
+                    "part_of": parent,
+                    "code": region.code,
+                    "source": REF_GAZETTEER,
+                },
+            )
             if region.parent < 0 or region.level == "prefecture-city" or rng.random() < 0.8:
-                self.write("coordinates", {"id": region.id, "lat": f"{region.lat:.2f}", "lon": f"{region.lon:.2f}",
-                                           "source": REF_COORDINATES})
+                self.write(
+                    "coordinates",
+                    {
+                        "id": region.id,
+                        "lat": f"{region.lat:.2f}",
+                        "lon": f"{region.lon:.2f}",
+                        "source": REF_COORDINATES,
+                    },
+                )
             if rng.random() < 0.4:  # an article names the region: a second citation of its facts
-                self.write("regions", self.note(self.cite({
-                    "id": region.id, "name_en": region.name_en, "kind": "AdministrativeRegion",
-                    "level": region.level if rng.random() < 0.6 else "",
-                    "part_of": parent if rng.random() < 0.5 else ""}), "region"))
+                self.write(
+                    "regions",
+                    self.note(
+                        self.cite(
+                            {
+                                "id": region.id,
+                                "name_en": region.name_en,
+                                "kind": "AdministrativeRegion",
+                                "level": region.level if rng.random() < 0.6 else "",
+                                "part_of": parent if rng.random() < 0.5 else "",
+                            }
+                        ),
+                        "region",
+                    ),
+                )
             if region.level == "prefecture-city" and rng.random() < 0.3:  # a one-syllable short form
-                self.write("labels", self.cite({"id": region.id, "label": region.short, "lang": "en",
-                                                "kind": "altLabel", "note": "one-syllable short form"}))
+                self.write(
+                    "labels",
+                    self.cite(
+                        {
+                            "id": region.id,
+                            "label": region.short,
+                            "lang": "en",
+                            "kind": "altLabel",
+                            "note": "one-syllable short form",
+                        }
+                    ),
+                )
         # Informal regions come from articles: the delta, and the south of each province.
         delta = "region/yangtze-river-delta"
         self.write("regions", self.cite({"id": delta, "name_en": "Yangtze River Delta", "kind": "InformalRegion"}))
@@ -547,8 +806,10 @@ class _Generator:
             cities = [c for c in self.children.get(index, []) if self.regions[c].level == "prefecture-city"]
             if len(cities) >= 2:
                 south = f"region/southern-{slugify(province.name_en)}"
-                self.write("regions", self.cite({"id": south, "name_en": f"Southern {province.name_en}",
-                                                 "kind": "InformalRegion"}))
+                self.write(
+                    "regions",
+                    self.cite({"id": south, "name_en": f"Southern {province.name_en}", "kind": "InformalRegion"}),
+                )
                 for city in cities[: len(cities) // 2]:
                     self.write("region_members", self.cite({"group": south, "member": self.regions[city].id}))
 
@@ -572,16 +833,19 @@ class _Generator:
             broader = rng.choice(sectors) if i < max(1, int(self.plan.industries * 0.4)) else rng.choice(middle)
             if broader in sectors:
                 middle.append(industry)
-            self.write("industries", self.note(self.cite({"id": industry, "name_en": name, "broader": broader}),
-                                               "industry"))
+            self.write(
+                "industries", self.note(self.cite({"id": industry, "name_en": name, "broader": broader}), "industry")
+            )
             self.industries.append(industry)
         self.industries.extend(sectors)
         self.entities["industries"] = len(self.industries)
 
     def write_indicators(self) -> None:
         for slug, name, unit, definition, _ in INDICATORS:
-            self.write("indicators", self.cite({"id": f"indicator/{slug}", "name_en": name, "unit": unit,
-                                                "definition": definition}))
+            self.write(
+                "indicators",
+                self.cite({"id": f"indicator/{slug}", "name_en": name, "unit": unit, "definition": definition}),
+            )
 
     # -- parks, agreements, industry links
 
@@ -605,21 +869,37 @@ class _Generator:
             b = self._other_province(a)
             county = self._host_county(a)
             A, B, C = self.regions[a].name_en, self.regions[b].name_en, self.regions[county].name_en
-            name = names.name({
-                "JointlyBuiltPark": f"{C}-{B} Industrial Park", "CollaborativeZone": f"{A}-{B} Collaborative Zone",
-                "ScienceCity": f"{B} ({C}) Science and Technology City", "HighTechZone": f"{C} High-tech Zone",
-                "DevelopmentZone": f"{C} Economic Development Zone",
-                "IndustrialPark": f"{C} {rng.choice(NOUNS).capitalize()} Industrial Park"}[kind])
+            name = names.name(
+                {
+                    "JointlyBuiltPark": f"{C}-{B} Industrial Park",
+                    "CollaborativeZone": f"{A}-{B} Collaborative Zone",
+                    "ScienceCity": f"{B} ({C}) Science and Technology City",
+                    "HighTechZone": f"{C} High-tech Zone",
+                    "DevelopmentZone": f"{C} Economic Development Zone",
+                    "IndustrialPark": f"{C} {rng.choice(NOUNS).capitalize()} Industrial Park",
+                }[kind]
+            )
             slug = slugify(name)
             park = f"park/{slug}"
             article = self.article()
             established = _day(rng, date(1992, 1, 1), article.published)
-            row = self.note(self.cite({
-                "id": park, "name_en": name, "kind": kind, "located_in": self.regions[county].id,
-                "established": _precision(rng, established) if rng.random() < 0.7 else "",
-                "area_km2": f"{rng.uniform(0.5, 120):.1f}" if rng.random() < 0.6 else "",
-                "status": rng.choice(("planned", "under-construction", "in-operation")) if rng.random() < 0.8 else "",
-            }, article), "park")
+            row = self.note(
+                self.cite(
+                    {
+                        "id": park,
+                        "name_en": name,
+                        "kind": kind,
+                        "located_in": self.regions[county].id,
+                        "established": _precision(rng, established) if rng.random() < 0.7 else "",
+                        "area_km2": f"{rng.uniform(0.5, 120):.1f}" if rng.random() < 0.6 else "",
+                        "status": rng.choice(("planned", "under-construction", "in-operation"))
+                        if rng.random() < 0.8
+                        else "",
+                    },
+                    article,
+                ),
+                "park",
+            )
             self.write("parks", row, dated=("established",))
             if kind == "JointlyBuiltPark" and rng.random() < 0.5:  # a second class, same citation
                 self.out.write("parks", dict(row, kind="IndustrialPark"))
@@ -629,22 +909,31 @@ class _Generator:
             if kind in JOINT_KINDS:
                 article = self.article()
                 for builder in (a, b):
-                    self.write("park_roles", self.cite({"park": park, "party": self.regions[builder].id,
-                                                        "role": "coBuiltBy"}, article))
+                    self.write(
+                        "park_roles",
+                        self.cite({"park": park, "party": self.regions[builder].id, "role": "coBuiltBy"}, article),
+                    )
                 if kind == "JointlyBuiltPark":
                     self.jointly_built.append((park, name, a, b))
                 if rng.random() < 0.3:
-                    self.write("park_roles", self.cite({"park": park, "party": self.regions[a].id,
-                                                        "role": "initiatedBy"}))
+                    self.write(
+                        "park_roles", self.cite({"park": park, "party": self.regions[a].id, "role": "initiatedBy"})
+                    )
             elif rng.random() < 0.6:
-                self.write("park_roles", self.cite({"park": park, "party": self.regions[county].id,
-                                                    "role": "managedBy"}))
+                self.write(
+                    "park_roles", self.cite({"park": park, "party": self.regions[county].id, "role": "managedBy"})
+                )
             if rng.random() < 0.2:
-                self.write("park_roles", self.cite({"park": park, "party": self.regions[self.regions[a].province].id,
-                                                    "role": "supportedBy"}))
+                self.write(
+                    "park_roles",
+                    self.cite(
+                        {"park": park, "party": self.regions[self.regions[a].province].id, "role": "supportedBy"}
+                    ),
+                )
             for industry in rng.sample(self.industries, rng.randint(1, 3)):
-                self.write("industry_links", self.cite({"subject": park, "industry": industry,
-                                                        "role": "leadingIndustry"}))
+                self.write(
+                    "industry_links", self.cite({"subject": park, "industry": industry, "role": "leadingIndustry"})
+                )
         self.entities["parks"] = len(self.parks)
 
     def write_agreements(self) -> None:
@@ -652,8 +941,12 @@ class _Generator:
         for i in range(self.plan.agreements):
             if self.jointly_built and rng.random() < 0.3:
                 park, park_name, a, b = self.jointly_built[rng.randrange(len(self.jointly_built))]
-                kind, name, subject, parties = "ConstructionAgreement", f"Agreement on jointly building {park_name}", \
-                    park, [a, b]
+                kind, name, subject, parties = (
+                    "ConstructionAgreement",
+                    f"Agreement on jointly building {park_name}",
+                    park,
+                    [a, b],
+                )
                 purpose = PURPOSES[0]
             else:
                 a = self.city_units[rng.randrange(len(self.city_units))]
@@ -673,18 +966,35 @@ class _Generator:
             agreement = f"agreement/{slugify(name)}"
             article = self.article()
             draw = rng.random()
-            signed = "" if draw < 0.1 else (f"--{_day(rng, date(2001, 1, 1), date(2001, 12, 31)).isoformat()[5:]}"
-                                            if draw < 0.12 else
-                                            _precision(rng, _day(rng, date(2003, 1, 1), article.published)))
+            signed = (
+                ""
+                if draw < 0.1
+                else (
+                    f"--{_day(rng, date(2001, 1, 1), date(2001, 12, 31)).isoformat()[5:]}"
+                    if draw < 0.12
+                    else _precision(rng, _day(rng, date(2003, 1, 1), article.published))
+                )
+            )
             derived = "true" if signed and not signed.startswith("--") and rng.random() < 0.05 else ""
-            row = self.cite({"id": agreement, "name_en": name, "kind": kind, "signed": signed,
-                             "date_derived": derived, "subject": subject, "purpose": purpose}, article)
+            row = self.cite(
+                {
+                    "id": agreement,
+                    "name_en": name,
+                    "kind": kind,
+                    "signed": signed,
+                    "date_derived": derived,
+                    "subject": subject,
+                    "purpose": purpose,
+                },
+                article,
+            )
             if signed.startswith("--"):
                 row["note"] = NOTES["no-year"][0]
             self.write("agreements", row, dated=("signed",))
             for party in parties:
-                self.write("agreement_parties", self.cite({"agreement": agreement, "party": self.regions[party].id},
-                                                          article))
+                self.write(
+                    "agreement_parties", self.cite({"agreement": agreement, "party": self.regions[party].id}, article)
+                )
         self.entities["agreements"] = self.plan.agreements
 
     def write_industry_links(self) -> None:
@@ -705,8 +1015,15 @@ class _Generator:
         rng = self.rng
         region_indicators = list(range(len(INDICATORS)))
         park_indicators = [i for i, item in enumerate(INDICATORS) if item[4]]
-        subjects = [(r.id, r.id.split("/", 1)[1], "county" if r.level in ("district", "county-city") else r.level,
-                     region_indicators) for r in self.regions]
+        subjects = [
+            (
+                r.id,
+                r.id.split("/", 1)[1],
+                "county" if r.level in ("district", "county-city") else r.level,
+                region_indicators,
+            )
+            for r in self.regions
+        ]
         subjects += [(park, slug, "park", park_indicators) for park, slug in self.parks]
         for subject, slug, kind, indicators in subjects:
             mean = OBSERVATIONS_PER[kind]
@@ -724,8 +1041,9 @@ class _Generator:
                 if row is not None:
                     self.write("observations", row, dated=("period", "period_end"), keep_dates=True)
 
-    def _observation(self, subject: str, slug: str, indicator: str, unit: str, year: int,
-                     article: Article, seen: set[str]) -> dict | None:
+    def _observation(
+        self, subject: str, slug: str, indicator: str, unit: str, year: int, article: Article, seen: set[str]
+    ) -> dict | None:
         rng = self.rng
         draw, period, period_end, derived = rng.random(), str(year), "", ""
         if draw < 0.1 and year < article.published.year:
@@ -745,12 +1063,25 @@ class _Generator:
             value = str(max(1, round(10 ** rng.uniform(low, high))))
         change = rng.random() < 0.4
         self.entities["observations"] += 1
-        return self.note(self.cite({
-            "id": identity, "subject": subject, "indicator": f"indicator/{indicator}", "period": period,
-            "period_end": period_end, "date_derived": derived, "value": value, "unit": unit,
-            "qualifier": rng.choice(("exact", "exact", "exact", "approximately", "nearly", "more-than")),
-            "change_rate": f"{rng.uniform(-12, 30):.2f}" if change else "",
-            "change_basis": "year-on-year" if change and rng.random() < 0.8 else ""}, article), "observation")
+        return self.note(
+            self.cite(
+                {
+                    "id": identity,
+                    "subject": subject,
+                    "indicator": f"indicator/{indicator}",
+                    "period": period,
+                    "period_end": period_end,
+                    "date_derived": derived,
+                    "value": value,
+                    "unit": unit,
+                    "qualifier": rng.choice(("exact", "exact", "exact", "approximately", "nearly", "more-than")),
+                    "change_rate": f"{rng.uniform(-12, 30):.2f}" if change else "",
+                    "change_basis": "year-on-year" if change and rng.random() < 0.8 else "",
+                },
+                article,
+            ),
+            "observation",
+        )
 
     def run(self) -> None:
         self.layout()
@@ -777,9 +1108,15 @@ def generate(out_dir: Path, triples: int, seed: int = 1) -> dict:
         tables = Tables(out_dir, metadata, stack)
         generator = _Generator(plan, random.Random(seed), tables)
         generator.run()
-    return {"target_triples": triples, "estimated_triples": round(estimate(plan)), "seed": seed,
-            "plan": asdict(plan), "entities": generator.entities, "rows": dict(tables.rows),
-            "total_rows": sum(tables.rows.values())}
+    return {
+        "target_triples": triples,
+        "estimated_triples": round(estimate(plan)),
+        "seed": seed,
+        "plan": asdict(plan),
+        "entities": generator.entities,
+        "rows": dict(tables.rows),
+        "total_rows": sum(tables.rows.values()),
+    }
 
 
 def calibrate(out_dir: Path, triples: int, seed: int = 1) -> dict:
@@ -787,8 +1124,8 @@ def calibrate(out_dir: Path, triples: int, seed: int = 1) -> dict:
     numbers behind TRIPLES_PER. Generates into ``out_dir``."""
     from collections import Counter
 
-    from kg.config import load_settings
     from kg.build.pipeline import map_seeds
+    from kg.config import load_settings
 
     summary = generate(out_dir, triples, seed)
     settings = load_settings({"root": PROJECT_ROOT, "seeds_dir": Path(out_dir).resolve()}, env={})
@@ -797,20 +1134,35 @@ def calibrate(out_dir: Path, triples: int, seed: int = 1) -> dict:
     kinds = Counter()
     for s, _, _ in asserted:
         text = s.value
-        kind = text[len(minted):].split("/", 1)[0] if text.startswith(minted) else "other"
-        kinds[{"geometry": "region", "obs": "observation", "source": "article",
-               "scheme": "fixed", "dataset": "fixed"}.get(kind, kind)] += 1
+        kind = text[len(minted) :].split("/", 1)[0] if text.startswith(minted) else "other"
+        kinds[
+            {
+                "geometry": "region",
+                "obs": "observation",
+                "source": "article",
+                "scheme": "fixed",
+                "dataset": "fixed",
+            }.get(kind, kind)
+        ] += 1
     entities, plan = summary["entities"], plan_for(summary["plan"]["counties"])
     references = 2 * 6  # type, identifier, title, publisher, language, note
-    per = {"region": kinds["region"] / entities["regions"], "park": kinds["park"] / entities["parks"],
-           "agreement": kinds["agreement"] / entities["agreements"],
-           "industry": kinds["industry"] / entities["industries"],
-           # per *expected* observation: absorbs the few the generator drops as duplicates
-           "observation": kinds["observation"] / plan.observations(),
-           "article": (kinds["article"] - references) / entities["articles"]}
-    return {"asserted": len(asserted), "estimated": summary["estimated_triples"], "by_kind": dict(kinds),
-            "per_entity": {k: round(v, 2) for k, v in per.items()},
-            "fixed": kinds["indicator"] + kinds["fixed"] + references, "entities": entities}
+    per = {
+        "region": kinds["region"] / entities["regions"],
+        "park": kinds["park"] / entities["parks"],
+        "agreement": kinds["agreement"] / entities["agreements"],
+        "industry": kinds["industry"] / entities["industries"],
+        # per *expected* observation: absorbs the few the generator drops as duplicates
+        "observation": kinds["observation"] / plan.observations(),
+        "article": (kinds["article"] - references) / entities["articles"],
+    }
+    return {
+        "asserted": len(asserted),
+        "estimated": summary["estimated_triples"],
+        "by_kind": dict(kinds),
+        "per_entity": {k: round(v, 2) for k, v in per.items()},
+        "fixed": kinds["indicator"] + kinds["fixed"] + references,
+        "entities": entities,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -818,8 +1170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--triples", type=int, required=True, help="target size of the asserted graph")
     parser.add_argument("--out", type=Path, required=True, help="folder to write the seed tables to")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--calibrate", action="store_true",
-                        help="also run the real mappings and print asserted triples per entity kind")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="also run the real mappings and print asserted triples per entity kind"
+    )
     args = parser.parse_args(argv)
     try:
         if args.calibrate:

@@ -26,8 +26,18 @@ import time
 from pathlib import Path
 
 from bench.hostile_load import Canary, HostileLoad, MemoryCap, Prober, bombs, service_queries
-from bench.http import (ROOT, SPARQL_PATH, MemorySampler, make_plan, prepare_data, pss_kib, run_wrk, running,
-                        versions, write_lists)
+from bench.http import (
+    ROOT,
+    SPARQL_PATH,
+    MemorySampler,
+    make_plan,
+    prepare_data,
+    pss_kib,
+    run_wrk,
+    running,
+    versions,
+    write_lists,
+)
 from bench.run import machine
 
 SERVERS = {"kg": "kg serve", "oxigraph-memory": "Oxigraph server (in memory)"}
@@ -49,8 +59,12 @@ def _health(samples: list[tuple[str, float, str]], phase: str) -> dict:
         if p == phase:
             statuses[status] = statuses.get(status, 0) + 1
     p50, p99 = percentile(seconds, 0.5), percentile(seconds, 0.99)
-    return {"probes": len(seconds), "p50_ms": round(p50 * 1000, 1) if p50 is not None else None,
-            "p99_ms": round(p99 * 1000, 1) if p99 is not None else None, "statuses": statuses}
+    return {
+        "probes": len(seconds),
+        "p50_ms": round(p50 * 1000, 1) if p50 is not None else None,
+        "p99_ms": round(p99 * 1000, 1) if p99 is not None else None,
+        "statuses": statuses,
+    }
 
 
 def _mib(sampler: MemorySampler, start: float, end: float, how=max) -> float:
@@ -63,14 +77,28 @@ def _mix(base: str, mix: Path, tag: str, wrk: dict) -> dict:
     try:
         return run_wrk(base, "mix", mix, tag, **wrk)
     except RuntimeError as exc:
-        return {"rps": 0.0, "requests": 0, "latency_ms": {"p50": None, "p99": None}, "non2xx": 0, "errors": {},
-                "statuses": {}, "failed": str(exc).strip()[:300]}
+        return {
+            "rps": 0.0,
+            "requests": 0,
+            "latency_ms": {"p50": None, "p99": None},
+            "non2xx": 0,
+            "errors": {},
+            "statuses": {},
+            "failed": str(exc).strip()[:300],
+        }
 
 
 def _wrk_summary(run: dict) -> dict:
-    return {"rps": run["rps"], "requests": run["requests"], "p50_ms": run["latency_ms"]["p50"],
-            "p99_ms": run["latency_ms"]["p99"], "non2xx": run["non2xx"], "statuses": run["statuses"],
-            "socket_errors": sum(v for k, v in run["errors"].items() if k != "status"), "failed": run.get("failed")}
+    return {
+        "rps": run["rps"],
+        "requests": run["requests"],
+        "p50_ms": run["latency_ms"]["p50"],
+        "p99_ms": run["latency_ms"]["p99"],
+        "non2xx": run["non2xx"],
+        "statuses": run["statuses"],
+        "socket_errors": sum(v for k, v in run["errors"].items() if k != "status"),
+        "failed": run.get("failed"),
+    }
 
 
 def measure(name: str, data: dict, mix: Path, logs: Path, args, progress=print) -> dict:
@@ -81,9 +109,18 @@ def measure(name: str, data: dict, mix: Path, logs: Path, args, progress=print) 
         canary = Canary()
         canary.start()
         stack.callback(canary.stop)
-        server = stack.enter_context(running(
-            name, data, logs, workers=args.workers, threads=args.threads, settings=settings,
-            oxigraph_timeout=args.query_timeout, start_timeout=120 + data["quads"] / 1500))
+        server = stack.enter_context(
+            running(
+                name,
+                data,
+                logs,
+                workers=args.workers,
+                threads=args.threads,
+                settings=settings,
+                oxigraph_timeout=args.query_timeout,
+                start_timeout=120 + data["quads"] / 1500,
+            )
+        )
         progress(f"{name}: started in {server.started_s:.0f} s")
         pss = MemorySampler(server.process.pid, interval=0.5, measure=pss_kib)
         rss = MemorySampler(server.process.pid, interval=0.25)
@@ -102,9 +139,17 @@ def measure(name: str, data: dict, mix: Path, logs: Path, args, progress=print) 
         progress(f"{name}: undisturbed mix {calm['rps']} req/s")
         prober.phase = "ramp"
         attack_from = time.monotonic()
-        hostile = HostileLoad(server.base, SPARQL_PATH[name], HEALTH_PATH[name], slow=args.slow,
-                              slow_every=args.slow_every, runaway=args.runaway, bomb_queries=bombs(args.doubling),
-                              service=service_queries(canary.target), answer_timeout=args.query_timeout + 30)
+        hostile = HostileLoad(
+            server.base,
+            SPARQL_PATH[name],
+            HEALTH_PATH[name],
+            slow=args.slow,
+            slow_every=args.slow_every,
+            runaway=args.runaway,
+            bomb_queries=bombs(args.doubling),
+            service=service_queries(canary.target),
+            answer_timeout=args.query_timeout + 30,
+        )
         hostile.start()
         stack.callback(hostile.stop)
         time.sleep(args.slow_every + 1)  # the slow connections are all open
@@ -124,15 +169,26 @@ def measure(name: str, data: dict, mix: Path, logs: Path, args, progress=print) 
     idle = _mib(pss, idle_from, idle_to, how=statistics.median)
     bound = 2 * idle + (args.workers * args.max_query_memory if name == "kg" else 0)
     result = {
-        "server": name, "description": SERVERS[name], "command": server.command, "log": str(server.log),
-        "mix": {"undisturbed": _wrk_summary(calm), "under_attack": _wrk_summary(attacked),
-                "undisturbed_after": _wrk_summary(after),
-                "ratio": round(attacked["rps"] / calm_rps, 2) if calm_rps else None},
+        "server": name,
+        "description": SERVERS[name],
+        "command": server.command,
+        "log": str(server.log),
+        "mix": {
+            "undisturbed": _wrk_summary(calm),
+            "under_attack": _wrk_summary(attacked),
+            "undisturbed_after": _wrk_summary(after),
+            "ratio": round(attacked["rps"] / calm_rps, 2) if calm_rps else None,
+        },
         "health": {phase: _health(prober.samples, phase) for phase in ("undisturbed", "under attack")},
-        "memory": {"idle_pss_mib": idle, "peak_pss_mib": _mib(pss, attack_from, attack_to),
-                   "peak_rss_mib": _mib(rss, attack_from, attack_to),
-                   "peak_pss_undisturbed_mib": _mib(pss, idle_to, attack_from), "bound_mib": round(bound, 1)},
-        "killed_at_memory_cap_mib": cap.killed_at_mib, "canary_connections": canary.connections,
+        "memory": {
+            "idle_pss_mib": idle,
+            "peak_pss_mib": _mib(pss, attack_from, attack_to),
+            "peak_rss_mib": _mib(rss, attack_from, attack_to),
+            "peak_pss_undisturbed_mib": _mib(pss, idle_to, attack_from),
+            "bound_mib": round(bound, 1),
+        },
+        "killed_at_memory_cap_mib": cap.killed_at_mib,
+        "canary_connections": canary.connections,
         "slow_connections": hostile.slow_connections,
         "hostile": {kind: dict(counts.most_common()) for kind, counts in hostile.statuses.items()},
     }
@@ -140,15 +196,18 @@ def measure(name: str, data: dict, mix: Path, logs: Path, args, progress=print) 
         "mix at least 80 % of undisturbed": result["mix"]["ratio"] is not None and result["mix"]["ratio"] >= 0.8,
         "/health p99 under 1 s": (result["health"]["under attack"]["p99_ms"] or 1e9) < 1000,
         "memory within the bound": result["memory"]["peak_pss_mib"] <= bound,
-        "no connection reached the canary": canary.connections == 0}
+        "no connection reached the canary": canary.connections == 0,
+    }
     return result
 
 
 def command_line(args, parser: argparse.ArgumentParser) -> str:
     """The command that reproduces this run: the size, the phases' length and every other option changed."""
-    options = [f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else
-               f"--{key.replace('_', '-')} {value}" for key, value in vars(args).items()
-               if key in ("triples", "seconds") or (key not in ("out", "work") and value != parser.get_default(key))]
+    options = [
+        f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{key.replace('_', '-')} {value}"
+        for key, value in vars(args).items()
+        if key in ("triples", "seconds") or (key not in ("out", "work") and value != parser.get_default(key))
+    ]
     return ".venv/bin/python -m bench.hostile " + " ".join(options)
 
 
@@ -160,7 +219,8 @@ def to_markdown(results: dict) -> str:
     s, m = results["settings"], results["machine"]
     runs = [r for r in results["servers"] if "error" not in r]
     lines = [
-        f"# Hostile load, {results['data']['asserted_triples']} asserted triples", "",
+        f"# Hostile load, {results['data']['asserted_triples']} asserted triples",
+        "",
         f"{results['started']}. Machine: {m['system']}, {m['cpus']} CPUs, {m['memory']}. "
         f"{results['data']['quads']} quads. The mix from wrk at {s['connections']} connections, "
         f"{s['seconds']:g} s alone, {s['seconds']:g} s beside the hostile load from 127.0.0.2, {s['seconds']:g} s "
@@ -171,42 +231,66 @@ def to_markdown(results: dict) -> str:
         f"probed every 150 ms from 127.0.0.1 (a timeout counts {s['health_timeout']:g} s). Time limit "
         f"{s['query_timeout']} s on both servers; kg serve {s['workers']} workers of {s['threads']} threads, "
         f"max_query_memory {s['max_query_memory']} MiB. Memory: PSS of the server's process tree (sampled "
-        "every 0.5 s); bound: twice the idle size plus max_query_memory per worker (kg serve).", "",
+        "every 0.5 s); bound: twice the idle size plus max_query_memory per worker (kg serve).",
+        "",
         "| server | mix req/s undisturbed (before, after) | under attack | ratio | mix non-2xx / socket errors under attack "
         "| /health p50 (ms) | /health p99 (ms) | idle PSS (MiB) | peak PSS under attack (MiB) | bound (MiB) "
         "| peak RSS (MiB) | canary connections |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["servers"]:
         if "error" in r:
             lines.append(f"| {r['server']} | failed: {r['error'][:300]} |" + " |" * 10)
             continue
         mix, health, memory = r["mix"], r["health"]["under attack"], r["memory"]
         after = mix.get("undisturbed_after", {}).get("rps")
-        lines.append(f"| {r['description']} | {mix['undisturbed']['rps']}, {after} | {mix['under_attack']['rps']} | "
-                     f"{mix['ratio']} | {_failures(mix['under_attack'])} | "
-                     f"{health['p50_ms']} | {health['p99_ms']} | {memory['idle_pss_mib']} | "
-                     f"{memory['peak_pss_mib']} | {memory['bound_mib']} | {memory['peak_rss_mib']} | "
-                     f"{r['canary_connections']} |")
+        lines.append(
+            f"| {r['description']} | {mix['undisturbed']['rps']}, {after} | {mix['under_attack']['rps']} | "
+            f"{mix['ratio']} | {_failures(mix['under_attack'])} | "
+            f"{health['p50_ms']} | {health['p99_ms']} | {memory['idle_pss_mib']} | "
+            f"{memory['peak_pss_mib']} | {memory['bound_mib']} | {memory['peak_rss_mib']} | "
+            f"{r['canary_connections']} |"
+        )
         if r["killed_at_memory_cap_mib"]:
-            lines.append(f"| ↳ {r['description']} was killed by the benchmark at {r['killed_at_memory_cap_mib']} MiB "
-                         "(--memory-cap) |" + " |" * 11)
+            lines.append(
+                f"| ↳ {r['description']} was killed by the benchmark at {r['killed_at_memory_cap_mib']} MiB "
+                "(--memory-cap) |" + " |" * 11
+            )
     kinds = list(dict.fromkeys(k for r in runs for k in r["hostile"]))
-    lines += ["", "Answers to the hostile clients, by status (\"client timeout\": none within the time limit "
-              "+ 30 s; \"open at the end\": a slow connection the server still held when the run ended; \"no answer "
-              "when the run ended\": a request still waiting then):", "",
-              "| hostile kind | " + " | ".join(r["description"] for r in runs) + " |",
-              "|---|" + "---|" * len(runs)]
+    lines += [
+        "",
+        'Answers to the hostile clients, by status ("client timeout": none within the time limit '
+        '+ 30 s; "open at the end": a slow connection the server still held when the run ended; "no answer '
+        'when the run ended": a request still waiting then):',
+        "",
+        "| hostile kind | " + " | ".join(r["description"] for r in runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
     for kind in kinds:
         cells = [", ".join(f"{k}: {v}" for k, v in r["hostile"].get(kind, {}).items()) for r in runs]
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     lines.append("| slow-header connections opened | " + " | ".join(str(r["slow_connections"]) for r in runs) + " |")
-    lines += ["", "Targets (issue 23): " + "; ".join(
-        f"{r['description']}: " + ", ".join(f"{t} {'met' if ok else 'MISSED'}" for t, ok in r["targets"].items())
-        for r in runs) + ".", "", "Undisturbed, for reference: " + "; ".join(
-        f"{r['description']} /health p50 {r['health']['undisturbed']['p50_ms']} ms, p99 "
-        f"{r['health']['undisturbed']['p99_ms']} ms, mix p99 {r['mix']['undisturbed']['p99_ms']} ms "
-        f"(under attack {r['mix']['under_attack']['p99_ms']} ms)" for r in runs) + ".", "",
-        f"Reproduce: `{results['command']}`", ""]
+    lines += [
+        "",
+        "Targets (issue 23): "
+        + "; ".join(
+            f"{r['description']}: " + ", ".join(f"{t} {'met' if ok else 'MISSED'}" for t, ok in r["targets"].items())
+            for r in runs
+        )
+        + ".",
+        "",
+        "Undisturbed, for reference: "
+        + "; ".join(
+            f"{r['description']} /health p50 {r['health']['undisturbed']['p50_ms']} ms, p99 "
+            f"{r['health']['undisturbed']['p99_ms']} ms, mix p99 {r['mix']['undisturbed']['p99_ms']} ms "
+            f"(under attack {r['mix']['under_attack']['p99_ms']} ms)"
+            for r in runs
+        )
+        + ".",
+        "",
+        f"Reproduce: `{results['command']}`",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -223,37 +307,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-every", type=float, default=3, help="seconds between a slow client's header lines")
     parser.add_argument("--runaway", type=int, default=8, help="clients re-sending the runaway query")
     parser.add_argument("--doubling", type=int, default=26, help="steps of the string-doubling bomb")
-    parser.add_argument("--query-timeout", type=int, default=defaults.query_timeout,
-                        help="time limit of both servers (kg serve's query_timeout, oxigraph --timeout-s)")
+    parser.add_argument(
+        "--query-timeout",
+        type=int,
+        default=defaults.query_timeout,
+        help="time limit of both servers (kg serve's query_timeout, oxigraph --timeout-s)",
+    )
     parser.add_argument("--max-query-memory", type=int, default=defaults.max_query_memory, help="kg serve's, MiB")
     parser.add_argument("--workers", type=int, default=defaults.workers)
     parser.add_argument("--threads", type=int, default=defaults.threads)
     parser.add_argument("--idle", type=float, default=3, help="seconds of idle memory sampling")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of mix before the undisturbed run")
     parser.add_argument("--health-timeout", type=float, default=10)
-    parser.add_argument("--memory-cap", type=float, default=12288,
-                        help="MiB: past it (RSS of the server's tree) the server is killed, to spare the machine")
+    parser.add_argument(
+        "--memory-cap",
+        type=float,
+        default=12288,
+        help="MiB: past it (RSS of the server's tree) the server is killed, to spare the machine",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench")
     args = parser.parse_args(argv)
     servers = [name for name in args.servers.split(",") if name]
     if not servers or set(servers) - set(SERVERS):
         parser.error(f"--servers takes some of: {', '.join(SERVERS)}")
-    if min(args.seconds, args.slow_every, args.idle, args.warmup, args.health_timeout) <= 0 or min(
-            args.connections, args.query_timeout, args.max_query_memory, args.workers, args.threads) < 1 or min(
-            args.slow, args.runaway, args.doubling) < 0:
+    if (
+        min(args.seconds, args.slow_every, args.idle, args.warmup, args.health_timeout) <= 0
+        or min(args.connections, args.query_timeout, args.max_query_memory, args.workers, args.threads) < 1
+        or min(args.slow, args.runaway, args.doubling) < 0
+    ):
         parser.error("durations must be positive; connections, limits, workers and threads at least 1")
     progress = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     data = prepare_data(args.triples, args.work, progress=progress)
     plan = make_plan(data, seed=1, per_query=200, mix_values=4, max_rows=1000, budget_s=30, progress=progress)
     lists = write_lists(plan, data["folder"], servers)
     logs = data["folder"] / "logs-hostile"
     logs.mkdir(exist_ok=True)
-    results = {"started": started.isoformat(timespec="seconds"), "machine": machine(), "versions": versions(),
-               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "work")},
-               "data": {"quads": data["quads"], "asserted_triples": data["asserted_triples"]},
-               "command": command_line(args, parser), "servers": []}
+    results = {
+        "started": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out", "work")},
+        "data": {"quads": data["quads"], "asserted_triples": data["asserted_triples"]},
+        "command": command_line(args, parser),
+        "servers": [],
+    }
     for name in servers:
         try:
             results["servers"].append(measure(name, data, lists[name, "mix"], logs, args, progress))

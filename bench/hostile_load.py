@@ -48,13 +48,15 @@ def bombs(steps: int = 26) -> dict[str, str]:
 def service_queries(target: str) -> list[str]:
     """SERVICE to ``target`` (the canary) in spellings pyoxigraph runs, the glued ones of issue 23 among them."""
     x = f"<{target}/x?>"
-    return [f"SELECT * WHERE {{ SERVICE <{target}/sparql> {{ ?s ?p ?o }} }}",
-            f"SELECT * WHERE {{ SERVICE SILENT <{target}/silent> {{ ?s ?p ?o }} }}",
-            f"PREFIX : {x} SELECT * WHERE {{ SERVICE:x {{ ?s ?p ?o }} }}",
-            f"PREFIX service: {x} SELECT * WHERE {{ service:x {{ ?s ?p ?o }} }}",
-            f"PREFIX e: {x} SELECT * WHERE {{ SERVICEe:x {{ ?s ?p ?o }} }}",
-            f"SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE <{target}/sub> {{ ?s ?p ?o }} }} }} }}",
-            f"PREFIX : {x} ASK {{ FILTER EXISTS {{ SERVICE:x {{ ?s ?p ?o }} }} }}"]
+    return [
+        f"SELECT * WHERE {{ SERVICE <{target}/sparql> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE SILENT <{target}/silent> {{ ?s ?p ?o }} }}",
+        f"PREFIX : {x} SELECT * WHERE {{ SERVICE:x {{ ?s ?p ?o }} }}",
+        f"PREFIX service: {x} SELECT * WHERE {{ service:x {{ ?s ?p ?o }} }}",
+        f"PREFIX e: {x} SELECT * WHERE {{ SERVICEe:x {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE <{target}/sub> {{ ?s ?p ?o }} }} }} }}",
+        f"PREFIX : {x} ASK {{ FILTER EXISTS {{ SERVICE:x {{ ?s ?p ?o }} }} }}",
+    ]
 
 
 class Canary(threading.Thread):
@@ -99,8 +101,9 @@ class Prober(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set() and len(self.samples) < MAX_REQUESTS:
             began, phase = time.monotonic(), self.phase
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout,
-                                                    source_address=(PROBE_SOURCE, 0))
+            connection = http.client.HTTPConnection(
+                self.host, self.port, timeout=self.timeout, source_address=(PROBE_SOURCE, 0)
+            )
             try:
                 connection.request("GET", self.path)
                 response = connection.getresponse()
@@ -131,9 +134,20 @@ class HostileLoad(threading.Thread):
     client per memory bomb re-sending it, one client cycling through the SERVICE spellings. A client sends
     at most one request every ``gap`` seconds. ``statuses[kind]`` counts the answers by status."""
 
-    def __init__(self, base: str, sparql_path: str, health_path: str, *, slow: int, slow_every: float,
-                 runaway: int, bomb_queries: dict[str, str], service: list[str], answer_timeout: float,
-                 gap: float = 0.5):
+    def __init__(
+        self,
+        base: str,
+        sparql_path: str,
+        health_path: str,
+        *,
+        slow: int,
+        slow_every: float,
+        runaway: int,
+        bomb_queries: dict[str, str],
+        service: list[str],
+        answer_timeout: float,
+        gap: float = 0.5,
+    ):
         super().__init__(daemon=True)
         parts = urllib.parse.urlsplit(base)
         self.host, self.port = parts.hostname, parts.port
@@ -179,8 +193,7 @@ class HostileLoad(threading.Thread):
                 pass
 
     async def _connect(self):
-        return await asyncio.wait_for(asyncio.open_connection(self.host, self.port,
-                                                              local_addr=(HOSTILE_SOURCE, 0)), 10)
+        return await asyncio.wait_for(asyncio.open_connection(self.host, self.port, local_addr=(HOSTILE_SOURCE, 0)), 10)
 
     async def _exchange(self, query: str) -> str:
         """POST ``query`` as a form, read the status line and drain the answer; the status or what failed."""
@@ -189,9 +202,11 @@ class HostileLoad(threading.Thread):
         except (OSError, TimeoutError):
             return "connect failed"
         body = urllib.parse.urlencode({"query": query}).encode()
-        head = (f"POST {self.sparql_path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                "Accept: application/sparql-results+json\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        head = (
+            f"POST {self.sparql_path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            "Accept: application/sparql-results+json\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
 
         async def answer() -> str:
             line = await reader.readline()

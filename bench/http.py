@@ -91,8 +91,14 @@ SERVERS = {
     "pyoxigraph-uwsgi": "the same bare WSGI function under uWSGI (HTTP server in C), pyoxigraph in memory",
 }
 #: the path of each server's SPARQL query endpoint
-SPARQL_PATH = {"kg": "/sparql", "oxigraph-memory": "/query", "oxigraph-disk": "/query", "rdflib-endpoint": "/sparql",
-               "pyoxigraph-plain": "/sparql", "pyoxigraph-uwsgi": "/sparql"}
+SPARQL_PATH = {
+    "kg": "/sparql",
+    "oxigraph-memory": "/query",
+    "oxigraph-disk": "/query",
+    "rdflib-endpoint": "/sparql",
+    "pyoxigraph-plain": "/sparql",
+    "pyoxigraph-uwsgi": "/sparql",
+}
 #: the servers that run --workers worker processes, each holding its own copy of the data
 WITH_WORKERS = ("kg", "rdflib-endpoint", "pyoxigraph-plain", "pyoxigraph-uwsgi")
 #: the bare fronts over pyoxigraph (bench/plain_app.py), each also compared with the Oxigraph server
@@ -117,25 +123,38 @@ POOLS = {
     "indicator": "SELECT DISTINCT ?v WHERE { ?observation yrd:indicator ?v } ORDER BY ?v",
     "person": "SELECT DISTINCT ?v WHERE { { ?v a foaf:Person } UNION { ?post org:member ?v } } ORDER BY ?v",
     "entity": "SELECT DISTINCT ?v WHERE { { ?v a yrd:Region } UNION { ?v a yrd:Zone } UNION { ?v a yrd:Agreement }"
-              " UNION { ?v a yrd:Industry } } ORDER BY ?v",
+    " UNION { ?v a yrd:Industry } } ORDER BY ?v",
     "date": "SELECT DISTINCT ?v WHERE { ?thing yrd:earliestDate ?v } ORDER BY ?v",
     "number": "SELECT DISTINCT ?v WHERE { ?observation yrd:value ?v"
-              " FILTER(DATATYPE(?v) = <http://www.w3.org/2001/XMLSchema#integer>) } ORDER BY ?v",
+    " FILTER(DATATYPE(?v) = <http://www.w3.org/2001/XMLSchema#integer>) } ORDER BY ?v",
     "label": "SELECT DISTINCT ?v WHERE { ?thing rdfs:label ?v FILTER(LANG(?v) = 'en') } ORDER BY ?v",
     "pair": "SELECT DISTINCT ?a ?b WHERE { { ?thing yrd:coBuiltBy ?a , ?b } UNION { ?thing yrd:party ?a , ?b }"
-            " FILTER(STR(?a) < STR(?b)) } ORDER BY ?a ?b",
+    " FILTER(STR(?a) < STR(?b)) } ORDER BY ?a ?b",
 }
 #: which pool a parameter draws from, by its name (the queries' names, see queries/*.rq)
 PARAMETER_POOLS = {
-    "region": "region", "province": "region", "place": "region", "holder": "subject", "adopter": "subject",
-    "subject": "subject", "park": "park", "root": "industry", "indicator": "indicator", "entity": "entity",
-    "person": "person", "since": "date", "year": "year", "minimum": "number", "name": "name",
+    "region": "region",
+    "province": "region",
+    "place": "region",
+    "holder": "subject",
+    "adopter": "subject",
+    "subject": "subject",
+    "park": "park",
+    "root": "industry",
+    "indicator": "indicator",
+    "entity": "entity",
+    "person": "person",
+    "since": "date",
+    "year": "year",
+    "minimum": "number",
+    "name": "name",
 }
 #: parameters drawn together: (first, second) from related parties, (from, to) a 30-day window
 JOINT = {("first", "second"): "pair", ("from", "to"): "window"}
 
 
 # --- the data ----------------------------------------------------------------------------------------------
+
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """The environment without any KG_* setting of the caller, plus ``extra``."""
@@ -146,14 +165,19 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 def _kg(args: list[str], env: dict[str, str], timeout: float, log: Path) -> None:
     with log.open("ab") as output:
-        done = subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", *args], cwd=ROOT, env=env,
-                              stdout=output, stderr=subprocess.STDOUT, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-c", "from kg.cli import run; run()", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"kg {args[0]} failed (exit {done.returncode}); see {log}")
 
 
-def prepare_data(size: int, work: Path, *, rebuild: bool = False, build_timeout: float = 7200,
-                 progress=print) -> dict:
+def prepare_data(size: int, work: Path, *, rebuild: bool = False, build_timeout: float = 7200, progress=print) -> dict:
     """Seeds, a store built by ``kg build`` and its N-Quads export for ``size``, reused when present."""
     from bench.generate import generate
 
@@ -198,23 +222,30 @@ def prepare_data(size: int, work: Path, *, rebuild: bool = False, build_timeout:
             if line:
                 graph = line[:-1].rstrip().rsplit(b" ", 1)[-1].decode()
                 graphs[graph] = graphs.get(graph, 0) + 1
-    return {"folder": folder, "store": store, "nquads": nquads, "build_id": build_id,
-            "graphs": graphs,
-            "quads": sum(graphs.values()), "nquads_bytes": nquads.stat().st_size,
-            "asserted_triples": graphs.get(f"<{BASE_IRI}graph/asserted>", 0)}
+    return {
+        "folder": folder,
+        "store": store,
+        "nquads": nquads,
+        "build_id": build_id,
+        "graphs": graphs,
+        "quads": sum(graphs.values()),
+        "nquads_bytes": nquads.stat().st_size,
+        "asserted_triples": graphs.get(f"<{BASE_IRI}graph/asserted>", 0),
+    }
 
 
 # --- the requests ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Request:
     """One logical request: a saved query with parameter values, and its SPARQL equivalent."""
 
-    kind: str                    # "s": a saved query (its API on kg serve), "a": ad hoc SPARQL
-    query: str                   # the saved query's id
-    values: dict[str, str]       # parameter name -> value, as a client sends it
-    text: str                    # the SPARQL every peer gets (and kg serve too, ad hoc)
-    rows: int                    # solutions on the built store
+    kind: str  # "s": a saved query (its API on kg serve), "a": ad hoc SPARQL
+    query: str  # the saved query's id
+    values: dict[str, str]  # parameter name -> value, as a client sends it
+    text: str  # the SPARQL every peer gets (and kg serve too, ad hoc)
+    rows: int  # solutions on the built store
 
     def render(self, server: str) -> tuple[str, str, str]:
         """(method, path with query string, form body) for ``server``."""
@@ -240,7 +271,7 @@ def sparql_text(query, values: dict[str, str]) -> str:
         masked = code_only(text)
         pattern = re.compile(r"[?$](" + "|".join(map(re.escape, required)) + r")\b")
         for match in reversed(list(pattern.finditer(masked))):
-            text = text[: match.start()] + str(to_ox(required[match.group(1)])) + text[match.end():]
+            text = text[: match.start()] + str(to_ox(required[match.group(1)])) + text[match.end() :]
     return text
 
 
@@ -252,8 +283,7 @@ def _pools(store) -> dict[str, list]:
         pools[name] = [tuple(row[n].value for n in names) for row in rows]
     dates = [d for (d,) in pools["date"]]
     pools["year"] = sorted({d[:4] for d in dates})
-    pools["window"] = [(d, (datetime.date.fromisoformat(d) + datetime.timedelta(days=30)).isoformat())
-                       for d in dates]
+    pools["window"] = [(d, (datetime.date.fromisoformat(d) + datetime.timedelta(days=30)).isoformat()) for d in dates]
     # search text: the first four letters of English names, lower-cased (matches many, like a user's typing)
     pools["name"] = sorted({label[:4].lower() for (label,) in pools.pop("label") if len(label) >= 4})
     return pools
@@ -277,8 +307,9 @@ def candidates(query, pools: dict[str, list], rng: random.Random) -> list[dict[s
     return choices
 
 
-def make_plan(data: dict, *, seed: int, per_query: int, mix_values: int, max_rows: int, budget_s: float,
-              progress=print) -> dict:
+def make_plan(
+    data: dict, *, seed: int, per_query: int, mix_values: int, max_rows: int, budget_s: float, progress=print
+) -> dict:
     """Choose the requests: per saved query, up to ``per_query`` parameter values from the data whose
     answer has 1 to ``max_rows`` rows on the built store (tried for at most ``budget_s`` seconds)."""
     import pyoxigraph as ox
@@ -287,8 +318,15 @@ def make_plan(data: dict, *, seed: int, per_query: int, mix_values: int, max_row
 
     queries = load_queries(ROOT / "queries")
     recipe = json.dumps([POOLS, PARAMETER_POOLS, sorted((q.id, q.text) for q in queries.values())])
-    key = {"version": PLAN_VERSION, "build_id": data["build_id"], "seed": seed, "per_query": per_query,
-           "mix_values": mix_values, "max_rows": max_rows, "recipe": hashlib.sha256(recipe.encode()).hexdigest()}
+    key = {
+        "version": PLAN_VERSION,
+        "build_id": data["build_id"],
+        "seed": seed,
+        "per_query": per_query,
+        "mix_values": mix_values,
+        "max_rows": max_rows,
+        "recipe": hashlib.sha256(recipe.encode()).hexdigest(),
+    }
     cached = data["folder"] / "requests" / "plan.json"
     if cached.exists():
         plan = json.loads(cached.read_text())
@@ -312,12 +350,16 @@ def make_plan(data: dict, *, seed: int, per_query: int, mix_values: int, max_row
         if chosen:
             accepted[query_id] = chosen
         else:
-            left_out[query_id] = (f"none of {tried} parameter values drawn from the data gives 1 to {max_rows} rows"
-                                  if tried else "no parameter values of its kind in the data")
+            left_out[query_id] = (
+                f"none of {tried} parameter values drawn from the data gives 1 to {max_rows} rows"
+                if tried
+                else "no parameter values of its kind in the data"
+            )
         progress(f"  {query_id}: {len(chosen)} requests ({tried} tried)")
     if not accepted:
-        raise RuntimeError("no saved query has parameter values in this data that give 1 to "
-                           f"{max_rows} rows: {left_out}")
+        raise RuntimeError(
+            f"no saved query has parameter values in this data that give 1 to {max_rows} rows: {left_out}"
+        )
     # ad hoc: every accepted request once, in a shuffled order. wrk walks the list from its start for as
     # long as a run lasts, so the cost of a request must not depend on where it stands. In turns (each
     # query once, then again while its values last), the queries with few values, the heavy ones, came
@@ -354,6 +396,7 @@ def write_lists(plan: dict, folder: Path, servers: list[str]) -> dict[tuple[str,
 
 # --- the servers -------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -389,8 +432,9 @@ def rdflib_endpoint_app():
     return app
 
 
-def _http(base: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-          timeout: float = 30) -> tuple[int, bytes, str]:
+def _http(
+    base: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30
+) -> tuple[int, bytes, str]:
     request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -400,8 +444,14 @@ def _http(base: str, method: str, path: str, body: bytes | None = None, headers:
 
 
 def _sparql(base: str, server: str, query: str, timeout: float = 120) -> tuple[int, bytes, str]:
-    return _http(base, "POST", SPARQL_PATH[server], urllib.parse.urlencode({"query": query}).encode(),
-                 {"Accept": ACCEPT, "Content-Type": FORM}, timeout)
+    return _http(
+        base,
+        "POST",
+        SPARQL_PATH[server],
+        urllib.parse.urlencode({"query": query}).encode(),
+        {"Accept": ACCEPT, "Content-Type": FORM},
+        timeout,
+    )
 
 
 def _oxigraph_location(data: dict, log: Path, timeout: float) -> Path:
@@ -412,8 +462,12 @@ def _oxigraph_location(data: dict, log: Path, timeout: float) -> Path:
     shutil.rmtree(location, ignore_errors=True)
     stamp.unlink(missing_ok=True)
     with log.open("ab") as output:
-        done = subprocess.run([oxigraph_binary(), "load", "--location", str(location), "--file", str(data["nquads"])],
-                              stdout=output, stderr=subprocess.STDOUT, timeout=timeout)
+        done = subprocess.run(
+            [oxigraph_binary(), "load", "--location", str(location), "--file", str(data["nquads"])],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"oxigraph load failed (exit {done.returncode}); see {log}")
     stamp.write_text(data["build_id"])
@@ -435,8 +489,9 @@ def _wait_answering(server: Running, check, deadline: float) -> None:
     """Poll ``check()`` until it is true; fail when the process ends or ``deadline`` passes."""
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode} while starting; "
-                               f"log: {_tail(server.log)}")
+            raise RuntimeError(
+                f"{server.name} exited with {server.process.returncode} while starting; log: {_tail(server.log)}"
+            )
         try:
             if check():
                 return
@@ -454,8 +509,17 @@ def _tail(path: Path, size: int = 2000) -> str:
 
 
 @contextlib.contextmanager
-def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: float, threads: int = 4,
-            settings: dict[str, str] | None = None, oxigraph_timeout: int = 30):
+def running(
+    name: str,
+    data: dict,
+    logs: Path,
+    *,
+    workers: int,
+    start_timeout: float,
+    threads: int = 4,
+    settings: dict[str, str] | None = None,
+    oxigraph_timeout: int = 30,
+):
     """Start ``name`` on a free loopback port, wait (bounded) until it serves the data, yield it, stop it.
 
     ``settings`` are KG_* variables for ``kg serve``; ``oxigraph_timeout`` the Oxigraph server's query time
@@ -469,46 +533,117 @@ def running(name: str, data: dict, logs: Path, *, workers: int, start_timeout: f
     ready_file.unlink(missing_ok=True)
     if name == "kg":
         env["KG_STORE_DIR"] = str(data["store"])
-        command = [sys.executable, "-c", "from kg.cli import run; run()", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+        command = [
+            sys.executable,
+            "-c",
+            "from kg.cli import run; run()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ]
     elif name == "oxigraph-memory":
-        command = [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph",
-                   "--timeout-s", str(oxigraph_timeout)]
+        command = [
+            oxigraph_binary(),
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--union-default-graph",
+            "--timeout-s",
+            str(oxigraph_timeout),
+        ]
     elif name == "oxigraph-disk":
         location = _oxigraph_location(data, log, start_timeout)
-        command = [oxigraph_binary(), "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-                   "--union-default-graph", "--timeout-s", str(oxigraph_timeout)]
+        command = [
+            oxigraph_binary(),
+            "serve-read-only",
+            "--location",
+            str(location),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--union-default-graph",
+            "--timeout-s",
+            str(oxigraph_timeout),
+        ]
     elif name == "rdflib-endpoint":
         env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
-        command = [sys.executable, "-m", "uvicorn", "--factory", "bench.http:rdflib_endpoint_app",
-                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.http:rdflib_endpoint_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
     elif name == "pyoxigraph-plain":
         env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--threads", str(threads), "--worker-class", "gthread", "--timeout", "600",
-                   "--no-control-socket", "bench.plain_app:app"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "600",
+            "--no-control-socket",
+            "bench.plain_app:app",
+        ]
     elif name == "pyoxigraph-uwsgi":
         env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
         # --lazy-apps: each worker loads the app (and its copy of the data) after the fork, as gunicorn does
-        command = [uwsgi_binary(), "--http11-socket", f"127.0.0.1:{port}", "--processes", str(workers),
-                   "--threads", str(threads), "--lazy-apps", "--master", "--die-on-term", "--need-app",
-                   "--disable-logging", "--pythonpath", str(ROOT), "--module", "bench.plain_app:app"]
+        command = [
+            uwsgi_binary(),
+            "--http11-socket",
+            f"127.0.0.1:{port}",
+            "--processes",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--lazy-apps",
+            "--master",
+            "--die-on-term",
+            "--need-app",
+            "--disable-logging",
+            "--pythonpath",
+            str(ROOT),
+            "--module",
+            "bench.plain_app:app",
+        ]
     else:
         raise ValueError(f"unknown server {name!r}")
     started = time.monotonic()
     deadline = started + start_timeout
     with log.open("ab") as output:
         # its own process group, so stopping it reaches its workers and nothing else
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Running(name, base, process, command, log)
     try:
         if name == "kg":
             _wait_answering(server, _kg_ready(base, workers), deadline)
         elif name in ("rdflib-endpoint", *BARE_FRONTS):
+
             def ready():
                 loaded = ready_file.exists() and len(ready_file.read_text().split()) >= workers
                 return loaded and _sparql(base, name, "ASK {}", timeout=5)[0] == 200
+
             _wait_answering(server, ready, deadline)
         else:
             _wait_answering(server, lambda: _sparql(base, name, "ASK {}", timeout=2)[0] == 200, deadline)
@@ -542,8 +677,12 @@ def _post_file(base: str, path: Path, timeout: float) -> None:
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout, blocksize=1 << 20)
     try:
         with path.open("rb") as body:
-            connection.request("POST", "/store", body=body, headers={
-                "Content-Type": "application/n-quads", "Content-Length": str(path.stat().st_size)})
+            connection.request(
+                "POST",
+                "/store",
+                body=body,
+                headers={"Content-Type": "application/n-quads", "Content-Length": str(path.stat().st_size)},
+            )
             response = connection.getresponse()
             answer = response.read()
         if response.status not in (200, 201, 204):
@@ -568,6 +707,7 @@ def _stop(process: subprocess.Popen, grace: float = 20) -> None:
 
 
 # --- memory ------------------------------------------------------------------------------------------------
+
 
 def _tree(root: int) -> list[int]:
     """``root`` and its descendants, from /proc."""
@@ -635,14 +775,16 @@ class MemorySampler(threading.Thread):
 
 # --- checks and runs ---------------------------------------------------------------------------------------
 
+
 def _rows(body: bytes) -> int:
     return len(json.loads(body)["results"]["bindings"])
 
 
 def check_same_data(server: Running, data: dict) -> dict:
     """The server holds as many quads, in named graphs, as the export."""
-    status, body, _ = _sparql(server.base, server.name,
-                              "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", timeout=900)
+    status, body, _ = _sparql(
+        server.base, server.name, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", timeout=900
+    )
     if status != 200:
         raise RuntimeError(f"{server.name}: counting quads answered {status}: {body[:300]!r}")
     quads = int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
@@ -676,23 +818,69 @@ def verify(server: Running, plan: dict, adhoc_per_query: int) -> dict:
             try:
                 rows = _rows(answer)
             except (ValueError, KeyError, TypeError):
-                problems.append({"query": item["query"], "values": item["values"], "kind": item["kind"],
-                                 "problem": f"not SPARQL JSON ({media})"})
+                problems.append(
+                    {
+                        "query": item["query"],
+                        "values": item["values"],
+                        "kind": item["kind"],
+                        "problem": f"not SPARQL JSON ({media})",
+                    }
+                )
                 continue
         if status != 200 or rows != item["rows"]:
-            problems.append({"query": item["query"], "values": item["values"], "kind": item["kind"],
-                             "status": status, "rows": rows, "expected_rows": item["rows"],
-                             "body": answer[:300].decode("utf-8", "replace") if status != 200 else None})
-    return {"requests": len(checks), "saved": len(seen), "adhoc": len(checks) - len(seen),
-            "failed": len(problems), "problems": problems[:20], "seconds": round(time.monotonic() - started, 1)}
+            problems.append(
+                {
+                    "query": item["query"],
+                    "values": item["values"],
+                    "kind": item["kind"],
+                    "status": status,
+                    "rows": rows,
+                    "expected_rows": item["rows"],
+                    "body": answer[:300].decode("utf-8", "replace") if status != 200 else None,
+                }
+            )
+    return {
+        "requests": len(checks),
+        "saved": len(seen),
+        "adhoc": len(checks) - len(seen),
+        "failed": len(problems),
+        "problems": problems[:20],
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
-def run_wrk(base: str, workload: str, requests: Path, tag: str, *, connections: int, duration: float,
-            threads: int, timeout_s: int, log: Path) -> dict:
+def run_wrk(
+    base: str,
+    workload: str,
+    requests: Path,
+    tag: str,
+    *,
+    connections: int,
+    duration: float,
+    threads: int,
+    timeout_s: int,
+    log: Path,
+) -> dict:
     threads = max(1, min(threads, connections))
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout",
-               f"{timeout_s}s", "--latency", "-s", str(WRK_SCRIPTS / f"{workload}.lua"), base, "--",
-               str(requests), tag, str(threads)]
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration:g}s",
+        "--timeout",
+        f"{timeout_s}s",
+        "--latency",
+        "-s",
+        str(WRK_SCRIPTS / f"{workload}.lua"),
+        base,
+        "--",
+        str(requests),
+        tag,
+        str(threads),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + timeout_s + 60)
     with log.open("a", encoding="utf-8") as output:
         output.write(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}\n")
@@ -702,10 +890,17 @@ def run_wrk(base: str, workload: str, requests: Path, tag: str, *, connections: 
     raw = json.loads(line.split(" ", 1)[1])
     seconds = raw["duration_us"] / 1e6
     latency = {k: round(v / 1000, 2) for k, v in raw["latency_us"].items()}
-    return {"threads": threads, "duration_s": round(seconds, 2), "requests": raw["requests"],
-            "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0, "latency_ms": latency,
-            "non2xx": raw["non2xx"], "errors": raw["errors"], "statuses": raw["statuses"],
-            "mib_received": round(raw["bytes"] / 2**20, 1)}
+    return {
+        "threads": threads,
+        "duration_s": round(seconds, 2),
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
+        "latency_ms": latency,
+        "non2xx": raw["non2xx"],
+        "errors": raw["errors"],
+        "statuses": raw["statuses"],
+        "mib_received": round(raw["bytes"] / 2**20, 1),
+    }
 
 
 def _per_core(rps: float, cores: dict) -> float | None:
@@ -752,10 +947,24 @@ class CpuShare:
         self.cores = {"server": round(server, 2), "wrk": round(wrk, 2), "other": round(max(busy - server - wrk, 0), 2)}
 
 
-def benchmark_server(name: str, data: dict, plan: dict, lists: dict, logs: Path, *, connections: list[int],
-                     duration: float, warmup: float, workers: int, wrk_threads: int, timeout_s: int,
-                     start_timeout: float, verify_adhoc: int, threads: int = 4,
-                     progress=print) -> tuple[dict, list[dict]]:
+def benchmark_server(
+    name: str,
+    data: dict,
+    plan: dict,
+    lists: dict,
+    logs: Path,
+    *,
+    connections: list[int],
+    duration: float,
+    warmup: float,
+    workers: int,
+    wrk_threads: int,
+    timeout_s: int,
+    start_timeout: float,
+    verify_adhoc: int,
+    threads: int = 4,
+    progress=print,
+) -> tuple[dict, list[dict]]:
     runs: list[dict] = []
     with running(name, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as server:
         sampler = MemorySampler(server.process.pid)
@@ -764,37 +973,72 @@ def benchmark_server(name: str, data: dict, plan: dict, lists: dict, logs: Path,
             progress(f"{name}: started in {server.started_s:.1f} s on {server.base}")
             same = check_same_data(server, data)
             checked = verify(server, plan, verify_adhoc)
-            progress(f"{name}: {same['quads']} quads; verified {checked['requests']} requests, "
-                     f"{checked['failed']} failed ({checked['seconds']} s)")
+            progress(
+                f"{name}: {same['quads']} quads; verified {checked['requests']} requests, "
+                f"{checked['failed']} failed ({checked['seconds']} s)"
+            )
             if checked["failed"]:
-                raise RuntimeError(f"{name}: {checked['failed']} requests failed the check before timing: "
-                                   + json.dumps(checked["problems"][:3]))
+                raise RuntimeError(
+                    f"{name}: {checked['failed']} requests failed the check before timing: "
+                    + json.dumps(checked["problems"][:3])
+                )
             for workload in WORKLOADS:
                 if warmup > 0:
-                    warm = run_wrk(server.base, workload, lists[name, workload], f"warm-{workload}",
-                                   connections=max(connections), duration=warmup, threads=wrk_threads,
-                                   timeout_s=timeout_s, log=logs / f"{name}-wrk.log")
+                    warm = run_wrk(
+                        server.base,
+                        workload,
+                        lists[name, workload],
+                        f"warm-{workload}",
+                        connections=max(connections),
+                        duration=warmup,
+                        threads=wrk_threads,
+                        timeout_s=timeout_s,
+                        log=logs / f"{name}-wrk.log",
+                    )
                     progress(f"{name} {workload}: warm-up {warm['requests']} requests")
                 for count in connections:
                     load = _loadavg()
                     began = time.monotonic()
                     with CpuShare(server.process.pid) as cpu:
-                        result = run_wrk(server.base, workload, lists[name, workload], f"{workload}-c{count}",
-                                         connections=count, duration=duration, threads=wrk_threads,
-                                         timeout_s=timeout_s, log=logs / f"{name}-wrk.log")
-                    result = {"server": name, "workload": workload, "connections": count, **result,
-                              "peak_rss_mib": sampler.peak_mib(began, time.monotonic()), "cpu_cores": cpu.cores,
-                              "rps_per_server_core": _per_core(result["rps"], cpu.cores), "loadavg_before": load}
+                        result = run_wrk(
+                            server.base,
+                            workload,
+                            lists[name, workload],
+                            f"{workload}-c{count}",
+                            connections=count,
+                            duration=duration,
+                            threads=wrk_threads,
+                            timeout_s=timeout_s,
+                            log=logs / f"{name}-wrk.log",
+                        )
+                    result = {
+                        "server": name,
+                        "workload": workload,
+                        "connections": count,
+                        **result,
+                        "peak_rss_mib": sampler.peak_mib(began, time.monotonic()),
+                        "cpu_cores": cpu.cores,
+                        "rps_per_server_core": _per_core(result["rps"], cpu.cores),
+                        "loadavg_before": load,
+                    }
                     runs.append(result)
                     latency = result["latency_ms"]
-                    progress(f"{name} {workload} c={count}: {result['rps']} req/s, p50 {latency['p50']} ms, "
-                             f"p99 {latency['p99']} ms, non-2xx {result['non2xx']}, "
-                             f"peak {result['peak_rss_mib']} MiB")
+                    progress(
+                        f"{name} {workload} c={count}: {result['rps']} req/s, p50 {latency['p50']} ms, "
+                        f"p99 {latency['p99']} ms, non-2xx {result['non2xx']}, "
+                        f"peak {result['peak_rss_mib']} MiB"
+                    )
         finally:
             sampler.stop()
-        info = {"description": SERVERS[name], "command": [Path(server.command[0]).name, *server.command[1:]],
-                "start_s": round(server.started_s, 1), "same_data": same, "verification": checked,
-                "peak_rss_mib": sampler.peak_mib(), "workers": workers if name in WITH_WORKERS else None}
+        info = {
+            "description": SERVERS[name],
+            "command": [Path(server.command[0]).name, *server.command[1:]],
+            "start_s": round(server.started_s, 1),
+            "same_data": same,
+            "verification": checked,
+            "peak_rss_mib": sampler.peak_mib(),
+            "workers": workers if name in WITH_WORKERS else None,
+        }
     return info, runs
 
 
@@ -836,25 +1080,54 @@ class _KeptAlive:
 PAIRED_BUCKETS = ((0, 5), (5, 20), (20, 100), (100, None))
 
 
-def head_to_head(data: dict, plan: dict, logs: Path, peer: str, *, paired_count: int, rounds: int,
-                 round_requests: int, connections: int, workers: int, threads: int, start_timeout: float,
-                 timeout_s: int, progress=print, server: str = "kg") -> tuple[dict | None, dict | None]:
+def head_to_head(
+    data: dict,
+    plan: dict,
+    logs: Path,
+    peer: str,
+    *,
+    paired_count: int,
+    rounds: int,
+    round_requests: int,
+    connections: int,
+    workers: int,
+    threads: int,
+    start_timeout: float,
+    timeout_s: int,
+    progress=print,
+    server: str = "kg",
+) -> tuple[dict | None, dict | None]:
     """``server`` (kg serve unless named) and ``peer`` running at once, compared on the same ad hoc
     requests: ``paired_count`` of them one at a time (``paired``, kg serve only), then ``rounds``
     alternating rounds of the whole list, or of its first ``round_requests`` (``alternating``)."""
     if paired_count and server != "kg":
         raise ValueError("the paired comparison is of kg serve against a peer")
-    with running(server, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours, \
-            running(peer, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as theirs:
-        one_by_one = paired(ours, theirs, plan["adhoc"], count=paired_count, timeout_s=timeout_s,
-                            progress=progress) if paired_count else None
-        whole_list = alternating(ours, theirs, plan["adhoc"][:round_requests or None], rounds=rounds,
-                                 connections=connections, timeout_s=timeout_s, progress=progress) if rounds else None
+    with (
+        running(server, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as ours,
+        running(peer, data, logs, workers=workers, start_timeout=start_timeout, threads=threads) as theirs,
+    ):
+        one_by_one = (
+            paired(ours, theirs, plan["adhoc"], count=paired_count, timeout_s=timeout_s, progress=progress)
+            if paired_count
+            else None
+        )
+        whole_list = (
+            alternating(
+                ours,
+                theirs,
+                plan["adhoc"][: round_requests or None],
+                rounds=rounds,
+                connections=connections,
+                timeout_s=timeout_s,
+                progress=progress,
+            )
+            if rounds
+            else None
+        )
     return one_by_one, whole_list
 
 
-def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, timeout_s: int,
-           progress=print) -> dict:
+def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, timeout_s: int, progress=print) -> dict:
     """One ad hoc request at a time to kg serve (``ours``) and to a peer, the same ``count`` requests,
     alternating which server gets a request first: what each request costs with no queue.
 
@@ -868,7 +1141,7 @@ def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, tim
         for index in range(-min(10, count), count):  # the first ten of each, untimed: a warm-up
             item = Request(**items[index % len(items)])
             marked = replace(item, text=f"{item.text}\n# paired-{index}")
-            for server in ((ours, theirs) if index % 2 else (theirs, ours)):
+            for server in (ours, theirs) if index % 2 else (theirs, ours):
                 status, seconds = clients[server.name].send(*marked.render(server.name))
                 if status != 200:
                     raise RuntimeError(f"{server.name} answered {status} to {item.query} {item.values}")
@@ -883,16 +1156,30 @@ def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, tim
         chosen = [(k, p) for k, p in zip(kg_times, peer_times) if low <= p * 1000 and (high is None or p * 1000 < high)]
         if chosen:
             kg_total, peer_total = sum(k for k, _ in chosen), sum(p for _, p in chosen)
-            buckets.append({"peer_ms": [low, high], "requests": len(chosen), "kg_s": round(kg_total, 3),
-                            "peer_s": round(peer_total, 3), "ratio": round(peer_total / kg_total, 3)})
-    result = {"peer": peer, "requests": count, "kg_s": round(sum(kg_times), 3), "peer_s": round(sum(peer_times), 3),
-              "ratio": round(sum(peer_times) / sum(kg_times), 3),
-              "kg_median_ms": round(statistics.median(kg_times) * 1000, 2),
-              "peer_median_ms": round(statistics.median(peer_times) * 1000, 2),
-              "median_difference_ms": round(statistics.median(k - p for k, p in zip(kg_times, peer_times)) * 1000, 2),
-              "buckets": buckets}
-    progress(f"paired with {peer}: {count} requests, kg {result['kg_s']} s, {peer} {result['peer_s']} s "
-             f"(ratio {result['ratio']})")
+            buckets.append(
+                {
+                    "peer_ms": [low, high],
+                    "requests": len(chosen),
+                    "kg_s": round(kg_total, 3),
+                    "peer_s": round(peer_total, 3),
+                    "ratio": round(peer_total / kg_total, 3),
+                }
+            )
+    result = {
+        "peer": peer,
+        "requests": count,
+        "kg_s": round(sum(kg_times), 3),
+        "peer_s": round(sum(peer_times), 3),
+        "ratio": round(sum(peer_times) / sum(kg_times), 3),
+        "kg_median_ms": round(statistics.median(kg_times) * 1000, 2),
+        "peer_median_ms": round(statistics.median(peer_times) * 1000, 2),
+        "median_difference_ms": round(statistics.median(k - p for k, p in zip(kg_times, peer_times)) * 1000, 2),
+        "buckets": buckets,
+    }
+    progress(
+        f"paired with {peer}: {count} requests, kg {result['kg_s']} s, {peer} {result['peer_s']} s "
+        f"(ratio {result['ratio']})"
+    )
     return result
 
 
@@ -914,7 +1201,8 @@ def _whole_list(server: Running, items: list[dict], tag: str, *, connections: in
                     return
                 item = Request(**items[index])
                 status, seconds[index] = connection.send(
-                    *replace(item, text=f"{item.text}\n# {tag}-{index}").render(server.name))
+                    *replace(item, text=f"{item.text}\n# {tag}-{index}").render(server.name)
+                )
                 if status != 200:
                     failures.append(f"{server.name} answered {status} to {item.query} {item.values}")
         except Exception as exc:  # noqa: BLE001 - reported below, from the calling thread
@@ -933,12 +1221,16 @@ def _whole_list(server: Running, items: list[dict], tag: str, *, connections: in
     if failures or any(thread.is_alive() for thread in threads):
         raise RuntimeError(failures[0] if failures else f"{server.name}: the round did not finish")
     ordered = sorted(seconds)
-    return {"rps": round(len(items) / elapsed, 1), "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1),
-            "server_cpu_ms_per_request": round(cpu.server_seconds / len(items) * 1000, 2)}
+    return {
+        "rps": round(len(items) / elapsed, 1),
+        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1),
+        "server_cpu_ms_per_request": round(cpu.server_seconds / len(items) * 1000, 2),
+    }
 
 
-def alternating(ours: Running, theirs: Running, items: list[dict], *, rounds: int, connections: int,
-                timeout_s: int, progress=print) -> dict:
+def alternating(
+    ours: Running, theirs: Running, items: list[dict], *, rounds: int, connections: int, timeout_s: int, progress=print
+) -> dict:
     """The whole ad hoc list, once per round, to a server (``ours``: kg serve, or the plain Python front)
     and to a peer, both running, over ``connections`` connections at once; which server goes first
     alternates from round to round.
@@ -950,19 +1242,23 @@ def alternating(ours: Running, theirs: Running, items: list[dict], *, rounds: in
     result: dict = {"server": mine, "peer": peer, "connections": connections, "requests": len(items), "rounds": []}
     for number in range(rounds):
         measured = {}
-        for server in ((ours, theirs) if number % 2 == 0 else (theirs, ours)):
-            measured[server.name] = _whole_list(server, items, f"round-{number}-{server.name}",
-                                                connections=connections, timeout_s=timeout_s)
+        for server in (ours, theirs) if number % 2 == 0 else (theirs, ours):
+            measured[server.name] = _whole_list(
+                server, items, f"round-{number}-{server.name}", connections=connections, timeout_s=timeout_s
+            )
         measured["ratio"] = round(measured[mine]["rps"] / measured[peer]["rps"], 3)
         result["rounds"].append(measured)
-        progress(f"alternating {mine} with {peer}, round {number + 1}: {mine} {measured[mine]['rps']} req/s, "
-                 f"{peer} {measured[peer]['rps']} req/s (ratio {measured['ratio']})")
+        progress(
+            f"alternating {mine} with {peer}, round {number + 1}: {mine} {measured[mine]['rps']} req/s, "
+            f"{peer} {measured[peer]['rps']} req/s (ratio {measured['ratio']})"
+        )
     result["median_ratio"] = round(statistics.median(r["ratio"] for r in result["rounds"]), 3)
     result["p99_ratio"] = round(statistics.median(r[peer]["p99_ms"] / r[mine]["p99_ms"] for r in result["rounds"]), 3)
     return result
 
 
 # --- the suite ---------------------------------------------------------------------------------------------
+
 
 def _version(name: str) -> str | None:
     try:
@@ -973,8 +1269,20 @@ def _version(name: str) -> str | None:
 
 def versions() -> dict:
     found = {"python": platform.python_version()}
-    for name in ["yrd-kg", "pyoxigraph", "oxigraph", "flask", "gunicorn", "rdflib", "rdflib-endpoint", "fastapi",
-                 "uvicorn", "uvloop", "httptools", "pyuwsgi"]:
+    for name in [
+        "yrd-kg",
+        "pyoxigraph",
+        "oxigraph",
+        "flask",
+        "gunicorn",
+        "rdflib",
+        "rdflib-endpoint",
+        "fastapi",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "pyuwsgi",
+    ]:
         found[name] = _version(name)
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         output = subprocess.run([oxigraph_binary(), "--version"], capture_output=True, text=True, timeout=10)
@@ -993,33 +1301,68 @@ def ratios(runs: list[dict]) -> list[dict]:
         mine = ours.get((run["workload"], run["connections"]))
         if run["server"] == "kg" or mine is None:
             continue
+
         def share(a, b):
             return round(a / b, 2) if b else None
-        found.append({"workload": run["workload"], "connections": run["connections"], "peer": run["server"],
-                      "rps": share(mine["rps"], run["rps"]),
-                      "rps_per_server_core": share(mine.get("rps_per_server_core") or 0,
-                                                   run.get("rps_per_server_core") or 0) or None,
-                      "p50": share(run["latency_ms"]["p50"], mine["latency_ms"]["p50"]),
-                      "p99": share(run["latency_ms"]["p99"], mine["latency_ms"]["p99"])})
+
+        found.append(
+            {
+                "workload": run["workload"],
+                "connections": run["connections"],
+                "peer": run["server"],
+                "rps": share(mine["rps"], run["rps"]),
+                "rps_per_server_core": share(mine.get("rps_per_server_core") or 0, run.get("rps_per_server_core") or 0)
+                or None,
+                "p50": share(run["latency_ms"]["p50"], mine["latency_ms"]["p50"]),
+                "p99": share(run["latency_ms"]["p99"], mine["latency_ms"]["p99"]),
+            }
+        )
     return found
 
 
-def run_suite(*, triples: int, connections: list[int], duration: float, servers: list[str], out: Path,
-              work: Path, warmup: float = 5, workers: int = 2, threads: int = 4, wrk_threads: int = 1,
-              timeout_s: int = 30,
-              seed: int = 1, per_query: int = 200, mix_values: int = 4, max_rows: int = 1000,
-              plan_budget_s: float = 30, verify_adhoc: int = 2, start_timeout: float | None = None,
-              rebuild: bool = False, paired_requests: int = 0, rounds: int = 0, round_requests: int = 0,
-              progress=print) -> dict:
+def run_suite(
+    *,
+    triples: int,
+    connections: list[int],
+    duration: float,
+    servers: list[str],
+    out: Path,
+    work: Path,
+    warmup: float = 5,
+    workers: int = 2,
+    threads: int = 4,
+    wrk_threads: int = 1,
+    timeout_s: int = 30,
+    seed: int = 1,
+    per_query: int = 200,
+    mix_values: int = 4,
+    max_rows: int = 1000,
+    plan_budget_s: float = 30,
+    verify_adhoc: int = 2,
+    start_timeout: float | None = None,
+    rebuild: bool = False,
+    paired_requests: int = 0,
+    rounds: int = 0,
+    round_requests: int = 0,
+    progress=print,
+) -> dict:
     if shutil.which("wrk") is None:
         raise RuntimeError("the load generator wrk is not installed (Debian: apt-get install wrk)")
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     data = prepare_data(triples, work, rebuild=rebuild, progress=progress)
-    progress(f"data: {data['quads']} quads ({data['asserted_triples']} asserted triples), "
-             f"build {data['build_id'][:12]}")
+    progress(
+        f"data: {data['quads']} quads ({data['asserted_triples']} asserted triples), build {data['build_id'][:12]}"
+    )
     progress("choosing requests")
-    plan = make_plan(data, seed=seed, per_query=per_query, mix_values=mix_values, max_rows=max_rows,
-                     budget_s=plan_budget_s, progress=progress)
+    plan = make_plan(
+        data,
+        seed=seed,
+        per_query=per_query,
+        mix_values=mix_values,
+        max_rows=max_rows,
+        budget_s=plan_budget_s,
+        progress=progress,
+    )
     lists = write_lists(plan, data["folder"], servers)
     logs = data["folder"] / "logs"
     logs.mkdir(exist_ok=True)
@@ -1027,29 +1370,68 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
         old.unlink()
     start_timeout = start_timeout or 120 + data["quads"] / 1500
     results = {
-        "started": started.isoformat(timespec="seconds"), "machine": machine(), "versions": versions(),
-        "settings": {"triples": triples, "connections": connections, "duration_s": duration, "warmup_s": warmup,
-                     "workers": workers, "threads": threads, "wrk_threads": wrk_threads, "wrk_timeout_s": timeout_s, "seed": seed,
-                     "max_rows": max_rows, "mix_values_per_query": mix_values},
-        "data": {"quads": data["quads"], "asserted_triples": data["asserted_triples"], "graphs": data["graphs"],
-                 "nquads_bytes": data["nquads_bytes"], "build_id": data["build_id"]},
+        "started": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {
+            "triples": triples,
+            "connections": connections,
+            "duration_s": duration,
+            "warmup_s": warmup,
+            "workers": workers,
+            "threads": threads,
+            "wrk_threads": wrk_threads,
+            "wrk_timeout_s": timeout_s,
+            "seed": seed,
+            "max_rows": max_rows,
+            "mix_values_per_query": mix_values,
+        },
+        "data": {
+            "quads": data["quads"],
+            "asserted_triples": data["asserted_triples"],
+            "graphs": data["graphs"],
+            "nquads_bytes": data["nquads_bytes"],
+            "build_id": data["build_id"],
+        },
         "workloads": {
-            "adhoc": {"description": WORKLOADS["adhoc"], "distinct_requests": len(plan["adhoc"]),
-                      "queries": plan["queries"]},
-            "mix": {"description": WORKLOADS["mix"], "list_length": len(plan["mix"]),
-                    "distinct_saved_requests": len({(r["query"], json.dumps(r["values"], sort_keys=True))
-                                                    for r in plan["mix"] if r["kind"] == "s"}),
-                    "adhoc_share": round(sum(r["kind"] == "a" for r in plan["mix"]) / len(plan["mix"]), 2)},
+            "adhoc": {
+                "description": WORKLOADS["adhoc"],
+                "distinct_requests": len(plan["adhoc"]),
+                "queries": plan["queries"],
+            },
+            "mix": {
+                "description": WORKLOADS["mix"],
+                "list_length": len(plan["mix"]),
+                "distinct_saved_requests": len(
+                    {(r["query"], json.dumps(r["values"], sort_keys=True)) for r in plan["mix"] if r["kind"] == "s"}
+                ),
+                "adhoc_share": round(sum(r["kind"] == "a" for r in plan["mix"]) / len(plan["mix"]), 2),
+            },
             "left_out_queries": plan["left_out"],
         },
-        "servers": {}, "runs": [], "ratios": [],
+        "servers": {},
+        "runs": [],
+        "ratios": [],
     }
     for name in servers:
         try:
             info, runs = benchmark_server(
-                name, data, plan, lists, logs, connections=connections, duration=duration, warmup=warmup,
-                workers=workers, wrk_threads=wrk_threads, timeout_s=timeout_s, start_timeout=start_timeout,
-                verify_adhoc=verify_adhoc, threads=threads, progress=progress)
+                name,
+                data,
+                plan,
+                lists,
+                logs,
+                connections=connections,
+                duration=duration,
+                warmup=warmup,
+                workers=workers,
+                wrk_threads=wrk_threads,
+                timeout_s=timeout_s,
+                start_timeout=start_timeout,
+                verify_adhoc=verify_adhoc,
+                threads=threads,
+                progress=progress,
+            )
             results["servers"][name] = info
             results["runs"] += runs
         except Exception as exc:  # noqa: BLE001 - one server failing must not lose the others' results
@@ -1061,10 +1443,20 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
         for peer in [name for name in servers if name != "kg"]:
             try:
                 one_by_one, whole_list = head_to_head(
-                    data, plan, logs, peer, paired_count=paired_requests, rounds=rounds,
+                    data,
+                    plan,
+                    logs,
+                    peer,
+                    paired_count=paired_requests,
+                    rounds=rounds,
                     round_requests=round_requests,
-                    connections=min(connections), workers=workers, threads=threads, start_timeout=start_timeout,
-                    timeout_s=timeout_s, progress=progress)
+                    connections=min(connections),
+                    workers=workers,
+                    threads=threads,
+                    start_timeout=start_timeout,
+                    timeout_s=timeout_s,
+                    progress=progress,
+                )
             except Exception as exc:  # noqa: BLE001 - the wrk runs above are kept whatever happens here
                 progress(f"kg serve with {peer}: FAILED: {exc}")
                 one_by_one = whole_list = {"peer": peer, "error": str(exc)[:3000]}
@@ -1077,9 +1469,21 @@ def run_suite(*, triples: int, connections: list[int], duration: float, servers:
     for bare in bare_fronts:
         try:
             whole_list = head_to_head(
-                data, plan, logs, "oxigraph-memory", server=bare, paired_count=0, rounds=rounds,
-                round_requests=round_requests, connections=min(connections), workers=workers, threads=threads,
-                start_timeout=start_timeout, timeout_s=timeout_s, progress=progress)[1]
+                data,
+                plan,
+                logs,
+                "oxigraph-memory",
+                server=bare,
+                paired_count=0,
+                rounds=rounds,
+                round_requests=round_requests,
+                connections=min(connections),
+                workers=workers,
+                threads=threads,
+                start_timeout=start_timeout,
+                timeout_s=timeout_s,
+                progress=progress,
+            )[1]
         except Exception as exc:  # noqa: BLE001 - as above
             progress(f"{bare} with oxigraph-memory: FAILED: {exc}")
             whole_list = {"server": bare, "peer": "oxigraph-memory", "error": str(exc)[:3000]}
@@ -1107,10 +1511,13 @@ def _peer_table(entries: list[dict], intro: str, columns: list[str], row) -> lis
 
 
 def _paired_row(r: dict) -> str:
-    buckets = "; ".join(f"{b['peer_ms'][0]}-{b['peer_ms'][1] or ''} ms: {b['requests']}, {b['ratio']}"
-                        for b in r["buckets"])
-    return (f"| {r['peer']} | {r['requests']} | {r['kg_s']} | {r['peer_s']} | {r['ratio']} | "
-            f"{r['kg_median_ms']} | {r['peer_median_ms']} | {r['median_difference_ms']} | {buckets} |")
+    buckets = "; ".join(
+        f"{b['peer_ms'][0]}-{b['peer_ms'][1] or ''} ms: {b['requests']}, {b['ratio']}" for b in r["buckets"]
+    )
+    return (
+        f"| {r['peer']} | {r['requests']} | {r['kg_s']} | {r['peer_s']} | {r['ratio']} | "
+        f"{r['kg_median_ms']} | {r['peer_median_ms']} | {r['median_difference_ms']} | {buckets} |"
+    )
 
 
 def _pair(entry: dict) -> str:
@@ -1121,20 +1528,26 @@ def _pair(entry: dict) -> str:
 
 def _alternating_row(r: dict) -> str:
     mine, peer, by_round = r.get("server", "kg"), r["peer"], r["rounds"]
-    cpu = ", ".join(f"{x[mine]['server_cpu_ms_per_request']} / {x[peer]['server_cpu_ms_per_request']}"
-                    for x in by_round)
-    return (f"| {_pair(r)} | {r['connections']} | {r['requests']} | {', '.join(str(x[mine]['rps']) for x in by_round)} | "
-            f"{', '.join(str(x[peer]['rps']) for x in by_round)} | {cpu} | {r['median_ratio']} | {r['p99_ratio']} |")
+    cpu = ", ".join(
+        f"{x[mine]['server_cpu_ms_per_request']} / {x[peer]['server_cpu_ms_per_request']}" for x in by_round
+    )
+    return (
+        f"| {_pair(r)} | {r['connections']} | {r['requests']} | {', '.join(str(x[mine]['rps']) for x in by_round)} | "
+        f"{', '.join(str(x[peer]['rps']) for x in by_round)} | {cpu} | {r['median_ratio']} | {r['p99_ratio']} |"
+    )
 
 
 def to_markdown(results: dict) -> str:
     settings, data, m = results["settings"], results["data"], results["machine"]
     v = results["versions"]
     lines = [
-        "# HTTP benchmark", "",
+        "# HTTP benchmark",
+        "",
         f"{results['started']}. Machine: {m['system']}, {m['cpus']} CPUs, {m['memory']} (shared with other work: "
         "see the load average before each run in http.json). Versions: "
-        + ", ".join(f"{k} {val}" for k, val in v.items() if val) + ".", "",
+        + ", ".join(f"{k} {val}" for k, val in v.items() if val)
+        + ".",
+        "",
         f"Data: {data['quads']} quads ({data['asserted_triples']} asserted triples; every named graph of the build, "
         f"made by kg build; N-Quads {data['nquads_bytes'] / 2**20:.1f} MiB), the same on "
         f"every server. wrk, {settings['wrk_threads']} "
@@ -1144,63 +1557,103 @@ def to_markdown(results: dict) -> str:
         f"{settings.get('threads', 1)} threads each). Latencies in ms; memory is the peak "
         "resident size of the server's whole process tree during the run; cores are CPU seconds per second during "
         "the run, of the server's processes, of wrk, and of everything else on the machine (other work sharing "
-        "it: the more, the noisier the figures); req/s per server core divides req/s by the server's cores.", "",
+        "it: the more, the noisier the figures); req/s per server core divides req/s by the server's cores.",
+        "",
         "| server | workload | connections | req/s | p50 | p99 | non-2xx | other errors | peak RSS (MiB) "
         "| cores: server / wrk / other work | req/s per server core |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         errors = sum(v for k, v in run["errors"].items() if k != "status")
-        lines.append(f"| {run['server']} | {run['workload']} | {run['connections']} | {run['rps']:.1f} | "
-                     f"{run['latency_ms']['p50']:.1f} | {run['latency_ms']['p99']:.1f} | {run['non2xx']} | {errors} | "
-                     f"{run['peak_rss_mib']:.0f} | {_cores(run)} | {run.get('rps_per_server_core') or ''} |")
+        lines.append(
+            f"| {run['server']} | {run['workload']} | {run['connections']} | {run['rps']:.1f} | "
+            f"{run['latency_ms']['p50']:.1f} | {run['latency_ms']['p99']:.1f} | {run['non2xx']} | {errors} | "
+            f"{run['peak_rss_mib']:.0f} | {_cores(run)} | {run.get('rps_per_server_core') or ''} |"
+        )
     if results["ratios"]:
-        lines += ["", "kg serve against each peer (above 1: kg serve does better; req/s is kg ÷ peer, latency is "
-                  "peer ÷ kg):", "",
-                  "| workload | connections | peer | req/s | req/s per server core | p50 | p99 |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "kg serve against each peer (above 1: kg serve does better; req/s is kg ÷ peer, latency is peer ÷ kg):",
+            "",
+            "| workload | connections | peer | req/s | req/s per server core | p50 | p99 |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in results["ratios"]:
-            lines.append(f"| {r['workload']} | {r['connections']} | {r['peer']} | {r['rps']} "
-                         f"| {r.get('rps_per_server_core') or ''} | {r['p50']} | {r['p99']} |")
+            lines.append(
+                f"| {r['workload']} | {r['connections']} | {r['peer']} | {r['rps']} "
+                f"| {r.get('rps_per_server_core') or ''} | {r['p50']} | {r['p99']} |"
+            )
     if results.get("paired"):
         lines += _peer_table(
             results["paired"],
             "One request at a time (paired): the first ad hoc requests of the list, each sent to kg serve and to "
             "the peer, both running, alternating which gets it first; the client's time from sending to the last "
             "byte (ratio: peer ÷ kg, above 1: kg serve does better):",
-            ["peer", "requests", "kg total (s)", "peer total (s)", "ratio", "kg median (ms)", "peer median (ms)",
-             "median of the differences (ms)", "by the peer's time: requests, ratio"], _paired_row)
+            [
+                "peer",
+                "requests",
+                "kg total (s)",
+                "peer total (s)",
+                "ratio",
+                "kg median (ms)",
+                "peer median (ms)",
+                "median of the differences (ms)",
+                "by the peer's time: requests, ratio",
+            ],
+            _paired_row,
+        )
     if results.get("alternating"):
         lines += _peer_table(
             results["alternating"],
             "The whole ad hoc list at once (alternating rounds): every ad hoc request of the list, once per round, "
             "to kg serve and to the peer, both running, over the fewest connections above; which server goes "
             "first alternates from round to round (ratio: kg ÷ peer req/s, above 1: kg serve does better; p99 "
-            "ratio: peer ÷ kg). A row \"peer (against server)\" compares that server instead of kg serve with the "
+            'ratio: peer ÷ kg). A row "peer (against server)" compares that server instead of kg serve with the '
             "peer: pyoxigraph-plain (gunicorn) or pyoxigraph-uwsgi (uWSGI) against the Oxigraph server is what a "
             "Python front over the same engine costs:",
-            ["peer", "connections", "requests per round", "kg req/s by round", "peer req/s by round",
-             "kg / peer CPU ms per request by round", "median ratio", "median p99 ratio"], _alternating_row)
-    lines += ["", "| server | started in (s) | checked before timing | peak RSS over the whole run (MiB) |",
-              "|---|---|---|---|"]
+            [
+                "peer",
+                "connections",
+                "requests per round",
+                "kg req/s by round",
+                "peer req/s by round",
+                "kg / peer CPU ms per request by round",
+                "median ratio",
+                "median p99 ratio",
+            ],
+            _alternating_row,
+        )
+    lines += [
+        "",
+        "| server | started in (s) | checked before timing | peak RSS over the whole run (MiB) |",
+        "|---|---|---|---|",
+    ]
     for name, info in results["servers"].items():
         if "error" in info:
             lines.append(f"| {name} | failed: {info['error'][:300]} | | |")
             continue
         check = info["verification"]
-        lines.append(f"| {name} | {info['start_s']} | {check['requests']} requests, {check['failed']} failed; "
-                     f"{info['same_data']['quads']} quads | {info['peak_rss_mib']:.0f} |")
+        lines.append(
+            f"| {name} | {info['start_s']} | {check['requests']} requests, {check['failed']} failed; "
+            f"{info['same_data']['quads']} quads | {info['peak_rss_mib']:.0f} |"
+        )
     workloads = results["workloads"]
-    lines += ["", f"Workloads: **adhoc** cycles through {workloads['adhoc']['distinct_requests']} different SPARQL "
-              "queries (the saved queries with constants drawn from the data), POSTed as a form to each SPARQL "
-              "endpoint, each marked with the run so nothing is answered from a cache of an earlier run; **mix** "
-              f"cycles through {workloads['mix']['list_length']} requests, "
-              f"{workloads['mix']['distinct_saved_requests']} distinct saved-query requests repeating (kg serve: "
-              "`GET /queries/<id>?param=value`; peers: the same SPARQL) and one in five ad hoc. "
-              f"Queries used: {', '.join(workloads['adhoc']['queries'])}."]
+    lines += [
+        "",
+        f"Workloads: **adhoc** cycles through {workloads['adhoc']['distinct_requests']} different SPARQL "
+        "queries (the saved queries with constants drawn from the data), POSTed as a form to each SPARQL "
+        "endpoint, each marked with the run so nothing is answered from a cache of an earlier run; **mix** "
+        f"cycles through {workloads['mix']['list_length']} requests, "
+        f"{workloads['mix']['distinct_saved_requests']} distinct saved-query requests repeating (kg serve: "
+        "`GET /queries/<id>?param=value`; peers: the same SPARQL) and one in five ad hoc. "
+        f"Queries used: {', '.join(workloads['adhoc']['queries'])}.",
+    ]
     if workloads["left_out_queries"]:
-        lines.append("Left out: " + "; ".join(f"{query} ({reason})" for query, reason
-                                             in sorted(workloads["left_out_queries"].items())) + ".")
+        lines.append(
+            "Left out: "
+            + "; ".join(f"{query} ({reason})" for query, reason in sorted(workloads["left_out_queries"].items()))
+            + "."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -1218,14 +1671,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench", help="where data is built and kept")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the data for this size")
-    parser.add_argument("--paired", type=int, default=0, metavar="N",
-                        help="also send the first N ad hoc requests one at a time to kg serve and each peer, "
-                             "alternating (both servers running at once)")
-    parser.add_argument("--rounds", type=int, default=0, metavar="R",
-                        help="also send the whole ad hoc list to kg serve and each peer, both running, over the "
-                             "fewest --connections at once, in R rounds that alternate which server goes first")
-    parser.add_argument("--round-requests", type=int, default=0, metavar="N",
-                        help="send only the first N requests of the ad hoc list in each round (0: all of them)")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also send the first N ad hoc requests one at a time to kg serve and each peer, "
+        "alternating (both servers running at once)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="R",
+        help="also send the whole ad hoc list to kg serve and each peer, both running, over the "
+        "fewest --connections at once, in R rounds that alternate which server goes first",
+    )
+    parser.add_argument(
+        "--round-requests",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send only the first N requests of the ad hoc list in each round (0: all of them)",
+    )
     args = parser.parse_args(argv)
     servers = [s for s in args.servers.split(",") if s]
     unknown = sorted(set(servers) - set(SERVERS))
@@ -1241,12 +1709,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.round_requests < 0:
         parser.error("--round-requests needs a number of requests, 0 (all) or more")
     try:
-        results = run_suite(triples=args.triples, connections=connections, duration=args.duration,
-                            servers=servers, out=args.out, work=args.work, warmup=args.warmup,
-                            workers=args.workers, threads=args.threads, wrk_threads=args.wrk_threads, max_rows=args.max_rows,
-                            rebuild=args.rebuild, paired_requests=args.paired, rounds=args.rounds,
-                            round_requests=args.round_requests,
-                            progress=lambda message: print(message, file=sys.stderr, flush=True))
+        results = run_suite(
+            triples=args.triples,
+            connections=connections,
+            duration=args.duration,
+            servers=servers,
+            out=args.out,
+            work=args.work,
+            warmup=args.warmup,
+            workers=args.workers,
+            threads=args.threads,
+            wrk_threads=args.wrk_threads,
+            max_rows=args.max_rows,
+            rebuild=args.rebuild,
+            paired_requests=args.paired,
+            rounds=args.rounds,
+            round_requests=args.round_requests,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+        )
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

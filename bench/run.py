@@ -42,7 +42,10 @@ STAGES = {
     "reason": ("kg.reasoning.entailments.infer_triples (OWL RL, fast engine)", ("reason-owlrl", "reason-reasonable")),
     "reason-owlrl": ("owlrl (infer_triples with engine=owlrl)", ()),
     "reason-reasonable": ("reasonable (Rust OWL RL)", ()),
-    "validate": ("kg.validation.shacl_check.validate_build (SHACL, both passes)", ("validate-pyshacl", "validate-pyrudof")),
+    "validate": (
+        "kg.validation.shacl_check.validate_build (SHACL, both passes)",
+        ("validate-pyshacl", "validate-pyrudof"),
+    ),
     "validate-pyshacl": ("pyshacl alone, content shapes", ()),
     "validate-pyrudof": ("pyrudof alone, content shapes without SPARQL constraints", ()),
     "load": ("pyoxigraph bulk load of N-Triples", ("load-rdflib",)),
@@ -59,6 +62,7 @@ PEERS = {peer for _, peers in STAGES.values() for peer in peers}
 
 # --- one measurement, in its own process ------------------------------------------------------------
 
+
 def _settings(seeds: Path, work: Path):
     from kg.config import load_settings
 
@@ -67,8 +71,8 @@ def _settings(seeds: Path, work: Path):
 
 def _graphs(seeds: Path, work: Path):
     """The asserted triples (as rdflib terms, read from the prepared N-Triples file) and the ontology."""
-    from kg.validation.schema_graphs import load_ontology
     from kg.store.rdf_io import text_triples
+    from kg.validation.schema_graphs import load_ontology
 
     settings = _settings(seeds, work)
     return settings, text_triples((work / ASSERTED).read_bytes()), load_ontology(settings)
@@ -86,10 +90,10 @@ def _prepare(seeds: Path, work: Path) -> None:
     """Write the files of ``ASSERTED`` and the rest afresh (the code that makes them may have changed)."""
     from kg.build.mapping import cited_ntriples, rdflib_cited
     from kg.build.pipeline import map_seeds
-    from kg.validation.schema_graphs import load_ontology
     from kg.build.provenance import provenance_ntriples
     from kg.reasoning.entailments import infer_triples
     from kg.store.rdf_io import ntriples_text
+    from kg.validation.schema_graphs import load_ontology
 
     settings = _settings(seeds, work)
     cited = map_seeds(settings, progress=lambda message: None)
@@ -107,7 +111,9 @@ def _digest(triples) -> str:
     """A hash of a set of triples, to tell whether two engines gave the same ones."""
     import hashlib
 
-    return hashlib.sha256("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in triples)).encode()).hexdigest()
+    return hashlib.sha256(
+        "\n".join(sorted(" ".join(t.n3() for t in triple) for triple in triples)).encode()
+    ).hexdigest()
 
 
 def _rdflib_graph(*triple_sets):
@@ -177,8 +183,9 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
 
             # the graphs as the build hands them over (N-Triples text), here from the files prepared
             started = time.perf_counter()
-            report = validate_build(asserted=ntriples, inferred=work / CHECKED, provenance=work / PROVENANCE,
-                                    shapes=shapes)
+            report = validate_build(
+                asserted=ntriples, inferred=work / CHECKED, provenance=work / PROVENANCE, shapes=shapes
+            )
             result["output"] = len(report.results)
         elif stage == "validate-pyrudof":
             import pyrudof
@@ -201,8 +208,9 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
 
             data = _rdflib_graph(asserted, text_triples((work / CHECKED).read_bytes()))
             started = time.perf_counter()
-            conforms, report, _ = validate(data, shacl_graph=shapes.content, inference="none", advanced=True,
-                                           allow_warnings=True, allow_infos=True)
+            conforms, report, _ = validate(
+                data, shacl_graph=shapes.content, inference="none", advanced=True, allow_warnings=True, allow_infos=True
+            )
             result["output"] = int(conforms)
     elif stage == "load":
         import pyoxigraph
@@ -246,13 +254,13 @@ def _query_latencies(stage: str, asserted, settings) -> dict[str, float]:
     texts = {}
     for query in queries.values():
         bindings = query.bindings({})
-        texts[query.id] = join_values(query.text, where_brace(query.text), list(bindings), [bindings]) \
-            if bindings else query.text
+        texts[query.id] = (
+            join_values(query.text, where_brace(query.text), list(bindings), [bindings]) if bindings else query.text
+        )
     latencies = {}
     if stage == "queries":
         store_dir = settings.path("store_dir")
-        publish([(s, p, o, settings.base_iri + "graph/asserted") for s, p, o in asserted], store_dir,
-                keep_versions=1)
+        publish([(s, p, o, settings.base_iri + "graph/asserted") for s, p, o in asserted], store_dir, keep_versions=1)
         store = EmbeddedStore(store_dir)
         for query_id, text in texts.items():
             started = time.perf_counter()
@@ -274,6 +282,7 @@ def _query_latencies(stage: str, asserted, settings) -> dict[str, float]:
 
 # --- the suite -----------------------------------------------------------------------------------------
 
+
 def _versions() -> dict:
     names = ["rdflib", "pyoxigraph", "pyshacl", "owlrl", "flask", "gunicorn", "reasonable", "pyrudof"]
     versions = {}
@@ -291,12 +300,17 @@ def machine() -> dict:
     if Path("/proc/meminfo").exists():
         line = Path("/proc/meminfo").read_text().splitlines()[0]
         memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    return {"system": platform.platform(), "cpus": os.cpu_count(), "memory": memory,
-            "processor": platform.processor() or platform.machine()}
+    return {
+        "system": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory": memory,
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
-def run_suite(sizes: list[int], repeat: int, out: Path, stages: list[str], work: Path,
-              max_size: dict[str, int] | None = None) -> dict:
+def run_suite(
+    sizes: list[int], repeat: int, out: Path, stages: list[str], work: Path, max_size: dict[str, int] | None = None
+) -> dict:
     """Every stage at every size (a stage in ``max_size`` only up to its size), written to ``out``."""
     from bench.generate import generate
 
@@ -313,15 +327,21 @@ def run_suite(sizes: list[int], repeat: int, out: Path, stages: list[str], work:
                 print(f"{size:>10} {stage:<16} skipped: above its --max-size", file=sys.stderr, flush=True)
                 continue
             if stage in OPTIONAL and importlib.util.find_spec(OPTIONAL[stage]) is None:
-                print(f"{size:>10} {stage:<16} skipped: {OPTIONAL[stage]} is not installed (pip install -e '.[bench]')",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{size:>10} {stage:<16} skipped: {OPTIONAL[stage]} is not installed (pip install -e '.[bench]')",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 continue
             runs = []
             for _ in range(repeat):
                 runs.append(_one(stage, seeds, scratch))
             by_stage[stage] = _summary(runs)
-            print(f"{size:>10} {stage:<16} {by_stage[stage]['median_s']:.3f} s  peak {by_stage[stage]['peak_mib']:.0f} MiB",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{size:>10} {stage:<16} {by_stage[stage]['median_s']:.3f} s  peak {by_stage[stage]['peak_mib']:.0f} MiB",
+                file=sys.stderr,
+                flush=True,
+            )
         results["sizes"][str(size)] = {"asserted_triples": runs[0]["triples"], "stages": by_stage}
         _write(results, out)  # after each size, so a long run stopped early keeps what it measured
     return results
@@ -334,16 +354,24 @@ def _write(results: dict, out: Path) -> None:
 
 
 def _one(stage: str, seeds: Path, scratch: Path) -> dict:
-    output = subprocess.run([sys.executable, "-m", "bench.run", "--one", stage, "--seeds", str(seeds),
-                             "--work", str(scratch)], capture_output=True, text=True, cwd=ROOT, timeout=3600)
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--one", stage, "--seeds", str(seeds), "--work", str(scratch)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=3600,
+    )
     if output.returncode != 0:
         raise RuntimeError(f"{stage} on {seeds.name} failed:\n{output.stderr[-2000:]}")
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 def _summary(runs: list[dict]) -> dict:
-    summary = {"median_s": statistics.median(r["seconds"] for r in runs),
-               "peak_mib": max(r["peak_mib"] for r in runs), "output": runs[0]["output"]}
+    summary = {
+        "median_s": statistics.median(r["seconds"] for r in runs),
+        "peak_mib": max(r["peak_mib"] for r in runs),
+        "output": runs[0]["output"],
+    }
     if "digest" in runs[0]:
         summary["digest"] = runs[0]["digest"]
     if "latencies" in runs[0]:
@@ -356,15 +384,20 @@ def _summary(runs: list[dict]) -> dict:
 
 
 def to_markdown(results: dict) -> str:
-    lines = ["# Benchmark results", "",
-             f"Machine: {results['machine']['system']}, {results['machine']['cpus']} CPUs, "
-             f"{results['machine']['memory']}. Versions: "
-             + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v) + ".",
-             f"Each figure is the median of {results['repeat']} runs, each in a fresh process; peak memory is "
-             "the largest resident size of those processes.", "",
-             "| size (asserted triples) | stage | median | peak memory | peer | peer median | peer peak memory "
-             "| ratio (peer / ours) | same output |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {results['machine']['system']}, {results['machine']['cpus']} CPUs, "
+        f"{results['machine']['memory']}. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v)
+        + ".",
+        f"Each figure is the median of {results['repeat']} runs, each in a fresh process; peak memory is "
+        "the largest resident size of those processes.",
+        "",
+        "| size (asserted triples) | stage | median | peak memory | peer | peer median | peer peak memory "
+        "| ratio (peer / ours) | same output |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for size, data in results["sizes"].items():
         stages = data["stages"]
         for stage, summary in stages.items():
@@ -378,10 +411,15 @@ def to_markdown(results: dict) -> str:
                 theirs = stages[peer]
                 key = "query_p50_ms" if "query_p50_ms" in summary else "median_s"
                 ratio = f"{theirs[key] / max(summary[key], 1e-9):.2f}"
-                same = ("yes" if summary["digest"] == theirs["digest"] else "**no**") \
-                    if "digest" in summary and "digest" in theirs else ""
-                lines.append(ours + f"| {STAGES[peer][0]} | {_figure(theirs)} | {theirs['peak_mib']:.0f} MiB | {ratio} "
-                             f"| {same} |")
+                same = (
+                    ("yes" if summary["digest"] == theirs["digest"] else "**no**")
+                    if "digest" in summary and "digest" in theirs
+                    else ""
+                )
+                lines.append(
+                    ours + f"| {STAGES[peer][0]} | {_figure(theirs)} | {theirs['peak_mib']:.0f} MiB | {ratio} "
+                    f"| {same} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -398,8 +436,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench")
-    parser.add_argument("--max-size", default="", metavar="STAGE=SIZE,...",
-                        help="run these stages only up to these sizes (slow peers at large sizes)")
+    parser.add_argument(
+        "--max-size",
+        default="",
+        metavar="STAGE=SIZE,...",
+        help="run these stages only up to these sizes (slow peers at large sizes)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--seeds", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

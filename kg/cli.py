@@ -19,7 +19,11 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
 
 @click.group()
 @click.version_option(__version__, prog_name="kg")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Project root (default: found from the working folder).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project root (default: found from the working folder).",
+)
 @click.option("--base-iri", help="Base IRI of minted identifiers.")
 @click.option("--store-dir", type=click.Path(file_okay=False, path_type=Path), help="Where published stores live.")
 @click.pass_context
@@ -35,9 +39,9 @@ def build(ctx: click.Context) -> None:
 
     A graph with SHACL violations is not published: the report is printed and the exit code is 1.
     """
+    from kg.build.pipeline import build_and_publish
     from kg.errors import ValidationFailed
     from kg.namespaces import GRAPH_NAMES
-    from kg.build.pipeline import build_and_publish
     from kg.validation.report_formats import to_text
 
     settings = _settings(ctx)
@@ -61,24 +65,50 @@ def _short(iri, settings: Settings) -> str:
 
     for prefix, namespace in all_prefixes(settings.base_iri).items():
         if str(iri).startswith(namespace):
-            return f"{prefix}:{str(iri)[len(namespace):]}"
+            return f"{prefix}:{str(iri)[len(namespace) :]}"
     return str(iri)
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["turtle", "ntriples", "trig", "nquads", "jsonld", "rdfxml"]),
-              default="turtle", show_default=True)
-@click.option("--graph", "graphs", multiple=True,
-              help="all, one of ontology, asserted, inferred, provenance, shapes, or a graph IRI; repeatable (default: all).")
-@click.option("--profile", help="Keep only what this export profile names (see profiles/; 'kg export --list-profiles').")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["turtle", "ntriples", "trig", "nquads", "jsonld", "rdfxml"]),
+    default="turtle",
+    show_default=True,
+)
+@click.option(
+    "--graph",
+    "graphs",
+    multiple=True,
+    help="all, one of ontology, asserted, inferred, provenance, shapes, or a graph IRI; repeatable (default: all).",
+)
+@click.option(
+    "--profile", help="Keep only what this export profile names (see profiles/; 'kg export --list-profiles')."
+)
 @click.option("--list-profiles", is_flag=True, help="List the export profiles and exit.")
-@click.option("--force", is_flag=True, help="Export even if the build did not pass validation (the description says so).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
-@click.option("--description", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the VoID/DCAT description here (default with -o: beside it, as NAME.void.ttl).")
+@click.option(
+    "--force", is_flag=True, help="Export even if the build did not pass validation (the description says so)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout."
+)
+@click.option(
+    "--description",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the VoID/DCAT description here (default with -o: beside it, as NAME.void.ttl).",
+)
 @click.pass_context
-def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], profile: str | None, list_profiles: bool,
-           force: bool, output: Path | None, description: Path | None) -> None:
+def export(
+    ctx: click.Context,
+    fmt: str,
+    graphs: tuple[str, ...],
+    profile: str | None,
+    list_profiles: bool,
+    force: bool,
+    output: Path | None,
+    description: Path | None,
+) -> None:
     """Write what the store holds, deterministically, with its dataset description.
 
     Only a build that passed validation is exported unless --force is given (exit code 1 otherwise).
@@ -104,22 +134,41 @@ def export(ctx: click.Context, fmt: str, graphs: tuple[str, ...], profile: str |
 
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--input-format", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
-              help="Format of FILES (default: from each file's extension).")
-@click.option("--report", "report_format", type=click.Choice(["text", "json", "turtle", "html"]), default="text",
-              show_default=True, help="Report format.")
-@click.option("--context/--no-context", default=True, show_default=True,
-              help="Check FILES beside the published graph, so they may refer to its entities.")
+@click.option(
+    "--input-format",
+    type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
+    help="Format of FILES (default: from each file's extension).",
+)
+@click.option(
+    "--report",
+    "report_format",
+    type=click.Choice(["text", "json", "turtle", "html"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--context/--no-context",
+    default=True,
+    show_default=True,
+    help="Check FILES beside the published graph, so they may refer to its entities.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[Path, ...], input_format: str | None, report_format: str,
-             context: bool, output: Path | None) -> None:
+def validate(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    input_format: str | None,
+    report_format: str,
+    context: bool,
+    output: Path | None,
+) -> None:
     """Check the published graph, or partner data FILES, against the SHACL shapes and the ontology.
 
     Exit code 0: conforms (warnings allowed); 1: violations; 2: the input could not be read.
     """
-    from kg.validation.partner_check import validate_files
     from kg.build.pipeline import validate_published
+    from kg.validation.partner_check import validate_files
     from kg.validation.report_formats import render
 
     settings = _settings(ctx)
@@ -145,8 +194,10 @@ def _write(data: bytes, output: Path | None) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise KGError(f"cannot write {output}: {exc.strerror or exc}"
-                      + ("; the folder does not exist" if not output.parent.is_dir() else "")) from None
+        raise KGError(
+            f"cannot write {output}: {exc.strerror or exc}"
+            + ("; the folder does not exist" if not output.parent.is_dir() else "")
+        ) from None
 
 
 @main.command()
@@ -156,8 +207,14 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option("--threads", type=int, help="Request threads per worker (default 32).")
 @click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None,
-          store_url: str | None) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    threads: int | None,
+    store_url: str | None,
+) -> None:
     """Serve the published store (or a remote one) as a SPARQL 1.1 endpoint at /sparql (gunicorn)."""
     from kg.serving.server import serve as run_server
 
@@ -183,9 +240,9 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
     import io
 
     from kg.limits.evaluator import Evaluator
-    from kg.store.remote import open_store
     from kg.serving.query_policy import check_outbound, check_readable
     from kg.sparql_text import query_form
+    from kg.store.remote import open_store
 
     check_readable(text, settings)
     check_outbound(text, settings)
@@ -210,13 +267,26 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--file", "query_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Run this .rq file instead of a saved query.")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the saved query; repeatable.")
+@click.option(
+    "--file",
+    "query_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Run this .rq file instead of a saved query.",
+)
+@click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the saved query; repeatable."
+)
 @click.option("--format", "fmt", type=click.Choice(RESULT_CHOICES), default="table", show_default=True)
 @click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
 @click.pass_context
-def query(ctx: click.Context, name: str | None, query_file: Path | None, params: tuple[str, ...], fmt: str,
-          store_url: str | None) -> None:
+def query(
+    ctx: click.Context,
+    name: str | None,
+    query_file: Path | None,
+    params: tuple[str, ...],
+    fmt: str,
+    store_url: str | None,
+) -> None:
     """Run a saved query by NAME (or a query file) against the store."""
     from kg.errors import BadRequest
     from kg.serving.saved_queries import find, load_queries, load_query
@@ -245,25 +315,42 @@ def sparql(ctx: click.Context, text: str, fmt: str, store_url: str | None) -> No
 
 
 @main.command()
-@click.option("--endpoint", "query_url", metavar="URL", required=True,
-              help="The remote store's SPARQL query endpoint (Oxigraph server: http://host:7878/query).")
-@click.option("--data-url", metavar="URL", required=True,
-              help="Its Graph Store Protocol endpoint (Oxigraph server: http://host:7878/store).")
+@click.option(
+    "--endpoint",
+    "query_url",
+    metavar="URL",
+    required=True,
+    help="The remote store's SPARQL query endpoint (Oxigraph server: http://host:7878/query).",
+)
+@click.option(
+    "--data-url",
+    metavar="URL",
+    required=True,
+    help="Its Graph Store Protocol endpoint (Oxigraph server: http://host:7878/store).",
+)
 @click.option("--batch-size", type=int, default=50_000, show_default=True, help="Triples per request.")
-@click.option("--token", envvar="KG_REMOTE_TOKEN", help="Bearer token the remote store wants, if any (or KG_REMOTE_TOKEN).")
+@click.option(
+    "--token", envvar="KG_REMOTE_TOKEN", help="Bearer token the remote store wants, if any (or KG_REMOTE_TOKEN)."
+)
 @click.pass_context
 def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, token: str | None) -> None:
     """Load the published build (every named graph) into a remote SPARQL 1.1 store, in batches.
 
     Each graph is replaced, so a push that failed half-way is rerun to completion.
     """
-    from kg.store.remote import push as run_push
     from kg.store.embedded import EmbeddedStore
+    from kg.store.remote import push as run_push
 
     settings = _settings(ctx)
-    counts = run_push(EmbeddedStore(settings.path("store_dir")), data_url=data_url, query_url=query_url,
-                      base_iri=settings.base_iri, batch_size=batch_size, token=token,
-                      progress=lambda message: click.echo(message, err=True))
+    counts = run_push(
+        EmbeddedStore(settings.path("store_dir")),
+        data_url=data_url,
+        query_url=query_url,
+        base_iri=settings.base_iri,
+        batch_size=batch_size,
+        token=token,
+        progress=lambda message: click.echo(message, err=True),
+    )
     click.echo(f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {query_url}")
 
 
@@ -271,13 +358,23 @@ def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, tok
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--graph", required=True, help="IRI of the partner graph the data goes into (replaced unless --append).")
 @click.option("--append", is_flag=True, help="Add to the graph instead of replacing it.")
-@click.option("--input-format", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
-              help="Format of FILE (default: from its extension).")
+@click.option(
+    "--input-format",
+    type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
+    help="Format of FILE (default: from its extension).",
+)
 @click.option("--agent", help="Who imports, recorded with the graph (default: the user name).")
 @click.option("--token", envvar="KG_TOKEN", help="The operator's write token (or KG_TOKEN).")
 @click.pass_context
-def import_command(ctx: click.Context, file: Path, graph: str, append: bool, input_format: str | None,
-                   agent: str | None, token: str | None) -> None:
+def import_command(
+    ctx: click.Context,
+    file: Path,
+    graph: str,
+    append: bool,
+    input_format: str | None,
+    agent: str | None,
+    token: str | None,
+) -> None:
     """Add partner data FILE to the store as its own named graph, with who, when and from which file.
 
     The data is validated beside the published graph; with violations nothing is written, the report is
@@ -287,8 +384,8 @@ def import_command(ctx: click.Context, file: Path, graph: str, append: bool, inp
 
     from kg.errors import InputError, ValidationFailed
     from kg.exchange.imports import import_data
-    from kg.validation.report_formats import to_text
     from kg.store.rdf_io import format_for
+    from kg.validation.report_formats import to_text
 
     settings = _settings(ctx)
     try:
@@ -296,8 +393,16 @@ def import_command(ctx: click.Context, file: Path, graph: str, append: bool, inp
     except OSError as exc:
         raise InputError(f"{file}: cannot read ({exc.strerror})") from exc
     try:
-        result = import_data(settings, data, format=format_for(file, input_format), graph=graph,
-                             agent=agent or getpass.getuser(), source_name=file.name, token=token, append=append)
+        result = import_data(
+            settings,
+            data,
+            format=format_for(file, input_format),
+            graph=graph,
+            agent=agent or getpass.getuser(),
+            source_name=file.name,
+            token=token,
+            append=append,
+        )
     except ValidationFailed as failure:
         sys.stdout.buffer.write(to_text(failure.report, base_iri=settings.base_iri))
         raise
@@ -319,10 +424,19 @@ def drop_command(ctx: click.Context, graph: str, token: str | None) -> None:
 @main.command("diff")
 @click.argument("old")
 @click.argument("new")
-@click.option("--as", "output", type=click.Choice(["summary", "update", "nquads"]), default="summary",
-              show_default=True, help="A summary by entity, a SPARQL Update turning OLD into NEW, or +/- N-Quads.")
-@click.option("--input-format", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
-              help="Format of OLD and NEW when they are files (default: from each file's extension).")
+@click.option(
+    "--as",
+    "output",
+    type=click.Choice(["summary", "update", "nquads"]),
+    default="summary",
+    show_default=True,
+    help="A summary by entity, a SPARQL Update turning OLD into NEW, or +/- N-Quads.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]),
+    help="Format of OLD and NEW when they are files (default: from each file's extension).",
+)
 @click.pass_context
 def diff_command(ctx: click.Context, old: str, new: str, output: str, input_format: str | None) -> None:
     """Show the triples added and removed from OLD to NEW: RDF files, build ids, or 'current'.
@@ -332,8 +446,10 @@ def diff_command(ctx: click.Context, old: str, new: str, output: str, input_form
     from kg.exchange.diff import as_nquads, as_sparql_update, diff, labels_from, load_side, summary
 
     settings = _settings(ctx)
-    sides = [load_side(spec, store_dir=settings.path("store_dir"), base_iri=settings.base_iri,
-                       input_format=input_format) for spec in (old, new)]
+    sides = [
+        load_side(spec, store_dir=settings.path("store_dir"), base_iri=settings.base_iri, input_format=input_format)
+        for spec in (old, new)
+    ]
     change = diff(*sides)
     if output == "summary":
         text = summary(change, labels_from(*sides), base_iri=settings.base_iri)

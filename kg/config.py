@@ -10,9 +10,10 @@ import dataclasses
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kg.errors import ConfigError
 
@@ -34,54 +35,54 @@ SETTINGS_DOC: dict[str, str] = {
     "port": "TCP port of the endpoint.",
     "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store in memory).",
     "threads": "Request threads per worker, which run the app once a request has arrived whole (one client keeps at "
-               "most half of them busy); queries run beside them, max_running_queries at a time.",
+    "most half of them busy); queries run beside them, max_running_queries at a time.",
     "request_timeout": "Seconds a client has to send a whole request (line, headers and body) once it has begun; "
-                       "past it the server answers 408 and closes the connection.",
+    "past it the server answers 408 and closes the connection.",
     "keepalive_timeout": "Seconds an idle connection is kept open for the client's next request (and a new "
-                         "connection that sends nothing), then closed without an answer.",
+    "connection that sends nothing), then closed without an answer.",
     "max_running_queries": "Queries (and upload checks, and pages' queries) a worker evaluates at once; while several "
-                           "clients want them, each gets an equal share.",
+    "clients want them, each gets an equal share.",
     "queue_wait": "Seconds a query waits for one of the max_running_queries slots; past it the client gets 503 "
-                  "with Retry-After at once.",
+    "with Retry-After at once.",
     "runaway_penalty": "Seconds for which a client whose query ran past query_timeout or max_query_memory (which "
-                       "costs a whole worker) has its queries refused with 503 and Retry-After, doubled for each repeat soon after "
-                       "(to an hour); 0: never.",
+    "costs a whole worker) has its queries refused with 503 and Retry-After, doubled for each repeat soon after "
+    "(to an hour); 0: never.",
     "keepalive_requests": "Requests a client may send on one kept-alive connection before the worker closes it; the "
-                          "client reconnects, and the worker holding the fewest connections takes the new one.",
+    "client reconnects, and the worker holding the fewest connections takes the new one.",
     "memory_copy_limit_mib": "Largest store (its N-Quads snapshot, in MiB) a worker copies into memory to answer from; "
-                             "the copy takes about twice that. Larger stores, and 0, are served from disk.",
+    "the copy takes about twice that. Larger stores, and 0, are served from disk.",
     "worker_timeout": "Seconds after which gunicorn restarts a worker that does not answer (a backstop: it is "
-                      "raised to query_timeout + 30 when lower).",
+    "raised to query_timeout + 30 when lower).",
     "allow_service": "Comma-separated SPARQL endpoints that SERVICE clauses may call; empty: SERVICE is refused.",
     "max_body_bytes": "Largest request body accepted; larger ones get 413.",
     "max_query_length": "Longest query text, in characters, the endpoint runs; a longer one gets 400.",
     "max_query_depth": "Deepest nesting of braces, parentheses and brackets in a query the endpoint runs; a deeper "
-                       "one gets 400 (the query engine recurses once a level).",
+    "one gets 400 (the query engine recurses once a level).",
     "demote_after": "Seconds after which a query still running yields the processor to shorter work (its thread "
-                    "gets the lowest scheduling priority until the query ends); 0: never.",
+    "gets the lowest scheduling priority until the query ends); 0: never.",
     "query_timeout": "Seconds a query may run on the endpoint before it is stopped and the client gets 503.",
     "import_timeout": "Seconds an import (PUT/POST /data, kg import) may take to parse, reason over and validate "
-                      "its data, in a process of its own; past it that process is stopped, nothing is written, and "
-                      "the writer gets 503 with Retry-After (kg import: exit 2).",
+    "its data, in a process of its own; past it that process is stopped, nothing is written, and "
+    "the writer gets 503 with Retry-After (kg import: exit 2).",
     "write_token": "Token that write requests must present (HTTP: Authorization: Bearer; CLI: --token or KG_TOKEN); "
-                   "empty: the store is read-only.",
+    "empty: the store is read-only.",
     "store_url": "SPARQL query endpoint of a remote store to serve and query instead of the embedded one "
-                 "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
+    "(e.g. Oxigraph server http://host:7878/query); empty: the embedded store.",
     "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version); kg "
-                          "serve's workers also share as many bytes of them on disk, so a fresh worker starts warm. An "
-                          "answer over a quarter of it is not kept.",
+    "serve's workers also share as many bytes of them on disk, so a fresh worker starts warm. An "
+    "answer over a quarter of it is not kept.",
     "public_url": "The endpoint's public address (scheme, host and any path prefix, e.g. https://kg.example.org), "
-                  "used for absolute links in shared content (the dump description, the service description, "
-                  "OpenAPI, the Link header of /dump, the Location of a /data write); empty: those links are "
-                  "relative. Never taken from a request's Host header.",
+    "used for absolute links in shared content (the dump description, the service description, "
+    "OpenAPI, the Link header of /dump, the Location of a /data write); empty: those links are "
+    "relative. Never taken from a request's Host header.",
     "max_result_rows": "Most solutions (or triples) the endpoint returns for one query; past it the result is cut "
-                       "and the response carries the header X-SPARQL-MaxRows.",
+    "and the response carries the header X-SPARQL-MaxRows.",
     "max_result_bytes": "Largest answer to one query, in bytes; past it the result is cut to the rows (or triples) "
-                        "that fit, still a whole document, and the response carries the header X-SPARQL-MaxBytes "
-                        "(cutting takes a few times this in memory, within max_query_memory).",
+    "that fit, still a whole document, and the response carries the header X-SPARQL-MaxBytes "
+    "(cutting takes a few times this in memory, within max_query_memory).",
     "max_query_memory": "Memory, in MiB, that a worker's queries (and upload checks) may take above what it held "
-                        "when they began; past it the query is stopped, the client gets 503 and the worker is "
-                        "replaced, so that the memory goes back to the system. Queries running at once share it.",
+    "when they began; past it the query is stopped, the client gets 503 and the worker is "
+    "replaced, so that the memory goes back to the system. Queries running at once share it.",
 }
 
 
@@ -164,8 +165,9 @@ def _find_root(start: Path) -> Path:
     return PACKAGE_ROOT
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None,
-                  cwd: Path | None = None) -> Settings:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Settings:
     """Resolve the settings from defaults, pyproject.toml, ``KG_*`` variables and ``overrides``."""
     env = os.environ if env is None else env
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -197,17 +199,31 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env: Mapping[st
         raise ConfigError(f"base_iri must be an absolute IRI ending with '/': {settings.base_iri!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
-    if not 0 < settings.port < 65536 or min(settings.workers, settings.threads, settings.keepalive_requests,
-                                             settings.request_timeout, settings.keepalive_timeout,
-                                             settings.max_running_queries,
-                                             settings.max_body_bytes,
-                                             settings.max_query_length, settings.max_query_depth,
-                                             settings.query_timeout, settings.max_result_rows,
-                                             settings.max_result_bytes, settings.max_query_memory) < 1:
-        raise ConfigError("port must be 1-65535; workers, threads, request_timeout, keepalive_timeout, "
-                          "keepalive_requests, max_running_queries, max_body_bytes, max_query_length, "
-                          "max_query_depth, query_timeout, max_result_rows, max_result_bytes and max_query_memory "
-                          "at least 1")
+    if (
+        not 0 < settings.port < 65536
+        or min(
+            settings.workers,
+            settings.threads,
+            settings.keepalive_requests,
+            settings.request_timeout,
+            settings.keepalive_timeout,
+            settings.max_running_queries,
+            settings.max_body_bytes,
+            settings.max_query_length,
+            settings.max_query_depth,
+            settings.query_timeout,
+            settings.max_result_rows,
+            settings.max_result_bytes,
+            settings.max_query_memory,
+        )
+        < 1
+    ):
+        raise ConfigError(
+            "port must be 1-65535; workers, threads, request_timeout, keepalive_timeout, "
+            "keepalive_requests, max_running_queries, max_body_bytes, max_query_length, "
+            "max_query_depth, query_timeout, max_result_rows, max_result_bytes and max_query_memory "
+            "at least 1"
+        )
     if settings.runaway_penalty < 0:
         raise ConfigError("runaway_penalty must be 0 (never) or more seconds")
     if settings.demote_after < 0:
@@ -235,8 +251,12 @@ def settings_table(settings: Settings | None = None) -> str:
     """The settings as a Markdown table (name, environment variable, value, meaning): the defaults, or the
     values of ``settings``. The README's table is this one (``kg settings --markdown``)."""
     settings = settings or Settings()
-    lines = ["| setting | variable | default | what it does |" if settings == Settings() else
-             "| setting | variable | value | what it does |", "|---|---|---|---|"]
+    lines = [
+        "| setting | variable | default | what it does |"
+        if settings == Settings()
+        else "| setting | variable | value | what it does |",
+        "|---|---|---|---|",
+    ]
     for field in dataclasses.fields(Settings):
         name = field.name
         doc = SETTINGS_DOC[name].replace("|", "\\|")

@@ -17,8 +17,10 @@ from typing import NamedTuple
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _ECHAR = r"\\[tbnrf\\\"']"
 _PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
-_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F"
-         "\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f"
+    "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
 _CHARS_U = _BASE + "_"
 _CHARS = _CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
 _PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
@@ -26,20 +28,30 @@ _PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
 # it, so ``ex:a.b.c`` is the name ``ex:a.b``, then ``.`` and ``c`` (the engine's reading is what counts)
 _PN_LOCAL = rf"(?:[{_CHARS_U}:0-9]|{_PLX})(?:[{_CHARS}:]|{_PLX})*(?:\.+(?:[{_CHARS}:]|{_PLX})+)?"
 # each match is one token after the white space before it (white space is no token)
-_TOKEN = re.compile(r"\s*(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in (
-    ("comment", r"#[^\r\n]*"),
-    ("iri", rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*>"),
-    ("string", rf"'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}|{_UCHAR}))*'''"
-               rf"|\"\"\"(?:(?:\"|\"\")?(?:[^\"\\]|{_ECHAR}|{_UCHAR}))*\"\"\""
-               rf"|'(?:[^'\\\n\r]|{_ECHAR}|{_UCHAR})*'|\"(?:[^\"\\\n\r]|{_ECHAR}|{_UCHAR})*\""),
-    ("variable", rf"[?$][{_CHARS_U}0-9][{_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*"),
-    ("pname", rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?"),
-    ("blank", rf"_:[{_CHARS_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?"),
-    ("langtag", r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*"),
-    ("word", r"[A-Za-z_][A-Za-z0-9_]*"),
-    ("number", r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"),
-    ("other", r"(?s:.)"),
-)) + ")")
+_TOKEN = re.compile(
+    r"\s*(?:"
+    + "|".join(
+        f"(?P<{name}>{pattern})"
+        for name, pattern in (
+            ("comment", r"#[^\r\n]*"),
+            ("iri", rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*>"),
+            (
+                "string",
+                rf"'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}|{_UCHAR}))*'''"
+                rf"|\"\"\"(?:(?:\"|\"\")?(?:[^\"\\]|{_ECHAR}|{_UCHAR}))*\"\"\""
+                rf"|'(?:[^'\\\n\r]|{_ECHAR}|{_UCHAR})*'|\"(?:[^\"\\\n\r]|{_ECHAR}|{_UCHAR})*\"",
+            ),
+            ("variable", rf"[?$][{_CHARS_U}0-9][{_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*"),
+            ("pname", rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?"),
+            ("blank", rf"_:[{_CHARS_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?"),
+            ("langtag", r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*"),
+            ("word", r"[A-Za-z_][A-Za-z0-9_]*"),
+            ("number", r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"),
+            ("other", r"(?s:.)"),
+        )
+    )
+    + ")"
+)
 _BLANKED = frozenset({"comment", "iri", "string"})
 _OPENERS, _CLOSERS = frozenset("{(["), frozenset("})]")
 
@@ -117,9 +129,19 @@ def lexings(text: str) -> tuple[tuple[Token, ...], ...]:
             match = _TOKEN.match(text, at)
             kind = match.lastgroup
             token = new(Token, (kind, match.group(kind), match.start(kind)))
-            if kind == "iri" and _TELLING.search(token.text) and (text[token.start - 1:token.start] == "<" or (
-                    stack and stack[-1] == "(e" and previous is not None
-                    and (previous.kind in _OPERAND_ENDS or previous.text in (")", "]")))):
+            if (
+                kind == "iri"
+                and _TELLING.search(token.text)
+                and (
+                    text[token.start - 1 : token.start] == "<"
+                    or (
+                        stack
+                        and stack[-1] == "(e"
+                        and previous is not None
+                        and (previous.kind in _OPERAND_ENDS or previous.text in (")", "]"))
+                    )
+                )
+            ):
                 if forks >= MAX_AMBIGUOUS:
                     raise TooAmbiguous(token.start)
                 less = new(Token, ("other", "<", token.start))
@@ -190,8 +212,11 @@ def variables(text: str) -> set[str]:
 def assigned_variables(text: str) -> set[str]:
     """Variables bound by ``... AS ?v`` (BIND, SELECT expressions)."""
     significant = _significant(text)
-    return {following.text[1:] for token, following in zip(significant, significant[1:])
-            if token.kind == "word" and token.text.upper() == "AS" and following.kind == "variable"}
+    return {
+        following.text[1:]
+        for token, following in zip(significant, significant[1:])
+        if token.kind == "word" and token.text.upper() == "AS" and following.kind == "variable"
+    }
 
 
 _FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
@@ -236,7 +261,7 @@ def _prefixes(significant: tuple[Token, ...]) -> dict[str, str]:
             name, iri = significant[index + 1], significant[index + 2]
             name = name.text if name.kind == "pname" and name.text.endswith(":") else None
         elif token.kind == "pname" and token.text.upper().startswith("PREFIX") and token.text.endswith(":"):
-            name = token.text[len("PREFIX"):]
+            name = token.text[len("PREFIX") :]
         if name is not None and iri.kind == "iri":
             declared[name[:-1]] = _iri_text(iri.text)
     return declared
@@ -349,4 +374,3 @@ def stray_backslash(text: str) -> int | None:
     if "\\" not in text:
         return None
     return next((t.start for t in tokens(text) if t.kind == "other" and t.text == "\\"), None)
-

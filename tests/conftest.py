@@ -6,16 +6,16 @@ import contextlib
 import os
 import socket
 import subprocess
-import threading
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from kg.config import Settings, load_settings
 from kg.build.pipeline import Build, build_and_publish
+from kg.config import Settings, load_settings
 from kg.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +76,13 @@ def kg_server(store_dir: Path, log_path: Path, **environment):
     port = free_port()
     env = {**os.environ, "KG_STORE_DIR": str(store_dir), **{k: str(v) for k, v in environment.items()}}
     with log_path.open("w+b") as log:
-        server = subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port),
-                                   "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         if not wait_until_answering(base + "/health"):
             server.kill()

@@ -143,7 +143,11 @@ def test_a_refused_probation_query_does_not_keep_its_place():
     from kg.limits.admission import PenaltyBox
 
     box = PenaltyBox(places=4)
-    admission, release, entered = Admission(slots=1, wait=0.1, penalties=box, penalty_seconds=0.1), threading.Event(), []
+    admission, release, entered = (
+        Admission(slots=1, wait=0.1, penalties=box, penalty_seconds=0.1),
+        threading.Event(),
+        [],
+    )
     holder = hold(admission, "other", release, entered)
     time.sleep(0.05)
     admission.punish("bomber")

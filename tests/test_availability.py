@@ -15,8 +15,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
 from conftest import kg_server
+
 from kg.store.versions import publish
 
 REQUEST_TIMEOUT = 3
@@ -28,8 +28,13 @@ THREADS = 2  # per worker: two workers, four request threads in all
 def endpoint(store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("availability")
     publish(list(store.quads()), folder / "store", keep_versions=1)
-    with kg_server(folder / "store", folder / "server.log", KG_REQUEST_TIMEOUT=REQUEST_TIMEOUT,
-                   KG_KEEPALIVE_TIMEOUT=KEEPALIVE_TIMEOUT, KG_THREADS=THREADS) as base:
+    with kg_server(
+        folder / "store",
+        folder / "server.log",
+        KG_REQUEST_TIMEOUT=REQUEST_TIMEOUT,
+        KG_KEEPALIVE_TIMEOUT=KEEPALIVE_TIMEOUT,
+        KG_THREADS=THREADS,
+    ) as base:
         yield base
 
 
@@ -62,13 +67,13 @@ class Trickler(threading.Thread):
             while time.monotonic() - started < self.seconds:
                 if sent < len(self.data):
                     try:
-                        sock.sendall(self.data[sent:sent + 4])
+                        sock.sendall(self.data[sent : sent + 4])
                     except OSError:
                         pass
                     sent += 4
                 try:
                     chunk = sock.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     break
@@ -107,10 +112,14 @@ def test_clients_trickling_headers_hold_no_thread_and_get_408_at_the_deadline(en
 
 def test_a_trickled_body_has_the_same_total_deadline(endpoint):
     body = b"query=" + urllib.parse.quote("SELECT * WHERE { ?s ?p ?o } LIMIT 1").encode()
-    head = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: %d\r\n\r\n" % (len(body) + 400))  # promises more than it sends
-    clients = trickle_beside_health(endpoint, [Trickler(port_of(endpoint), head, body + b"&x=" + b"a" * 397, pause=0.3)
-                                               for _ in range(2 * THREADS * 2)])
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % (len(body) + 400)
+    )  # promises more than it sends
+    clients = trickle_beside_health(
+        endpoint,
+        [Trickler(port_of(endpoint), head, body + b"&x=" + b"a" * 397, pause=0.3) for _ in range(2 * THREADS * 2)],
+    )
     for client in clients:
         assert status_of(client.answer) == 408, client.answer[:200]
         assert client.answered_after <= REQUEST_TIMEOUT + 2
@@ -137,12 +146,15 @@ def test_a_whole_request_sent_slowly_within_the_deadline_is_answered(endpoint):
     assert status_of(client.answer) == 200, client.answer[:200]
 
 
-@pytest.mark.parametrize("head, status", [
-    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
-    (b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400),
-    (b"BLAH\r\n\r\n", 400),
-])
+@pytest.mark.parametrize(
+    "head, status",
+    [
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400),
+        (b"BLAH\r\n\r\n", 400),
+    ],
+)
 def test_malformed_requests_get_a_json_error_from_the_front(endpoint, head, status):
     with socket.create_connection(("127.0.0.1", port_of(endpoint)), timeout=10) as sock:
         sock.sendall(head)
@@ -165,8 +177,14 @@ QUERY_TIMEOUT, QUEUE_WAIT, SLOTS = 4, 0.5, 2
 def limited(store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("admission")
     publish(list(store.quads()), folder / "store", keep_versions=1)
-    with kg_server(folder / "store", folder / "server.log", KG_QUERY_TIMEOUT=QUERY_TIMEOUT,
-                   KG_MAX_RUNNING_QUERIES=SLOTS, KG_QUEUE_WAIT=QUEUE_WAIT, KG_THREADS=8) as base:
+    with kg_server(
+        folder / "store",
+        folder / "server.log",
+        KG_QUERY_TIMEOUT=QUERY_TIMEOUT,
+        KG_MAX_RUNNING_QUERIES=SLOTS,
+        KG_QUEUE_WAIT=QUEUE_WAIT,
+        KG_THREADS=8,
+    ) as base:
         yield base
 
 
@@ -175,8 +193,11 @@ def ask(base: str, query: str, source: str = "127.0.0.1", timeout: float = 30):
     connection = http.client.HTTPConnection("127.0.0.1", port_of(base), timeout=timeout, source_address=(source, 0))
     started = time.monotonic()
     try:
-        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}),
-                           headers={"Accept": "application/sparql-results+json"})
+        connection.request(
+            "GET",
+            "/sparql?" + urllib.parse.urlencode({"query": query}),
+            headers={"Accept": "application/sparql-results+json"},
+        )
         response = connection.getresponse()
         response.read()
         return response.status, dict(response.getheaders()), time.monotonic() - started
@@ -223,8 +244,7 @@ def test_runaway_queries_from_eight_clients_starve_nothing_else(limited):
 def test_a_client_whose_query_ran_away_is_refused_a_while_by_every_worker(store, tmp_path):
     publish(list(store.quads()), tmp_path / "store", keep_versions=1)
     penalty = 4
-    with kg_server(tmp_path / "store", tmp_path / "server.log", KG_QUERY_TIMEOUT=2,
-                   KG_RUNAWAY_PENALTY=penalty) as base:
+    with kg_server(tmp_path / "store", tmp_path / "server.log", KG_QUERY_TIMEOUT=2, KG_RUNAWAY_PENALTY=penalty) as base:
         status, _, seconds = ask(base, RUNAWAY, "127.0.0.2")
         assert status == 503 and seconds >= 1.5
         refused = [ask(base, LIGHT + f" # {n}", "127.0.0.2") for n in range(4)]  # both workers refuse it at once
@@ -240,8 +260,10 @@ def test_a_client_sending_a_body_over_the_limit_reads_the_413(endpoint):
     body meanwhile, so that a client that sends it all before reading gets the answer, not a broken pipe."""
     body = b"#" * (2 * 1_048_576)
     with socket.create_connection(("127.0.0.1", port_of(endpoint)), timeout=10) as sock:
-        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
-                     b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body
+        )
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-from kg.config import load_settings
 from kg.build.pipeline import build_and_publish
 from kg.build.tables import load_schemas, read_table
-
-from conftest import ROOT
+from kg.config import load_settings
 
 if str(ROOT) not in sys.path:  # bench/ is not an installed package; pytest run from elsewhere still finds it
     sys.path.insert(0, str(ROOT))
@@ -53,13 +52,31 @@ def test_small_folder_builds_with_the_real_pipeline_and_conforms(small, tmp_path
 
     # the shapes had something to check: every kind of data the generator promises is in the graph
     counts = {str(k).removeprefix(YRD): v for k, v in build.instance_counts().items()}
-    for kind in ("AdministrativeRegion", "InformalRegion", "JointlyBuiltPark", "Agreement", "Industry",
-                 "Indicator", "Article", "ReferenceSource", "http://purl.org/linked-data/cube#Observation"):
+    for kind in (
+        "AdministrativeRegion",
+        "InformalRegion",
+        "JointlyBuiltPark",
+        "Agreement",
+        "Industry",
+        "Indicator",
+        "Article",
+        "ReferenceSource",
+        "http://purl.org/linked-data/cube#Observation",
+    ):
         assert counts.get(kind, 0) > 0, kind
     predicates = {str(p).removeprefix(YRD) for _, p, _ in build.graphs["asserted"]}
-    assert {"partOf", "coBuiltBy", "party", "signedOn", "established", "refPeriod", "hasMemberRegion",
-            "http://www.w3.org/2004/02/skos/core#broader", "http://www.w3.org/2004/02/skos/core#notation",
-            "http://www.w3.org/2003/01/geo/wgs84_pos#lat"} <= predicates
+    assert {
+        "partOf",
+        "coBuiltBy",
+        "party",
+        "signedOn",
+        "established",
+        "refPeriod",
+        "hasMemberRegion",
+        "http://www.w3.org/2004/02/skos/core#broader",
+        "http://www.w3.org/2004/02/skos/core#notation",
+        "http://www.w3.org/2003/01/geo/wgs84_pos#lat",
+    } <= predicates
     # the real seeds' shape: some facts are stated by two sources (two citations, one triple)
     assert any(len(cited) > 1 for cited in build.produced.values())
 
@@ -75,8 +92,20 @@ def test_every_declared_table_is_written_with_its_header_and_read_back(small):
     schemas = load_schemas(out)
     for name, schema in schemas.items():  # the project's reader checks every cell against the metadata
         assert len(read_table(schema, out)) == summary["rows"][name], name
-    for used in ("gazetteer", "coordinates", "regions", "parks", "park_roles", "agreements", "agreement_parties",
-                 "industries", "industry_links", "indicators", "observations", "sources"):
+    for used in (
+        "gazetteer",
+        "coordinates",
+        "regions",
+        "parks",
+        "park_roles",
+        "agreements",
+        "agreement_parties",
+        "industries",
+        "industry_links",
+        "indicators",
+        "observations",
+        "sources",
+    ):
         assert summary["rows"][used] > 0, used
     assert summary["rows"]["people"] == 0  # unused tables: the header only
 

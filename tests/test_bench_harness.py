@@ -20,7 +20,9 @@ def tiny(tmp_path_factory):
     return seeds, work
 
 
-@pytest.mark.parametrize("stage", ["map", "load", "load-rdflib", "export", "export-rdflib", "queries", "queries-rdflib"])
+@pytest.mark.parametrize(
+    "stage", ["map", "load", "load-rdflib", "export", "export-rdflib", "queries", "queries-rdflib"]
+)
 def test_each_cheap_stage_measures_the_prepared_data(tiny, stage):
     seeds, work = tiny
     result = measure(stage, seeds, work)

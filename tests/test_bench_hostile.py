@@ -31,15 +31,49 @@ def test_percentile_is_nearest_rank():
     assert percentile([float(i) for i in range(1, 101)], 0.99) == 99.0
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None or shutil.which("oxigraph", path=str(Path(sys.executable).parent))
-                    is None, reason="needs wrk (Debian package wrk) and the Oxigraph server (PyPI oxigraph)")
+@pytest.mark.skipif(
+    shutil.which("wrk") is None or shutil.which("oxigraph", path=str(Path(sys.executable).parent)) is None,
+    reason="needs wrk (Debian package wrk) and the Oxigraph server (PyPI oxigraph)",
+)
 def test_a_short_hostile_run_writes_the_table_for_both_servers(tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "bench.hostile", "--triples", "2000", "--seconds", "3",
-                           "--warmup", "1", "--idle", "1", "--slow", "10", "--slow-every", "1", "--runaway", "2",
-                           "--doubling", "20", "--query-timeout", "2", "--max-query-memory", "256",
-                           "--connections", "2", "--work", str(work), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.hostile",
+            "--triples",
+            "2000",
+            "--seconds",
+            "3",
+            "--warmup",
+            "1",
+            "--idle",
+            "1",
+            "--slow",
+            "10",
+            "--slow-every",
+            "1",
+            "--runaway",
+            "2",
+            "--doubling",
+            "20",
+            "--query-timeout",
+            "2",
+            "--max-query-memory",
+            "256",
+            "--connections",
+            "2",
+            "--work",
+            str(work),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads((out / "hostile-2000.json").read_text())
     assert [r["server"] for r in results["servers"]] == ["kg", "oxigraph-memory"]
@@ -50,8 +84,12 @@ def test_a_short_hostile_run_writes_the_table_for_both_servers(tmp_path):
         assert run["memory"]["idle_pss_mib"] > 0 and run["memory"]["peak_pss_mib"] > 0
         assert run["slow_connections"] >= 10 and "slow headers" in run["hostile"]
         assert sum(run["hostile"]["runaway COUNT"].values()) >= 1
-        assert set(run["targets"]) == {"mix at least 80 % of undisturbed", "/health p99 under 1 s",
-                                       "memory within the bound", "no connection reached the canary"}
+        assert set(run["targets"]) == {
+            "mix at least 80 % of undisturbed",
+            "/health p99 under 1 s",
+            "memory within the bound",
+            "no connection reached the canary",
+        }
     kg = results["servers"][0]
     assert kg["canary_connections"] == 0 and "SERVICE to the canary" in kg["hostile"]
     table = (out / "hostile-2000.md").read_text()

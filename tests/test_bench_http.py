@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None,
-    reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)")
+    reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +27,37 @@ def results(tmp_path_factory):
     # 2 s per wrk run: in 1 s, rdflib-endpoint answered no ad hoc request once, with the machine busy
     # with the suite running twice at once
     work, out = tmp_path_factory.mktemp("http-work"), tmp_path_factory.mktemp("http-results")
-    done = subprocess.run([sys.executable, "-m", "bench.http", "--triples", "2000", "--connections", "2",
-                           "--duration", "2", "--warmup", "1", "--servers", ",".join(SERVERS), "--paired", "12",
-                           "--rounds", "2", "--round-requests", "30",
-                           "--work", str(work), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.http",
+            "--triples",
+            "2000",
+            "--connections",
+            "2",
+            "--duration",
+            "2",
+            "--warmup",
+            "1",
+            "--servers",
+            ",".join(SERVERS),
+            "--paired",
+            "12",
+            "--rounds",
+            "2",
+            "--round-requests",
+            "30",
+            "--work",
+            str(work),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads((out / "http.json").read_text()), (out / "http.md").read_text(), work
 
@@ -79,8 +106,12 @@ def test_the_workloads_are_what_they_claim(results):
     per_query: dict[str, list] = {}
     for query, values in order:
         per_query.setdefault(query, []).append(values)
-    turns = [(query, values[turn]) for turn in range(max(map(len, per_query.values())))
-             for query, values in sorted(per_query.items()) if turn < len(values)]
+    turns = [
+        (query, values[turn])
+        for turn in range(max(map(len, per_query.values())))
+        for query, values in sorted(per_query.items())
+        if turn < len(values)
+    ]
     assert sorted(order) == sorted(turns) and order != turns
 
 
@@ -131,13 +162,16 @@ def test_the_alternating_rounds_send_the_whole_list_to_both_in_turn(results, our
         assert f"| {r['median_ratio']} | {r['p99_ratio']} |" in markdown
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--paired", "-1"], "--paired needs a number"),
-    (["--rounds", "-2"], "--rounds needs a number"),
-    (["--round-requests", "-1"], "--round-requests needs a number"),
-    (["--connections", "0"], "--connections needs positive numbers"),
-    (["--servers", "kg,nginx"], "unknown servers: nginx"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--paired", "-1"], "--paired needs a number"),
+        (["--rounds", "-2"], "--rounds needs a number"),
+        (["--round-requests", "-1"], "--round-requests needs a number"),
+        (["--connections", "0"], "--connections needs positive numbers"),
+        (["--servers", "kg,nginx"], "unknown servers: nginx"),
+    ],
+)
 def test_bad_options_are_refused_before_anything_runs(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)

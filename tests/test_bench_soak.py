@@ -24,14 +24,39 @@ def test_the_memory_slope_is_a_least_squares_fit():
     assert slope_mib_per_minute([(0, 100)]) is None
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None,
-                    reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("wrk") is None,
+    reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)",
+)
 def test_a_short_soak_stops_the_pathological_queries_and_answers_the_rest(tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "bench.soak", "--triples", "2000", "--minutes", "0.3",
-                           "--segment", "6", "--every", "5", "--query-timeout", "2", "--connections", "2",
-                           "--work", str(work), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.soak",
+            "--triples",
+            "2000",
+            "--minutes",
+            "0.3",
+            "--segment",
+            "6",
+            "--every",
+            "5",
+            "--query-timeout",
+            "2",
+            "--connections",
+            "2",
+            "--work",
+            str(work),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads((out / "soak.json").read_text())
     assert len(results["segments"]) >= 3

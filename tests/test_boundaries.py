@@ -44,8 +44,9 @@ def imports() -> dict[str, frozenset[str]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("kg"):
                 found.add(node.module)
-                found.update(f"{node.module}.{alias.name}" for alias in node.names
-                             if f"{node.module}.{alias.name}" in names)
+                found.update(
+                    f"{node.module}.{alias.name}" for alias in node.names if f"{node.module}.{alias.name}" in names
+                )
             elif isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names if alias.name.startswith("kg"))
         graph[_module_name(path)] = frozenset(found)
@@ -104,5 +105,7 @@ def test_the_shared_modules_import_no_folder():
 
 
 def test_nothing_below_the_web_layer_imports_it():
-    importers = {m for m, names in imports().items() if not _in(m, {"kg.web"}) and any(_in(n, {"kg.web"}) for n in names)}
+    importers = {
+        m for m, names in imports().items() if not _in(m, {"kg.web"}) and any(_in(n, {"kg.web"}) for n in names)
+    }
     assert importers <= SERVER, importers - SERVER

@@ -6,18 +6,17 @@ import itertools
 import shutil
 
 import pytest
+from conftest import ROOT
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
+from kg.build.pipeline import build_and_publish
+from kg.build.provenance import statement_iri
 from kg.config import load_settings
 from kg.errors import ConfigError, SeedTableError, ValidationFailed
 from kg.namespaces import GRAPH_NAMES, graph_iri
-from kg.build.pipeline import build_and_publish
-from kg.build.provenance import statement_iri
 from kg.store.embedded import EmbeddedStore
 from kg.store.versions import publish
-
-from conftest import ROOT
 
 YRD = "https://w3id.org/yrd-kg/ontology#"
 
@@ -38,8 +37,9 @@ def test_asserted_data_has_no_blank_nodes(build):
 
 def test_every_asserted_triple_has_provenance(build, settings):
     provenance = build.graph("provenance")
-    sources = set(build.graph("asserted").subjects(RDF.type, URIRef(YRD + "Source"))) | \
-        set(build.graph("inferred").subjects(RDF.type, URIRef(YRD + "Source")))
+    sources = set(build.graph("asserted").subjects(RDF.type, URIRef(YRD + "Source"))) | set(
+        build.graph("inferred").subjects(RDF.type, URIRef(YRD + "Source"))
+    )
     for triple in build.graphs["asserted"]:
         node = statement_iri(settings.base_iri, triple)
         assert (node, RDF.subject, triple[0]) in provenance
@@ -104,14 +104,17 @@ def test_a_graph_with_violations_is_not_published(project_copy, published_copy):
     copy_settings, published = published_copy
     # an agreement with a single party breaks yrds:AgreementHasTwoParties
     with (project_copy / "seeds" / "agreements.csv").open("a", encoding="utf-8") as handle:
-        handle.write("agreement/one-sided,One-sided agreement,CooperationAgreement,2023,,,,004_772401527dc400ad.txt,4,\n")
+        handle.write(
+            "agreement/one-sided,One-sided agreement,CooperationAgreement,2023,,,,004_772401527dc400ad.txt,4,\n"
+        )
     with (project_copy / "seeds" / "agreement_parties.csv").open("a", encoding="utf-8") as handle:
         handle.write("agreement/one-sided,region/lianyungang,004_772401527dc400ad.txt,4,\n")
     with pytest.raises(ValidationFailed) as failure:
         build_and_publish(copy_settings, progress=lambda m: None)
     violations = [r for r in failure.value.report.results if r.severity == "Violation"]
     assert [(r.shape.rsplit("#", 1)[-1], str(r.focus).rsplit("/", 1)[-1]) for r in violations] == [
-        ("AgreementHasTwoParties", "one-sided")]
+        ("AgreementHasTwoParties", "one-sided")
+    ]
     assert violations[0].citations and violations[0].citations[0].file == "004_772401527dc400ad"
     assert EmbeddedStore(copy_settings.path("store_dir")).build_id == published.build_id
     # the version loaded beside validation was thrown away whole: no staging store, no snapshot
@@ -149,15 +152,22 @@ def test_the_seed_graph_has_no_violations_and_only_understood_warnings(build):
         "ArticleDateStated": lambda r: str(r.focus).endswith("/003_300582be3568e295"),
         "ArticleTitle": lambda r: str(r.focus).endswith("/000_e6f6fc23eec8e3c6"),
         # 004 names only Lianyungang as a builder of the Xilian park; the partner is not stated.
-        "JointlyBuiltByTwoRegions": lambda r: str(r.focus).endswith("/park/xilian-north-and-south-joint-construction-park"),
+        "JointlyBuiltByTwoRegions": lambda r: str(r.focus).endswith(
+            "/park/xilian-north-and-south-joint-construction-park"
+        ),
     }
     report = build.report
     assert report.conforms and report.counts()["Violation"] == 0
     for result in (r for r in report.results if r.severity == "Warning"):
         name = result.shape.rsplit("#", 1)[-1]
         assert name in understood and understood[name](result), (name, str(result.focus), result.message)
-    gazetteer = [r for r in report.results if r.shape.endswith("#ChineseLabel") and "/region/" in str(r.focus)
-                 and r.focus_label in ("Nantong", "Suzhou", "Taizhou", "Jiangsu", "Shanghai")]
+    gazetteer = [
+        r
+        for r in report.results
+        if r.shape.endswith("#ChineseLabel")
+        and "/region/" in str(r.focus)
+        and r.focus_label in ("Nantong", "Suzhou", "Taizhou", "Jiangsu", "Shanghai")
+    ]
     assert gazetteer == [], "regions of the gazetteer must have their Chinese names"
 
 
@@ -193,12 +203,17 @@ def test_a_rebuild_under_another_base_iri_is_refused_and_changes_nothing(project
 def test_each_version_keeps_its_snapshot_until_it_is_pruned(tmp_path, build, settings):
     store_dir = tmp_path / "store"
     first = publish(build.quads(settings), store_dir, keep_versions=1)
-    extra = (URIRef("https://example.org/s"), URIRef("https://example.org/p"), Literal("o"),
-             URIRef("https://example.org/g"))
+    extra = (
+        URIRef("https://example.org/s"),
+        URIRef("https://example.org/p"),
+        Literal("o"),
+        URIRef("https://example.org/g"),
+    )
     second = publish(itertools.chain(build.quads(settings), [extra]), store_dir, keep_versions=1)
     versions = store_dir / "versions"
     assert sorted(p.name for p in versions.iterdir() if not p.name.startswith(".")) == sorted(
-        [second.build_id, f"{second.build_id}.nq", f"{second.build_id}.blank.nq"])
+        [second.build_id, f"{second.build_id}.nq", f"{second.build_id}.blank.nq"]
+    )
     store = EmbeddedStore(store_dir)
     assert store.snapshot == (versions / f"{second.build_id}.nq", versions / f"{second.build_id}.blank.nq")
     # the ontology's and the shapes' blank nodes are set aside, and keep their labels everywhere
@@ -213,8 +228,12 @@ def test_keep_versions_counts_the_current_one_and_keeps_the_newest_others(tmp_pa
     store_dir = tmp_path / "store"
     versions = []
     for number in range(3):
-        quad = (URIRef(f"https://example.org/s{number}"), URIRef("https://example.org/p"), Literal(number),
-                URIRef("https://example.org/g"))
+        quad = (
+            URIRef(f"https://example.org/s{number}"),
+            URIRef("https://example.org/p"),
+            Literal(number),
+            URIRef("https://example.org/g"),
+        )
         versions.append(publish([quad], store_dir, keep_versions=2).build_id)
         held = sorted(p.name for p in (store_dir / "versions").iterdir() if p.is_dir())
         assert held == sorted(versions[-2:])  # the current and the one before it; older ones pruned
@@ -229,8 +248,11 @@ def test_graphs_made_as_text_publish_as_the_same_version_as_their_terms(tmp_path
     assert texts, "the build should hand at least its provenance over as text"
     as_text = publish(quads, tmp_path / "text", keep_versions=1, texts=texts)
     assert as_text.build_id == as_terms.build_id
-    assert (EmbeddedStore(tmp_path / "text").canonical_nquads()
-            == EmbeddedStore(tmp_path / "terms").canonical_nquads() == build.nquads(settings))
+    assert (
+        EmbeddedStore(tmp_path / "text").canonical_nquads()
+        == EmbeddedStore(tmp_path / "terms").canonical_nquads()
+        == build.nquads(settings)
+    )
 
 
 def test_the_provenance_text_is_the_reification_of_every_asserted_triple(build, settings):
@@ -274,21 +296,30 @@ def test_line_chunks_end_at_line_ends_and_lose_nothing():
 
 def test_validation_reads_its_graphs_from_files_as_from_text(tmp_path, build, settings):
     """``validate_build`` takes N-Triples files (loaded by pyoxigraph, never held in Python) as it takes bytes."""
-    from kg.validation.schema_graphs import load_ontology, load_shape_graphs
     from kg.reasoning.entailments import infer_triples
     from kg.store.rdf_io import ntriples_text
+    from kg.validation.schema_graphs import load_ontology, load_shape_graphs
     from kg.validation.shacl_check import validate_build
 
-    texts = {"asserted": build.graphs.text("asserted"), "provenance": build.graphs.text("provenance"),
-             "checked": ntriples_text(infer_triples(load_ontology(settings), build.graphs["asserted"],
-                                                    domains_and_ranges=False))}
+    texts = {
+        "asserted": build.graphs.text("asserted"),
+        "provenance": build.graphs.text("provenance"),
+        "checked": ntriples_text(
+            infer_triples(load_ontology(settings), build.graphs["asserted"], domains_and_ranges=False)
+        ),
+    }
     for name, text in texts.items():
         (tmp_path / f"{name}.nt").write_bytes(text)
     shapes = load_shape_graphs(settings)
-    from_text = validate_build(asserted=texts["asserted"], inferred=texts["checked"], provenance=texts["provenance"],
-                               shapes=shapes)
-    from_files = validate_build(asserted=tmp_path / "asserted.nt", inferred=tmp_path / "checked.nt",
-                                provenance=tmp_path / "provenance.nt", shapes=shapes)
+    from_text = validate_build(
+        asserted=texts["asserted"], inferred=texts["checked"], provenance=texts["provenance"], shapes=shapes
+    )
+    from_files = validate_build(
+        asserted=tmp_path / "asserted.nt",
+        inferred=tmp_path / "checked.nt",
+        provenance=tmp_path / "provenance.nt",
+        shapes=shapes,
+    )
     assert from_files.results == from_text.results and from_text.results  # the seed graph draws warnings
 
 
@@ -298,9 +329,9 @@ def test_validation_lets_go_of_its_store_when_it_returns(settings, build):
     peak of 3.07 GiB, against 2.66 GiB)."""
     import sys
 
+    from kg.store.in_memory import memory_store
     from kg.validation import shacl
     from kg.validation.schema_graphs import load_shape_graphs
-    from kg.store.in_memory import memory_store
 
     store = memory_store(build.graphs.text("asserted"))
     held = sys.getrefcount(store)

@@ -10,9 +10,8 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
-from rdflib import Dataset, Graph, URIRef
-
 from conftest import ROOT
+from rdflib import Dataset, Graph, URIRef
 
 VALID_PARTNER = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -24,8 +23,14 @@ INVALID_PARTNER = VALID_PARTNER.replace("yrd:areaKm2 3.5", "yrd:areaKm2 -3.5")
 
 
 def kg(*args, cwd=ROOT, env=None):
-    return subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", "from kg.cli import run; run()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +123,13 @@ def test_other_rdf_formats_are_read_by_extension_or_flag(cli_store, tmp_path):
     dataset = Dataset()
     named = dataset.graph(URIRef("https://partner.example/graph"))
     named.parse(data=VALID_PARTNER, format="turtle")
-    for name, fmt in (("p.nt", "nt"), ("p.jsonld", "json-ld"), ("p.rdf", "xml"), ("p.trig", "trig"), ("p.nq", "nquads")):
+    for name, fmt in (
+        ("p.nt", "nt"),
+        ("p.jsonld", "json-ld"),
+        ("p.rdf", "xml"),
+        ("p.trig", "trig"),
+        ("p.nq", "nquads"),
+    ):
         source = dataset if fmt in ("trig", "nquads", "json-ld") else named
         (tmp_path / name).write_text(source.serialize(format=fmt), encoding="utf-8")
         result = kg("--store-dir", str(store), "validate", "--no-context", "--report", "json", str(tmp_path / name))
@@ -130,14 +141,17 @@ def test_other_rdf_formats_are_read_by_extension_or_flag(cli_store, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("truncated.ttl", VALID_PARTNER[:-40], "line"),
-    ("wrong.csv", VALID_PARTNER, "cannot tell the RDF format from the extension"),
-    ("turtle-in.jsonld", VALID_PARTNER, "not valid jsonld"),
-    ("empty.ttl", "", "the file is empty"),
-    ("junk.ttl", b"\x00\xff\xfe\x89PNG\r\n\x1a\n" * 20, "not valid turtle"),
-    ("missing.ttl", None, "cannot read"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("truncated.ttl", VALID_PARTNER[:-40], "line"),
+        ("wrong.csv", VALID_PARTNER, "cannot tell the RDF format from the extension"),
+        ("turtle-in.jsonld", VALID_PARTNER, "not valid jsonld"),
+        ("empty.ttl", "", "the file is empty"),
+        ("junk.ttl", b"\x00\xff\xfe\x89PNG\r\n\x1a\n" * 20, "not valid turtle"),
+        ("missing.ttl", None, "cannot read"),
+    ],
+)
 def test_unreadable_input_gives_exit_2_and_a_readable_message(cli_store, tmp_path, name, content, message):
     store, _ = cli_store
     path = tmp_path / name
@@ -162,7 +176,14 @@ def test_queries_query_and_sparql_commands(cli_store, tmp_path):
     store, _ = cli_store
     listing = kg("--store-dir", str(store), "queries")
     assert listing.returncode == 0 and "subregions" in listing.stdout and "region:iri" in listing.stdout
-    table = kg("--store-dir", str(store), "query", "region_hierarchy", "--param", "region=https://w3id.org/yrd-kg/id/region/jiangyin")
+    table = kg(
+        "--store-dir",
+        str(store),
+        "query",
+        "region_hierarchy",
+        "--param",
+        "region=https://w3id.org/yrd-kg/id/region/jiangyin",
+    )
     assert table.returncode == 0 and "Wuxi" in table.stdout and "320200" in table.stdout and "---" in table.stdout
     rows = kg("--store-dir", str(store), "query", "subregions", "--format", "csv")
     assert rows.returncode == 0 and rows.stdout.count("\n") == 7  # a header and Nantong's six parts
@@ -176,8 +197,11 @@ def test_queries_query_and_sparql_commands(cli_store, tmp_path):
     result = kg("--store-dir", str(store), "sparql", construct, "--format", "nquads")
     dataset = Dataset().parse(data=result.stdout, format="nquads")
     assert result.returncode == 0 and len(dataset.default_graph) >= 5 and len(dataset) == len(dataset.default_graph)
-    for args, message in ((("query", "nope"), "no saved query"), (("sparql", "SELEC"), "does not parse"),
-                          (("query", "subregions", "--param", "region"), "KEY=VALUE")):
+    for args, message in (
+        (("query", "nope"), "no saved query"),
+        (("sparql", "SELEC"), "does not parse"),
+        (("query", "subregions", "--param", "region"), "KEY=VALUE"),
+    ):
         result = kg("--store-dir", str(store), *args)
         assert result.returncode == 2 and message in result.stderr
 

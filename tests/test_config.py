@@ -27,16 +27,31 @@ def test_relative_paths_resolve_against_root(tmp_path):
     assert settings.path("seeds_dir") == tmp_path.resolve() / "seeds"
 
 
-@pytest.mark.parametrize("text", ['[tool.kg]\nunknown = 1\n', '[tool.kg]\nbase_iri = "no-scheme/"\n',
-                                  '[tool.kg]\nkeep_versions = "many"\n', '[tool.kg\n',
-                                  '[tool.kg]\nthreads = 0\n', '[tool.kg]\nmemory_copy_limit_mib = -1\n',
-                                  '[tool.kg]\nmax_query_length = 0\n', '[tool.kg]\nmax_query_depth = 0\n',
-                                  '[tool.kg]\nkeepalive_requests = 0\n', '[tool.kg]\nkeepalive_requests = "some"\n',
-                                  '[tool.kg]\nrequest_timeout = 0\n', '[tool.kg]\nkeepalive_timeout = 0\n',
-                                  '[tool.kg]\nmax_running_queries = 0\n', '[tool.kg]\nqueue_wait = 0\n',
-                                  '[tool.kg]\nqueue_wait = "soon"\n', '[tool.kg]\nrunaway_penalty = -1\n',
-                                  '[tool.kg]\nimport_timeout = 0\n', '[tool.kg]\nmax_query_memory = 0\n',
-                                  '[tool.kg]\nmax_result_bytes = 0\n', '[tool.kg]\npublic_url = "ftp://x/"\n'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[tool.kg]\nunknown = 1\n",
+        '[tool.kg]\nbase_iri = "no-scheme/"\n',
+        '[tool.kg]\nkeep_versions = "many"\n',
+        "[tool.kg\n",
+        "[tool.kg]\nthreads = 0\n",
+        "[tool.kg]\nmemory_copy_limit_mib = -1\n",
+        "[tool.kg]\nmax_query_length = 0\n",
+        "[tool.kg]\nmax_query_depth = 0\n",
+        "[tool.kg]\nkeepalive_requests = 0\n",
+        '[tool.kg]\nkeepalive_requests = "some"\n',
+        "[tool.kg]\nrequest_timeout = 0\n",
+        "[tool.kg]\nkeepalive_timeout = 0\n",
+        "[tool.kg]\nmax_running_queries = 0\n",
+        "[tool.kg]\nqueue_wait = 0\n",
+        '[tool.kg]\nqueue_wait = "soon"\n',
+        "[tool.kg]\nrunaway_penalty = -1\n",
+        "[tool.kg]\nimport_timeout = 0\n",
+        "[tool.kg]\nmax_query_memory = 0\n",
+        "[tool.kg]\nmax_result_bytes = 0\n",
+        '[tool.kg]\npublic_url = "ftp://x/"\n',
+    ],
+)
 def test_bad_configuration_is_a_config_error(tmp_path, text):
     (tmp_path / "pyproject.toml").write_text(text + ("" if "[tool.kg]" in text else "\n[tool.kg]\n"))
     with pytest.raises(ConfigError):

@@ -12,30 +12,35 @@ import sys
 
 import pyoxigraph as ox
 import pytest
+from conftest import ROOT
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDFS
 
-from kg.exchange.diff import Change, as_nquads, as_sparql_update, diff, labels_from, load_side, quad_text, summary
 from kg.errors import InputError
+from kg.exchange.diff import Change, as_nquads, as_sparql_update, diff, labels_from, load_side, quad_text, summary
 from kg.store.rdf_io import parse_rdf, sorted_nquads
 from kg.store.terms import to_ox
-
-from conftest import ROOT
 
 PREFIXES = """@prefix ex: <http://example.org/> .
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 """
-RESTRICTION = PREFIXES + """
+RESTRICTION = (
+    PREFIXES
+    + """
 ex:Park rdfs:label "Park"@en ; rdfs:subClassOf [ a owl:Restriction ; owl:onProperty ex:locatedIn ;
     owl:someValuesFrom ex:Region ] .
 """
+)
 # the same restriction, written in another order with other blank-node labels
-RESTRICTION_RELABELLED = PREFIXES + """
+RESTRICTION_RELABELLED = (
+    PREFIXES
+    + """
 _:r9 owl:someValuesFrom ex:Region ; owl:onProperty ex:locatedIn ; a owl:Restriction .
 ex:Park rdfs:subClassOf _:r9 ; rdfs:label "Park"@en .
 """
+)
 
 
 def quads(text: str, format: str = "trig"):
@@ -72,6 +77,7 @@ def assert_update_turns(old, new, change: Change | None = None) -> Change:
 
 # --- the change and its update ------------------------------------------------------------------------------
 
+
 def test_identical_inputs_give_an_empty_change_and_a_valid_empty_update():
     data = quads(RESTRICTION)
     change = assert_update_turns(data, data)
@@ -96,11 +102,17 @@ def test_a_changed_literal_is_one_removal_and_one_addition():
 
 
 def test_literals_with_quotes_newlines_backslashes_languages_and_datatypes():
-    old = quads(PREFIXES + r'''ex:a ex:note "plain" , "one \"quoted\" word\nand a second line\\ with a backslash\r" ,
+    old = quads(
+        PREFIXES
+        + r'''ex:a ex:note "plain" , "one \"quoted\" word\nand a second line\\ with a backslash\r" ,
         """triple "quoted"
-        text ending in a quote\"""" , "Nantong"@en-GB , "南通"@zh , "2020-05"^^xsd:gYearMonth , "x"^^ex:custom .''')
-    new = quads(PREFIXES + r'''ex:a ex:note "plain" , "tab\there" , "Nantong"@en , "南通市"@zh ,
-        "2020"^^xsd:gYear .''')
+        text ending in a quote\"""" , "Nantong"@en-GB , "南通"@zh , "2020-05"^^xsd:gYearMonth , "x"^^ex:custom .'''
+    )
+    new = quads(
+        PREFIXES
+        + r"""ex:a ex:note "plain" , "tab\there" , "Nantong"@en , "南通市"@zh ,
+        "2020"^^xsd:gYear ."""
+    )
     change = assert_update_turns(old, new)
     assert len(change.removed) == 6 and len(change.added) == 4
     # each quad written is one valid N-Quads statement that reads back as the same quad
@@ -108,7 +120,8 @@ def test_literals_with_quotes_newlines_backslashes_languages_and_datatypes():
         (parsed,) = ox.parse(quad_text(quad).encode("utf-8"), format=ox.RdfFormat.N_QUADS)
         assert parsed == ox_quad(quad)
     assert sorted(as_nquads(change).splitlines()) == sorted(
-        ["- " + quad_text(q) for q in change.removed] + ["+ " + quad_text(q) for q in change.added])
+        ["- " + quad_text(q) for q in change.removed] + ["+ " + quad_text(q) for q in change.added]
+    )
 
 
 def test_an_explicit_xsd_string_is_the_plain_literal():
@@ -202,6 +215,7 @@ def test_a_graph_named_by_a_blank_node_is_refused():
 
 # --- the outputs for people -----------------------------------------------------------------------------------
 
+
 def test_the_summary_groups_by_entity_with_labels_and_prefixes():
     base = "https://w3id.org/yrd-kg/"
     old = quads(f"""@prefix yrd: <{base}ontology#> . @prefix id: <{base}id/> .
@@ -216,20 +230,25 @@ def test_the_summary_groups_by_entity_with_labels_and_prefixes():
     lines = text.splitlines()
     assert "id:park/p1 (Park one)  +2 -1" in lines
     entity = lines.index("id:park/p1 (Park one)  +2 -1")
-    assert lines[entity + 1:entity + 4] == ['    - yrd:areaKm2 "3.5"^^xsd:decimal',
-                                            '    + yrd:areaKm2 "4"^^xsd:integer',
-                                            "    + yrd:operator id:company/c1"]
+    assert lines[entity + 1 : entity + 4] == [
+        '    - yrd:areaKm2 "3.5"^^xsd:decimal',
+        '    + yrd:areaKm2 "4"^^xsd:integer',
+        "    + yrd:operator id:company/c1",
+    ]
     # the restriction hangs from the class it restricts; the loose node has no named subject
-    assert "yrd:Zone  +0 -4" in lines and any(line.startswith("    - _:b") and "owl:onProperty yrd:locatedIn" in line
-                                               for line in lines)
+    assert "yrd:Zone  +0 -4" in lines and any(
+        line.startswith("    - _:b") and "owl:onProperty yrd:locatedIn" in line for line in lines
+    )
     assert "(blank node structures)  +0 -1" in lines
     assert lines[-1] == "2 triples added, 6 removed, 2 entities touched"
 
 
 def test_labels_prefer_english_and_the_newer_side():
     thing = URIRef("http://example.org/t")
-    old = [(thing, RDFS.label, Literal("Ding", lang="de"), None),
-           (thing, RDFS.label, Literal("Thing", lang="en"), None)]
+    old = [
+        (thing, RDFS.label, Literal("Ding", lang="de"), None),
+        (thing, RDFS.label, Literal("Thing", lang="en"), None),
+    ]
     new = [(thing, RDFS.label, Literal("Thing (renamed)", lang="en-GB"), None), (thing, RDFS.label, Literal("T"), None)]
     assert labels_from(old) == {thing: "Thing"}
     assert labels_from(old, new) == {thing: "Thing (renamed)"}
@@ -247,6 +266,7 @@ def test_nquads_output_is_signed_and_sorted():
 
 # --- the real seed graph --------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def seed(store) -> list:
     return sorted(store.quads(), key=quad_text)
@@ -260,7 +280,7 @@ def test_the_seed_graph_against_itself_and_relabelled_is_no_change(seed):
 
 def test_the_seed_graph_with_triples_dropped_and_one_added(seed, settings):
     ground = [q for q in seed if not any(isinstance(t, BNode) for t in q)]
-    dropped = ground[::len(ground) // 3][:3]
+    dropped = ground[:: len(ground) // 3][:3]
     extra = (URIRef(settings.base_iri + "id/park/new"), RDFS.label, Literal("New park", lang="en"), dropped[0][3])
     new = [q for q in seed if q not in dropped] + [extra]
     change = assert_update_turns(seed, new)
@@ -296,9 +316,16 @@ def test_sides_are_files_the_current_version_or_a_build_id(seed, store, settings
 
 # --- the command ----------------------------------------------------------------------------------------------
 
+
 def kg(*args):
-    return subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", *args], capture_output=True,
-                          text=True, env={**os.environ}, cwd=ROOT, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", "from kg.cli import run; run()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        cwd=ROOT,
+        timeout=600,
+    )
 
 
 PARTNER_OLD = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .
@@ -352,13 +379,14 @@ def test_cli_unreadable_input_and_unknown_version_exit_2(settings, partner_files
 
 def test_cli_current_against_a_file(seed, settings, tmp_path):
     labels = labels_from(seed)
-    fact = next(q for q in seed
-                if q[0] in labels and q[1] != RDFS.label and str(q[0]).startswith(settings.base_iri + "id/"))
+    fact = next(
+        q for q in seed if q[0] in labels and q[1] != RDFS.label and str(q[0]).startswith(settings.base_iri + "id/")
+    )
     edited = tmp_path / "edited.nq"
     edited.write_bytes(sorted_nquads(q for q in seed if q != fact))
     store_dir = str(settings.path("store_dir"))
     result = kg("--store-dir", store_dir, "diff", "current", str(edited))
     assert result.returncode == 1, result.stderr
-    entity = str(fact[0])[len(settings.base_iri + "id/"):]
+    entity = str(fact[0])[len(settings.base_iri + "id/") :]
     assert f"id:{entity} ({labels[fact[0]]})  +0 -1" in result.stdout, result.stdout
     assert "0 triples added, 1 removed, 1 entity touched" in result.stdout

@@ -12,11 +12,16 @@ ID = "https://w3id.org/yrd-kg/id/"
 PREFIXES = f"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix org: <http://www.w3.org/ns/org#> .
 @prefix yrd: <{YRD}> . @prefix id: <{ID}> .
 """
-ONTOLOGY = PREFIXES + """
+ONTOLOGY = (
+    PREFIXES
+    + """
 yrd:Region rdfs:label "Region"@en . yrd:Port rdfs:label "Port"@en . yrd:Enterprise rdfs:label "Enterprise"@en .
 yrd:Honour rdfs:label "Honour"@en .
 """
-ASSERTED = PREFIXES + """
+)
+ASSERTED = (
+    PREFIXES
+    + """
 id:jiangsu a yrd:Region ; rdfs:label "Jiangsu"@en ; yrd:adminLevel "province" .
 id:anhui a yrd:Region ; rdfs:label "Anhui"@en , "安徽省"@zh ; yrd:adminLevel "province" .
 id:suzhou-jiangsu a yrd:Region ; rdfs:label "Suzhou"@en ; yrd:partOf id:jiangsu .
@@ -34,6 +39,7 @@ id:person rdfs:label "Wu"@en .
 id:twin-a a yrd:Enterprise ; rdfs:label "Twin"@en .
 id:twin-b a yrd:Enterprise ; rdfs:label "Twin"@en .
 """
+)
 # what reasoning adds: the part-of closure (Kunshan lies in Jiangsu too), the superclasses of the titles
 INFERRED = PREFIXES + "id:kunshan yrd:partOf id:jiangsu . id:title-a a yrd:Title . id:title-b a yrd:Title ."
 
@@ -45,7 +51,7 @@ def graph(text: str) -> Graph:
 def shown() -> dict[str, str]:
     triples = display_labels(graph(ASSERTED), graph(INFERRED), graph(ONTOLOGY))
     assert all(p == URIRef(YRD + "displayLabel") and o.language == "en" for _, p, o in triples)
-    return {str(s)[len(ID):]: str(o) for s, _, o in triples}
+    return {str(s)[len(ID) :]: str(o) for s, _, o in triples}
 
 
 def test_a_unique_name_is_shown_as_it_is():

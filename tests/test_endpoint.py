@@ -11,10 +11,9 @@ import urllib.request
 from http.client import HTTPConnection
 
 import pytest
+from conftest import kg_server
 from rdflib import Graph, URIRef
 from SPARQLWrapper import CSV, JSON, JSONLD, RDFXML, TURTLE, XML, SPARQLWrapper
-
-from conftest import kg_server
 
 ASSERTED = "https://w3id.org/yrd-kg/graph/asserted"
 COUNT_PARKS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/yrd-kg/ontology#Zone> }"
@@ -28,8 +27,14 @@ KEEPALIVE_REQUESTS = 5
 
 @pytest.fixture(scope="module")
 def endpoint(settings, store, tmp_path_factory):
-    with kg_server(settings.path("store_dir"), tmp_path_factory.mktemp("server") / "server.log",
-                   KG_MAX_BODY_BYTES=MAX_BODY, KG_QUERY_TIMEOUT=QUERY_TIMEOUT, KG_MAX_RESULT_ROWS=MAX_ROWS, KG_KEEPALIVE_REQUESTS=KEEPALIVE_REQUESTS) as base:
+    with kg_server(
+        settings.path("store_dir"),
+        tmp_path_factory.mktemp("server") / "server.log",
+        KG_MAX_BODY_BYTES=MAX_BODY,
+        KG_QUERY_TIMEOUT=QUERY_TIMEOUT,
+        KG_MAX_RESULT_ROWS=MAX_ROWS,
+        KG_KEEPALIVE_REQUESTS=KEEPALIVE_REQUESTS,
+    ) as base:
         yield base
 
 
@@ -73,46 +78,68 @@ def test_sparqlwrapper_construct_in_rdf_formats(endpoint, fmt):
     assert len(graph) >= 5
 
 
-@pytest.mark.parametrize("accept, media_type, starts", [
-    ("text/csv", "text/csv", b"n\r\n"),
-    ("text/tab-separated-values", "text/tab-separated-values", b"?n\n"),
-    ("application/sparql-results+xml", "application/sparql-results+xml", b"<?xml"),
-    ("*/*", "application/sparql-results+json", b"{"),
-])
+@pytest.mark.parametrize(
+    "accept, media_type, starts",
+    [
+        ("text/csv", "text/csv", b"n\r\n"),
+        ("text/tab-separated-values", "text/tab-separated-values", b"?n\n"),
+        ("application/sparql-results+xml", "application/sparql-results+xml", b"<?xml"),
+        ("*/*", "application/sparql-results+json", b"{"),
+    ],
+)
 def test_content_negotiation_for_solutions(endpoint, accept, media_type, starts):
-    status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}),
-                                 headers={"Accept": accept})
+    status, headers, body = http(
+        endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}), headers={"Accept": accept}
+    )
     assert status == 200 and headers["Content-Type"].startswith(media_type) and body.startswith(starts)
 
 
-@pytest.mark.parametrize("accept, fmt, rdflib_format", [("application/trig", None, "trig"),
-                                                        ("application/n-quads", None, "nquads"),
-                                                        (None, "trig", "trig"), (None, "nq", "nquads")])
+@pytest.mark.parametrize(
+    "accept, fmt, rdflib_format",
+    [
+        ("application/trig", None, "trig"),
+        ("application/n-quads", None, "nquads"),
+        (None, "trig", "trig"),
+        (None, "nq", "nquads"),
+    ],
+)
 def test_graph_results_in_dataset_formats(endpoint, accept, fmt, rdflib_format):
     query = "CONSTRUCT { ?b ?p ?o } WHERE { BIND(<https://w3id.org/yrd-kg/id/infra/sutong-bridge> AS ?b) ?b ?p ?o }"
     params = {"query": query, **({"format": fmt} if fmt else {})}
-    status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode(params),
-                                 headers={"Accept": accept} if accept else {})
-    assert status == 200 and headers["Content-Type"].startswith("application/" + rdflib_format.replace("nquads", "n-quads"))
+    status, headers, body = http(
+        endpoint + "/sparql?" + urllib.parse.urlencode(params), headers={"Accept": accept} if accept else {}
+    )
+    assert status == 200 and headers["Content-Type"].startswith(
+        "application/" + rdflib_format.replace("nquads", "n-quads")
+    )
     from rdflib import Dataset
+
     dataset = Dataset().parse(data=body, format=rdflib_format)
-    turtle = Graph().parse(data=http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": query}),
-                                     headers={"Accept": "text/turtle"})[2], format="turtle")
+    turtle = Graph().parse(
+        data=http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/turtle"})[
+            2
+        ],
+        format="turtle",
+    )
     # the triples land in the default graph, and no named graph is invented
     assert set(dataset.default_graph) == set(turtle) and len(turtle) >= 5
     assert [g for g in dataset.graphs() if g.identifier != dataset.default_graph.identifier and len(g)] == []
 
 
 def test_dataset_formats_are_not_offered_for_solutions(endpoint):
-    status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}),
-                           headers={"Accept": "application/trig"})
+    status, _, body = http(
+        endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}), headers={"Accept": "application/trig"}
+    )
     assert status == 406
 
 
-@pytest.mark.parametrize("query, rows_of", [
-    ("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", lambda body: len(json.loads(body)["results"]["bindings"])),
-    ("CONSTRUCT WHERE { ?s ?p ?o }", lambda body: len(Graph().parse(data=body, format="turtle"))),
-])
+@pytest.mark.parametrize(
+    "query, rows_of",
+    [
+        ("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", lambda body: len(json.loads(body)["results"]["bindings"])),
+        ("CONSTRUCT WHERE { ?s ?p ?o }", lambda body: len(Graph().parse(data=body, format="turtle"))),
+    ],
+)
 def test_results_past_the_row_cap_are_cut_and_say_so(endpoint, query, rows_of):
     status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": query}))
     assert status == 200 and rows_of(body) == MAX_ROWS and headers["X-SPARQL-MaxRows"] == str(MAX_ROWS)
@@ -135,22 +162,35 @@ def test_repeated_queries_carry_an_etag_and_get_304(endpoint):
     assert status == 304 and body == b"" and headers["ETag"] == etag
     other = http(url, headers={"Accept": "text/csv", "If-None-Match": etag})
     assert other[0] == 200 and other[1]["ETag"] != etag  # another representation
-    changed = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS + " LIMIT 1"}),
-                   headers={"Accept": "application/sparql-results+json", "If-None-Match": etag})
+    changed = http(
+        endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS + " LIMIT 1"}),
+        headers={"Accept": "application/sparql-results+json", "If-None-Match": etag},
+    )
     assert changed[0] == 200
-    saved = endpoint + "/queries/subregions.json?" + urllib.parse.urlencode({"region": "https://w3id.org/yrd-kg/id/region/kunshan"})
+    saved = (
+        endpoint
+        + "/queries/subregions.json?"
+        + urllib.parse.urlencode({"region": "https://w3id.org/yrd-kg/id/region/kunshan"})
+    )
     first = http(saved)
     assert http(saved, headers={"If-None-Match": first[1]["ETag"]})[0] == 304
-    other_value = http(endpoint + "/queries/subregions.json?" + urllib.parse.urlencode(
-        {"region": "https://w3id.org/yrd-kg/id/region/nantong"}), headers={"If-None-Match": first[1]["ETag"]})
+    other_value = http(
+        endpoint
+        + "/queries/subregions.json?"
+        + urllib.parse.urlencode({"region": "https://w3id.org/yrd-kg/id/region/nantong"}),
+        headers={"If-None-Match": first[1]["ETag"]},
+    )
     assert other_value[0] == 200
 
 
 def test_format_parameter_and_not_acceptable(endpoint):
-    status, headers, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "tsv"}))
+    status, headers, body = http(
+        endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "tsv"})
+    )
     assert status == 200 and headers["Content-Type"].startswith("text/tab-separated-values")
-    status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}),
-                           headers={"Accept": "image/png"})
+    status, _, body = http(
+        endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}), headers={"Accept": "image/png"}
+    )
     assert status == 406 and "available" in json.loads(body)["error"]
     status, _, _ = http(endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "pdf"}))
     assert status == 400
@@ -158,17 +198,21 @@ def test_format_parameter_and_not_acceptable(endpoint):
 
 def test_post_forms_and_direct_post(endpoint):
     form = urllib.parse.urlencode({"query": COUNT_PARKS}).encode()
-    status, _, body = http(endpoint + "/sparql", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = http(
+        endpoint + "/sparql", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     direct = http(endpoint + "/sparql", data=COUNT_PARKS.encode(), headers={"Content-Type": "application/sparql-query"})
     assert status == 200 and direct[0] == 200 and json.loads(body) == json.loads(direct[2])
 
 
 def test_default_and_named_graph_parameters_select_store_graphs(endpoint):
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
     def n(params):
         status, _, body = http(endpoint + "/sparql?" + urllib.parse.urlencode(params, doseq=True))
         assert status == 200, body
         return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
     union = n({"query": count})
     asserted = n({"query": count, "default-graph-uri": ASSERTED})
     assert 0 < asserted < union
@@ -177,24 +221,29 @@ def test_default_and_named_graph_parameters_select_store_graphs(endpoint):
     # a graph the store lacks is an empty graph (as the W3C protocol tests expect), never fetched
     assert n({"query": count, "default-graph-uri": "http://127.0.0.1:9/remote"}) == 0
     # the request's dataset replaces the query's: only named graphs given leaves the default graph empty
-    assert n({"query": f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED}> WHERE {{ ?s ?p ?o }}",
-              "named-graph-uri": ASSERTED}) == 0
+    assert (
+        n({"query": f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED}> WHERE {{ ?s ?p ?o }}", "named-graph-uri": ASSERTED})
+        == 0
+    )
 
 
-@pytest.mark.parametrize("params, data, content_type, status, message", [
-    ({"query": "SELECT * WHERE { ?s ?p }"}, None, None, 400, "does not parse"),
-    ({"query": ["ASK {}", "ASK {}"]}, None, None, 400, "given 2 times"),
-    ({"query": "ASK {}"}, b"ASK {}", "application/sparql-query", 400, "both in the URL and in the body"),
-    ({}, b"query=ASK%20%7B%7D", "text/plain", 415, "unsupported request media type"),
-    ({}, b"update=CLEAR%20ALL", "application/x-www-form-urlencoded", 403, "read-only"),
-    ({}, b"CLEAR ALL", "application/sparql-update", 403, "read-only"),
-    ({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}, None, None, 403, "SERVICE"),
-    ({"query": "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }"}, None, None, 403, "SERVICE"),
-    ({"query": "SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }"}, None, None, 403, "never fetches"),
-    ({"query": "SELECT * FROM NAMED <http://127.0.0.1:9/a> WHERE { ?s ?p ?o }"}, None, None, 403, "never fetches"),
-    ({}, b"\xff\xfe not utf-8", "application/sparql-query", 400, "not valid UTF-8"),
-    ({}, b"", "application/x-www-form-urlencoded", 400, "needs a query"),
-])
+@pytest.mark.parametrize(
+    "params, data, content_type, status, message",
+    [
+        ({"query": "SELECT * WHERE { ?s ?p }"}, None, None, 400, "does not parse"),
+        ({"query": ["ASK {}", "ASK {}"]}, None, None, 400, "given 2 times"),
+        ({"query": "ASK {}"}, b"ASK {}", "application/sparql-query", 400, "both in the URL and in the body"),
+        ({}, b"query=ASK%20%7B%7D", "text/plain", 415, "unsupported request media type"),
+        ({}, b"update=CLEAR%20ALL", "application/x-www-form-urlencoded", 403, "read-only"),
+        ({}, b"CLEAR ALL", "application/sparql-update", 403, "read-only"),
+        ({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}, None, None, 403, "SERVICE"),
+        ({"query": "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }"}, None, None, 403, "SERVICE"),
+        ({"query": "SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }"}, None, None, 403, "never fetches"),
+        ({"query": "SELECT * FROM NAMED <http://127.0.0.1:9/a> WHERE { ?s ?p ?o }"}, None, None, 403, "never fetches"),
+        ({}, b"\xff\xfe not utf-8", "application/sparql-query", 400, "not valid UTF-8"),
+        ({}, b"", "application/x-www-form-urlencoded", 400, "needs a query"),
+    ],
+)
 def test_bad_requests_get_clear_errors(endpoint, params, data, content_type, status, message):
     url = endpoint + "/sparql" + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
     headers = {"Content-Type": content_type} if content_type else {}
@@ -206,7 +255,9 @@ def test_bad_requests_get_clear_errors(endpoint, params, data, content_type, sta
 
 def test_oversized_body_is_413(endpoint):
     query = "ASK { }" + " " * (MAX_BODY + 10)
-    status, _, body = http(endpoint + "/sparql", data=query.encode(), headers={"Content-Type": "application/sparql-query"})
+    status, _, body = http(
+        endpoint + "/sparql", data=query.encode(), headers={"Content-Type": "application/sparql-query"}
+    )
     assert status == 413 and json.loads(body)["status"] == 413
 
 
@@ -218,9 +269,16 @@ def test_service_description_health_version_and_cors(endpoint):
     names = {str(o) for o in description.objects(None, description.namespace_manager.expand_curie("sd:name"))}
     assert ASSERTED in names and len(list(description.subjects(None, None))) > 3
     assert any(str(o) == sd + "UnionDefaultGraph" for o in description.objects())
-    status, headers, _ = http(endpoint + "/sparql", method="OPTIONS",
-                              headers={"Origin": "https://other.example", "Access-Control-Request-Method": "POST"})
-    assert status == 204 and headers["Access-Control-Allow-Origin"] == "*" and "POST" in headers["Access-Control-Allow-Methods"]
+    status, headers, _ = http(
+        endpoint + "/sparql",
+        method="OPTIONS",
+        headers={"Origin": "https://other.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert (
+        status == 204
+        and headers["Access-Control-Allow-Origin"] == "*"
+        and "POST" in headers["Access-Control-Allow-Methods"]
+    )
     health = json.loads(http(endpoint + "/health")[2])
     version = json.loads(http(endpoint + "/version")[2])
     assert health["ok"] and health["build"] == version["build"] and version["kg"]
@@ -231,10 +289,15 @@ def test_saved_query_catalogue_run_and_openapi(endpoint):
     catalogue = {q["id"]: q for q in json.loads(body)["queries"]}
     assert status == 200 and len(catalogue) >= 20
     assert catalogue["subregions"]["parameters"][0]["name"] == "region"
-    status, headers, body = http(endpoint + "/queries/subregions.csv?" + urllib.parse.urlencode(
-        {"region": "https://w3id.org/yrd-kg/id/region/kunshan"}))
+    status, headers, body = http(
+        endpoint
+        + "/queries/subregions.csv?"
+        + urllib.parse.urlencode({"region": "https://w3id.org/yrd-kg/id/region/kunshan"})
+    )
     assert status == 200 and headers["Content-Type"].startswith("text/csv") and body.count(b"\n") == 4
-    status, headers, body = http(endpoint + "/queries/subregions", headers={"Accept": "application/sparql-results+json"})
+    status, headers, body = http(
+        endpoint + "/queries/subregions", headers={"Accept": "application/sparql-results+json"}
+    )
     assert status == 200 and len(json.loads(body)["results"]["bindings"]) == 6  # Nantong's parts
     status, _, body = http(endpoint + "/queries/subregions.rq")
     assert status == 200 and body.startswith(b"#+ summary")
@@ -244,13 +307,16 @@ def test_saved_query_catalogue_run_and_openapi(endpoint):
     assert spec["paths"]["/queries/subregions"]["get"]["parameters"][0]["name"] == "region"
 
 
-@pytest.mark.parametrize("path, status, message", [
-    ("/queries/no_such_query", 404, "no saved query"),
-    ("/queries/subregions?region=not-an-iri", 400, "absolute IRI"),
-    ("/queries/subregions?colour=red", 400, "no parameter 'colour'"),
-    ("/queries/subregions.pdf", 400, "no result format"),
-    ("/nowhere", 404, "not found"),
-])
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        ("/queries/no_such_query", 404, "no saved query"),
+        ("/queries/subregions?region=not-an-iri", 400, "absolute IRI"),
+        ("/queries/subregions?colour=red", 400, "no parameter 'colour'"),
+        ("/queries/subregions.pdf", 400, "no result format"),
+        ("/nowhere", 404, "not found"),
+    ],
+)
 def test_saved_query_errors(endpoint, path, status, message):
     got, _, body = http(endpoint + path)
     assert got == status and message in json.loads(body)["error"]
@@ -260,14 +326,18 @@ PARTNER = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 <https://partner.example/park/p1> a yrd:IndustrialPark ; rdfs:label "Partner park"@en , "合作园区"@zh ;
     yrd:locatedIn <https://w3id.org/yrd-kg/id/region/nantong> ; yrd:areaKm2 -3.5 .
-""".encode("utf-8")
+""".encode()
 
 
 def test_latest_build_report_in_each_format(endpoint):
     status, headers, body = http(endpoint + "/validation")
     report = json.loads(body)
     assert status == 200 and report["conforms"] and report["counts"]["Violation"] == 0
-    for accept, starts in (("text/html", b"<!doctype html>"), ("text/plain", b"Validation conforms"), ("text/turtle", b"@prefix")):
+    for accept, starts in (
+        ("text/html", b"<!doctype html>"),
+        ("text/plain", b"Validation conforms"),
+        ("text/turtle", b"@prefix"),
+    ):
         status, headers, body = http(endpoint + "/validation", headers={"Accept": accept})
         assert status == 200 and headers["Content-Type"].startswith(accept) and body.startswith(starts)
 
@@ -277,18 +347,25 @@ def test_partner_data_posted_for_validation(endpoint):
     report = json.loads(body)
     assert status == 200 and headers["X-Conforms"] == "false"
     assert [(r["shape"].rsplit("#", 1)[-1], r["focus"]) for r in report["results"] if r["severity"] == "Violation"] == [
-        ("ZoneArea", "https://partner.example/park/p1")]
-    status, _, body = http(endpoint + "/validate?report=text", data=PARTNER.replace(b"-3.5", b"3.5"),
-                           headers={"Content-Type": "text/turtle"})
+        ("ZoneArea", "https://partner.example/park/p1")
+    ]
+    status, _, body = http(
+        endpoint + "/validate?report=text",
+        data=PARTNER.replace(b"-3.5", b"3.5"),
+        headers={"Content-Type": "text/turtle"},
+    )
     assert status == 200 and body.startswith(b"Validation conforms")
 
 
-@pytest.mark.parametrize("data, content_type, status, message", [
-    (PARTNER[:-20], "text/turtle", 400, "line"),
-    (b"", "text/turtle", 400, "empty"),
-    (PARTNER, "text/csv", 415, "send the data as one of"),
-    (b"# " + b"x" * (MAX_BODY + 10), "text/turtle", 413, "larger than the limit"),
-])
+@pytest.mark.parametrize(
+    "data, content_type, status, message",
+    [
+        (PARTNER[:-20], "text/turtle", 400, "line"),
+        (b"", "text/turtle", 400, "empty"),
+        (PARTNER, "text/csv", 415, "send the data as one of"),
+        (b"# " + b"x" * (MAX_BODY + 10), "text/turtle", 413, "larger than the limit"),
+    ],
+)
 def test_bad_partner_uploads(endpoint, data, content_type, status, message):
     got, _, body = http(endpoint + "/validate", data=data, headers={"Content-Type": content_type})
     assert got == status and message.lower() in json.loads(body)["error"].lower()
@@ -324,7 +401,7 @@ def test_a_kept_alive_connection_is_closed_after_its_request_allowance(endpoint)
         allowance = [False] * (KEEPALIVE_REQUESTS - 1) + [True]
         assert closing == allowance * 2
         assert sockets[KEEPALIVE_REQUESTS - 1] is None and sockets[-1] is None
-        assert len({id(s) for s in sockets[:KEEPALIVE_REQUESTS - 1]}) == 1  # one connection until then
+        assert len({id(s) for s in sockets[: KEEPALIVE_REQUESTS - 1]}) == 1  # one connection until then
     finally:
         connection.close()
 
@@ -409,8 +486,12 @@ def test_the_store_holder_serves_a_new_version_at_once_and_its_memory_copy_when_
         pytest.fail("the memory copy was not loaded within 15 s")
 
     first = memory_copy_of(holder.get().build_id)
-    extra = (URIRef("https://example.org/s"), URIRef("https://example.org/p"), URIRef("https://example.org/o"),
-             URIRef(ASSERTED))
+    extra = (
+        URIRef("https://example.org/s"),
+        URIRef("https://example.org/p"),
+        URIRef("https://example.org/o"),
+        URIRef(ASSERTED),
+    )
     second = publish(quads + [extra], store_dir, keep_versions=2)
     assert holder.get().build_id == second.build_id  # at once, from disk if the copy is not ready
     assert memory_copy_of(second.build_id).build_id == second.build_id != first.build_id

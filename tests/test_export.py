@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, SH, SKOS
 
-from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import InputError, NotValidated
 from kg.exchange.export import dump, export, load_profiles, serialize
@@ -60,15 +60,20 @@ def test_export_is_byte_identical_across_processes(store, settings, tmp_path):
         for seed in ("1", "2"):
             target = tmp_path / f"out{seed}.{fmt}"
             env = {**os.environ, "PYTHONHASHSEED": seed, "KG_STORE_DIR": str(settings.path("store_dir"))}
-            subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", "export", "--format", fmt,
-                            "-o", str(target)], check=True, env=env, cwd=ROOT)
+            subprocess.run(
+                [sys.executable, "-c", "from kg.cli import run; run()", "export", "--format", fmt, "-o", str(target)],
+                check=True,
+                env=env,
+                cwd=ROOT,
+            )
             outputs.append((target.read_bytes(), target.with_name(f"out{seed}.void.ttl").read_bytes()))
         assert outputs[0] == outputs[1] and len(outputs[0][0]) > 100_000
 
 
 def test_turtle_uses_the_fixed_prefixes_and_one_per_kind_of_identifier(store, settings):
-    text = export(store, format="turtle", graphs=[URIRef(settings.base_iri + "graph/asserted")],
-                  base_iri=settings.base_iri).decode()
+    text = export(
+        store, format="turtle", graphs=[URIRef(settings.base_iri + "graph/asserted")], base_iri=settings.base_iri
+    ).decode()
     assert "@prefix yrd: <https://w3id.org/yrd-kg/ontology#> ." in text
     assert "@prefix park: <https://w3id.org/yrd-kg/id/park/> ." in text and "region:nantong" in text
     assert "\\/" not in text  # no escaped slashes in local names
@@ -84,9 +89,13 @@ def test_a_profile_export_holds_only_what_the_profile_names(store, settings, pro
     assert set(graph.subjects()) <= members
     assert set(graph.predicates()) <= profile.properties | {RDF.type}
     # ...and all of it: every named property of every member that the exported graphs hold
-    expected = {(s, p, o) for s, p, o, g in store.quads([URIRef(settings.base_iri + "graph/asserted"),
-                                                           URIRef(settings.base_iri + "graph/inferred")])
-                if s in members and (p in profile.properties or p == RDF.type)}
+    expected = {
+        (s, p, o)
+        for s, p, o, g in store.quads(
+            [URIRef(settings.base_iri + "graph/asserted"), URIRef(settings.base_iri + "graph/inferred")]
+        )
+        if s in members and (p in profile.properties or p == RDF.type)
+    }
     assert set(graph) == expected
 
 
@@ -138,8 +147,12 @@ def unvalidated_store(tmp_path, store, settings):
     """A store version whose report says it did not pass (the build gate never publishes one, so it is
     made here the way an operator could have made it with an older or patched build)."""
     report = {"conforms": False, "counts": {"Violation": 2, "Warning": 0, "Info": 0}, "results": []}
-    publish(list(store.quads()), tmp_path / "store", keep_versions=1,
-            attachments={"report.json": json.dumps(report).encode()})
+    publish(
+        list(store.quads()),
+        tmp_path / "store",
+        keep_versions=1,
+        attachments={"report.json": json.dumps(report).encode()},
+    )
     return load_settings({"root": ROOT, "store_dir": tmp_path / "store"}, env={})
 
 
@@ -158,8 +171,14 @@ def test_a_build_that_did_not_pass_is_exported_only_when_forced(unvalidated_stor
 def test_the_cli_writes_the_description_beside_and_refuses_unvalidated(unvalidated_store, tmp_path):
     def kg(*args):
         env = {**os.environ, "KG_STORE_DIR": str(unvalidated_store.path("store_dir"))}
-        return subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", *args], capture_output=True,
-                              text=True, env=env, cwd=ROOT)
+        return subprocess.run(
+            [sys.executable, "-c", "from kg.cli import run; run()", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+
     refused = kg("export", "-o", str(tmp_path / "out.ttl"))
     assert refused.returncode == 1 and "--force" in refused.stderr and not (tmp_path / "out.ttl").exists()
     forced = kg("export", "--force", "--format", "nquads", "-o", str(tmp_path / "out.nq"))
@@ -178,6 +197,7 @@ def test_serialize_refuses_an_unknown_format():
 
 # --- over HTTP: the Graph Store Protocol (read) and the dump ------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def client(settings, store):
     from kg.web import create_app
@@ -188,8 +208,12 @@ def client(settings, store):
 def test_graph_store_get_of_a_named_graph_in_each_format(client, store, settings):
     asserted = settings.base_iri + "graph/asserted"
     expected = as_set(store.quads([URIRef(asserted)]), merge=True)
-    for media_type, fmt in [("text/turtle", "turtle"), ("application/n-triples", "ntriples"),
-                            ("application/ld+json", "jsonld"), ("application/rdf+xml", "rdfxml")]:
+    for media_type, fmt in [
+        ("text/turtle", "turtle"),
+        ("application/n-triples", "ntriples"),
+        ("application/ld+json", "jsonld"),
+        ("application/rdf+xml", "rdfxml"),
+    ]:
         response = client.get("/data", query_string={"graph": asserted}, headers={"Accept": media_type})
         assert response.status_code == 200 and response.mimetype == media_type
         parsed = parse_rdf(response.data, format=fmt, base_iri=settings.base_iri, source=fmt)
@@ -215,8 +239,9 @@ def test_graph_store_errors_and_conditional_requests(client, settings):
     first = client.get("/data?default", headers={"Accept": "text/turtle"})
     again = client.get("/data?default", headers={"Accept": "text/turtle", "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
-    other = client.get("/data?default", headers={"Accept": "application/n-triples",
-                                                  "If-None-Match": first.headers["ETag"]})
+    other = client.get(
+        "/data?default", headers={"Accept": "application/n-triples", "If-None-Match": first.headers["ETag"]}
+    )
     assert other.status_code == 200  # another format is another representation
     head = client.head("/data?default", headers={"Accept": "text/turtle"})
     assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(first.data)
@@ -252,7 +277,9 @@ def test_sorting_on_lines_orders_as_sorting_on_each_term_in_turn(store):
     from kg.store.rdf_io import serialize_sorted
 
     quads = list(store.export_quads(store.graphs()))
-    by_terms = sorted({(ox.NamedNode(str(g)), s, p, o) for s, p, o, g in quads},
-                      key=lambda q: (str(q[0]), str(q[1]), str(q[2]), str(q[3])))
+    by_terms = sorted(
+        {(ox.NamedNode(str(g)), s, p, o) for s, p, o, g in quads},
+        key=lambda q: (str(q[0]), str(q[1]), str(q[2]), str(q[3])),
+    )
     expected = ox.serialize([ox.Quad(s, p, o, g) for g, s, p, o in by_terms], format=ox.RdfFormat.N_QUADS)
     assert serialize_sorted(quads, "nquads") == expected

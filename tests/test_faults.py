@@ -21,13 +21,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from kg.errors import StoreError
-from kg.store.remote import RemoteStore
 from kg.store.embedded import EmbeddedStore
+from kg.store.remote import RemoteStore
 
 KG = [sys.executable, "-c", "from kg.cli import run; run()"]
+
+
 def seeds_with_one_fact_less(folder: Path) -> Path:
     """A copy of the seed tables without the last observation: a rebuild from it publishes another dataset."""
     shutil.copytree(ROOT / "seeds", folder)
@@ -35,6 +37,8 @@ def seeds_with_one_fact_less(folder: Path) -> Path:
     rows = table.read_text(encoding="utf-8").splitlines(keepends=True)
     table.write_text("".join(rows[:-1]), encoding="utf-8")
     return folder
+
+
 PARTNER_GRAPH = "https://partner.example/g"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -50,9 +54,15 @@ def dot_leftovers(folder: Path, *, allowed: tuple[str, ...] = ()) -> list[str]:
 
 # --- 1. a build killed at any moment ----------------------------------------------------------------------
 
+
 def kg_build(store_dir: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([*KG, "--store-dir", str(store_dir), "build"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [*KG, "--store-dir", str(store_dir), "build"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 #: The progress line a build prints before it writes the new store version (kg/build/pipeline.py): from there
@@ -102,8 +112,9 @@ def test_a_build_killed_at_any_moment_leaves_the_last_good_store(tmp_path):
     assert new_id != old_id and new_nquads != old_nquads  # else the kills below would prove nothing
 
     outcomes = []
-    moments = [("build", fraction) for fraction in (0.2, 0.5, 0.8, 0.95)] + \
-              [("publish", fraction) for fraction in (0.25, 0.5, 0.75, 0.9)]
+    moments = [("build", fraction) for fraction in (0.2, 0.5, 0.8, 0.95)] + [
+        ("publish", fraction) for fraction in (0.25, 0.5, 0.75, 0.9)
+    ]
     for phase, fraction in moments:
         process = kg_build(store_dir, rebuild_env)
         if phase == "build":
@@ -174,20 +185,38 @@ def run_in_namespace(script: str, tmp_path: Path) -> dict[str, str]:
         pytest.skip("no unshare(1) on this machine: the full-disk and read-only tests need a private tmpfs")
     probe = subprocess.run(["unshare", "-Urm", "true"], capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
-        pytest.skip(f"user namespaces are not allowed here (unshare -Urm: {probe.stderr.strip()}); the full-disk "
-                    "and read-only tests need them to mount a private tmpfs")
+        pytest.skip(
+            f"user namespaces are not allowed here (unshare -Urm: {probe.stderr.strip()}); the full-disk "
+            "and read-only tests need them to mount a private tmpfs"
+        )
     disk, logs = tmp_path / "disk", tmp_path / "logs"
     disk.mkdir()
     logs.mkdir()
     partner = tmp_path / "partner.ttl"
     partner.write_text('<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#label> "x"@en .\n')
-    env = clean_environment(PY=sys.executable, ROOT=str(ROOT), DISK=str(disk), LOGS=str(logs), FILE=str(partner),
-                            GRAPH=PARTNER_GRAPH, COUNT=COUNT)
-    done = subprocess.run(["unshare", "-Urm", "bash", "-c", NAMESPACE_PRELUDE + script], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=400)
+    env = clean_environment(
+        PY=sys.executable,
+        ROOT=str(ROOT),
+        DISK=str(disk),
+        LOGS=str(logs),
+        FILE=str(partner),
+        GRAPH=PARTNER_GRAPH,
+        COUNT=COUNT,
+    )
+    done = subprocess.run(
+        ["unshare", "-Urm", "bash", "-c", NAMESPACE_PRELUDE + script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     shown = f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-3000:]}"
-    results = dict(line[len("RESULT "):].split("=", 1) for line in done.stdout.splitlines()
-                   if line.startswith("RESULT ") and "=" in line)
+    results = dict(
+        line[len("RESULT ") :].split("=", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith("RESULT ") and "=" in line
+    )
     assert done.returncode == 0 and "mount_rc" not in results, shown
     assert results["build_rc"] == "0" and results["before_build"] and int(results["before_count"]) > 0, shown
     return results
@@ -209,14 +238,18 @@ FILL_THE_DISK = {
 def test_an_import_on_a_full_disk_changes_nothing_and_says_why(tmp_path, room):
     """On a full disk the import fails (exit 2) saying the disk is full and the store is unchanged; the
     store still opens with the same build; nothing half-written is left; freeing space lets it through."""
-    result = run_in_namespace(FILL_THE_DISK[room] + r"""
+    result = run_in_namespace(
+        FILL_THE_DISK[room]
+        + r"""
         echo "RESULT full_free_kib=$(free_kib)"
         import_partner full
         state after
         rm -f "$DISK/filler"
         import_partner freed
         state freed
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     shown = "\n".join(f"{k}={v}" for k, v in result.items())
     assert result["full_rc"] == "2", shown
     assert "unchanged" in result["full_err"], shown
@@ -234,11 +267,14 @@ def test_an_import_on_a_full_disk_changes_nothing_and_says_why(tmp_path, room):
 def test_a_read_only_store_folder_refuses_writes_and_still_answers_queries(tmp_path):
     """With the store's file system remounted read-only the import fails (exit 2) saying so, and reading
     the store (kg info, kg sparql) works as before."""
-    result = run_in_namespace(r"""
+    result = run_in_namespace(
+        r"""
         mount -o remount,ro "$DISK"; echo "RESULT remount_rc=$?"
         import_partner readonly
         state after
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     shown = "\n".join(f"{k}={v}" for k, v in result.items())
     assert result["remount_rc"] == "0", shown
     assert result["readonly_rc"] == "2" and "read-only" in result["readonly_err"], shown
@@ -260,7 +296,7 @@ def _read_request_head(conn: socket.socket) -> bytes:
     for _ in range(50):
         try:
             chunk = conn.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             continue
         if not chunk:
             break
@@ -278,7 +314,7 @@ def _say_nothing(conn: socket.socket, stop: threading.Event) -> None:
         try:
             if conn.recv(65536) == b"":
                 return
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return
@@ -286,8 +322,7 @@ def _say_nothing(conn: socket.socket, stop: threading.Event) -> None:
 
 def _trickle(conn: socket.socket, stop: threading.Event) -> None:
     """Valid 200 headers promising a large body, then one byte of it every 0.2 s (at most 300 bytes)."""
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
-                 b"Content-Length: 1000000\r\n\r\n")
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 1000000\r\n\r\n")
     for _ in range(300):
         if stop.is_set():
             return
@@ -309,15 +344,18 @@ def _trickle_the_headers(conn: socket.socket, stop: threading.Event) -> None:
             return
         time.sleep(0.2)
     with contextlib.suppress(OSError):
-        conn.sendall(b"\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 26\r\n\r\n"
-                     b'{"head":{},"boolean":true}')
+        conn.sendall(
+            b'\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 26\r\n\r\n{"head":{},"boolean":true}'
+        )
 
 
 STALLS = {"silent": _say_nothing, "trickling": _trickle, "trickling-the-headers": _trickle_the_headers}
 #: What the error says for each kind of stall (kg/store/remote.py: RemoteStore._request and _read_by).
-STALL_MESSAGES = {"silent": f"did not answer within {STALL_SECONDS} s",
-                  "trickling": f"did not finish its answer within {STALL_SECONDS} s",
-                  "trickling-the-headers": f"within {STALL_SECONDS} s"}
+STALL_MESSAGES = {
+    "silent": f"did not answer within {STALL_SECONDS} s",
+    "trickling": f"did not finish its answer within {STALL_SECONDS} s",
+    "trickling-the-headers": f"within {STALL_SECONDS} s",
+}
 
 
 @contextlib.contextmanager
@@ -334,7 +372,7 @@ def stalling_store(kind: str):
                 return
             try:
                 conn, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             with conn:
                 conn.settimeout(0.2)
@@ -370,8 +408,14 @@ def test_a_stalled_remote_store_gives_a_clear_error_within_its_timeout(settings,
 def test_the_cli_gives_up_on_a_stalled_remote_store(kind):
     with stalling_store(kind) as (url, requests):
         started = time.monotonic()
-        done = subprocess.run([*KG, "sparql", "ASK {}", "--store", url], cwd=ROOT, capture_output=True, text=True,
-                              env=clean_environment(KG_QUERY_TIMEOUT=str(STALL_SECONDS)), timeout=120)
+        done = subprocess.run(
+            [*KG, "sparql", "ASK {}", "--store", url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=clean_environment(KG_QUERY_TIMEOUT=str(STALL_SECONDS)),
+            timeout=120,
+        )
         elapsed = time.monotonic() - started
     assert requests, "the CLI never reached the store"
     assert done.returncode == 2 and STALL_MESSAGES[kind] in done.stderr, (done.returncode, done.stderr)

@@ -10,17 +10,19 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import pyoxigraph as ox
 import pytest
-from hypothesis import HealthCheck, given, note, settings as hypothesis_settings, strategies as st
-from rdflib import Graph
-
 from conftest import ROOT
+from hypothesis import HealthCheck, given, note
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from rdflib import Graph
+from test_import import GOOD, TOKEN, YRD, snapshot, writable  # noqa: F401  (writable is a fixture)
+
 from kg.config import load_settings
 from kg.errors import KGError
-from kg.serving.saved_queries import load_queries
 from kg.serving.query_policy import check_query
+from kg.serving.saved_queries import load_queries
 from kg.web import create_app
 from kg.web.validation import REPORT_TYPES, UPLOAD_TYPES
-from test_import import GOOD, TOKEN, YRD, snapshot, writable  # noqa: F401  (writable is a fixture)
 
 FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 ERROR_STATUSES = {400, 403, 406, 415, 503}
@@ -36,6 +38,7 @@ def assert_json_error(response, allowed: set[int]) -> None:
 
 
 # --- 1. no query text makes an outbound request the checks let through ---------------------------------
+
 
 def scratch_store() -> ox.Store:
     """A small in-memory store, so that patterns match and SERVICE clauses get evaluated."""
@@ -72,24 +75,71 @@ def run_in_pyoxigraph(store: ox.Store, text: str, timeout: float = 2.0) -> str:
 
 
 # CANARY and PORT are replaced by the canary's URL and port (the listener's port is known only at run time)
-PROLOG = ["PREFIX ex: <http://x/>", "PREFIX c: <CANARY/>", "BASE <CANARY/>", "PREFIX c: <http://x/>",
-          "PREFIX : <CANARY/>", "PREFIXc: <CANARY/>"]
+PROLOG = [
+    "PREFIX ex: <http://x/>",
+    "PREFIX c: <CANARY/>",
+    "BASE <CANARY/>",
+    "PREFIX c: <http://x/>",
+    "PREFIX : <CANARY/>",
+    "PREFIXc: <CANARY/>",
+]
 FORMS = ["SELECT * WHERE {", "SELECT ?e WHERE {", "ASK {", "SELECT * {"]
-SERVICES = ["SERVICE <CANARY/sparql> { ?a ?b ?c }", "service silent <CANARY/sparql> {}", "SERVICE c:sparql {}",
-            "SERVICE <sparql> {}", "SERVICE<CANARY/x>{}", "SERVICE ?e {}", "VALUES ?e { <CANARY/v> }",
-            "BIND(<CANARY/b> AS ?e)", "SERVICE <http\\u003A//127.0.0.1:PORT/u> {}",
-            # keywords glued to names, numbers and words, as the engine reads them
-            "SERVICE:sparql {}", "SERVICEc:sparql {}", "?s ?p ex:a.b.SERVICE<CANARY/g>{}", "?s a1SERVICE c:x {}",
-            "?s ?p trueSERVICE c:x {}"]
+SERVICES = [
+    "SERVICE <CANARY/sparql> { ?a ?b ?c }",
+    "service silent <CANARY/sparql> {}",
+    "SERVICE c:sparql {}",
+    "SERVICE <sparql> {}",
+    "SERVICE<CANARY/x>{}",
+    "SERVICE ?e {}",
+    "VALUES ?e { <CANARY/v> }",
+    "BIND(<CANARY/b> AS ?e)",
+    "SERVICE <http\\u003A//127.0.0.1:PORT/u> {}",
+    # keywords glued to names, numbers and words, as the engine reads them
+    "SERVICE:sparql {}",
+    "SERVICEc:sparql {}",
+    "?s ?p ex:a.b.SERVICE<CANARY/g>{}",
+    "?s a1SERVICE c:x {}",
+    "?s ?p trueSERVICE c:x {}",
+]
 # terms a lexer can misread (a quote in an IRI or escaped in a prefixed name, a # or a quote in a string) ...
 TRAP_TERMS = ["<http://x/'>", "ex:a\\'", "ex:b\\#", '"a # b"', "'it\\'s'", "'''a ' b'''", '"""a " b"""']
 # ... and pieces of text that are no term at all
-TRAPS = ['<http://x/">', "'", '"', "'''", '"""', "#", "\n", "\\", "SERVICE", "SILENT", "<CANARY/i>",
-         "FILTER(1<'a>')", "FILTER('x'='y')", "1<", "'a>'", "<<", ":", ".", *TRAP_TERMS]
-PATTERNS = ["?s ?p ?o .", "FILTER(?s != ?o)", "FILTER(?s < ?o)", *SERVICES,
-            *[f"?s ?p {term} ." for term in TRAP_TERMS]]
-ORDINARY = [*FORMS, "}", "{", "OPTIONAL {", "UNION", "GRAPH ?g {", ".", "ex:a", "?e", "?s ?p ?o .",
-            "FILTER(?s != ?o)", *PROLOG]
+TRAPS = [
+    '<http://x/">',
+    "'",
+    '"',
+    "'''",
+    '"""',
+    "#",
+    "\n",
+    "\\",
+    "SERVICE",
+    "SILENT",
+    "<CANARY/i>",
+    "FILTER(1<'a>')",
+    "FILTER('x'='y')",
+    "1<",
+    "'a>'",
+    "<<",
+    ":",
+    ".",
+    *TRAP_TERMS,
+]
+PATTERNS = ["?s ?p ?o .", "FILTER(?s != ?o)", "FILTER(?s < ?o)", *SERVICES, *[f"?s ?p {term} ." for term in TRAP_TERMS]]
+ORDINARY = [
+    *FORMS,
+    "}",
+    "{",
+    "OPTIONAL {",
+    "UNION",
+    "GRAPH ?g {",
+    ".",
+    "ex:a",
+    "?e",
+    "?s ?p ?o .",
+    "FILTER(?s != ?o)",
+    *PROLOG,
+]
 FRAGMENTS = ORDINARY + SERVICES + TRAPS
 SEPARATORS = [" ", " ", " ", "", "\n", "\t"]
 
@@ -101,34 +151,44 @@ def joined(parts: st.SearchStrategy[str], min_size: int = 0, max_size: int = 6) 
 
 def nested(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     block = joined(inner, 1, 4)
-    return st.one_of(block.map("{{ {} }}".format), block.map("OPTIONAL {{ {} }}".format),
-                     st.tuples(block, block).map(lambda pair: "{{ {} }} UNION {{ {} }}".format(*pair)),
-                     block.map("GRAPH ?g {{ {} }}".format), block.map("MINUS {{ {} }}".format))
+    return st.one_of(
+        block.map("{{ {} }}".format),
+        block.map("OPTIONAL {{ {} }}".format),
+        st.tuples(block, block).map(lambda pair: "{{ {} }} UNION {{ {} }}".format(*pair)),
+        block.map("GRAPH ?g {{ {} }}".format),
+        block.map("MINUS {{ {} }}".format),
+    )
 
 
 def query_shaped(prolog: st.SearchStrategy[str], patterns: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return st.tuples(prolog, st.sampled_from(FORMS), joined(st.recursive(patterns, nested, max_leaves=8), 0, 4),
-                     st.sampled_from([" }", "}", "\n}\n"])).map("".join)
+    return st.tuples(
+        prolog,
+        st.sampled_from(FORMS),
+        joined(st.recursive(patterns, nested, max_leaves=8), 0, 4),
+        st.sampled_from([" }", "}", "\n}\n"]),
+    ).map("".join)
 
 
 # every prefix the patterns use declared, perhaps a base and a prefix declared again
-DECLARED = st.tuples(st.just("PREFIX ex: <http://x/> PREFIX c: <CANARY/>\n"),
-                     joined(st.sampled_from(PROLOG), 0, 2)).map("".join)
+DECLARED = st.tuples(
+    st.just("PREFIX ex: <http://x/> PREFIX c: <CANARY/>\n"), joined(st.sampled_from(PROLOG), 0, 2)
+).map("".join)
 VALID = query_shaped(DECLARED, st.sampled_from(PATTERNS))
 # well-formed queries (a prologue, a WHERE clause of nested patterns), which pyoxigraph runs, SERVICE calls
 # and all; the same with stray traps in the prologue and among the patterns; fragments in any order
 QUERY_TEXTS = st.one_of(
-    VALID, VALID,
-    query_shaped(joined(st.sampled_from(PROLOG + TRAPS), 0, 3), st.one_of(st.sampled_from(PATTERNS),
-                                                                          st.sampled_from(TRAPS))),
+    VALID,
+    VALID,
+    query_shaped(
+        joined(st.sampled_from(PROLOG + TRAPS), 0, 3), st.one_of(st.sampled_from(PATTERNS), st.sampled_from(TRAPS))
+    ),
     joined(st.sampled_from(FRAGMENTS), 1, 14),
 )
 
 
 def test_the_canary_hears_a_service_call_the_operator_allows(settings, canary):
     endpoint = canary.url + "/sparql"
-    allowing = load_settings({"root": ROOT, "store_dir": settings.path("store_dir"), "allow_service": endpoint},
-                             env={})
+    allowing = load_settings({"root": ROOT, "store_dir": settings.path("store_dir"), "allow_service": endpoint}, env={})
     text = f"SELECT * WHERE {{ ?s ?p ?o . SERVICE <{endpoint}> {{ ?a ?b ?c }} }}"
     check_query(text, False, set(), allowing)  # passes
     canary.clear()
@@ -172,10 +232,13 @@ def test_no_query_text_makes_an_outbound_request_the_checks_let_through(settings
 
 # --- 2. query text over HTTP --------------------------------------------------------------------------
 
-VALID_QUERIES = ["SELECT * WHERE { ?s ?p ?o } LIMIT 3", "ASK { ?s ?p ?o }",
-                 "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3",
-                 "DESCRIBE <https://w3id.org/yrd-kg/id/region/nantong>",
-                 "PREFIX yrd: <https://w3id.org/yrd-kg/ontology#> SELECT ?p WHERE { ?p a yrd:IndustrialPark }"]
+VALID_QUERIES = [
+    "SELECT * WHERE { ?s ?p ?o } LIMIT 3",
+    "ASK { ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3",
+    "DESCRIBE <https://w3id.org/yrd-kg/id/region/nantong>",
+    "PREFIX yrd: <https://w3id.org/yrd-kg/ontology#> SELECT ?p WHERE { ?p a yrd:IndustrialPark }",
+]
 
 
 @st.composite
@@ -184,11 +247,12 @@ def mangled_query(draw) -> str:
     query = draw(st.sampled_from(VALID_QUERIES))
     start = draw(st.integers(0, len(query)))
     end = draw(st.integers(start, len(query)))
-    return query[:start] + draw(st.text(max_size=20)) + query[end if draw(st.booleans()) else start:]
+    return query[:start] + draw(st.text(max_size=20)) + query[end if draw(st.booleans()) else start :]
 
 
-QUERY_PARAMETER = st.one_of(st.text(), st.text(alphabet=st.characters(codec="utf-8")), mangled_query(),
-                            st.sampled_from(VALID_QUERIES))
+QUERY_PARAMETER = st.one_of(
+    st.text(), st.text(alphabet=st.characters(codec="utf-8")), mangled_query(), st.sampled_from(VALID_QUERIES)
+)
 
 
 @pytest.fixture(scope="module")
@@ -209,9 +273,12 @@ def test_any_query_text_gets_an_answer_or_a_json_error(client, query, method):
 
 
 @hypothesis_settings(max_examples=60, **FUZZ)
-@given(body=st.one_of(st.binary(), st.sampled_from(VALID_QUERIES).map(str.encode)),
-       content_type=st.sampled_from(["application/sparql-query", "application/sparql-query; charset=utf-8",
-                                     "application/x-www-form-urlencoded"]))
+@given(
+    body=st.one_of(st.binary(), st.sampled_from(VALID_QUERIES).map(str.encode)),
+    content_type=st.sampled_from(
+        ["application/sparql-query", "application/sparql-query; charset=utf-8", "application/x-www-form-urlencoded"]
+    ),
+)
 def test_any_request_body_gets_an_answer_or_a_json_error(client, body, content_type):
     response = client.post("/sparql", data=body, content_type=content_type)
     assert_json_error(response, {200} | ERROR_STATUSES)
@@ -223,11 +290,16 @@ def test_any_request_body_gets_an_answer_or_a_json_error(client, body, content_t
 
 
 # a raw query string: percent-escapes of arbitrary bytes, and raw bytes as WSGI hands them over (Latin-1)
-RAW_QUERY_STRINGS = st.lists(st.one_of(st.binary(max_size=8).map(lambda b: quote_from_bytes(b, safe="")),
-                                       st.binary(max_size=8).map(lambda b: b.decode("latin-1")),
-                                       st.sampled_from(["query=", "&", "=", "+", "%", "%f", "%C3", "%A9", "%ff",
-                                                        "query=ASK%7B%7D", "format=json", "query=%E2%82"])),
-                                max_size=8).map("".join)
+RAW_QUERY_STRINGS = st.lists(
+    st.one_of(
+        st.binary(max_size=8).map(lambda b: quote_from_bytes(b, safe="")),
+        st.binary(max_size=8).map(lambda b: b.decode("latin-1")),
+        st.sampled_from(
+            ["query=", "&", "=", "+", "%", "%f", "%C3", "%A9", "%ff", "query=ASK%7B%7D", "format=json", "query=%E2%82"]
+        ),
+    ),
+    max_size=8,
+).map("".join)
 
 
 @hypothesis_settings(max_examples=100, **FUZZ)
@@ -245,20 +317,26 @@ def test_any_raw_query_string_gets_an_answer_or_a_json_error(client, raw):
 
 SAVED = load_queries(load_settings({"root": ROOT}, env={}).path("queries_dir"))  # as kg.web.saved does
 WITH_PARAMETERS = sorted(query_id for query_id, query in SAVED.items() if query.parameters)
-IRIS = ["https://w3id.org/yrd-kg/id/region/nantong", "https://w3id.org/yrd-kg/id/region/shanghai",
-        "https://w3id.org/yrd-kg/id/infra/sutong-bridge", "https://w3id.org/yrd-kg/ontology#IndustrialPark",
-        "urn:x:y", "http://127.0.0.1:9/nothing", "https://w3id.org/yrd-kg/id/region/nantong>"]
+IRIS = [
+    "https://w3id.org/yrd-kg/id/region/nantong",
+    "https://w3id.org/yrd-kg/id/region/shanghai",
+    "https://w3id.org/yrd-kg/id/infra/sutong-bridge",
+    "https://w3id.org/yrd-kg/ontology#IndustrialPark",
+    "urn:x:y",
+    "http://127.0.0.1:9/nothing",
+    "https://w3id.org/yrd-kg/id/region/nantong>",
+]
 
 
 def values_of(kind: str) -> st.SearchStrategy[str]:
     """Values for a parameter of ``kind``: ones that fit it, near misses and arbitrary text."""
     typed = {
-        "iri": st.one_of(st.sampled_from(IRIS),
-                         st.from_regex(r"[A-Za-z][A-Za-z0-9+.-]{0,6}:[^\s<>\"{}|\\^`]{0,20}", fullmatch=True)),
+        "iri": st.one_of(
+            st.sampled_from(IRIS), st.from_regex(r"[A-Za-z][A-Za-z0-9+.-]{0,6}:[^\s<>\"{}|\\^`]{0,20}", fullmatch=True)
+        ),
         "integer": st.integers().map(str),
         "decimal": st.decimals(allow_nan=False, allow_infinity=False).map(str),
-        "date": st.one_of(st.dates().map(lambda d: d.isoformat()),
-                          st.from_regex(r"\d{4}-\d{2}-\d{2}", fullmatch=True)),
+        "date": st.one_of(st.dates().map(lambda d: d.isoformat()), st.from_regex(r"\d{4}-\d{2}-\d{2}", fullmatch=True)),
         "gYear": st.from_regex(r"-?\d{4,5}", fullmatch=True),
         "boolean": st.sampled_from(["true", "false", "True", "1", "0"]),
     }.get(kind, st.sampled_from(["Nantong", "南通", "", " "]))
@@ -297,20 +375,55 @@ RDF_XML = f"""<?xml version="1.0" encoding="utf-8"?>
   </yrd:IndustrialPark>
 </rdf:RDF>
 """.encode()
-JSON_LD = json.dumps({
-    "@context": {"yrd": YRD, "rdfs": RDFS, "locatedIn": {"@id": "yrd:locatedIn", "@type": "@id"}},
-    "@id": "https://partner.example/park/j1", "@type": "yrd:IndustrialPark",
-    "rdfs:label": {"@value": "Partner park J", "@language": "en"},
-    "locatedIn": "https://w3id.org/yrd-kg/id/region/nantong",
-}, indent=1).encode()
-N_TRIPLES = (b"<https://partner.example/park/n1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-             b"<https://w3id.org/yrd-kg/ontology#IndustrialPark> .\n"
-             b'<https://partner.example/park/n1> <http://www.w3.org/2000/01/rdf-schema#label> "Park N"@en .\n')
-DOCUMENTS = {"text/turtle": GOOD, "application/rdf+xml": RDF_XML, "application/ld+json": JSON_LD,
-             "application/n-triples": N_TRIPLES, "application/n-quads": N_TRIPLES, "application/trig": GOOD}
-SPLICES = st.one_of(st.binary(max_size=16), st.sampled_from([b'"', b"'", b"<", b">", b"{", b"}", b"[", b"@prefix",
-                                                            b"\\", b"\xff", b"\x00", b"\xc3", b"#", b"\n", b".",
-                                                            b"<!ENTITY", b'"@id"', b"_:b", b"a"]))
+JSON_LD = json.dumps(
+    {
+        "@context": {"yrd": YRD, "rdfs": RDFS, "locatedIn": {"@id": "yrd:locatedIn", "@type": "@id"}},
+        "@id": "https://partner.example/park/j1",
+        "@type": "yrd:IndustrialPark",
+        "rdfs:label": {"@value": "Partner park J", "@language": "en"},
+        "locatedIn": "https://w3id.org/yrd-kg/id/region/nantong",
+    },
+    indent=1,
+).encode()
+N_TRIPLES = (
+    b"<https://partner.example/park/n1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+    b"<https://w3id.org/yrd-kg/ontology#IndustrialPark> .\n"
+    b'<https://partner.example/park/n1> <http://www.w3.org/2000/01/rdf-schema#label> "Park N"@en .\n'
+)
+DOCUMENTS = {
+    "text/turtle": GOOD,
+    "application/rdf+xml": RDF_XML,
+    "application/ld+json": JSON_LD,
+    "application/n-triples": N_TRIPLES,
+    "application/n-quads": N_TRIPLES,
+    "application/trig": GOOD,
+}
+SPLICES = st.one_of(
+    st.binary(max_size=16),
+    st.sampled_from(
+        [
+            b'"',
+            b"'",
+            b"<",
+            b">",
+            b"{",
+            b"}",
+            b"[",
+            b"@prefix",
+            b"\\",
+            b"\xff",
+            b"\x00",
+            b"\xc3",
+            b"#",
+            b"\n",
+            b".",
+            b"<!ENTITY",
+            b'"@id"',
+            b"_:b",
+            b"a",
+        ]
+    ),
+)
 
 
 @st.composite
@@ -333,16 +446,23 @@ def mutated_document(draw) -> tuple[str, bytes]:
     return media_type, document
 
 
-UPLOADS = st.one_of(mutated_document(), st.tuples(st.sampled_from(sorted(UPLOAD_TYPES)), st.binary(max_size=300)),
-                    st.sampled_from(sorted(DOCUMENTS.items())))
+UPLOADS = st.one_of(
+    mutated_document(),
+    st.tuples(st.sampled_from(sorted(UPLOAD_TYPES)), st.binary(max_size=300)),
+    st.sampled_from(sorted(DOCUMENTS.items())),
+)
 
 
 REPORT_MEDIA_TYPES = {fmt: media_type for media_type, fmt in REPORT_TYPES.items()}
 
 
 @hypothesis_settings(max_examples=40, **FUZZ)
-@given(upload=UPLOADS, report=st.sampled_from([None, *REPORT_MEDIA_TYPES]), asked_by=st.sampled_from(["URL", "Accept"]),
-       context=st.booleans())
+@given(
+    upload=UPLOADS,
+    report=st.sampled_from([None, *REPORT_MEDIA_TYPES]),
+    asked_by=st.sampled_from(["URL", "Accept"]),
+    context=st.booleans(),
+)
 def test_any_upload_to_validate_gets_a_report_or_a_json_error(client, upload, report, asked_by, context):
     media_type, body = upload
     query, headers = {"context": str(context).lower()}, {"Content-Type": media_type}
@@ -372,8 +492,12 @@ def test_a_refused_graph_store_write_changes_nothing(writable):  # noqa: F811 (t
     @given(upload=UPLOADS)
     def check(upload):
         media_type, body = upload
-        response = app.put("/data", query_string={"graph": "https://partner.example/graph/fuzz"}, data=body,
-                           headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": media_type})
+        response = app.put(
+            "/data",
+            query_string={"graph": "https://partner.example/graph/fuzz"},
+            data=body,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": media_type},
+        )
         assert_json_error(response, {200, 201, 400, 413, 415, 422, 503})
         if response.status_code >= 400:
             assert snapshot(writable) == state["before"], "a refused write changed the store"

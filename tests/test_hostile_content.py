@@ -18,11 +18,11 @@ import threading
 import urllib.parse
 
 import pytest
+from conftest import ROOT, kg_server
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 from werkzeug.test import EnvironBuilder
 
-from conftest import ROOT, kg_server
 from kg.config import load_settings
 from kg.serving.saved_queries import Parameter
 from kg.store.versions import publish
@@ -34,17 +34,24 @@ YRD = BASE + "ontology#"
 PARTNER = URIRef("https://partner.example/graph/hostile")
 NANTONG, SHANGHAI = URIRef(BASE + "id/region/nantong"), URIRef(BASE + "id/region/shanghai")
 PARK = URIRef(BASE + "id/park/yangtze-river-estuary-industrial-innovation-collaborative-zone")
-SCRIPT_PARK, SCRIPT_PART, SCRIPT_SOURCE = (URIRef("javascript:alert(1)"), URIRef("JaVaScRiPt:alert(3)"),
-                                           URIRef("javascript:alert(4)"))
+SCRIPT_PARK, SCRIPT_PART, SCRIPT_SOURCE = (
+    URIRef("javascript:alert(1)"),
+    URIRef("JaVaScRiPt:alert(3)"),
+    URIRef("javascript:alert(4)"),
+)
 DATA_LINK = URIRef("data:text/html;base64,PHNjcmlwdD5hbGVydCgyKTwvc2NyaXB0Pg==")
 #: what a partner graph says: links that would run script, and labels for curated entities
 HOSTILE = [
-    (SCRIPT_PARK, URIRef(YRD + "coBuiltBy"), NANTONG), (SCRIPT_PARK, URIRef(YRD + "coBuiltBy"), SHANGHAI),
+    (SCRIPT_PARK, URIRef(YRD + "coBuiltBy"), NANTONG),
+    (SCRIPT_PARK, URIRef(YRD + "coBuiltBy"), SHANGHAI),
     (SCRIPT_PARK, RDFS.label, Literal("Evil park", lang="en")),
-    (NANTONG, RDFS.seeAlso, DATA_LINK), (SCRIPT_PART, URIRef(YRD + "partOf"), NANTONG),
-    (SCRIPT_SOURCE, RDF.type, URIRef(YRD + "Article")), (SCRIPT_SOURCE, DCTERMS.identifier, Literal("evil")),
+    (NANTONG, RDFS.seeAlso, DATA_LINK),
+    (SCRIPT_PART, URIRef(YRD + "partOf"), NANTONG),
+    (SCRIPT_SOURCE, RDF.type, URIRef(YRD + "Article")),
+    (SCRIPT_SOURCE, DCTERMS.identifier, Literal("evil")),
     (SCRIPT_SOURCE, DCTERMS.title, Literal("Evil source")),
-    (NANTONG, RDFS.label, Literal("Evilton", lang="en")), (SHANGHAI, RDFS.label, Literal("AAA Evil", lang="en")),
+    (NANTONG, RDFS.label, Literal("Evilton", lang="en")),
+    (SHANGHAI, RDFS.label, Literal("AAA Evil", lang="en")),
     (PARK, RDFS.label, Literal("AAA Evil park", lang="en")),
 ]
 GOOD = f"""@prefix yrd: <{YRD}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -57,12 +64,18 @@ SAFE_HREF = re.compile(r"(/|https?://|#)")
 def hostile(store, tmp_path_factory):
     """A copy of the published store with the HOSTILE partner graph, writable with TOKEN."""
     folder = tmp_path_factory.mktemp("hostile-content")
-    attachments = {name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text",
-                                                              "report.html")}
-    publish(list(store.quads()) + [(s, p, o, PARTNER) for s, p, o in HOSTILE], folder / "store", keep_versions=2,
-            attachments=attachments)
-    return load_settings({"root": ROOT, "store_dir": folder / "store", "write_token": TOKEN,
-                          "memory_copy_limit_mib": 0}, env={})
+    attachments = {
+        name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text", "report.html")
+    }
+    publish(
+        list(store.quads()) + [(s, p, o, PARTNER) for s, p, o in HOSTILE],
+        folder / "store",
+        keep_versions=2,
+        attachments=attachments,
+    )
+    return load_settings(
+        {"root": ROOT, "store_dir": folder / "store", "write_token": TOKEN, "memory_copy_limit_mib": 0}, env={}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +85,9 @@ def client(hostile):
 
 @pytest.fixture(scope="module")
 def server(hostile, tmp_path_factory):
-    with kg_server(hostile.path("store_dir"), tmp_path_factory.mktemp("hostile-server") / "server.log",
-                   KG_WRITE_TOKEN=TOKEN) as base:
+    with kg_server(
+        hostile.path("store_dir"), tmp_path_factory.mktemp("hostile-server") / "server.log", KG_WRITE_TOKEN=TOKEN
+    ) as base:
         yield base
 
 
@@ -108,6 +122,7 @@ def bearer() -> dict:
 
 # --- 1. only http(s) IRIs become links -------------------------------------------------------------------
 
+
 def test_a_script_iri_in_query_results_is_text_not_a_link(client):
     query = "SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <JaVaScRiPt:alert(2)> <https://example.org/ok> } }"
     page = client.get("/query", query_string={"query": query})
@@ -118,8 +133,10 @@ def test_a_script_iri_in_query_results_is_text_not_a_link(client):
     assert "javascript:alert(1)" in page.data.decode()  # shown, as text
 
 
-@pytest.mark.parametrize("path, shown", [("/doc/region/nantong", "JaVaScRiPt:alert(3)"),
-                                         ("/map", "Evil park (partner label)"), ("/", "Sources")])
+@pytest.mark.parametrize(
+    "path, shown",
+    [("/doc/region/nantong", "JaVaScRiPt:alert(3)"), ("/map", "Evil park (partner label)"), ("/", "Sources")],
+)
 def test_partner_iris_that_would_run_script_are_never_links(client, path, shown):
     page = client.get(path)
     assert page.status_code == 200 and shown in page.data.decode()
@@ -129,6 +146,7 @@ def test_partner_iris_that_would_run_script_are_never_links(client, path, shown)
 
 # --- 2. security headers on every answer -------------------------------------------------------------------
 
+
 def assert_security_headers(headers) -> None:
     policy = headers.get("Content-Security-Policy", "")
     assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "script-src 'none'" in policy
@@ -136,8 +154,21 @@ def assert_security_headers(headers) -> None:
     assert headers.get("Referrer-Policy") == "no-referrer"
 
 
-@pytest.mark.parametrize("path", ["/", "/map", "/doc/region/nantong", "/query", "/static/site.css", "/no-such-page",
-                                  "/sparql", "/health", "/data?graph=https://nowhere.example/g", "/queries"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/map",
+        "/doc/region/nantong",
+        "/query",
+        "/static/site.css",
+        "/no-such-page",
+        "/sparql",
+        "/health",
+        "/data?graph=https://nowhere.example/g",
+        "/queries",
+    ],
+)
 def test_every_response_carries_the_security_headers(client, path):
     assert_security_headers(client.get(path).headers)
 
@@ -164,10 +195,13 @@ def test_the_standalone_report_keeps_its_inline_style_by_hash(client):
 
     response = client.post("/validate?report=html&context=false", data=GOOD, headers={"Content-Type": "text/turtle"})
     assert response.status_code == 200 and b"<style>" in response.data
-    assert "'sha256-" in CONTENT_SECURITY_POLICY and response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert (
+        "'sha256-" in CONTENT_SECURITY_POLICY and response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    )
 
 
 # --- 3. the Host header never reaches shared content -------------------------------------------------------
+
 
 @pytest.mark.parametrize("target", ["/dump/description", "/.well-known/void", "/sparql", "/openapi.json", "/dump"])
 def test_the_host_header_never_poisons_shared_content(server, target):
@@ -190,6 +224,7 @@ def test_shared_links_come_from_the_public_url_setting(hostile):
 
 # --- 4. partner labels never rename curated entities -------------------------------------------------------
 
+
 def test_an_entity_page_shows_the_curated_label_and_the_partners_as_the_partners(client):
     page = client.get("/doc/region/nantong").data.decode()
     assert "<h1>Nantong</h1>" in page
@@ -197,7 +232,7 @@ def test_an_entity_page_shows_the_curated_label_and_the_partners_as_the_partners
     assert len(rows) == 1 and "partner graph" in rows[0] and str(PARTNER) in rows[0]
     # elsewhere, Nantong and Shanghai keep their names; the park's partner label is one partner row
     assert "Evilton" not in client.get("/doc/region/jiangsu").data.decode()
-    park = client.get(f"/doc/{PARK[len(BASE) + 3:]}").data.decode()
+    park = client.get(f"/doc/{PARK[len(BASE) + 3 :]}").data.decode()
     assert "Evilton" not in park and "AAA Evil park" not in park.split("<h1>")[1].split("</h1>")[0]
     rows = [line for line in park.split("<tr") if "AAA Evil" in line]
     assert len(rows) == 1 and "AAA Evil park" in rows[0] and "partner graph" in rows[0]
@@ -221,12 +256,19 @@ def test_saved_query_choices_are_the_curated_entities_by_their_curated_names(cli
 
 # --- 5. malformed IRIs are 400 with a message ----------------------------------------------------------------
 
-@pytest.mark.parametrize("target", [
-    "/doc/region/a%20b", "/doc/region/a%7Bb.ttl", "/id/region/a%3Cb", "/id/region/a%20b",
-    "/sparql?query=ASK%7B%7D&default-graph-uri=http%3A%2F%2Fx.example%2Fa%20b",
-    "/sparql?query=ASK%7B%7D&named-graph-uri=http%3A%2F%2Fx.example%2F%7B",
-    "/sparql?query=ASK%7B%7D&default-graph-uri=relative",
-])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/doc/region/a%20b",
+        "/doc/region/a%7Bb.ttl",
+        "/id/region/a%3Cb",
+        "/id/region/a%20b",
+        "/sparql?query=ASK%7B%7D&default-graph-uri=http%3A%2F%2Fx.example%2Fa%20b",
+        "/sparql?query=ASK%7B%7D&named-graph-uri=http%3A%2F%2Fx.example%2F%7B",
+        "/sparql?query=ASK%7B%7D&default-graph-uri=relative",
+    ],
+)
 def test_a_malformed_iri_in_a_request_is_a_400(server, target):
     status, headers, body = raw(server, "GET", target)
     document = json.loads(body)
@@ -234,17 +276,27 @@ def test_a_malformed_iri_in_a_request_is_a_400(server, target):
 
 
 def test_a_put_to_a_malformed_graph_iri_is_a_400(server):
-    status, _, body = raw(server, "PUT", "/data?graph=http%3A%2F%2Fx.example%2Fa%20b",
-                          {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/turtle"}, GOOD)
+    status, _, body = raw(
+        server,
+        "PUT",
+        "/data?graph=http%3A%2F%2Fx.example%2Fa%20b",
+        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/turtle"},
+        GOOD,
+    )
     assert status == 400 and "not a well-formed IRI" in json.loads(body)["error"]
 
 
 def kg(*arguments: str, settings=None) -> subprocess.CompletedProcess:
     """The ``kg`` command over ``settings``' store (writable with TOKEN), without the caller's KG_* variables."""
     store_dir = [] if settings is None else ["--store-dir", str(settings.path("store_dir"))]
-    return subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", *store_dir, *arguments], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300,
-                          env={**{k: v for k, v in os.environ.items() if not k.startswith("KG_")}, "KG_WRITE_TOKEN": TOKEN})
+    return subprocess.run(
+        [sys.executable, "-c", "from kg.cli import run; run()", *store_dir, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("KG_")}, "KG_WRITE_TOKEN": TOKEN},
+    )
 
 
 def test_kg_import_to_a_malformed_graph_iri_exits_2(hostile, tmp_path):
@@ -262,8 +314,9 @@ OWN = ["ontology", "asserted", "inferred", "provenance", "shapes", "imports", "b
 @pytest.mark.parametrize("name", OWN)
 @pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
 def test_no_partner_write_touches_a_graph_the_project_writes(client, name, method):
-    response = client.open("/data", method=method, query_string={"graph": f"{BASE}graph/{name}"}, data=GOOD,
-                           headers=bearer())
+    response = client.open(
+        "/data", method=method, query_string={"graph": f"{BASE}graph/{name}"}, data=GOOD, headers=bearer()
+    )
     assert "writes itself" in json_error(response, 403)
 
 
@@ -276,8 +329,11 @@ def test_kg_import_refuses_the_graph_kg_push_writes(hostile, tmp_path):
 
 # --- 7. small holes ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, value", [("integer", "١٢"), ("decimal", "١٢.5"), ("gYear", "٢٠٢٤"),
-                                         ("date", "2024-0٥-01"), ("integer", "１２")])
+
+@pytest.mark.parametrize(
+    "kind, value",
+    [("integer", "١٢"), ("decimal", "١٢.5"), ("gYear", "٢٠٢٤"), ("date", "2024-0٥-01"), ("integer", "１２")],
+)
 def test_typed_parameters_take_ascii_digits_only(kind, value):
     from kg.serving.saved_queries import QueryParameterError
 
@@ -285,8 +341,14 @@ def test_typed_parameters_take_ascii_digits_only(kind, value):
         Parameter("p", f"_p_{kind}", kind, True).bind(value)
 
 
-@pytest.mark.parametrize("query_id, name, value", [("projects_with_investment", "minimum", "١٢"),
-                                                   ("sources", "year", "٢٠٢٤"), ("changed_since", "since", "٢٠٢٤-05-01")])
+@pytest.mark.parametrize(
+    "query_id, name, value",
+    [
+        ("projects_with_investment", "minimum", "١٢"),
+        ("sources", "year", "٢٠٢٤"),
+        ("changed_since", "since", "٢٠٢٤-05-01"),
+    ],
+)
 def test_a_saved_query_refuses_non_ascii_digits(client, query_id, name, value):
     assert "must be an xsd:" in json_error(client.get(f"/queries/{query_id}", query_string={name: value}), 400)
 
@@ -304,8 +366,9 @@ def test_of_concurrent_puts_creating_one_graph_only_one_is_created(server):
 
     def put():
         start.wait()
-        statuses.append(raw(server, "PUT", target, {"Authorization": f"Bearer {TOKEN}",
-                                                    "Content-Type": "text/turtle"}, GOOD)[0])
+        statuses.append(
+            raw(server, "PUT", target, {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/turtle"}, GOOD)[0]
+        )
 
     threads = [threading.Thread(target=put) for _ in range(3)]
     for thread in threads:

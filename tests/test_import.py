@@ -10,10 +10,10 @@ import sys
 import time
 
 import pytest
+from conftest import ROOT
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDFS
 
-from conftest import ROOT
 from kg.config import load_settings
 from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationFailed
 from kg.exchange.imports import drop_graph, import_data, imports_graph
@@ -45,8 +45,9 @@ BAD = f"""
 @pytest.fixture
 def writable(tmp_path, store):
     """A copy of the session's published store, with writes enabled by a token."""
-    attachments = {name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text",
-                                                              "report.html")}
+    attachments = {
+        name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text", "report.html")
+    }
     publish(list(store.quads()), tmp_path / "store", keep_versions=2, attachments=attachments)
     return load_settings({"root": ROOT, "store_dir": tmp_path / "store", "write_token": TOKEN}, env={})
 
@@ -62,8 +63,9 @@ def partner_triples(settings, graph=PARTNER) -> set:
 
 def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
     before = EmbeddedStore(writable.path("store_dir"))
-    result = import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="Partner Ltd", source_name="parks.ttl",
-                         token=TOKEN)
+    result = import_data(
+        writable, GOOD, format="turtle", graph=PARTNER, agent="Partner Ltd", source_name="parks.ttl", token=TOKEN
+    )
     assert result.triples == 3 and result.report.conforms
     after = EmbeddedStore(writable.path("store_dir"))
     assert after.build_id == result.build_id != before.build_id
@@ -87,8 +89,9 @@ def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
 
 def test_put_replaces_and_append_adds(writable):
     import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
-    import_data(writable, MORE, format="turtle", graph=PARTNER, agent="b", source_name="two.ttl", token=TOKEN,
-                append=True)
+    import_data(
+        writable, MORE, format="turtle", graph=PARTNER, agent="b", source_name="two.ttl", token=TOKEN, append=True
+    )
     subjects = {s for s, _, _ in partner_triples(writable)}
     assert subjects == {URIRef("https://partner.example/park/p1"), URIRef("https://partner.example/park/p2")}
     import_data(writable, MORE, format="turtle", graph=PARTNER, agent="c", source_name="three.ttl", token=TOKEN)
@@ -100,11 +103,14 @@ def test_put_replaces_and_append_adds(writable):
     assert {o for s, p, o in records if p == RDFS.label} == {Literal("c")}
 
 
-@pytest.mark.parametrize("data, error, message", [
-    (BAD, ValidationFailed, "2 SHACL violations"),
-    (b"<https://partner.example/a> <https://partner.example/b> ", InputError, "line"),
-    (b"", InputError, "empty"),
-])
+@pytest.mark.parametrize(
+    "data, error, message",
+    [
+        (BAD, ValidationFailed, "2 SHACL violations"),
+        (b"<https://partner.example/a> <https://partner.example/b> ", InputError, "line"),
+        (b"", InputError, "empty"),
+    ],
+)
 def test_invalid_or_malformed_data_changes_nothing(writable, data, error, message):
     import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
     before = snapshot(writable)
@@ -119,12 +125,18 @@ def test_a_violation_report_names_the_partner_node(writable):
     assert {str(r.focus) for r in failure.value.report.results} == {"https://partner.example/park/p3"}
 
 
-@pytest.mark.parametrize("token_setting, presented, error", [
-    ("", TOKEN, Forbidden), (TOKEN, None, Unauthorized), (TOKEN, "partner-secret-2", Forbidden),
-])
+@pytest.mark.parametrize(
+    "token_setting, presented, error",
+    [
+        ("", TOKEN, Forbidden),
+        (TOKEN, None, Unauthorized),
+        (TOKEN, "partner-secret-2", Forbidden),
+    ],
+)
 def test_writes_need_the_operators_token(writable, token_setting, presented, error):
-    settings = load_settings({"root": ROOT, "store_dir": writable.path("store_dir"), "write_token": token_setting},
-                             env={})
+    settings = load_settings(
+        {"root": ROOT, "store_dir": writable.path("store_dir"), "write_token": token_setting}, env={}
+    )
     before = snapshot(settings)
     with pytest.raises(error):
         import_data(settings, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=presented)
@@ -134,8 +146,9 @@ def test_writes_need_the_operators_token(writable, token_setting, presented, err
     assert TOKEN not in repr(settings)
 
 
-@pytest.mark.parametrize("graph", ["https://w3id.org/yrd-kg/graph/asserted", "https://w3id.org/yrd-kg/graph/imports",
-                                   "not-an-iri"])
+@pytest.mark.parametrize(
+    "graph", ["https://w3id.org/yrd-kg/graph/asserted", "https://w3id.org/yrd-kg/graph/imports", "not-an-iri"]
+)
 def test_the_builds_own_graphs_cannot_be_written(writable, graph):
     with pytest.raises((Forbidden, InputError)):
         import_data(writable, GOOD, format="turtle", graph=graph, agent="a", source_name="x.ttl", token=TOKEN)
@@ -165,8 +178,15 @@ def test_a_rebuild_keeps_imported_graphs(writable):
 
 def kg(settings, *args, **popen):
     env = {**os.environ, "KG_STORE_DIR": str(settings.path("store_dir")), "KG_WRITE_TOKEN": TOKEN, "KG_TOKEN": TOKEN}
-    return subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", *args], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from kg.cli import run; run()", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def test_the_cli_imports_refuses_and_drops(writable, tmp_path):
@@ -247,8 +267,10 @@ def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_grap
     for s, p, o, _ in store.quads([URIRef(settings.base_iri + "graph/asserted")]):
         whole.add((s, p, o))
     ontology, shapes = load_ontology(settings), load_shape_graphs(settings)
-    key = lambda report: sorted((r.shape, str(r.focus), str(r.path), str(r.value), r.severity)  # noqa: E731
-                                for r in report.results)
+    key = lambda report: sorted(
+        (r.shape, str(r.focus), str(r.path), str(r.value), r.severity)  # noqa: E731
+        for r in report.results
+    )
     reference = validate_data(data, ontology=ontology, shapes=shapes, context=whole)
     fast = validate_data(data, ontology=ontology, shapes=shapes, context=neighbourhood(store, settings, data))
     assert key(fast) == key(reference)
@@ -257,6 +279,7 @@ def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_grap
 
 
 # --- the Graph Store Protocol: PUT, POST, DELETE ---------------------------------------------------------
+
 
 @pytest.fixture
 def client(writable):
@@ -275,8 +298,9 @@ def test_graph_store_writes_need_the_token(client, writable):
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     wrong = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer("nope"))
     assert wrong.status_code == 403 and TOKEN not in wrong.get_data(as_text=True)
-    token_in_url = client.put("/data", query_string={"graph": PARTNER, "token": TOKEN}, data=GOOD,
-                              headers={"Content-Type": "text/turtle"})
+    token_in_url = client.put(
+        "/data", query_string={"graph": PARTNER, "token": TOKEN}, data=GOOD, headers={"Content-Type": "text/turtle"}
+    )
     assert token_in_url.status_code == 401  # only the header counts: URLs end up in logs
     assert client.delete("/data", query_string={"graph": PARTNER}).status_code == 401
     assert snapshot(writable) == before
@@ -293,7 +317,11 @@ def test_a_read_only_store_refuses_graph_store_writes(store, tmp_path):
 
 def test_graph_store_put_post_get_delete(client, writable):
     created = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
-    assert created.status_code == 201 and created.json["triples"] == 3 and PARTNER.split("/")[-1] in created.headers["Location"]
+    assert (
+        created.status_code == 201
+        and created.json["triples"] == 3
+        and PARTNER.split("/")[-1] in created.headers["Location"]
+    )
     replaced = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
     assert replaced.status_code == 200
     added = client.post("/data", query_string={"graph": PARTNER}, data=MORE, headers=bearer())
@@ -312,17 +340,24 @@ def test_graph_store_post_without_a_graph_creates_one(client):
     assert client.get(location).status_code == 200
 
 
-@pytest.mark.parametrize("data, content_type, query, status", [
-    (BAD, "text/turtle", {"graph": PARTNER}, 422),
-    (b"<a> <b> ", "text/turtle", {"graph": PARTNER}, 400),
-    (GOOD, "text/plain", {"graph": PARTNER}, 415),
-    (GOOD, "text/turtle", {"default": ""}, 400),
-    (GOOD, "text/turtle", {"graph": "https://w3id.org/yrd-kg/graph/asserted"}, 403),
-])
+@pytest.mark.parametrize(
+    "data, content_type, query, status",
+    [
+        (BAD, "text/turtle", {"graph": PARTNER}, 422),
+        (b"<a> <b> ", "text/turtle", {"graph": PARTNER}, 400),
+        (GOOD, "text/plain", {"graph": PARTNER}, 415),
+        (GOOD, "text/turtle", {"default": ""}, 400),
+        (GOOD, "text/turtle", {"graph": "https://w3id.org/yrd-kg/graph/asserted"}, 403),
+    ],
+)
 def test_graph_store_bad_writes_change_nothing(client, writable, data, content_type, query, status):
     before = snapshot(writable)
-    response = client.put("/data", query_string=query, data=data,
-                          headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type})
+    response = client.put(
+        "/data",
+        query_string=query,
+        data=data,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type},
+    )
     assert response.status_code == status and response.json["ok"] is False and response.json["error"]
     if status == 422:
         assert {r["focus"] for r in response.json["report"]["results"]} == {"https://partner.example/park/p3"}
@@ -338,8 +373,9 @@ def test_a_write_through_one_worker_is_seen_by_every_worker(writable, tmp_path):
     from conftest import kg_server
 
     with kg_server(writable.path("store_dir"), tmp_path / "server.log", KG_WRITE_TOKEN=TOKEN) as base:
-        request = urllib.request.Request(base + "/data?" + urllib.parse.urlencode({"graph": PARTNER}), data=GOOD,
-                                         headers=bearer(), method="PUT")
+        request = urllib.request.Request(
+            base + "/data?" + urllib.parse.urlencode({"graph": PARTNER}), data=GOOD, headers=bearer(), method="PUT"
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 201
         ask = urllib.parse.urlencode({"query": "ASK { <https://partner.example/park/p1> ?p ?o }"})

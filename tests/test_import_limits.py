@@ -17,9 +17,9 @@ import urllib.request
 
 import pyoxigraph as ox
 import pytest
+from conftest import ROOT, kg_server
 from rdflib import URIRef
 
-from conftest import ROOT, kg_server
 from kg.store.embedded import EmbeddedStore
 
 TOKEN = "limits-secret"
@@ -30,8 +30,9 @@ YRD = "https://w3id.org/yrd-kg/ontology#"
 def nested_lists(width: int, depth: int) -> bytes:
     """``width`` statements whose object is a list nested ``depth`` deep: 2,000 x 20 is 0.4 MB of Turtle,
     which took 33 s to import before imports had a time limit."""
-    lists = "".join(f"<https://partner.example/thing/{k}> ex:p " + "( ex:a " * depth + ")" * depth + " .\n"
-                    for k in range(width))
+    lists = "".join(
+        f"<https://partner.example/thing/{k}> ex:p " + "( ex:a " * depth + ")" * depth + " .\n" for k in range(width)
+    )
     return ("@prefix ex: <https://partner.example/ns#> .\n" + lists).encode()
 
 
@@ -52,8 +53,11 @@ def store_dir(tmp_path, store):
 def state(store_dir) -> tuple[str, list, list]:
     """The published build, its graphs, and what writers left half-written."""
     opened = EmbeddedStore(store_dir)
-    return opened.build_id, opened.graphs(), sorted(p.name for p in (store_dir / "versions").iterdir()
-                                                    if p.name.startswith("."))
+    return (
+        opened.build_id,
+        opened.graphs(),
+        sorted(p.name for p in (store_dir / "versions").iterdir() if p.name.startswith(".")),
+    )
 
 
 class HealthWatch:
@@ -89,9 +93,12 @@ class HealthWatch:
 
 def put(base: str, graph: str, body: bytes, timeout: float) -> tuple[int, dict, float]:
     """PUT ``body`` into ``graph``: the status, the headers and the seconds it took (599: no answer in time)."""
-    request = urllib.request.Request(f"{base}/data?" + urllib.parse.urlencode({"graph": graph}), data=body,
-                                     method="PUT", headers={"Authorization": f"Bearer {TOKEN}",
-                                                            "Content-Type": "text/turtle"})
+    request = urllib.request.Request(
+        f"{base}/data?" + urllib.parse.urlencode({"graph": graph}),
+        data=body,
+        method="PUT",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/turtle"},
+    )
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -154,7 +161,11 @@ def test_a_writer_waits_for_the_write_lock_a_few_seconds_at_most(store_dir, tmp_
     """While a build (here: the test) holds the store's write lock, an import gets 503 with Retry-After
     after a few seconds, and readers answer meanwhile."""
     before = state(store_dir)
-    with server(store_dir, tmp_path) as base, open(store_dir / ".write-lock", "a+b") as lock, HealthWatch(base) as health:
+    with (
+        server(store_dir, tmp_path) as base,
+        open(store_dir / ".write-lock", "a+b") as lock,
+        HealthWatch(base) as health,
+    ):
         fcntl.flock(lock, fcntl.LOCK_EX)
         status, headers, took = put(base, "https://partner.example/graph/waits", park(0), 20)
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -168,12 +179,30 @@ def test_kg_import_past_the_time_limit_exits_2_with_a_message(store_dir, tmp_pat
     data = tmp_path / "big.ttl"
     data.write_bytes(nested_lists(2000, 20))
     before = state(store_dir)
-    env = {**os.environ, "KG_STORE_DIR": str(store_dir), "KG_WRITE_TOKEN": TOKEN, "KG_TOKEN": TOKEN,
-           "KG_IMPORT_TIMEOUT": str(LIMIT)}
+    env = {
+        **os.environ,
+        "KG_STORE_DIR": str(store_dir),
+        "KG_WRITE_TOKEN": TOKEN,
+        "KG_TOKEN": TOKEN,
+        "KG_IMPORT_TIMEOUT": str(LIMIT),
+    }
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-c", "from kg.cli import run; run()", "import", str(data), "--graph",
-                                "https://partner.example/graph/big"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from kg.cli import run; run()",
+            "import",
+            str(data),
+            "--graph",
+            "https://partner.example/graph/big",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _, err = process.communicate(timeout=LIMIT + 12)
     except subprocess.TimeoutExpired:

@@ -6,14 +6,13 @@ import re
 
 import pyoxigraph as ox
 import pytest
+from conftest import ROOT
 from rdflib import Literal, URIRef
 
-from kg.errors import MappingError
 from kg.build.mapping import load_mapping, map_rows, merge_citations, run_mapping
+from kg.build.tables import CITATION_COLUMNS, Row, TableSchema, _date_bounds, _typed, load_schemas
+from kg.errors import MappingError
 from kg.store.terms import from_ox
-from kg.build.tables import CITATION_COLUMNS, Row, TableSchema, load_schemas, _date_bounds, _typed
-
-from conftest import ROOT
 
 BASE = "https://example.org/kg/"
 SCHEMAS = load_schemas(ROOT / "seeds")
@@ -84,9 +83,13 @@ def test_every_column_of_every_table_reaches_the_graph(table):
         if column.name in CITATION_COLUMNS:
             continue
         value = row.cells[column.name].value
-        hit = (BASE + "id/" + value in lexical or value in lexical or BASE + "ontology#" + value in lexical
-               or any(value in text for text in lexical if len(value) > 3)
-               or any(getattr(t, "language", None) == value for t in terms))
+        hit = (
+            BASE + "id/" + value in lexical
+            or value in lexical
+            or BASE + "ontology#" + value in lexical
+            or any(value in text for text in lexical if len(value) > 3)
+            or any(getattr(t, "language", None) == value for t in terms)
+        )
         # enumerations that map to a W3C term rather than to a term of our ontology
         hit = hit or MAPPED_TO_W3C.get((column.name, value), "-") in lexical
         assert hit, f"{table}.{column.name} = {value!r} does not appear in the produced triples"
@@ -98,8 +101,13 @@ def test_every_column_of_every_table_reaches_the_graph(table):
 def test_parks_mapping_on_a_hand_checked_fixture():
     schema = SCHEMAS["parks"]
     mapping = load_mapping(ROOT / "mappings" / "parks.rq", schema, base_iri=BASE)
-    cells = {"id": ox.Literal("park/p"), "name_en": ox.Literal("Park P"), "kind": ox.Literal("JointlyBuiltPark"),
-             "established": _typed(schema.columns[4], "2003"), "source": ox.Literal("s.txt")}
+    cells = {
+        "id": ox.Literal("park/p"),
+        "name_en": ox.Literal("Park P"),
+        "kind": ox.Literal("JointlyBuiltPark"),
+        "established": _typed(schema.columns[4], "2003"),
+        "source": ox.Literal("s.txt"),
+    }
     cells.update(_date_bounds(schema.columns[4], "2003"))
     produced = run_mapping(mapping, schema, [Row("parks", 2, cells, "s.txt", 3)], base_iri=BASE)
     park, yrd, xsd = URIRef(BASE + "id/park/p"), BASE + "ontology#", "http://www.w3.org/2001/XMLSchema#"
@@ -115,8 +123,16 @@ def test_parks_mapping_on_a_hand_checked_fixture():
 def test_rows_sharing_a_citation_are_traced_to_it_and_facts_dedupe():
     schema = SCHEMAS["people"]
     mapping = load_mapping(ROOT / "mappings" / "people.rq", schema, base_iri=BASE)
-    rows = [Row("people", n, {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "source": ox.Literal(src)}, src, para)
-            for n, (src, para) in enumerate([("s1.txt", 1), ("s2.txt", 4), ("s1.txt", 1)], start=2)]
+    rows = [
+        Row(
+            "people",
+            n,
+            {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "source": ox.Literal(src)},
+            src,
+            para,
+        )
+        for n, (src, para) in enumerate([("s1.txt", 1), ("s2.txt", 4), ("s1.txt", 1)], start=2)
+    ]
     produced = run_mapping(mapping, schema, rows, base_iri=BASE)
     assert len(produced) == 2  # type and label, each once
     assert all(cited == {("s1.txt", 1), ("s2.txt", 4)} for cited in produced.values())
@@ -131,20 +147,28 @@ def write(tmp_path, text):
 GOOD_WHERE = 'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) }'
 
 
-@pytest.mark.parametrize("text, message", [
-    ("PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:s ?surname } " + GOOD_WHERE, "not columns of people.csv: ?surname"),
-    ("PREFIX x: <x#> CONSTRUCT { ?p x:n ?n } " + GOOD_WHERE, "ignores: name_en"),
-    ("PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n  " + GOOD_WHERE, "people.rq"),
-    ("SELECT * WHERE { ?s ?p ?o }", "a mapping is a CONSTRUCT query"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:s ?surname } " + GOOD_WHERE,
+            "not columns of people.csv: ?surname",
+        ),
+        ("PREFIX x: <x#> CONSTRUCT { ?p x:n ?n } " + GOOD_WHERE, "ignores: name_en"),
+        ("PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n  " + GOOD_WHERE, "people.rq"),
+        ("SELECT * WHERE { ?s ?p ?o }", "a mapping is a CONSTRUCT query"),
+    ],
+)
 def test_mapping_errors_name_the_file_and_problem(tmp_path, text, message):
     with pytest.raises(MappingError, match=re.escape(message)):
         load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
 
 
 def test_variables_in_strings_iris_and_comments_are_not_counted(tmp_path):
-    text = ('# ?ghost in a comment\nPREFIX x: <x#?fake>\nCONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:q "?quoted" } '
-            + GOOD_WHERE)
+    text = (
+        '# ?ghost in a comment\nPREFIX x: <x#?fake>\nCONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:q "?quoted" } '
+        + GOOD_WHERE
+    )
     mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
     assert mapping.text.index("{", mapping.where_brace) == mapping.where_brace
 
@@ -156,23 +180,44 @@ def test_a_template_blank_node_is_refused_when_the_mapping_loads(tmp_path):
 
 
 def test_a_blank_node_made_in_the_where_clause_is_refused_when_the_mapping_runs(tmp_path):
-    text = ("PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:address ?address } "
-            'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) BIND(BNODE() AS ?address) }')
+    text = (
+        "PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n ; x:address ?address } "
+        'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) BIND(BNODE() AS ?address) }'
+    )
     mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
-    row = Row("people", 2, {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "source": ox.Literal("s.txt")},
-              "s.txt", 1)
+    row = Row(
+        "people",
+        2,
+        {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "source": ox.Literal("s.txt")},
+        "s.txt",
+        1,
+    )
     with pytest.raises(MappingError, match=r"people\.rq on people\.csv: it makes a blank node"):
         map_rows(mapping, SCHEMAS["people"], [row], base_iri=BASE)
 
 
 def test_literals_take_the_stores_canonical_form_and_merge_their_citations(tmp_path):
     """Two rows writing one number two ways state one fact, cited by both."""
-    text = ('PREFIX x: <x#> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n } '
-            'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRDT(?note, xsd:decimal) AS ?n) }')
+    text = (
+        "PREFIX x: <x#> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n } "
+        'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRDT(?note, xsd:decimal) AS ?n) }'
+    )
     mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
-    rows = [Row("people", n, {"id": ox.Literal("person/a"), "name_en": ox.Literal("A"), "note": ox.Literal(value),
-                              "source": ox.Literal(src)}, src, 1)
-            for n, (value, src) in enumerate([("52.0", "s1.txt"), ("52", "s2.txt")], start=2)]
+    rows = [
+        Row(
+            "people",
+            n,
+            {
+                "id": ox.Literal("person/a"),
+                "name_en": ox.Literal("A"),
+                "note": ox.Literal(value),
+                "source": ox.Literal(src),
+            },
+            src,
+            1,
+        )
+        for n, (value, src) in enumerate([("52.0", "s1.txt"), ("52", "s2.txt")], start=2)
+    ]
     cited = map_rows(mapping, SCHEMAS["people"], rows, base_iri=BASE)
     numbers = {o: c for (s, p, o), c in cited.items() if p.value.endswith("x#n")}
     decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
@@ -189,12 +234,26 @@ def test_merged_tables_keep_the_citations_of_both():
 def test_a_fact_stated_by_many_rows_keeps_every_citation_and_leaves_the_others_alone(tmp_path):
     """Each row's triples share one set of citations; a triple cited again gets a set of its own, so the
     row's other triples keep theirs (the dataset triples of observations are stated by every row)."""
-    text = ('PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n . <x#dataset> x:label "shared" } '
-            'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) }')
+    text = (
+        'PREFIX x: <x#> CONSTRUCT { ?p x:name ?name_en ; x:n ?n . <x#dataset> x:label "shared" } '
+        'WHERE { BIND(IRI(CONCAT("id/", ?id)) AS ?p) BIND(STRLANG(?note, "en") AS ?n) }'
+    )
     mapping = load_mapping(write(tmp_path, text), SCHEMAS["people"], base_iri=BASE)
-    rows = [Row("people", n + 2, {"id": ox.Literal(f"person/p{n}"), "name_en": ox.Literal(f"P{n}"),
-                                  "note": ox.Literal("n"), "source": ox.Literal(f"s{n}.txt")}, f"s{n}.txt", 1)
-            for n in range(300)]
+    rows = [
+        Row(
+            "people",
+            n + 2,
+            {
+                "id": ox.Literal(f"person/p{n}"),
+                "name_en": ox.Literal(f"P{n}"),
+                "note": ox.Literal("n"),
+                "source": ox.Literal(f"s{n}.txt"),
+            },
+            f"s{n}.txt",
+            1,
+        )
+        for n in range(300)
+    ]
     cited = map_rows(mapping, SCHEMAS["people"], rows, base_iri=BASE)
     shared = [c for (s, p, o), c in cited.items() if o == ox.Literal("shared")]
     assert shared == [{(f"s{n}.txt", 1) for n in range(300)}]
@@ -207,18 +266,44 @@ def test_a_source_cell_may_name_two_publishers_and_an_empty_kind_reads_as_actual
     observation whose kind cell is empty (tables from before kinds) is an actual figure."""
     schema = SCHEMAS["sources"]
     mapping = load_mapping(ROOT / "mappings" / "sources.rq", schema, base_iri=BASE)
-    rows = [Row("sources", n, {"id": ox.Literal(f"00{n}_0123456789abcdef.txt"), "kind": ox.Literal("article"),
-                               "publisher_id": ox.Literal(ids)}, f"00{n}_0123456789abcdef.txt", None)
-            for n, ids in ((2, "org/a org/b"), (3, "org/c"))]
+    rows = [
+        Row(
+            "sources",
+            n,
+            {
+                "id": ox.Literal(f"00{n}_0123456789abcdef.txt"),
+                "kind": ox.Literal("article"),
+                "publisher_id": ox.Literal(ids),
+            },
+            f"00{n}_0123456789abcdef.txt",
+            None,
+        )
+        for n, ids in ((2, "org/a org/b"), (3, "org/c"))
+    ]
     publisher = "http://purl.org/dc/terms/publisher"
-    found = {(str(s).rsplit("/", 1)[1], str(o)[len(BASE + "id/"):]) for s, p, o in run_mapping(mapping, schema, rows, base_iri=BASE)
-             if str(p) == publisher}
-    assert found == {("002_0123456789abcdef", "org/a"), ("002_0123456789abcdef", "org/b"), ("003_0123456789abcdef", "org/c")}
+    found = {
+        (str(s).rsplit("/", 1)[1], str(o)[len(BASE + "id/") :])
+        for s, p, o in run_mapping(mapping, schema, rows, base_iri=BASE)
+        if str(p) == publisher
+    }
+    assert found == {
+        ("002_0123456789abcdef", "org/a"),
+        ("002_0123456789abcdef", "org/b"),
+        ("003_0123456789abcdef", "org/c"),
+    }
     schema = SCHEMAS["observations"]
     mapping = load_mapping(ROOT / "mappings" / "observations.rq", schema, base_iri=BASE)
-    cells = {"id": ox.Literal("obs/o"), "subject": ox.Literal("region/r"), "indicator": ox.Literal("indicator/i"),
-             "value": ox.Literal("5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")),
-             "unit": ox.Literal("count"), "source": ox.Literal("s.txt")}
-    kinds = {str(o) for s, p, o in run_mapping(mapping, schema, [Row("observations", 2, cells, "s.txt", 1)], base_iri=BASE)
-             if str(p).endswith("#observationKind")}
+    cells = {
+        "id": ox.Literal("obs/o"),
+        "subject": ox.Literal("region/r"),
+        "indicator": ox.Literal("indicator/i"),
+        "value": ox.Literal("5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")),
+        "unit": ox.Literal("count"),
+        "source": ox.Literal("s.txt"),
+    }
+    kinds = {
+        str(o)
+        for s, p, o in run_mapping(mapping, schema, [Row("observations", 2, cells, "s.txt", 1)], base_iri=BASE)
+        if str(p).endswith("#observationKind")
+    }
     assert kinds == {"actual"}

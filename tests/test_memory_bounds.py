@@ -19,9 +19,8 @@ import urllib.parse
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from rdflib import Graph
-
 from conftest import kg_server
+from rdflib import Graph
 from test_endpoint import COUNT_PARKS, http
 
 MAX_QUERY_MEMORY_MIB = 200
@@ -30,12 +29,20 @@ QUERY_TIMEOUT = 6  # bounds what the code without a memory bound spends on the O
 ORDERED = "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label"
 GROUND = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(!isBlank(?s) && !isBlank(?o)) }"
 RESULT = "{http://www.w3.org/2005/sparql-results#}result"
-ROWS = {"json": lambda body: len(json.loads(body)["results"]["bindings"]),
-        "xml": lambda body: len(ElementTree.fromstring(body).findall(f".//{RESULT}")),
-        "csv": lambda body: csv_rows(body),
-        "tsv": lambda body: body.count(b"\n") - 1}
-RDFLIB = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml", "trig": "trig",
-          "nquads": "nquads"}
+ROWS = {
+    "json": lambda body: len(json.loads(body)["results"]["bindings"]),
+    "xml": lambda body: len(ElementTree.fromstring(body).findall(f".//{RESULT}")),
+    "csv": lambda body: csv_rows(body),
+    "tsv": lambda body: body.count(b"\n") - 1,
+}
+RDFLIB = {
+    "turtle": "turtle",
+    "ntriples": "nt",
+    "jsonld": "json-ld",
+    "rdfxml": "xml",
+    "trig": "trig",
+    "nquads": "nquads",
+}
 
 
 def csv_rows(body: bytes) -> int:
@@ -55,8 +62,10 @@ def doubling(times: int) -> str:
 def big_rows(rows: int, times: int, form: str = "select") -> str:
     """``rows`` solutions (or triples) of about 50 * 2**times characters each."""
     binds = " ".join(f"BIND(CONCAT(?a{i},?a{i}) AS ?a{i + 1})" for i in range(times))
-    where = (f"{{ {{ SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s)) }} ORDER BY ?s LIMIT {rows} }} "
-             f'BIND(CONCAT(STR(?s), "0123456789") AS ?a0) {binds} }}')
+    where = (
+        f"{{ {{ SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s)) }} ORDER BY ?s LIMIT {rows} }} "
+        f'BIND(CONCAT(STR(?s), "0123456789") AS ?a0) {binds} }}'
+    )
     if form == "construct":
         return f"CONSTRUCT {{ ?s <http://example.org/big> ?a{times} }} WHERE {where}"
     return f"SELECT ?s ?a{times} WHERE {where}"
@@ -64,10 +73,14 @@ def big_rows(rows: int, times: int, form: str = "select") -> str:
 
 @pytest.fixture(scope="module")
 def served(settings, store, tmp_path_factory):
-    with kg_server(settings.path("store_dir"), tmp_path_factory.mktemp("memory") / "server.log",
-                   KG_MAX_QUERY_MEMORY=MAX_QUERY_MEMORY_MIB, KG_MAX_RESULT_BYTES=MAX_RESULT_BYTES,
-                   KG_QUERY_TIMEOUT=QUERY_TIMEOUT,
-                   KG_RUNAWAY_PENALTY=0) as base:  # each test sends its bombs from the same address
+    with kg_server(
+        settings.path("store_dir"),
+        tmp_path_factory.mktemp("memory") / "server.log",
+        KG_MAX_QUERY_MEMORY=MAX_QUERY_MEMORY_MIB,
+        KG_MAX_RESULT_BYTES=MAX_RESULT_BYTES,
+        KG_QUERY_TIMEOUT=QUERY_TIMEOUT,
+        KG_RUNAWAY_PENALTY=0,
+    ) as base:  # each test sends its bombs from the same address
         yield base
 
 
@@ -163,8 +176,10 @@ def test_an_order_by_over_a_cartesian_product_gets_503_for_its_memory(ready):
     assert get(ready, COUNT_PARKS)[0] == 200
 
 
-@pytest.mark.parametrize("accept, result_format", [("application/sparql-results+json", "json"),
-                                                   ("application/sparql-results+xml", "xml"), ("text/csv", "csv")])
+@pytest.mark.parametrize(
+    "accept, result_format",
+    [("application/sparql-results+json", "json"), ("application/sparql-results+xml", "xml"), ("text/csv", "csv")],
+)
 def test_rows_of_big_strings_get_a_cut_answer_that_says_so(ready, accept, result_format):
     # 100 rows of about 1.1 MB each (115 MB uncut), far under the row cap
     status, headers, body = get(ready, big_rows(100, 14), accept)
@@ -187,8 +202,9 @@ def test_an_answer_within_the_byte_bound_is_whole(ready):
     assert len(json.loads(body)["results"]["bindings"]) == 2
 
 
-@pytest.mark.parametrize("result_format", ["json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml",
-                                           "trig", "nquads"])
+@pytest.mark.parametrize(
+    "result_format", ["json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"]
+)
 def test_a_byte_cut_result_is_the_query_with_a_limit(store, result_format):
     """Cut at ``max_bytes``: the same document as the query with a LIMIT of the rows kept, within the bound."""
     from rdflib import Dataset
@@ -211,8 +227,11 @@ def test_a_byte_cut_result_is_the_query_with_a_limit(store, result_format):
 
 def test_the_row_cap_still_says_rows_when_it_cuts_first(store):
     cut = store.execute(ORDERED, result_format="json", max_rows=3, max_bytes=1_000_000)
-    assert cut.truncated and not cut.over_bytes and cut.body == store.execute(ORDERED + " LIMIT 3",
-                                                                             result_format="json").body
+    assert (
+        cut.truncated
+        and not cut.over_bytes
+        and cut.body == store.execute(ORDERED + " LIMIT 3", result_format="json").body
+    )
 
 
 def test_the_route_and_the_fast_path_both_send_the_byte_header(settings, store):

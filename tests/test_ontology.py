@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import ROOT
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import InconsistencyError
 from kg.reasoning.entailments import infer
-
-from conftest import ROOT
 
 YRD = "https://w3id.org/yrd-kg/ontology#"
 SHAPES = "https://w3id.org/yrd-kg/shapes#"
@@ -39,7 +38,7 @@ def test_every_term_has_english_and_chinese_labels_and_a_definition(ontology):
     assert len(terms) > 100
     for term in terms:
         languages = {label.language for label in ontology.objects(term, RDFS.label)}
-        assert {"en", "zh"} <= languages, f"{term} lacks a label in {({'en', 'zh'} - languages)}"
+        assert {"en", "zh"} <= languages, f"{term} lacks a label in { ({'en', 'zh'} - languages) }"
         assert any(isinstance(d, Literal) and d.language == "en" for d in ontology.objects(term, SKOS.definition)), term
 
 
@@ -50,8 +49,9 @@ def test_properties_have_domains_or_say_why_not(ontology):
 
 
 def test_mappings_use_only_declared_terms(ontology):
-    terms = {str(t)[len(YRD):] for t in declared(ontology)} | {
-        str(s)[len(YRD):] for s in ontology.subjects() if str(s).startswith(YRD)}
+    terms = {str(t)[len(YRD) :] for t in declared(ontology)} | {
+        str(s)[len(YRD) :] for s in ontology.subjects() if str(s).startswith(YRD)
+    }
     for path in sorted((ROOT / "mappings").glob("*.rq")):
         used = set(re.findall(r"\byrd:([A-Za-z][A-Za-z0-9]*)", path.read_text(encoding="utf-8")))
         assert not used - terms, f"{path.name} uses undeclared terms {sorted(used - terms)}"
@@ -61,7 +61,7 @@ def test_seed_enumerations_name_declared_classes_and_properties(ontology):
     import json
 
     metadata = json.loads((ROOT / "seeds" / "tables.csv-metadata.json").read_text(encoding="utf-8"))
-    names = {str(t)[len(YRD):] for t in declared(ontology)}
+    names = {str(t)[len(YRD) :] for t in declared(ontology)}
     w3c = {"Organisation", "hasMember", "prefLabel", "altLabel"}
     for table in metadata["tables"]:
         for column in table["tableSchema"]["columns"]:
@@ -88,9 +88,12 @@ def test_status_and_observation_kinds_are_one_vocabulary_with_the_shapes():
         return set(re.fullmatch(r"\^\((.*)\)\$", column["datatype"]["format"]).group(1).split("|"))
 
     metadata = json.loads((ROOT / "seeds" / "tables.csv-metadata.json").read_text(encoding="utf-8"))
-    columns = {(table["url"], column["name"]): enumeration(column)
-               for table in metadata["tables"] for column in table["tableSchema"]["columns"]
-               if column["name"] in ("status", "kind") and isinstance(column["datatype"], dict)}
+    columns = {
+        (table["url"], column["name"]): enumeration(column)
+        for table in metadata["tables"]
+        for column in table["tableSchema"]["columns"]
+        if column["name"] in ("status", "kind") and isinstance(column["datatype"], dict)
+    }
     statuses = {url: values for (url, name), values in columns.items() if name == "status"}
     assert {"parks.csv", "infrastructure.csv", "projects.csv", "organisations.csv", "plans.csv"} <= set(statuses)
     assert all(values == allowed("StatusValue") for values in statuses.values()), statuses

@@ -18,25 +18,41 @@ import sys
 import urllib.request
 
 import pytest
-
 from conftest import ROOT, kg_server
+from test_fuzz import run_in_pyoxigraph, scratch_store
+
 from kg.config import load_settings
 from kg.errors import KGError
 from kg.serving.outbound_guard import leave_network, network_wanted, probe
 from kg.serving.query_policy import check_query, check_readable
 from kg.store.versions import publish
-from test_fuzz import run_in_pyoxigraph, scratch_store
 
 SEED = 20261206
 
 # what stands before the keyword: the token it may be glued to (and a prologue that token needs)
 BEFORE = [
-    ("", ""), ("?s ?p ?o .", ""), ("?s ?p ?o", ""), ("?s ?p 1", ""), ("?s ?p 1.5e3", ""), ("?s a1", ""),
-    ("?s ?p true", ""), ("?s ?p false", ""), ("?s ?p ex:a.b.", "PREFIX ex: <http://x/> "),
-    ("?s ?p ex:a.", "PREFIX ex: <http://x/> "), ("?s ?p 'x'", ""), ('?s ?p "x"@en', ""),
-    ("?s ?p <http://x/o>", ""), ('?s ?p "1"^^<http://x/t>', ""), ("?s ?p _:b .", ""), ("?s ?p [] .", ""),
-    ("FILTER(1<'a>')", ""), ("FILTER(?s<?o)", ""), ("BIND(1 AS ?z)", ""), ("?s ?p ?o #>\n", ""),
-    ("VALUES ?z { 1 }", ""), ("?s <http://x/p>?", ""),
+    ("", ""),
+    ("?s ?p ?o .", ""),
+    ("?s ?p ?o", ""),
+    ("?s ?p 1", ""),
+    ("?s ?p 1.5e3", ""),
+    ("?s a1", ""),
+    ("?s ?p true", ""),
+    ("?s ?p false", ""),
+    ("?s ?p ex:a.b.", "PREFIX ex: <http://x/> "),
+    ("?s ?p ex:a.", "PREFIX ex: <http://x/> "),
+    ("?s ?p 'x'", ""),
+    ('?s ?p "x"@en', ""),
+    ("?s ?p <http://x/o>", ""),
+    ('?s ?p "1"^^<http://x/t>', ""),
+    ("?s ?p _:b .", ""),
+    ("?s ?p [] .", ""),
+    ("FILTER(1<'a>')", ""),
+    ("FILTER(?s<?o)", ""),
+    ("BIND(1 AS ?z)", ""),
+    ("?s ?p ?o #>\n", ""),
+    ("VALUES ?z { 1 }", ""),
+    ("?s <http://x/p>?", ""),
 ]
 # what follows the clause, closing what BEFORE may have opened (a string hidden from a lexer)
 AFTER = ["", " FILTER('x'='y')", " ?a ?b ?c .", " # tail"]
@@ -45,15 +61,34 @@ SPACES = [" ", "", "\n", "\t", "\r\n", "  ", " #c\n", "#c\n", "\u00a0", "\f"]
 SILENT = ["", "SILENT ", "silent", " SILENT"]
 # the endpoint: {c} is the canary's URL
 ENDPOINTS = [
-    ("<{c}/x>", ""), (":x", "PREFIX : <{c}/> "), ("e:x", "PREFIX e: <{c}/> "), ("?e", ""),
-    ("<x>", "BASE <{c}/> "), ("<{escaped}/u>", ""), ("c:x.y", "PREFIX c: <{c}/> "),
+    ("<{c}/x>", ""),
+    (":x", "PREFIX : <{c}/> "),
+    ("e:x", "PREFIX e: <{c}/> "),
+    ("?e", ""),
+    ("<x>", "BASE <{c}/> "),
+    ("<{escaped}/u>", ""),
+    ("c:x.y", "PREFIX c: <{c}/> "),
     ("e:x", "PREFIXe: <{c}/> "),
 ]
-WRAPPERS = ["{}", "OPTIONAL {{ {} }}", "{{ ?s ?p ?o }} UNION {{ {} }}", "FILTER EXISTS {{ {} }}",
-            "FILTER NOT EXISTS {{ ?s ?p ?o {} }}", "{{ SELECT * WHERE {{ {} }} }}", "MINUS {{ {} }}",
-            "GRAPH ?g {{ {} }}", "?s ?p ?o OPTIONAL {{ {} }}"]
-FORMS = ["SELECT * WHERE {{ {} }}", "ASK {{ {} }}", "SELECT * {{ {} }}", "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {} }}",
-         "DESCRIBE ?s WHERE {{ {} }}", "select*where{{{}}}"]
+WRAPPERS = [
+    "{}",
+    "OPTIONAL {{ {} }}",
+    "{{ ?s ?p ?o }} UNION {{ {} }}",
+    "FILTER EXISTS {{ {} }}",
+    "FILTER NOT EXISTS {{ ?s ?p ?o {} }}",
+    "{{ SELECT * WHERE {{ {} }} }}",
+    "MINUS {{ {} }}",
+    "GRAPH ?g {{ {} }}",
+    "?s ?p ?o OPTIONAL {{ {} }}",
+]
+FORMS = [
+    "SELECT * WHERE {{ {} }}",
+    "ASK {{ {} }}",
+    "SELECT * {{ {} }}",
+    "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {} }}",
+    "DESCRIBE ?s WHERE {{ {} }}",
+    "select*where{{{}}}",
+]
 INNER = ["{ ?s ?p ?o }", "{}", "{?s ?p ?o}"]
 
 # spellings that reached a canary past an earlier check, kept as they were found
@@ -71,8 +106,15 @@ FOUND = [
 def spelling(rng: random.Random) -> str:
     before, before_prologue = rng.choice(BEFORE)
     endpoint, endpoint_prologue = rng.choice(ENDPOINTS)
-    clause = (rng.choice(KEYWORDS) + rng.choice(SPACES) + rng.choice(SILENT) + rng.choice(SPACES) + endpoint
-              + rng.choice(SPACES) + rng.choice(INNER))
+    clause = (
+        rng.choice(KEYWORDS)
+        + rng.choice(SPACES)
+        + rng.choice(SILENT)
+        + rng.choice(SPACES)
+        + endpoint
+        + rng.choice(SPACES)
+        + rng.choice(INNER)
+    )
     if endpoint == "?e":
         clause = "VALUES ?e { <{c}/v> } " + clause
     body = rng.choice(WRAPPERS).format(before + rng.choice(SPACES) + clause) + rng.choice(AFTER)
@@ -108,7 +150,7 @@ def test_every_spelling_the_engine_runs_as_service_is_refused(settings, canary):
     assert not missed, f"{len(missed)} spellings reached the canary past the check, e.g. {missed[:3]}"
     # not vacuous: many spellings did reach the canary, the known ones among them
     assert reached >= 250 and refused < len(texts), (reached, refused, len(texts))
-    for text in texts[:len(FOUND)]:
+    for text in texts[: len(FOUND)]:
         canary.clear()
         run_in_pyoxigraph(store, text)
         assert canary.connections(), text
@@ -127,9 +169,11 @@ def test_service_descriptions_and_names_that_only_contain_the_word_pass(settings
 
 def test_from_glued_to_a_name_is_read_as_from(settings):
     held = {"https://w3id.org/yrd-kg/graph/asserted"}
-    for text in ["PREFIX : <http://127.0.0.1:9/x?> SELECT * FROM:g WHERE { ?s ?p ?o }",
-                 "PREFIX g: <https://w3id.org/yrd-kg/graph/> SELECT * FROMg:evil WHERE { ?s ?p ?o }",
-                 "SELECT * FROM NAMED:g WHERE { ?s ?p ?o }"]:
+    for text in [
+        "PREFIX : <http://127.0.0.1:9/x?> SELECT * FROM:g WHERE { ?s ?p ?o }",
+        "PREFIX g: <https://w3id.org/yrd-kg/graph/> SELECT * FROMg:evil WHERE { ?s ?p ?o }",
+        "SELECT * FROM NAMED:g WHERE { ?s ?p ?o }",
+    ]:
         with pytest.raises(KGError, match="FROM"):
             check_query(text, False, held, settings)
     check_query("SELECT * FROM <https://w3id.org/yrd-kg/graph/asserted> WHERE { ?s ?p ?o }", False, held, settings)
@@ -175,8 +219,13 @@ for line in sys.stdin:
 
 def run_on_ordinary_stack(texts: list[str]) -> subprocess.CompletedProcess:
     """Run each text in pyoxigraph in a child process, on a thread with an 8 MiB stack."""
-    return subprocess.run([sys.executable, "-c", RUNNER], input="".join(t.encode().hex() + "\n" for t in texts),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER],
+        input="".join(t.encode().hex() + "\n" for t in texts),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_depth_check_agrees_with_the_engine():
@@ -195,8 +244,10 @@ def test_the_depth_check_agrees_with_the_engine():
     assert crashed.returncode != 0 and "ran" not in crashed.stdout, crashed
     # and what the check passes at its limit runs there
     limit = settings.max_query_depth
-    shallow = [f"SELECT * WHERE {{ FILTER({'(' * (limit - 3)}1{')' * (limit - 3)}) }}",
-               f"SELECT * WHERE {{ FILTER(1<'a>') FILTER({'(' * (limit - 3)}1{')' * (limit - 3)}='x') }}"]
+    shallow = [
+        f"SELECT * WHERE {{ FILTER({'(' * (limit - 3)}1{')' * (limit - 3)}) }}",
+        f"SELECT * WHERE {{ FILTER(1<'a>') FILTER({'(' * (limit - 3)}1{')' * (limit - 3)}='x') }}",
+    ]
     for text in shallow:
         check_readable(text, settings)
     ran = run_on_ordinary_stack(shallow)
@@ -204,6 +255,7 @@ def test_the_depth_check_agrees_with_the_engine():
 
 
 # --- the operating system's guard: a worker that left the network reaches nothing ---------------------------
+
 
 def _in_child(work) -> str:
     """``work()``'s text, computed in a forked child (whatever the child does to itself stays there)."""

@@ -12,9 +12,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import ROOT, kg_server
 from rdflib import Graph, URIRef
 
-from conftest import ROOT, kg_server
 from kg.store.rdf_io import parse_rdf
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -94,8 +94,10 @@ def test_the_query_editor_runs_sparql_and_offers_downloads(server, page):
     page.goto(server + "/query")
     editor = page.get_by_label("SPARQL query", exact=False)
     assert "PREFIX yrd:" in editor.input_value()  # the prefixes are filled in
-    editor.fill("PREFIX yrd: <https://w3id.org/yrd-kg/ontology#>\n"
-                "SELECT ?park WHERE { ?park a yrd:JointlyBuiltPark } ORDER BY ?park")
+    editor.fill(
+        "PREFIX yrd: <https://w3id.org/yrd-kg/ontology#>\n"
+        "SELECT ?park WHERE { ?park a yrd:JointlyBuiltPark } ORDER BY ?park"
+    )
     page.get_by_role("button", name="Run query").click()
     rows = page.locator("table.results tbody tr")
     assert rows.count() >= 2
@@ -109,11 +111,14 @@ def test_the_query_editor_runs_sparql_and_offers_downloads(server, page):
     assert "does not parse" in page.get_by_role("alert").inner_text()
 
 
-@pytest.mark.parametrize("query, message", [
-    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE"),
-    ("CLEAR ALL", "read-only"),
-    ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "never fetches"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE"),
+        ("CLEAR ALL", "read-only"),
+        ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", "never fetches"),
+    ],
+)
 def test_the_query_page_refuses_what_the_endpoint_refuses(server, query, message):
     import urllib.parse
 
@@ -187,6 +192,7 @@ def test_form_fields_have_labels(server, page):
 
 # --- Linked Data: content negotiation on the minted IRIs --------------------------------------------
 
+
 def fetch(url: str, accept: str | None = None):
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -201,11 +207,16 @@ def fetch(url: str, accept: str | None = None):
         return error.code, error.headers, error.read()
 
 
-@pytest.mark.parametrize("accept, extension, fmt", [
-    ("text/turtle", "ttl", "turtle"), ("application/ld+json", "jsonld", "jsonld"),
-    ("application/n-triples", "nt", "ntriples"), ("application/rdf+xml", "rdf", "rdfxml"),
-    ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", None, None),
-])
+@pytest.mark.parametrize(
+    "accept, extension, fmt",
+    [
+        ("text/turtle", "ttl", "turtle"),
+        ("application/ld+json", "jsonld", "jsonld"),
+        ("application/n-triples", "nt", "ntriples"),
+        ("application/rdf+xml", "rdf", "rdfxml"),
+        ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", None, None),
+    ],
+)
 def test_identifiers_resolve_by_content_negotiation(server, store, accept, extension, fmt):
     status, headers, _ = fetch(f"{server}/id/{PARK}", accept)
     assert status == 303 and "Accept" in headers["Vary"]

@@ -9,10 +9,9 @@ import sys
 import time
 
 import pytest
+from conftest import ROOT
 
 from kg.parallel import Spawned
-
-from conftest import ROOT
 
 
 def test_a_spawned_process_that_fails_has_its_work_done_here(tmp_path):
@@ -20,8 +19,11 @@ def test_a_spawned_process_that_fails_has_its_work_done_here(tmp_path):
     spawned = Spawned("import sys; sys.exit(3)", [], lambda: done.append(True))
     spawned.result()
     assert done == [True]
-    ok = Spawned("import sys, pathlib; pathlib.Path(sys.argv[1]).write_text('made')", [str(tmp_path / "f")],
-                 lambda: done.append("again"))
+    ok = Spawned(
+        "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text('made')",
+        [str(tmp_path / "f")],
+        lambda: done.append("again"),
+    )
     ok.result()
     assert (tmp_path / "f").read_text() == "made" and done == [True]
 
@@ -118,8 +120,9 @@ def _gone(pid: int) -> bool:
 def test_a_child_dies_with_its_parent():
     """A build killed while its child loads the store must not leave the child running (it would keep
     writing into the store folder)."""
-    process = subprocess.Popen([sys.executable, "-c", CHILD_OF_A_KILLED_PARENT, str(ROOT)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHILD_OF_A_KILLED_PARENT, str(ROOT)], stdout=subprocess.PIPE, text=True
+    )
     try:
         child = int(process.stdout.readline())
         assert not _gone(child)

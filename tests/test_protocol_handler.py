@@ -59,10 +59,15 @@ def send(app, **request) -> tuple[int, dict, bytes]:
     return call(app, EnvironBuilder(**request).get_environ())
 
 
-def query(text: str, how: str, accept: str | None = None, *, host: str = "localhost", root: str = "",
-          path: str = "/sparql") -> dict:
+def query(
+    text: str, how: str, accept: str | None = None, *, host: str = "localhost", root: str = "", path: str = "/sparql"
+) -> dict:
     """EnvironBuilder arguments for ``text`` sent ``how`` (get, form or direct)."""
-    request = {"path": path, "headers": {} if accept is None else {"Accept": accept}, "base_url": f"http://{host}{root}"}
+    request = {
+        "path": path,
+        "headers": {} if accept is None else {"Accept": accept},
+        "base_url": f"http://{host}{root}",
+    }
     if how == "get":
         return {**request, "method": "GET", "query_string": urllib.parse.urlencode({"query": text})}
     if how == "form":
@@ -75,47 +80,125 @@ ANSWERS = {  # name: (request, status, a word the answer holds)
     "POST form": (query(SELECT, "form", "text/csv"), 200, b"s,label"),
     "POST direct": (query(f"DESCRIBE <{PARK}>", "direct", "application/n-triples"), 200, PARK.encode()),
     "with a slash": (query("ASK { ?s ?p ?o }", "get", path="/sparql/"), 200, b"true"),
-    "format parameter": ({"method": "POST", "path": "/sparql", "content_type": FORM,
-                          "data": urllib.parse.urlencode({"query": SELECT, "format": "tsv"})}, 200, b"?s\t?label"),
-    "graph parameter": ({"method": "POST", "path": "/sparql", "content_type": FORM,
-                         "data": urllib.parse.urlencode({"query": SELECT, "default-graph-uri": ASSERTED})}, 200, b"label"),
+    "format parameter": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "content_type": FORM,
+            "data": urllib.parse.urlencode({"query": SELECT, "format": "tsv"}),
+        },
+        200,
+        b"?s\t?label",
+    ),
+    "graph parameter": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "content_type": FORM,
+            "data": urllib.parse.urlencode({"query": SELECT, "default-graph-uri": ASSERTED}),
+        },
+        200,
+        b"label",
+    ),
     "service description": ({"method": "GET", "path": "/sparql"}, 200, b"sd:Service"),
     "HEAD": ({"method": "HEAD", "path": "/sparql", "query_string": "query=ASK%7B%7D"}, 200, b""),
     "OPTIONS": ({"method": "OPTIONS", "path": "/sparql"}, 204, b""),
     "PUT": ({"method": "PUT", "path": "/sparql", "data": b"ASK {}"}, 405, b"not allowed"),
     "syntax error": (query("SELECT ?s WHERE { ?s ?p }", "form"), 400, b"does not parse"),
     "SERVICE": (query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "form"), 403, b"SERVICE"),
-    "FROM a graph not held": (query("SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }", "form"),
-                              403, b"FROM"),
+    "FROM a graph not held": (
+        query("SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }", "form"),
+        403,
+        b"FROM",
+    ),
     "update as a query": (query("INSERT DATA { <http://a> <http://b> <http://c> }", "form"), 403, b"read-only"),
     "no query form": (query("PREFIX a: <http://a#>", "form"), 400, b"error"),
     "unacceptable": (query(SELECT, "form", "text/html"), 406, b"media types"),
     "graph as solutions": (query(f"DESCRIBE <{PARK}>", "form", "application/sparql-results+json"), 406, b"media"),
-    "query twice": ({"method": "POST", "path": "/sparql", "content_type": FORM,
-                     "data": urllib.parse.urlencode([("query", SELECT), ("query", SELECT)])}, 400, b"2 times"),
-    "update form": ({"method": "POST", "path": "/sparql", "content_type": FORM,
-                     "data": urllib.parse.urlencode({"update": "CLEAR ALL"})}, 403, b"read-only"),
+    "query twice": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "content_type": FORM,
+            "data": urllib.parse.urlencode([("query", SELECT), ("query", SELECT)]),
+        },
+        400,
+        b"2 times",
+    ),
+    "update form": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "content_type": FORM,
+            "data": urllib.parse.urlencode({"update": "CLEAR ALL"}),
+        },
+        403,
+        b"read-only",
+    ),
     "update by GET": ({"method": "GET", "path": "/sparql", "query_string": "update=CLEAR%20ALL"}, 400, b"GET"),
-    "query in URL and body": ({"method": "POST", "path": "/sparql", "content_type": FORM, "query_string": "query=ASK%7B%7D",
-                               "data": urllib.parse.urlencode({"query": SELECT})}, 400, b"give it once"),
+    "query in URL and body": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "content_type": FORM,
+            "query_string": "query=ASK%7B%7D",
+            "data": urllib.parse.urlencode({"query": SELECT}),
+        },
+        400,
+        b"give it once",
+    ),
     "empty form": ({"method": "POST", "path": "/sparql", "content_type": FORM, "data": "x=1"}, 400, b"needs a query"),
-    "empty body": ({"method": "POST", "path": "/sparql", "content_type": "application/sparql-query", "data": b" "},
-                   400, b"holds no query"),
-    "escapes not UTF-8": ({"method": "POST", "path": "/sparql", "content_type": FORM,
-                           "data": b"query=ASK%7B%7D%FF"}, 400, b"UTF-8"),
-    "body not UTF-8": ({"method": "POST", "path": "/sparql", "content_type": "application/sparql-query",
-                        "data": b'ASK { ?s ?p "\xff" }'}, 400, b"UTF-8"),
+    "empty body": (
+        {"method": "POST", "path": "/sparql", "content_type": "application/sparql-query", "data": b" "},
+        400,
+        b"holds no query",
+    ),
+    "escapes not UTF-8": (
+        {"method": "POST", "path": "/sparql", "content_type": FORM, "data": b"query=ASK%7B%7D%FF"},
+        400,
+        b"UTF-8",
+    ),
+    "body not UTF-8": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "content_type": "application/sparql-query",
+            "data": b'ASK { ?s ?p "\xff" }',
+        },
+        400,
+        b"UTF-8",
+    ),
     "URL not UTF-8": ({"method": "GET", "path": "/sparql", "query_string": "query=ASK%7B%7D%C3"}, 400, b"UTF-8"),
-    "Latin-1 declared": ({"method": "POST", "path": "/sparql", "data": b"ASK {}",
-                          "content_type": "application/sparql-query; charset=latin-1"}, 415, b"latin-1"),
-    "unknown media type": ({"method": "POST", "path": "/sparql", "content_type": "text/plain", "data": b"ASK {}"},
-                           415, b"text/plain"),
-    "SPARQL Update body": ({"method": "POST", "path": "/sparql", "content_type": "application/sparql-update",
-                            "data": b"CLEAR ALL"}, 403, b"read-only"),
-    "over the size limit": ({"method": "POST", "path": "/sparql", "content_type": FORM,
-                             "data": "query=" + "%20" * 400_000 + "ASK%7B%7D"}, 413, b"max_body_bytes"),
-    "graph IRI not absolute": ({"method": "GET", "path": "/sparql",
-                                "query_string": "query=ASK%7B%7D&named-graph-uri=not%20an%20iri"}, 400, b"absolute IRI"),
+    "Latin-1 declared": (
+        {
+            "method": "POST",
+            "path": "/sparql",
+            "data": b"ASK {}",
+            "content_type": "application/sparql-query; charset=latin-1",
+        },
+        415,
+        b"latin-1",
+    ),
+    "unknown media type": (
+        {"method": "POST", "path": "/sparql", "content_type": "text/plain", "data": b"ASK {}"},
+        415,
+        b"text/plain",
+    ),
+    "SPARQL Update body": (
+        {"method": "POST", "path": "/sparql", "content_type": "application/sparql-update", "data": b"CLEAR ALL"},
+        403,
+        b"read-only",
+    ),
+    "over the size limit": (
+        {"method": "POST", "path": "/sparql", "content_type": FORM, "data": "query=" + "%20" * 400_000 + "ASK%7B%7D"},
+        413,
+        b"max_body_bytes",
+    ),
+    "graph IRI not absolute": (
+        {"method": "GET", "path": "/sparql", "query_string": "query=ASK%7B%7D&named-graph-uri=not%20an%20iri"},
+        400,
+        b"absolute IRI",
+    ),
 }
 
 
@@ -159,10 +242,19 @@ def test_every_saved_query_text_is_answered(app, text):
     assert status == 200 and "results" in json.loads(body) or "boolean" in json.loads(body)
 
 
-@pytest.mark.parametrize("host, root, path", [("example.org", "", "/sparql"), ("127.0.0.1:8000", "/kg", "/sparql"),
-                                              ("[::1]:5000", "", "/sparql/"), ("example.org:443", "/a%20b", "/sparql")])
+@pytest.mark.parametrize(
+    "host, root, path",
+    [
+        ("example.org", "", "/sparql"),
+        ("127.0.0.1:8000", "/kg", "/sparql"),
+        ("[::1]:5000", "", "/sparql/"),
+        ("example.org:443", "/a%20b", "/sparql"),
+    ],
+)
 def test_relative_iris_resolve_against_the_endpoint_as_requested(app, host, root, path):
-    request = query("SELECT ?x WHERE { BIND(<relative/thing> AS ?x) }", "get", "text/csv", host=host, root=root, path=path)
+    request = query(
+        "SELECT ?x WHERE { BIND(<relative/thing> AS ?x) }", "get", "text/csv", host=host, root=root, path=path
+    )
     status, _, body = send(app, **request)
     endpoint = EnvironBuilder(**request).get_request().base_url
     assert status == 200 and body.splitlines()[1].decode() == urllib.parse.urljoin(endpoint, "relative/thing")

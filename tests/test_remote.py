@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, free_port, kg_server, wait_until_answering
+from test_saved_queries import EXPECTED, QUERIES
+
 from kg.errors import StoreError
 from kg.store.remote import RemoteStore, push
-from test_saved_queries import EXPECTED, QUERIES
 
 OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
 
@@ -28,8 +28,11 @@ def oxigraph_server(location: Path, port: int | None = None):
     assert OXIGRAPH, "the oxigraph package (a test dependency) provides the server"
     port = port or free_port()
     log = (location.parent / f"oxigraph-{port}.log").open("wb")
-    process = subprocess.Popen([OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     if not wait_until_answering(base + "/query?query=ASK%7B%7D"):
         process.kill()
@@ -53,8 +56,10 @@ def remote(store, settings, tmp_path_factory):
 def rows(target, query_id: str, params: dict) -> list[dict]:
     query = QUERIES[query_id]
     body = target.execute(query.text, result_format="json", bindings=query.bindings(params)).body
-    return [{k: (v["type"], v["value"], v.get("datatype"), v.get("xml:lang")) for k, v in row.items()}
-            for row in json.loads(body)["results"]["bindings"]]
+    return [
+        {k: (v["type"], v["value"], v.get("datatype"), v.get("xml:lang")) for k, v in row.items()}
+        for row in json.loads(body)["results"]["bindings"]
+    ]
 
 
 def as_multiset(result: list[dict]) -> Counter:
@@ -69,8 +74,9 @@ def test_push_loads_every_graph(remote, store):
     assert json.loads(remote_store.attachment("report.json"))["conforms"] is True
 
 
-@pytest.mark.parametrize("case", [pytest.param((q, i), id=f"{q}-{i}") for q, cases in EXPECTED.items()
-                                  for i in range(len(cases))])
+@pytest.mark.parametrize(
+    "case", [pytest.param((q, i), id=f"{q}-{i}") for q, cases in EXPECTED.items() for i in range(len(cases))]
+)
 def test_every_saved_query_answers_as_on_the_embedded_store(remote, store, case):
     query_id, index = case
     params, check = EXPECTED[query_id][index]
@@ -82,8 +88,10 @@ def test_every_saved_query_answers_as_on_the_embedded_store(remote, store, case)
 def test_result_formats_and_the_row_cap_apply_to_the_remote_store(remote, store):
     query = "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label"
     for fmt in ("json", "xml", "csv", "tsv"):
-        assert remote[0].execute(query, result_format=fmt, max_rows=5).body == \
-            store.execute(query, result_format=fmt, max_rows=5).body
+        assert (
+            remote[0].execute(query, result_format=fmt, max_rows=5).body
+            == store.execute(query, result_format=fmt, max_rows=5).body
+        )
     construct = "CONSTRUCT WHERE { <https://w3id.org/yrd-kg/id/infra/sutong-bridge> ?p ?o }"
     capped = remote[0].execute(construct, result_format="turtle", max_rows=2)
     assert capped.truncated
@@ -91,8 +99,22 @@ def test_result_formats_and_the_row_cap_apply_to_the_remote_store(remote, store)
 
 def test_the_cli_and_the_endpoint_work_against_the_remote_store(remote, store, tmp_path):
     query_url = remote[0].query_url
-    result = subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", "query", "subregions",
-                             "--store", query_url, "--format", "csv"], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kg.cli import run; run()",
+            "query",
+            "subregions",
+            "--store",
+            query_url,
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0 and result.stdout.count("\n") == 7, result.stderr  # a header, Nantong's six parts
     # no embedded store at all beside the server: everything comes from the remote store
     with kg_server(tmp_path / "no-store", tmp_path / "server.log", KG_STORE_URL=query_url) as base:
@@ -107,8 +129,12 @@ def test_a_store_that_is_down_or_refuses_gives_a_clear_error(settings, tmp_path)
     down = RemoteStore(f"http://127.0.0.1:{free_port()}/query", base_iri=settings.base_iri, timeout=5)
     with pytest.raises(StoreError, match="cannot be reached"):
         down.execute("ASK {}", result_format="json")
-    result = subprocess.run([sys.executable, "-c", "from kg.cli import run; run()", "sparql", "ASK {}",
-                             "--store", down.query_url], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", "from kg.cli import run; run()", "sparql", "ASK {}", "--store", down.query_url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 2 and "cannot be reached" in result.stderr
     with oxigraph_server(tmp_path / "db") as (query_url, data_url, _):
         wrong_path = RemoteStore(query_url.replace("/query", "/nothing"), base_iri=settings.base_iri)
@@ -128,8 +154,15 @@ def test_a_push_that_fails_half_way_is_rerun_to_completion(store, settings, tmp_
                 process.wait(timeout=30)
 
         with pytest.raises(StoreError, match="rerun the push"):
-            push(store, data_url=data_url, query_url=query_url, base_iri=settings.base_iri, batch_size=3000,
-                 progress=stop_after_three, timeout=10)
+            push(
+                store,
+                data_url=data_url,
+                query_url=query_url,
+                base_iri=settings.base_iri,
+                batch_size=3000,
+                progress=stop_after_three,
+                timeout=10,
+            )
     with oxigraph_server(location, port) as (query_url, data_url, _):
         partial = RemoteStore(query_url, base_iri=settings.base_iri)
         assert partial.build_id == "unknown"  # the build record is written last

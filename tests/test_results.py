@@ -7,8 +7,7 @@ import re
 import pytest
 from rdflib import Dataset, Graph
 
-ORDERED = ("SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } "
-           "ORDER BY ?s ?label")
+ORDERED = "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label"
 BRIDGE = "CONSTRUCT { ?b ?p ?o } WHERE { BIND(<https://w3id.org/yrd-kg/id/infra/sutong-bridge> AS ?b) ?b ?p ?o }"
 
 
@@ -36,9 +35,11 @@ def test_a_result_exactly_at_the_cap_is_not_truncated(store):
 
 
 def test_capped_results_keep_every_kind_of_term(store):
-    query = ('SELECT ?iri ?blank ?lang ?typed ?plain ?unbound WHERE { VALUES (?iri ?lang ?typed ?plain) { '
-             '(<https://example.org/a> "江苏"@zh "1.5"^^<http://www.w3.org/2001/XMLSchema#decimal> "x") } '
-             'BIND(BNODE() AS ?blank) }')
+    query = (
+        "SELECT ?iri ?blank ?lang ?typed ?plain ?unbound WHERE { VALUES (?iri ?lang ?typed ?plain) { "
+        '(<https://example.org/a> "江苏"@zh "1.5"^^<http://www.w3.org/2001/XMLSchema#decimal> "x") } '
+        "BIND(BNODE() AS ?blank) }"
+    )
     for result_format in ("json", "xml", "csv", "tsv"):
         capped = store.execute(query, result_format=result_format, max_rows=5)
         assert not capped.truncated
@@ -134,13 +135,16 @@ def test_the_memory_copy_is_the_same_version_blank_node_labels_included(store):
     assert copy.in_memory and not store.in_memory and copy.build_id == store.build_id
     assert copy.canonical_nquads() == store.canonical_nquads()
     for result_format in ("json", "xml", "csv", "tsv"):
-        assert copy.execute(ORDERED, result_format=result_format, max_rows=7) == \
-            store.execute(ORDERED, result_format=result_format, max_rows=7)
+        assert copy.execute(ORDERED, result_format=result_format, max_rows=7) == store.execute(
+            ORDERED, result_format=result_format, max_rows=7
+        )
+
     def triples(answer):  # the two stores may give a graph's triples in another order
         return sorted(answer.body.splitlines())
 
-    assert triples(copy.execute(BRIDGE, result_format="ntriples")) == \
-        triples(store.execute(BRIDGE, result_format="ntriples"))
+    assert triples(copy.execute(BRIDGE, result_format="ntriples")) == triples(
+        store.execute(BRIDGE, result_format="ntriples")
+    )
 
 
 def test_a_capped_result_stops_a_long_query_early(store):
@@ -154,8 +158,7 @@ def test_a_capped_result_stops_a_long_query_early(store):
 def test_values_that_look_like_row_boundaries_do_not_cut_a_result(store, result_format):
     # The first pass counts row boundaries from above ("},{" may sit inside a JSON string, a newline inside
     # a CSV value); a result it cannot vouch for goes through the exact path, so nothing is cut wrongly.
-    query = ('SELECT ?x WHERE { VALUES ?x { "a},{b" "c},{d\\nline" "e<result>" '
-             '"f\\n\\ng" } } ORDER BY ?x')
+    query = 'SELECT ?x WHERE { VALUES ?x { "a},{b" "c},{d\\nline" "e<result>" "f\\n\\ng" } } ORDER BY ?x'
     whole = store.execute(query, result_format=result_format)
     at_cap = store.execute(query, result_format=result_format, max_rows=4)
     assert not at_cap.truncated and at_cap.body == whole.body

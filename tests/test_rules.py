@@ -9,12 +9,12 @@ from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.reasoning import owl_rl, owl_rl_schema
-from kg.errors import InconsistencyError
 from kg.build.mapping import rdflib_cited
 from kg.build.pipeline import map_seeds
-from kg.validation.schema_graphs import load_ontology
+from kg.errors import InconsistencyError
+from kg.reasoning import owl_rl, owl_rl_schema
 from kg.reasoning.entailments import infer_closures, infer_triples
+from kg.validation.schema_graphs import load_ontology
 
 EX = Namespace("http://example.org/")
 
@@ -31,9 +31,12 @@ def both(ontology, data, **options):
 
 
 def turtle(text: str) -> Graph:
-    return Graph().parse(data="@prefix ex: <http://example.org/> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
-                              "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
-                              "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n" + text, format="turtle")
+    return Graph().parse(
+        data="@prefix ex: <http://example.org/> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n" + text,
+        format="turtle",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,16 +127,23 @@ def test_inconsistencies_are_found_as_owlrl_finds_them(name):
 
 
 def test_transitive_closure_is_complete():
-    data = turtle("ex:partOf a owl:TransitiveProperty . " + " ".join(f"ex:n{i} ex:partOf ex:n{i + 1} ." for i in range(30)))
+    data = turtle(
+        "ex:partOf a owl:TransitiveProperty . " + " ".join(f"ex:n{i} ex:partOf ex:n{i + 1} ." for i in range(30))
+    )
     inferred = infer_triples([], data, engine="fast")
     assert (EX.n0, EX.partOf, EX.n30) in inferred
     assert sum(1 for t in inferred if t[1] == EX.partOf) == 31 * 30 // 2 - 30
 
 
-@pytest.mark.parametrize("construct", [
-    "ex:R owl:onProperty ex:p ; owl:someValuesFrom ex:C .", "ex:p a owl:FunctionalProperty .",
-    "ex:x owl:sameAs ex:y .", "ex:K owl:hasKey ( ex:p ) .",
-])
+@pytest.mark.parametrize(
+    "construct",
+    [
+        "ex:R owl:onProperty ex:p ; owl:someValuesFrom ex:C .",
+        "ex:p a owl:FunctionalProperty .",
+        "ex:x owl:sameAs ex:y .",
+        "ex:K owl:hasKey ( ex:p ) .",
+    ],
+)
 def test_constructs_outside_the_fragment_go_to_owlrl(construct):
     data = turtle(construct + " ex:x ex:p ex:y . ex:y a ex:C .")
     with pytest.raises(owl_rl.Unsupported):
@@ -194,16 +204,20 @@ def _split(graph: Graph) -> tuple[set, set]:
 def _closures_or_error(ontology, asserted, engine):
     try:
         if engine == "owlrl":
-            return (infer_triples(ontology, asserted, engine="owlrl"),
-                    infer_triples(ontology, asserted, engine="owlrl", domains_and_ranges=False))
+            return (
+                infer_triples(ontology, asserted, engine="owlrl"),
+                infer_triples(ontology, asserted, engine="owlrl", domains_and_ranges=False),
+            )
         return infer_closures(ontology, asserted, engine=engine)
     except InconsistencyError:
         return InconsistencyError
 
 
-@pytest.mark.parametrize("graph", [pytest.param(turtle(text), id=name) for name, text in
-                                   {**CASES, **INCONSISTENT}.items()]
-                         + [pytest.param(_random_graph(seed), id=f"random-{seed}") for seed in range(12)])
+@pytest.mark.parametrize(
+    "graph",
+    [pytest.param(turtle(text), id=name) for name, text in {**CASES, **INCONSISTENT}.items()]
+    + [pytest.param(_random_graph(seed), id=f"random-{seed}") for seed in range(12)],
+)
 def test_both_closures_extended_from_one_match_owlrls(graph):
     """infer_closures extends the closure without the ontology's domains and ranges by them (owl_rl.extend):
     both must be owlrl's, and an inconsistency found by either must be found."""
@@ -223,7 +237,9 @@ def test_extend_equals_the_closure_with_the_axioms_from_scratch():
         expected, expected_problems = owl_rl.closure(graph)
         assert closed == expected
         assert added == expected - before
-        assert problems == owl_rl._inconsistencies(expected, owl_rl._Rules(owl_rl_schema.close_schema(owl_rl_schema.schema_of(expected))))
+        assert problems == owl_rl._inconsistencies(
+            expected, owl_rl._Rules(owl_rl_schema.close_schema(owl_rl_schema.schema_of(expected)))
+        )
 
 
 def test_extend_takes_only_domain_and_range_axioms():

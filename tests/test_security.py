@@ -19,9 +19,9 @@ import urllib.request
 from urllib.parse import unquote_to_bytes
 
 import pytest
-
 from conftest import ROOT, kg_server
 from test_endpoint import http as call
+
 from kg.config import load_settings
 from kg.store.embedded import EmbeddedStore
 from kg.store.versions import publish
@@ -41,8 +41,14 @@ def served(store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
     publish(list(store.quads()), folder / "store", keep_versions=2)
     log = folder / "server.log"
-    with kg_server(folder / "store", log, KG_WRITE_TOKEN=TOKEN, KG_MAX_BODY_BYTES=MAX_BODY,
-                   KG_MAX_QUERY_LENGTH=MAX_QUERY_LENGTH, KG_QUERY_TIMEOUT=5) as base:
+    with kg_server(
+        folder / "store",
+        log,
+        KG_WRITE_TOKEN=TOKEN,
+        KG_MAX_BODY_BYTES=MAX_BODY,
+        KG_MAX_QUERY_LENGTH=MAX_QUERY_LENGTH,
+        KG_QUERY_TIMEOUT=5,
+    ) as base:
         yield base, folder / "store", log
     text = log.read_text(errors="replace")
     assert TOKEN not in text  # neither the access log nor any error line carries the token
@@ -56,8 +62,10 @@ def json_error(body: bytes, status: int) -> str:
 
 
 def get_query(base, query, **extra):
-    return call(f"{base}/sparql?" + urllib.parse.urlencode({"query": query, **extra}),
-                headers={"Accept": "application/sparql-results+json"})
+    return call(
+        f"{base}/sparql?" + urllib.parse.urlencode({"query": query, **extra}),
+        headers={"Accept": "application/sparql-results+json"},
+    )
 
 
 def whole_store(store_dir):
@@ -79,10 +87,14 @@ OUTBOUND = {
     "service in DESCRIBE": "DESCRIBE ?s WHERE {{ SERVICE <{c}/sparql> {{ ?s ?p ?o }} }}",
     # a regular expression over the text took the quotes inside these IRIs and names for the two ends of a
     # string, and missed the SERVICE between them (the UNION evaluates every branch)
-    "service between quotes in IRIs": ("SELECT * WHERE {{ {{ ?s <http://x/'> ?o }} UNION {{ SERVICE <{c}/sparql> "
-                                       "{{ ?a ?b ?c }} }} UNION {{ ?s <http://y/'> ?o }} }}"),
-    "service between escaped quotes in names": ("PREFIX ex: <http://x/> SELECT * WHERE {{ {{ ?s ex:a\\' ?o }} UNION "
-                                                "{{ SERVICE <{c}/sparql> {{ ?a ?b ?c }} }} UNION {{ ?s ex:b\\' ?o }} }}"),
+    "service between quotes in IRIs": (
+        "SELECT * WHERE {{ {{ ?s <http://x/'> ?o }} UNION {{ SERVICE <{c}/sparql> "
+        "{{ ?a ?b ?c }} }} UNION {{ ?s <http://y/'> ?o }} }}"
+    ),
+    "service between escaped quotes in names": (
+        "PREFIX ex: <http://x/> SELECT * WHERE {{ {{ ?s ex:a\\' ?o }} UNION "
+        "{{ SERVICE <{c}/sparql> {{ ?a ?b ?c }} }} UNION {{ ?s ex:b\\' ?o }} }}"
+    ),
     "from": "SELECT * FROM <{c}/graph> WHERE {{ ?s ?p ?o }}",
     "from named": "SELECT * FROM NAMED <{c}/graph> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     "load as a query": "LOAD <{c}/data.ttl>",
@@ -103,15 +115,23 @@ def test_no_query_reaches_an_address_that_is_not_allow_listed(served, canary, na
     assert page_status in (200, 400, 403)  # the page shows the same refusal in HTML
 
 
-@pytest.mark.parametrize("body, media_type", [
-    ("LOAD <{c}/data.ttl>", "application/sparql-update"),
-    ("update=" + urllib.parse.quote("LOAD <{c}/data.ttl> INTO GRAPH <urn:x>"), "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    "body, media_type",
+    [
+        ("LOAD <{c}/data.ttl>", "application/sparql-update"),
+        ("update=" + urllib.parse.quote("LOAD <{c}/data.ttl> INTO GRAPH <urn:x>"), "application/x-www-form-urlencoded"),
+    ],
+)
 def test_load_by_update_is_refused_without_a_request(served, canary, body, media_type):
     base, _, _ = served
     outcome = {}
-    send = lambda: outcome.update(answer=call(base + "/sparql", data=body.format(c=canary.url).encode(),  # noqa: E731
-                                                headers={"Content-Type": media_type}))
+    send = lambda: outcome.update(
+        answer=call(
+            base + "/sparql",
+            data=body.format(c=canary.url).encode(),  # noqa: E731
+            headers={"Content-Type": media_type},
+        )
+    )
     assert not canary.reached_after(send)
     status, _, answer = outcome["answer"]
     assert status == 403 and "read-only" in json_error(answer, 403)
@@ -120,8 +140,13 @@ def test_load_by_update_is_refused_without_a_request(served, canary, body, media
 def test_graph_parameters_naming_remote_graphs_select_empty_graphs(served, canary):
     base, _, _ = served
     outcome = {}
-    ask = lambda: outcome.update(answer=get_query(base, "SELECT * WHERE { ?s ?p ?o }",  # noqa: E731
-                                                  **{"default-graph-uri": canary.url + "/g"}))
+    ask = lambda: outcome.update(
+        answer=get_query(
+            base,
+            "SELECT * WHERE { ?s ?p ?o }",  # noqa: E731
+            **{"default-graph-uri": canary.url + "/g"},
+        )
+    )
     assert not canary.reached_after(ask)
     status, _, body = outcome["answer"]
     assert status == 200 and json.loads(body)["results"]["bindings"] == []
@@ -131,8 +156,9 @@ def test_an_allow_listed_service_is_called(settings, store, canary):
     """The canary does see what is let through: the refusals above are the checks at work."""
     from kg.web import create_app
 
-    allowing = load_settings({"root": ROOT, "store_dir": settings.path("store_dir"),
-                              "allow_service": canary.url + "/sparql"}, env={})
+    allowing = load_settings(
+        {"root": ROOT, "store_dir": settings.path("store_dir"), "allow_service": canary.url + "/sparql"}, env={}
+    )
     client = create_app(allowing, store=store).test_client()
     query = f"SELECT * WHERE {{ SERVICE <{canary.url}/sparql> {{ ?s ?p ?o }} }}"
     assert canary.reached_after(lambda: client.get("/sparql", query_string={"query": query}))
@@ -141,26 +167,49 @@ def test_an_allow_listed_service_is_called(settings, store, canary):
 def test_the_cli_refuses_service_too(settings, store, canary):
     query = f"SELECT * WHERE {{ SERVICE <{canary.url}/sparql> {{ ?s ?p ?o }} }}"
     outcome = {}
-    run = lambda: outcome.update(result=subprocess.run(  # noqa: E731
-        [sys.executable, "-c", "from kg.cli import run; run()", "--store-dir", str(settings.path("store_dir")),
-         "sparql", query], capture_output=True, text=True, cwd=ROOT, timeout=120))
+    run = lambda: outcome.update(
+        result=subprocess.run(  # noqa: E731
+            [
+                sys.executable,
+                "-c",
+                "from kg.cli import run; run()",
+                "--store-dir",
+                str(settings.path("store_dir")),
+                "sparql",
+                query,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    )
     assert not canary.reached_after(run)
     assert outcome["result"].returncode == 2 and "allow_service" in outcome["result"].stderr
 
 
 # --- RDF/XML entities and JSON-LD contexts ----------------------------------------------------------
 
+
 def upload_everywhere(base, document: bytes, media_type: str) -> dict:
     """The answers to ``document`` checked (POST /validate) and written (PUT /data, with the token)."""
-    return {"validate": call(base + "/validate", data=document, headers={"Content-Type": media_type}),
-            "put": call(f"{base}/data?graph={urllib.parse.quote(PARTNER)}", data=document, method="PUT",
-                        headers={"Content-Type": media_type, "Authorization": f"Bearer {TOKEN}"})}
+    return {
+        "validate": call(base + "/validate", data=document, headers={"Content-Type": media_type}),
+        "put": call(
+            f"{base}/data?graph={urllib.parse.quote(PARTNER)}",
+            data=document,
+            method="PUT",
+            headers={"Content-Type": media_type, "Authorization": f"Bearer {TOKEN}"},
+        ),
+    }
 
 
 def rdf_xml(doctype: str, value: str) -> bytes:
-    return (f'<?xml version="1.0"?>{doctype}<rdf:RDF xmlns:rdf="{RDF_NS}" '
-            f'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#"><rdf:Description rdf:about="https://partner.example/x">'
-            f'<rdfs:label>{value}</rdfs:label></rdf:Description></rdf:RDF>').encode()
+    return (
+        f'<?xml version="1.0"?>{doctype}<rdf:RDF xmlns:rdf="{RDF_NS}" '
+        f'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#"><rdf:Description rdf:about="https://partner.example/x">'
+        f"<rdfs:label>{value}</rdfs:label></rdf:Description></rdf:RDF>"
+    ).encode()
 
 
 # nine levels of ten: 10^9 copies of a 3-byte string, the "billion laughs"; pyoxigraph alone expanded it
@@ -197,8 +246,9 @@ def test_rdf_xml_without_entities_is_still_read(settings, store):
 
 def test_json_ld_remote_contexts_are_not_fetched(served, canary):
     base, store_dir, _ = served
-    document = json.dumps({"@context": canary.url + "/context.jsonld", "@id": "https://partner.example/x",
-                           "label": "x"}).encode()
+    document = json.dumps(
+        {"@context": canary.url + "/context.jsonld", "@id": "https://partner.example/x", "label": "x"}
+    ).encode()
     before = whole_store(store_dir)
     outcome = {}
     assert not canary.reached_after(lambda: outcome.update(upload_everywhere(base, document, "application/ld+json")))
@@ -209,11 +259,15 @@ def test_json_ld_remote_contexts_are_not_fetched(served, canary):
 
 # --- sizes, depth and encodings ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, media_type, authorised", [
-    ("/sparql", "application/sparql-query", False),
-    ("/validate", "text/turtle", False),
-    (f"/data?graph={urllib.parse.quote(PARTNER)}", "text/turtle", True),
-])
+
+@pytest.mark.parametrize(
+    "path, media_type, authorised",
+    [
+        ("/sparql", "application/sparql-query", False),
+        ("/validate", "text/turtle", False),
+        (f"/data?graph={urllib.parse.quote(PARTNER)}", "text/turtle", True),
+    ],
+)
 def test_bodies_over_the_limit_get_413_and_change_nothing(served, path, media_type, authorised):
     base, store_dir, _ = served
     before = whole_store(store_dir)
@@ -229,8 +283,9 @@ def test_a_chunked_body_over_the_limit_gets_413(served):
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     chunks = (b"#" * 10_000 for _ in range(MAX_BODY // 10_000 + 2))
-    connection.request("POST", "/sparql", body=chunks, headers={"Content-Type": "application/sparql-query"},
-                       encode_chunked=True)
+    connection.request(
+        "POST", "/sparql", body=chunks, headers={"Content-Type": "application/sparql-query"}, encode_chunked=True
+    )
     response = connection.getresponse()
     assert response.status == 413 and json_error(response.read(), 413)
     connection.close()
@@ -262,8 +317,11 @@ def test_long_operator_chains_within_the_limits_are_answered(served):
     any query within max_query_length, and the server lives on (kg_server checks its log for SIGSEGV)."""
     base, _, _ = served
     query = "ASK { FILTER(" + "!" * (MAX_QUERY_LENGTH - 40) + "true) }"
-    status, _, body = call(base + "/sparql", data=query.encode(), headers={"Content-Type": "application/sparql-query",
-                                                                          "Accept": "application/sparql-results+json"})
+    status, _, body = call(
+        base + "/sparql",
+        data=query.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+    )
     assert status == 200 and json.loads(body)["boolean"] is True
     assert call(base + "/health")[0] == 200
 
@@ -277,8 +335,24 @@ def test_a_stray_backslash_gets_400(served):
 def test_the_utf8_check_skips_decoding_only_where_that_changes_nothing():
     """kg.web.guards._percent_decoded against urllib's decoding, on random mixes of ASCII, escapes of low
     and high bytes, stray "%" and raw high bytes."""
-    pieces = [b"a", b"%20", b"%41", b"%", b"%2", b"%C3", b"%a9", b"%E4%B8%AD", b"%FF", b"%80", b"%9f", b"\xc3", b"\xa9",
-              b"\xe4\xb8\xad", b"\xff", "中".encode("utf-8")]
+    pieces = [
+        b"a",
+        b"%20",
+        b"%41",
+        b"%",
+        b"%2",
+        b"%C3",
+        b"%a9",
+        b"%E4%B8%AD",
+        b"%FF",
+        b"%80",
+        b"%9f",
+        b"\xc3",
+        b"\xa9",
+        b"\xe4\xb8\xad",
+        b"\xff",
+        "中".encode(),
+    ]
     generator = random.Random(7)
     for _ in range(5000):
         raw = b"".join(generator.choice(pieces) for _ in range(generator.randint(0, 8)))
@@ -293,15 +367,22 @@ def _utf8(data: bytes) -> bool:
         return False
 
 
-@pytest.mark.parametrize("path, data, media_type", [
-    ("/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%22%FF%22%20%7D", None, None),
-    ("/sparql", b"SELECT * WHERE { ?s ?p \"\xff\" }", "application/sparql-query"),
-    ("/sparql", b"query=ASK%20%7B%20%22%C3%28%22%20%7D", "application/x-www-form-urlencoded"),
-    ("/sparql", b"query=ASK%20%7B%20%22\xc3%28%22%20%7D", "application/x-www-form-urlencoded"),
-    ("/validate", b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#label> "\xff" .', "text/turtle"),
-    ("/queries/subregions.json?region=%FF", None, None),
-    ("/queries/%FF", None, None),
-])
+@pytest.mark.parametrize(
+    "path, data, media_type",
+    [
+        ("/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%22%FF%22%20%7D", None, None),
+        ("/sparql", b'SELECT * WHERE { ?s ?p "\xff" }', "application/sparql-query"),
+        ("/sparql", b"query=ASK%20%7B%20%22%C3%28%22%20%7D", "application/x-www-form-urlencoded"),
+        ("/sparql", b"query=ASK%20%7B%20%22\xc3%28%22%20%7D", "application/x-www-form-urlencoded"),
+        (
+            "/validate",
+            b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#label> "\xff" .',
+            "text/turtle",
+        ),
+        ("/queries/subregions.json?region=%FF", None, None),
+        ("/queries/%FF", None, None),
+    ],
+)
 def test_invalid_utf8_gets_400(served, path, data, media_type):
     base, _, _ = served
     status, _, body = call(base + path, data=data, headers={"Content-Type": media_type} if media_type else {})
@@ -310,21 +391,26 @@ def test_invalid_utf8_gets_400(served, path, data, media_type):
 
 # --- writes and the log ------------------------------------------------------------------------------
 
+
 def test_writes_need_the_token_and_the_log_has_one_line_per_request(served):
     base, store_dir, log = served
     before = whole_store(store_dir)
     target = f"{base}/data?graph={urllib.parse.quote(PARTNER)}"
     document = b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#label> "x"@en .'
-    for url, headers, expected in [(target, {}, 401), (target, {"Authorization": "Bearer wrong"}, 403),
-                                   (target, {"Authorization": f"Basic {TOKEN}"}, 401),
-                                   (target + f"&token={TOKEN}", {}, 401)]:  # the fixture finds it nowhere in the log
+    for url, headers, expected in [
+        (target, {}, 401),
+        (target, {"Authorization": "Bearer wrong"}, 403),
+        (target, {"Authorization": f"Basic {TOKEN}"}, 401),
+        (target + f"&token={TOKEN}", {}, 401),
+    ]:  # the fixture finds it nowhere in the log
         status, _, body = call(url, data=document, method="PUT", headers={"Content-Type": "text/turtle", **headers})
         assert status == expected and TOKEN.encode() not in body
         assert whole_store(store_dir) == before
     marker = f"/health?probe={time.monotonic_ns()}"
     assert call(base + marker)[0] == 200
-    status, _, _ = call(target, data=document, method="PUT",
-                        headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {TOKEN}"})
+    status, _, _ = call(
+        target, data=document, method="PUT", headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {TOKEN}"}
+    )
     assert status == 201 and whole_store(store_dir) != before
     assert call(target, method="DELETE", headers={"Authorization": f"Bearer {TOKEN}"})[0] == 204
     # gunicorn writes its access log line when the request ends; the file may lag a moment

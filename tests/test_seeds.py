@@ -6,11 +6,10 @@ import csv
 import re
 
 import pytest
+from conftest import ROOT
 
 from kg.build.mapping import load_mapping, map_row
 from kg.build.tables import load_schemas, read_table
-
-from conftest import ROOT
 
 SEEDS = ROOT / "seeds"
 SCHEMAS = load_schemas(SEEDS)
@@ -50,7 +49,9 @@ def test_every_citation_names_a_source_and_a_paragraph_in_range():
         source = register[row.source]
         if source["kind"] == "article":
             assert row.paragraph is not None, f"{where}: an article citation needs a paragraph"
-            assert 1 <= row.paragraph <= int(source["paragraph_count"]), f"{where}: paragraph {row.paragraph} out of range"
+            assert 1 <= row.paragraph <= int(source["paragraph_count"]), (
+                f"{where}: paragraph {row.paragraph} out of range"
+            )
         else:
             assert row.paragraph is None, f"{where}: reference sources have no paragraphs"
 
@@ -83,13 +84,16 @@ def test_no_sentence_of_an_article_is_copied(shared_seeds):
     for path in shared_seeds.glob("*.txt"):
         tokens = words(path.read_text(encoding="utf-8"))
         for run in set(FREE_TEXT.values()):
-            article_runs.update(tuple(tokens[i:i + run]) for i in range(len(tokens) - run + 1))
+            article_runs.update(tuple(tokens[i : i + run]) for i in range(len(tokens) - run + 1))
     for schema, row in all_rows():
         for column, run in FREE_TEXT.items():
             if column in row.cells:
                 tokens = words(row.cells[column].value)
-                copied = [" ".join(tokens[i:i + run]) for i in range(len(tokens) - run + 1)
-                          if tuple(tokens[i:i + run]) in article_runs]
+                copied = [
+                    " ".join(tokens[i : i + run])
+                    for i in range(len(tokens) - run + 1)
+                    if tuple(tokens[i : i + run]) in article_runs
+                ]
                 assert not copied, f"{schema.file}, line {row.line}, {column}: copied text {copied[0]!r}"
 
 

@@ -16,9 +16,9 @@ from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, SH
 
+from kg.store.terms import from_ox, to_ox
 from kg.validation import shacl
 from kg.validation.shacl import rewrite
-from kg.store.terms import from_ox, to_ox
 
 # rdflib warns when it parses "yes"^^xsd:boolean, which the sh:datatype case holds on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:Parsing weird boolean:UserWarning")
@@ -36,6 +36,7 @@ PREFIXES = """
 
 
 # --- comparing reports -------------------------------------------------------------------------------
+
 
 def turtle(text: str) -> Graph:
     graph = Graph()
@@ -65,9 +66,19 @@ def copy(graph: Graph) -> Graph:
 
 def reference(data: Graph, shapes: Graph) -> Graph:
     """pyshacl with kg.validation.shacl_check's options."""
-    _, report, text = pyshacl_validate(data, shacl_graph=copy(shapes), ont_graph=None, inference="none",
-                                       abort_on_first=False, allow_warnings=True, advanced=True, allow_infos=True,
-                                       meta_shacl=False, js=False, debug=False)
+    _, report, text = pyshacl_validate(
+        data,
+        shacl_graph=copy(shapes),
+        ont_graph=None,
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=True,
+        allow_infos=True,
+        meta_shacl=False,
+        js=False,
+        debug=False,
+    )
     assert isinstance(report, Graph), text
     return report
 
@@ -78,8 +89,11 @@ def structure(report: Graph, node, depth: int = 0):
         assert depth < 12
         if (node, RDF.first, None) in report:
             return ("list",) + tuple(structure(report, item, depth + 1) for item in report.items(node))
-        return ("blank",) + tuple(sorted((str(p), structure(report, o, depth + 1))
-                                         for p, o in report.predicate_objects(node) if p != SH.detail))
+        return ("blank",) + tuple(
+            sorted(
+                (str(p), structure(report, o, depth + 1)) for p, o in report.predicate_objects(node) if p != SH.detail
+            )
+        )
     if isinstance(node, Literal):
         return ("literal", str(node), str(node.datatype), node.language)
     return str(node)
@@ -90,10 +104,20 @@ def result_key(report: Graph, result) -> tuple:
         values = list(report.objects(result, predicate))
         assert len(values) <= 1, (predicate, values)
         return structure(report, values[0]) if values else None
+
     messages = tuple(sorted(structure(report, m) for m in report.objects(result, SH.resultMessage)))
     details = tuple(sorted(result_key(report, d) for d in report.objects(result, SH.detail)))
-    return (one(SH.focusNode), one(SH.resultPath), one(SH.value), one(SH.sourceShape),
-            one(SH.sourceConstraintComponent), one(SH.resultSeverity), messages, one(SH.sourceConstraint), details)
+    return (
+        one(SH.focusNode),
+        one(SH.resultPath),
+        one(SH.value),
+        one(SH.sourceShape),
+        one(SH.sourceConstraintComponent),
+        one(SH.resultSeverity),
+        messages,
+        one(SH.sourceConstraint),
+        details,
+    )
 
 
 def summary(report: Graph) -> tuple[bool, Counter]:
@@ -111,8 +135,11 @@ def compare(triples, shapes: Graph) -> tuple[bool, Counter]:
     only_reference = list((expected[1] - found[1]).elements())
     only_ours = list((found[1] - expected[1]).elements())
     assert not only_reference and not only_ours, (
-        "only pyshacl:\n  " + "\n  ".join(map(repr, only_reference[:5]))
-        + "\nonly kg.validation.shacl:\n  " + "\n  ".join(map(repr, only_ours[:5])))
+        "only pyshacl:\n  "
+        + "\n  ".join(map(repr, only_reference[:5]))
+        + "\nonly kg.validation.shacl:\n  "
+        + "\n  ".join(map(repr, only_ours[:5]))
+    )
     assert found[0] == expected[0], f"sh:conforms differs: pyshacl {expected[0]}, kg.validation.shacl {found[0]}"
     return found
 
@@ -125,118 +152,155 @@ def focus_names(found: Counter) -> set[str]:
         if isinstance(focus, tuple):
             names.add(focus[1] if focus[0] == "literal" else "[]")
         else:
-            names.add(focus[len(EX):] if focus.startswith(EX) else focus)
+            names.add(focus[len(EX) :] if focus.startswith(EX) else focus)
     return names
 
 
 # --- every constraint component, on small hand-made data ----------------------------------------------
 
 CASES = {
-    "targetClass and sh:class through rdfs:subClassOf* in the data": ("""
+    "targetClass and sh:class through rdfs:subClassOf* in the data": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Person ;
             sh:property [ sh:path ex:knows ; sh:class ex:Person ] .
         ex:T a sh:NodeShape ; sh:targetClass ex:Robot ; sh:class ex:Person , ex:Agent .
-        """, """
+        """,
+        """
         ex:Student rdfs:subClassOf ex:Person . ex:PhD rdfs:subClassOf ex:Student .
         ex:a a ex:PhD ; ex:knows ex:b , ex:c , "a literal" .
         ex:b a ex:Person . ex:c a ex:Thing .
         ex:d a ex:Person ; ex:knows ex:a .
         ex:r a ex:Robot , ex:Agent .
-        """, {"a", "r"}),
-    "sh:datatype: ill-typed literals, strings, language strings, decimals": ("""
+        """,
+        {"a", "r"},
+    ),
+    "sh:datatype: ill-typed literals, strings, language strings, decimals": (
+        """
         ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:age ;
             sh:property [ sh:path ex:age ; sh:datatype xsd:integer ] ,
                 [ sh:path ex:name ; sh:datatype xsd:string ] , [ sh:path ex:label ; sh:datatype rdf:langString ] ,
                 [ sh:path ex:when ; sh:datatype xsd:date ] , [ sh:path ex:amount ; sh:datatype xsd:decimal ] ,
                 [ sh:path ex:flag ; sh:datatype xsd:boolean ] , [ sh:path ex:any ; sh:datatype rdfs:Literal ] ,
                 [ sh:path ex:year ; sh:datatype xsd:gYear ] .
-        """, """
+        """,
+        """
         ex:a ex:age 5 ; ex:name "A" ; ex:label "a"@en ; ex:when "2020-01-05"^^xsd:date ; ex:amount 5.0 ;
             ex:flag true ; ex:any "x"@de ; ex:year "2003"^^xsd:gYear .
         ex:b ex:age "abc"^^xsd:integer ; ex:name "B"@en ; ex:label "b" ; ex:when "2020-13-01"^^xsd:date ;
             ex:amount "1e5"^^xsd:decimal ; ex:flag "yes"^^xsd:boolean ; ex:any ex:iri ; ex:year "20"^^xsd:gYear .
         ex:c ex:age " 7"^^xsd:integer , 5.5 ; ex:when "2020-02-30"^^xsd:date , "2020-01-05Z"^^xsd:date ,
             "2020-01-05T10:00:00"^^xsd:dateTime ; ex:amount "x"^^xsd:decimal , 3 ; ex:flag 1 ; ex:year 2003 .
-        """, {"b", "c"}),
-    "sh:nodeKind, sh:minCount and sh:maxCount (default messages)": ("""
+        """,
+        {"b", "c"},
+    ),
+    "sh:nodeKind, sh:minCount and sh:maxCount (default messages)": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;
             sh:property [ sh:path ex:p ; sh:nodeKind sh:IRI ; sh:minCount 1 ; sh:maxCount 2 ] ,
                 [ sh:path ex:q ; sh:nodeKind sh:BlankNodeOrLiteral ] , [ sh:path ex:r ; sh:minCount 2 ] .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:p ex:x ; ex:q "1" , [ ex:in "blank" ] ; ex:r 1 , 2 .
         ex:b a ex:Thing ; ex:p ex:x , ex:y , "three" ; ex:q ex:iri ; ex:r 1 .
         ex:c a ex:Thing .
-        """, {"b", "c"}),
-    "sh:pattern with and without flags, on literals and IRIs": ("""
+        """,
+        {"b", "c"},
+    ),
+    "sh:pattern with and without flags, on literals and IRIs": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Region ;
             sh:property [ sh:path ex:code ; sh:pattern "^[1-8][0-9]{5}$" ; sh:message "A code is six digits."@en ] ,
                 [ sh:path ex:file ; sh:pattern "^[0-9]{3}_[0-9a-f]{4}\\\\.txt$" ] ,
                 [ sh:path ex:name ; sh:pattern "^nan" ; sh:flags "i" ] ,
                 [ sh:path ex:link ; sh:pattern "example" ] .
-        """, """
+        """,
+        """
         ex:a a ex:Region ; ex:code "320600" ; ex:file "001_abcd.txt" ; ex:name "Nantong" ; ex:link ex:x .
         ex:b a ex:Region ; ex:code "32A100" , 320600 ; ex:file "001_abcd.txt\\n" , "001_ABCD.txt" ;
             ex:name "Nanjing"@en , "Suzhou" ; ex:link <http://other.org/y> , [ ex:p 1 ] .
         ex:c a ex:Region ; ex:code "320600\\n" .
-        """, {"b"}),  # Python's $ matches before a final newline: ex:c conforms, as in pyshacl
-    "sh:in, sh:languageIn and sh:uniqueLang": ("""
+        """,
+        {"b"},
+    ),  # Python's $ matches before a final newline: ex:c conforms, as in pyshacl
+    "sh:in, sh:languageIn and sh:uniqueLang": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;
             sh:property [ sh:path ex:level ; sh:in ( "province" "city" 7 ex:other ) ; sh:maxCount 1 ] ,
                 [ sh:path ex:label ; sh:languageIn ( "en" "zh" ) ] ,
                 [ sh:path rdfs:label ; sh:uniqueLang true ; sh:severity sh:Warning ] .
         ex:T a sh:NodeShape ; sh:targetNode ex:d ;
             sh:property [ sh:path ex:name ; sh:in ( "x"^^xsd:string "01"^^xsd:integer "y" ) ] .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:level "city" ; ex:label "x"@en , "y"@zh-Hans , "z"@EN-gb ; rdfs:label "a"@en , "甲"@zh , "a" , "b" .
         ex:b a ex:Thing ; ex:level "town" , "7" , 7.0 ; ex:label "x"@de , "y" , ex:iri ;
             rdfs:label "b"@en , "B"@en , "bee"@EN , "乙"@zh , "二"@zh .
         ex:c a ex:Thing ; ex:level ex:other , 7 .
         ex:d ex:name "x" , 1 , "y" .
-        """, {"b", "c", "d"}),  # rdflib: "x"^^xsd:string is not "x", and "01" is not the stored "1"
-    "min/max inclusive/exclusive over numbers, dates and mixed types": ("""
+        """,
+        {"b", "c", "d"},
+    ),  # rdflib: "x"^^xsd:string is not "x", and "01" is not the stored "1"
+    "min/max inclusive/exclusive over numbers, dates and mixed types": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;
             sh:property [ sh:path ex:lat ; sh:minInclusive -90 ; sh:maxInclusive 90 ] ,
                 [ sh:path ex:area ; sh:minExclusive 0 ] , [ sh:path ex:rank ; sh:maxExclusive 10.5 ] ,
                 [ sh:path ex:date ; sh:minInclusive "1800-01-01"^^xsd:date ; sh:maxInclusive "2100-12-31"^^xsd:date ] .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:lat 31.5 , -90 , 90.0 ; ex:area 0.001 ; ex:rank 10 ; ex:date "1900-05-01"^^xsd:date .
         ex:b a ex:Thing ; ex:lat 95.0 , "north" , "45"^^xsd:double , "1e3"^^xsd:double ; ex:area 0 , -1 , "abc"^^xsd:decimal ;
             ex:rank 10.5 , ex:iri , true ; ex:date "1644-01-01"^^xsd:date , "2911-12-31"^^xsd:date ,
             "1900"^^xsd:gYear , "1900-01-01T00:00:00"^^xsd:dateTime , "1900-01-01Z"^^xsd:date .
-        """, {"b"}),
-    "sh:lessThanOrEquals and sh:lessThan over dates, numbers and mixed types": ("""
+        """,
+        {"b"},
+    ),
+    "sh:lessThanOrEquals and sh:lessThan over dates, numbers and mixed types": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Period ;
             sh:property [ sh:path ex:start ; sh:lessThanOrEquals ex:end ;
                           sh:message "A period cannot start after it ends."@en ] ,
                 [ sh:path ex:low ; sh:lessThan ex:high ] .
-        """, """
+        """,
+        """
         ex:a a ex:Period ; ex:start "2020-01-01"^^xsd:date ; ex:end "2020-01-01"^^xsd:date , "2021-01-01"^^xsd:date ;
             ex:low 1 ; ex:high 2.5 .
         ex:b a ex:Period ; ex:start "2022-01-01"^^xsd:date ; ex:end "2021-12-31"^^xsd:date , "2023"^^xsd:gYear ;
             ex:low 3 , "a" ; ex:high 3 , "b" , ex:z .
         ex:c a ex:Period ; ex:start "2020-01-01"^^xsd:date ; ex:low ex:a ; ex:high ex:b , ex:a .
-        """, {"b", "c"}),
-    "sh:node with its details, sh:alternativePath, sh:or of datatypes": ("""
+        """,
+        {"b", "c"},
+    ),
+    "sh:node with its details, sh:alternativePath, sh:or of datatypes": (
+        """
         ex:FlexibleDate a sh:NodeShape ;
             sh:or ( [ sh:datatype xsd:date ] [ sh:datatype xsd:gYearMonth ] [ sh:datatype xsd:gYear ] ) .
         ex:S a sh:NodeShape ; sh:targetClass ex:Event ;
             sh:property [ sh:path [ sh:alternativePath ( ex:start ex:end ) ] ; sh:node ex:FlexibleDate ;
                           sh:message "Dates are xsd:date, xsd:gYearMonth or xsd:gYear."@en ] ,
                         [ sh:path ex:held ; sh:node ex:FlexibleDate ] .
-        """, """
+        """,
+        """
         ex:a a ex:Event ; ex:start "2020-01-01"^^xsd:date ; ex:end "2020-02"^^xsd:gYearMonth ; ex:held "2020"^^xsd:gYear .
         ex:b a ex:Event ; ex:start "next week" ; ex:end "2020-13-01"^^xsd:date , ex:iri ; ex:held "soon"@en .
-        """, {"b"}),
-    "sh:or of property shapes on a node shape, Info severity": ("""
+        """,
+        {"b"},
+    ),
+    "sh:or of property shapes on a node shape, Info severity": (
+        """
         ex:PostPlace a sh:NodeShape ; sh:targetClass ex:Post ; sh:severity sh:Info ;
             sh:or ( [ sh:path ex:organization ; sh:minCount 1 ] [ sh:path ex:postIn ; sh:minCount 1 ] ) ;
             sh:message "No source names where this post is held."@en .
         ex:Either a sh:NodeShape ; sh:targetClass ex:Post ;
             sh:or ( [ sh:path ex:organization ; sh:minCount 1 ] ) , ( [ sh:path ex:postIn ; sh:minCount 1 ] ) .
-        """, """
+        """,
+        """
         ex:a a ex:Post ; ex:organization ex:o . ex:b a ex:Post ; ex:postIn ex:p . ex:c a ex:Post .
-        """, {"a", "b", "c"}),
-    "sh:qualifiedValueShape with qualifiedMinCount, qualifiedMaxCount and disjoint siblings": ("""
+        """,
+        {"a", "b", "c"},
+    ),
+    "sh:qualifiedValueShape with qualifiedMinCount, qualifiedMaxCount and disjoint siblings": (
+        """
         ex:Named a sh:NodeShape ; sh:targetClass ex:Place , ex:Person ;
             sh:property ex:English , ex:Chinese , ex:AtMostTwo .
         ex:English a sh:PropertyShape ; sh:path rdfs:label ; sh:qualifiedValueShape [ sh:languageIn ( "en" ) ] ;
@@ -248,7 +312,8 @@ CASES = {
         ex:Sibling a sh:NodeShape ; sh:targetClass ex:Car ; sh:property ex:AtMostTwo , ex:Motor .
         ex:Motor a sh:PropertyShape ; sh:path ex:part ; sh:qualifiedValueShape [ sh:class ex:Motor ] ;
             sh:qualifiedMinCount 1 ; sh:qualifiedValueShapesDisjoint true .
-        """, """
+        """,
+        """
         ex:a a ex:Place ; rdfs:label "Nantong"@en , "南通"@zh .
         ex:b a ex:Place , ex:Person ; rdfs:label "Nanjing"@en-GB .
         ex:c a ex:Person ; rdfs:label "某人"@zh , "Someone" .
@@ -256,8 +321,11 @@ CASES = {
         ex:w1 a ex:Wheel . ex:w2 a ex:Wheel . ex:w3 a ex:Wheel , ex:Motor . ex:w4 a ex:Wheel . ex:m1 a ex:Motor .
         ex:car3 a ex:Car ; ex:part ex:w1 , ex:w2 , ex:w3 , ex:m1 .
         ex:car2 a ex:Car ; ex:part ex:w3 .
-        """, {"b", "c", "car", "car2"}),
-    "SPARQL constraints: prefixes, messages with variables, GROUP BY, NOT EXISTS, paths": ("""
+        """,
+        {"b", "c", "car", "car2"},
+    ),
+    "SPARQL constraints: prefixes, messages with variables, GROUP BY, NOT EXISTS, paths": (
+        """
         <http://example.org/shapes> a owl:Ontology ;
             sh:declare [ sh:prefix "ex" ; sh:namespace "http://example.org/"^^xsd:anyURI ] .
         ex:TwoParties a sh:NodeShape ; sh:targetClass ex:Agreement ; sh:severity sh:Violation ;
@@ -286,15 +354,19 @@ CASES = {
                 sh:select "SELECT $this ?value WHERE { $this $PATH ?value . FILTER(STRENDS(STR(?value), \\"1\\")) }" ] .
         ex:Skos a sh:NodeShape ; sh:targetClass ex:Region ;
             sh:sparql [ sh:select "SELECT ?this ?label WHERE { ?this skos:prefLabel ?label }" ] .
-        """, """
+        """,
+        """
         ex:ag1 a ex:Agreement ; ex:party ex:x , ex:y . ex:ag2 a ex:Agreement ; ex:party ex:x . ex:ag3 a ex:Agreement .
         ex:a ex:partOf ex:b . ex:b ex:partOf ex:a . ex:c ex:partOf ex:a .
         ex:p1 a ex:Park ; ex:builtBy ex:r1 , ex:r2 . ex:p2 a ex:Park ; ex:builtBy ex:r1 , ex:r3 . ex:r3 ex:partOf ex:r1 .
         ex:r1 a ex:Region ; ex:code "32" . ex:r2 a ex:Region ; ex:code "33" ; ex:partOf ex:r1 .
         ex:r4 a ex:Region ; ex:code "3201" , "3211" ; ex:partOf ex:r1 ;
             <http://www.w3.org/2004/02/skos/core#prefLabel> "R4" .
-        """, {"ag2", "ag3", "a", "b", "p1", "p2", "r2", "r4"}),
-    "SPARQL targets (SHACL-AF) with NOT EXISTS in target and constraint": ("""
+        """,
+        {"ag2", "ag3", "a", "b", "p1", "p2", "r2", "r4"},
+    ),
+    "SPARQL targets (SHACL-AF) with NOT EXISTS in target and constraint": (
+        """
         <http://example.org/shapes> a owl:Ontology ;
             sh:declare [ sh:prefix "ex" ; sh:namespace "http://example.org/"^^xsd:anyURI ] ,
                        [ sh:prefix "rdf" ; sh:namespace "http://www.w3.org/1999/02/22-rdf-syntax-ns#"^^xsd:anyURI ] .
@@ -311,74 +383,105 @@ CASES = {
         ex:Global a sh:NodeShape ; sh:target [ sh:select "SELECT ?this WHERE { ?this a <http://example.org/Doc> }" ] ;
             sh:sparql [ sh:prefixes <http://example.org/shapes> ; sh:message "no statement at all" ;
                 sh:select "SELECT $this WHERE { FILTER NOT EXISTS { ?s a rdf:Statement } }" ] .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:p 1 .
         ex:s1 a rdf:Statement ; rdf:subject ex:a ; rdf:predicate rdf:type ; rdf:object ex:Thing .
         ex:s2 a rdf:Statement ; rdf:subject ex:a ; rdf:predicate ex:p ; rdf:object 1 .
         ex:b a ex:Thing ; ex:p 2 , 3 .
         ex:s3 a rdf:Statement ; rdf:subject ex:b ; rdf:predicate ex:p ; rdf:object 2 .
         ex:d a ex:Doc .
-        """, {"b", "d"}),  # ex:Global reports nothing: its NOT EXISTS shares no variable, so stays a filter
-    "severities, messages in two languages, a Warning shape holding a Violation property shape": ("""
+        """,
+        {"b", "d"},
+    ),  # ex:Global reports nothing: its NOT EXISTS shares no variable, so stays a filter
+    "severities, messages in two languages, a Warning shape holding a Violation property shape": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:severity sh:Warning ;
             sh:property [ sh:path ex:p ; sh:minCount 1 ; sh:message "needs p"@en , "braucht p"@de ] ;
             sh:property [ sh:path ex:q ; sh:maxCount 0 ; sh:severity sh:Info ] .
         ex:T a sh:NodeShape ; sh:targetClass ex:Thing ; sh:severity ex:CustomSeverity ; sh:class ex:Other .
-        """, """
+        """,
+        """
         ex:a a ex:Thing , ex:Other ; ex:p 1 . ex:b a ex:Thing ; ex:q 2 .
-        """, {"b"}),
-    "sh:equals, sh:disjoint, sh:hasValue, sh:closed": ("""
+        """,
+        {"b"},
+    ),
+    "sh:equals, sh:disjoint, sh:hasValue, sh:closed": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:closed true ; sh:ignoredProperties ( rdf:type ) ;
             sh:property [ sh:path ex:p ; sh:equals ex:q ] , [ sh:path ex:q ; sh:disjoint ex:r ] ,
                         [ sh:path ex:r ; sh:hasValue "yes" ] .
         ex:N a sh:NodeShape ; sh:targetNode ex:a , ex:b ; sh:hasValue ex:a ; sh:equals ex:self ; sh:disjoint ex:r .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:p 1 ; ex:q 1 ; ex:r "yes" ; ex:self ex:a .
         ex:b a ex:Thing ; ex:p 1 , 2 ; ex:q 1 , 3 , 4 ; ex:r "no" , 4 ; ex:extra "not allowed" ; ex:self ex:a .
-        """, {"a", "b"}),  # ex:a too: ex:self is not a property of the closed shape
-    "sh:not, sh:and, sh:xone, minLength, maxLength, targetNode, targetObjectsOf": ("""
+        """,
+        {"a", "b"},
+    ),  # ex:a too: ex:self is not a property of the closed shape
+    "sh:not, sh:and, sh:xone, minLength, maxLength, targetNode, targetObjectsOf": (
+        """
         ex:Short a sh:NodeShape ; sh:maxLength 3 .
         ex:S a sh:NodeShape ; sh:targetObjectsOf ex:name ; sh:not ex:Short .
         ex:T a sh:NodeShape ; sh:targetNode "ab" , "abcdef" , ex:abcdefgh ; sh:and ( ex:Short [ sh:minLength 2 ] ) .
         ex:U a sh:NodeShape ; sh:targetObjectsOf ex:name ;
             sh:xone ( [ sh:datatype xsd:string ] [ sh:minLength 5 ] [ sh:datatype xsd:string ] ) .
-        """, """
+        """,
+        """
         ex:a ex:name "Al" , "Alexander" , "Bob"@en , 12345 .
-        """, {"Al", "Alexander", "Bob", "abcdef", "abcdefgh"}),
-    "blank nodes as focus nodes and values: described in messages, copied into the report": ("""
+        """,
+        {"Al", "Alexander", "Bob", "abcdef", "abcdefgh"},
+    ),
+    "blank nodes as focus nodes and values: described in messages, copied into the report": (
+        """
         ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:p ;
             sh:property [ sh:path ex:p ; sh:maxCount 1 ; sh:minCount 3 ] , [ sh:path ex:p ; sh:in ( 1 ) ] .
-        """, """
+        """,
+        """
         [ ex:p 1 , 2 ; ex:q "x" ] . ex:a ex:p [ ex:r 5 ] .
-        """, {"[]", "a"}),
-    "paths: inverse, sequence, zero-or-more, one-or-more, zero-or-one": ("""
+        """,
+        {"[]", "a"},
+    ),
+    "paths: inverse, sequence, zero-or-more, one-or-more, zero-or-one": (
+        """
         ex:S a sh:NodeShape ; sh:targetClass ex:Region ;
             sh:property [ sh:path ( ex:partOf ex:code ) ; sh:minCount 1 ; sh:datatype xsd:string ] ,
                         [ sh:path [ sh:inversePath ex:partOf ] ; sh:class ex:Region ] ,
                         [ sh:path [ sh:zeroOrMorePath ex:partOf ] ; sh:maxCount 2 ] ,
                         [ sh:path [ sh:oneOrMorePath ex:partOf ] ; sh:class ex:Region ] ,
                         [ sh:path [ sh:zeroOrOnePath ex:alias ] ; sh:nodeKind sh:IRI ] .
-        """, """
+        """,
+        """
         ex:a a ex:Region ; ex:code "32" . ex:b a ex:Region ; ex:partOf ex:a ; ex:alias ex:bb .
         ex:c a ex:Region ; ex:partOf ex:b ; ex:alias "c" . ex:x ex:partOf ex:c .
-        """, {"a", "c"}),
-    "node-level constraints (the value is the focus node), deactivated shapes, sh:property of a property shape": ("""
+        """,
+        {"a", "c"},
+    ),
+    "node-level constraints (the value is the focus node), deactivated shapes, sh:property of a property shape": (
+        """
         ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:p ; sh:nodeKind sh:IRI ; sh:class ex:Thing ;
             sh:in ( ex:a ex:b ) .
         ex:Off a sh:NodeShape ; sh:targetSubjectsOf ex:p ; sh:deactivated true ; sh:class ex:Nothing .
         ex:P a sh:NodeShape ; sh:targetSubjectsOf ex:p ;
             sh:property [ sh:path ex:p ; sh:property [ sh:path ex:q ; sh:minCount 1 ] ] .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:p ex:v . ex:b ex:p ex:v . ex:c a ex:Thing ; ex:p ex:w . ex:w ex:q 1 .
-        """, {"b", "c", "v"}),
-    "sh:node within sh:node: details of details": ("""
+        """,
+        {"b", "c", "v"},
+    ),
+    "sh:node within sh:node: details of details": (
+        """
         ex:Inner a sh:NodeShape ; sh:property [ sh:path ex:code ; sh:minCount 1 ; sh:pattern "^[0-9]+$" ] .
         ex:Middle a sh:NodeShape ; sh:property [ sh:path ex:inner ; sh:node ex:Inner ] ; sh:nodeKind sh:IRI .
         ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:middle ; sh:node ex:Middle ] .
-        """, """
+        """,
+        """
         ex:a a ex:Thing ; ex:middle ex:m1 . ex:m1 ex:inner ex:i1 . ex:i1 ex:code "12" .
         ex:b a ex:Thing ; ex:middle ex:m2 , "literal" . ex:m2 ex:inner ex:i2 , ex:i3 . ex:i2 ex:code "x1" . ex:i3 ex:p 1 .
-        """, {"b"}),
+        """,
+        {"b"},
+    ),
 }
 
 
@@ -390,8 +493,9 @@ def test_same_report_as_pyshacl(name):
 
 
 def test_canonical_literals_are_reported_as_the_store_holds_them():
-    shapes = turtle("ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; "
-                    "sh:property [ sh:path ex:v ; sh:maxInclusive 50 ] .")
+    shapes = turtle(
+        "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:v ; sh:maxInclusive 50 ] ."
+    )
     store, _ = canonical(turtle('ex:a a ex:Thing ; ex:v 52.0 , "0052"^^xsd:integer .'))
     report = shacl.validate(store, shapes, allow_warnings=True)
     values = set(report.objects(None, SH.value))
@@ -407,7 +511,8 @@ def test_triples_can_be_given_instead_of_a_store():
     assert [key[6] for key in found] == [(("literal", "Less than 1 values on ex:a->ex:v", "None", None),)]
     _, from_triples = summary(shacl.validate(iter(list(data)), shapes, allow_warnings=True))
     assert [key[6] for key in from_triples] == [
-        (("literal", "Less than 1 values on <http://example.org/a>->ex:v", "None", None),)]
+        (("literal", "Less than 1 values on <http://example.org/a>->ex:v", "None", None),)
+    ]
 
 
 def test_subclass_targets_and_class_values_follow_the_data_graph_only():
@@ -443,28 +548,34 @@ def test_data_in_named_graphs_can_be_checked_in_place():
     assert not conforms and focus_names(found) == {"a"}
 
 
-@pytest.mark.parametrize("query, rewritten", [
-    # a NOT EXISTS of triple patterns sharing a variable with the group's triple patterns: MINUS
-    ("SELECT ?this WHERE { ?this ex:p ?v . FILTER NOT EXISTS { ?s ex:q ?this } }", True),
-    # sharing no variable (NOT EXISTS then asks whether the pattern matches at all): kept
-    ("SELECT ?this WHERE { ?this ex:p ?v . FILTER NOT EXISTS { ?s ex:q ?o } }", False),
-    # a FILTER inside the NOT EXISTS: kept
-    ("SELECT ?this WHERE { ?this ex:p ?v . FILTER NOT EXISTS { ?s ex:q ?this FILTER(?s != ?v) } }", False),
-    # the shared variable is bound only by an OPTIONAL: kept
-    ("SELECT ?this WHERE { ?s ex:p ?v . OPTIONAL { ?this ex:r ?s } FILTER NOT EXISTS { ?x ex:q ?this } }", False),
-])
+@pytest.mark.parametrize(
+    "query, rewritten",
+    [
+        # a NOT EXISTS of triple patterns sharing a variable with the group's triple patterns: MINUS
+        ("SELECT ?this WHERE { ?this ex:p ?v . FILTER NOT EXISTS { ?s ex:q ?this } }", True),
+        # sharing no variable (NOT EXISTS then asks whether the pattern matches at all): kept
+        ("SELECT ?this WHERE { ?this ex:p ?v . FILTER NOT EXISTS { ?s ex:q ?o } }", False),
+        # a FILTER inside the NOT EXISTS: kept
+        ("SELECT ?this WHERE { ?this ex:p ?v . FILTER NOT EXISTS { ?s ex:q ?this FILTER(?s != ?v) } }", False),
+        # the shared variable is bound only by an OPTIONAL: kept
+        ("SELECT ?this WHERE { ?s ex:p ?v . OPTIONAL { ?this ex:r ?s } FILTER NOT EXISTS { ?x ex:q ?this } }", False),
+    ],
+)
 def test_not_exists_becomes_minus_only_where_that_is_the_same(query, rewritten):
     result = rewrite.minus_rewrite(query)
     assert ("MINUS" in result) == rewritten
     assert ("NOT EXISTS" in result) != rewritten
 
 
-@pytest.mark.parametrize("query, rewritten", [
-    ("SELECT ?this WHERE { ?this ?p ?v . FILTER(?p IN (ex:a, <http://example.org/b>)) }", True),
-    ("SELECT ?this WHERE { ?this ex:p ?v . FILTER(?v IN (\"a\", ex:b)) }", False),  # a literal: = is not sameTerm
-    ("SELECT ?this WHERE { ?this ex:p ?v . FILTER(?w IN (ex:a)) }", False),  # ?w is not bound by the group
-    ("SELECT ?this WHERE { ?this ?p ?v . OPTIONAL { ?this ex:q ?w } FILTER(?p IN (ex:a)) }", False),
-])
+@pytest.mark.parametrize(
+    "query, rewritten",
+    [
+        ("SELECT ?this WHERE { ?this ?p ?v . FILTER(?p IN (ex:a, <http://example.org/b>)) }", True),
+        ('SELECT ?this WHERE { ?this ex:p ?v . FILTER(?v IN ("a", ex:b)) }', False),  # a literal: = is not sameTerm
+        ("SELECT ?this WHERE { ?this ex:p ?v . FILTER(?w IN (ex:a)) }", False),  # ?w is not bound by the group
+        ("SELECT ?this WHERE { ?this ?p ?v . OPTIONAL { ?this ex:q ?w } FILTER(?p IN (ex:a)) }", False),
+    ],
+)
 def test_in_filters_become_values_only_where_that_is_the_same(query, rewritten):
     assert ("VALUES" in rewrite.values_rewrite(query)) == rewritten
 
@@ -488,20 +599,36 @@ def test_the_rewrites_give_pyshacl_s_answers():
 
 # --- what the engine does not implement ---------------------------------------------------------------
 
-@pytest.mark.parametrize("shapes_ttl, feature", [
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:rule [ a sh:TripleRule ] .", "sh:rule"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:expression [ ex:f 1 ] .", "sh:expression"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:node ex:S .", "recursive"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:node ex:U . ex:U a sh:NodeShape ; "
-     "sh:sparql [ sh:select 'SELECT $this WHERE { $this ex:p ?x }' ] .", "SPARQL constraint in a shape used by"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; "
-     "sh:sparql [ sh:select 'SELECT $this WHERE { $this ex:p ?x } LIMIT 1' ] .", "LIMIT"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; "
-     "sh:sparql [ sh:select 'SELECT ?x WHERE { { SELECT $this ?x WHERE { $this ex:p ?x } } }' ] .", "nested"),
-    ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; "
-     "sh:sparql [ sh:select 'SELECT (COUNT(?x) AS ?n) WHERE { $this ex:p ?x }' ] .", "aggregates"),
-    ("ex:F a sh:SPARQLFunction ; sh:select 'SELECT (1 AS ?r) WHERE {}' .", "SPARQL functions"),
-])
+
+@pytest.mark.parametrize(
+    "shapes_ttl, feature",
+    [
+        ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:rule [ a sh:TripleRule ] .", "sh:rule"),
+        ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:expression [ ex:f 1 ] .", "sh:expression"),
+        ("ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:node ex:S .", "recursive"),
+        (
+            "ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:node ex:U . ex:U a sh:NodeShape ; "
+            "sh:sparql [ sh:select 'SELECT $this WHERE { $this ex:p ?x }' ] .",
+            "SPARQL constraint in a shape used by",
+        ),
+        (
+            "ex:S a sh:NodeShape ; sh:targetClass ex:T ; "
+            "sh:sparql [ sh:select 'SELECT $this WHERE { $this ex:p ?x } LIMIT 1' ] .",
+            "LIMIT",
+        ),
+        (
+            "ex:S a sh:NodeShape ; sh:targetClass ex:T ; "
+            "sh:sparql [ sh:select 'SELECT ?x WHERE { { SELECT $this ?x WHERE { $this ex:p ?x } } }' ] .",
+            "nested",
+        ),
+        (
+            "ex:S a sh:NodeShape ; sh:targetClass ex:T ; "
+            "sh:sparql [ sh:select 'SELECT (COUNT(?x) AS ?n) WHERE { $this ex:p ?x }' ] .",
+            "aggregates",
+        ),
+        ("ex:F a sh:SPARQLFunction ; sh:select 'SELECT (1 AS ?r) WHERE {}' .", "SPARQL functions"),
+    ],
+)
 def test_unsupported_features_are_named_and_refused(shapes_ttl, feature):
     shapes = turtle(shapes_ttl)
     problems = shacl.supported(shapes)
@@ -518,13 +645,22 @@ def test_the_project_shapes_are_supported(real):
 
 def test_shapes_pyshacl_rejects_are_rejected():
     with pytest.raises(shacl.ShaclError):
-        shacl.validate(ox.Store(), turtle("ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:minCount 1 ."), allow_warnings=True)
+        shacl.validate(
+            ox.Store(), turtle("ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:minCount 1 ."), allow_warnings=True
+        )
     with pytest.raises(shacl.ShaclError):
-        shacl.validate(ox.Store(), turtle("ex:S a sh:NodeShape ; sh:targetNode ex:a ; "
-                                          "sh:sparql [ sh:select 'SELECT $this WHERE { VALUES ?x { 1 } }' ] ."), allow_warnings=True)
+        shacl.validate(
+            ox.Store(),
+            turtle(
+                "ex:S a sh:NodeShape ; sh:targetNode ex:a ; "
+                "sh:sparql [ sh:select 'SELECT $this WHERE { VALUES ?x { 1 } }' ] ."
+            ),
+            allow_warnings=True,
+        )
 
 
 # --- the project's real graphs -----------------------------------------------------------------------
+
 
 def _triples(graph):
     return set(graph)
@@ -534,8 +670,9 @@ def _triples(graph):
 def real(settings):
     """The seed build's graphs as kg.validation.shacl_check's two passes see them (built here, without validating)."""
     from kg.build import pipeline
-    from kg.reasoning import entailments
     from kg.build.mapping import rdflib_cited
+    from kg.reasoning import entailments
+
     produced = rdflib_cited(pipeline.map_seeds(settings, progress=lambda message: None))
     asserted = _triples(produced)
     ontology = pipeline.load_ontology(settings)
@@ -547,13 +684,19 @@ def real(settings):
             graph.add(triple)
         checked = _triples(entailments.infer(ontology, graph, domains_and_ranges=False))
     from kg.build import provenance as prov_module
+
     if hasattr(prov_module, "provenance_triples"):
         provenance = _triples(prov_module.provenance_triples(produced, settings.base_iri))
     else:
         provenance = _triples(prov_module.provenance_graph(produced, settings.base_iri))
     shapes = pipeline.load_shape_graphs(settings)
-    return {"asserted": asserted, "checked": checked, "provenance": provenance,
-            "content_shapes": shapes.content, "provenance_shapes": shapes.provenance}
+    return {
+        "asserted": asserted,
+        "checked": checked,
+        "provenance": provenance,
+        "content_shapes": shapes.content,
+        "provenance_shapes": shapes.provenance,
+    }
 
 
 YRD = "https://w3id.org/yrd-kg/ontology#"
@@ -563,8 +706,10 @@ RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 def _one(triples, predicate, kind=None):
     """A subject that has ``predicate`` (and, with ``kind``, is typed ``kind``), and its value: deterministic."""
     typed = {s for s, p, o in triples if p == RDF.type and o == URIRef(YRD + kind)} if kind else None
-    return sorted(((s, o) for s, p, o in triples if p == URIRef(predicate) and (typed is None or s in typed)),
-                  key=lambda t: (str(t[0]), str(t[1])))[0]
+    return sorted(
+        ((s, o) for s, p, o in triples if p == URIRef(predicate) and (typed is None or s in typed)),
+        key=lambda t: (str(t[0]), str(t[1])),
+    )[0]
 
 
 def test_content_pass_on_the_real_graph(real):
@@ -599,10 +744,18 @@ def test_content_pass_on_the_real_graph_with_broken_facts(real):
     conforms, found = compare(broken, real["content_shapes"])
     components = {key[4].rsplit("#", 1)[1] for key in found}
     assert not conforms
-    assert {"InConstraintComponent", "MaxCountConstraintComponent", "PatternConstraintComponent",
-            "DatatypeConstraintComponent", "NodeConstraintComponent", "MinExclusiveConstraintComponent",
-            "ClassConstraintComponent", "UniqueLangConstraintComponent", "SPARQLConstraintComponent",
-            "QualifiedMinCountConstraintComponent"} <= components, components
+    assert {
+        "InConstraintComponent",
+        "MaxCountConstraintComponent",
+        "PatternConstraintComponent",
+        "DatatypeConstraintComponent",
+        "NodeConstraintComponent",
+        "MinExclusiveConstraintComponent",
+        "ClassConstraintComponent",
+        "UniqueLangConstraintComponent",
+        "SPARQLConstraintComponent",
+        "QualifiedMinCountConstraintComponent",
+    } <= components, components
 
 
 def test_provenance_pass_on_the_real_graph(real):

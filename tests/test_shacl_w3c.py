@@ -19,8 +19,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import RDF, XSD
 
-from kg.validation import shacl
 from kg.store.terms import canonical
+from kg.validation import shacl
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT.parent / "shared" / "conformance-data" / "data-shapes" / "data-shapes-test-suite" / "tests" / "core"
@@ -60,13 +60,22 @@ KNOWN_FAILURES = {"property/datatype-001", "property/datatype-ill-formed", "prop
 
 def _cases() -> list:
     if not SUITE.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason="../shared/conformance-data (the W3C SHACL test suite) is not beside the project on this machine"))]
+        return [
+            pytest.param(
+                None,
+                marks=pytest.mark.skip(
+                    reason="../shared/conformance-data (the W3C SHACL test suite) is not beside the project on this machine"
+                ),
+            )
+        ]
     cases = []
     for path in _test_files(SUITE / "manifest.ttl"):
         name = f"{path.parent.name}/{path.stem}"
-        marks = [pytest.mark.xfail(strict=True, reason="ill-formed literal rewritten in the report")] \
-            if name in KNOWN_FAILURES else []
+        marks = (
+            [pytest.mark.xfail(strict=True, reason="ill-formed literal rewritten in the report")]
+            if name in KNOWN_FAILURES
+            else []
+        )
         cases.append(pytest.param(path, id=name, marks=marks))
     return cases
 
@@ -135,5 +144,8 @@ def test_kg_shacl_passes_the_w3c_shacl_core_test(path: Path):
     got = shacl.validate(data, shapes, allow_warnings=False)
     want, have = _normalised(expected, [shapes, data]), _normalised(got, [shapes, data])
     assert isomorphic(want, have), (
-        "expected:\n" + to_isomorphic(want).serialize(format="turtle") +
-        "\ngot:\n" + to_isomorphic(have).serialize(format="turtle"))
+        "expected:\n"
+        + to_isomorphic(want).serialize(format="turtle")
+        + "\ngot:\n"
+        + to_isomorphic(have).serialize(format="turtle")
+    )

@@ -4,13 +4,12 @@ below changes it so that exactly the expected shape reports exactly the expected
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
 from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import validate_build, validate_data
-
-from conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "valid.ttl"
 PREFIXES = FIXTURE.read_text(encoding="utf-8").split("\nid:province", 1)[0]
@@ -27,10 +26,18 @@ CASES = [
     ("AdminLevelStated", ["other-city"], "", 'id:other-city yrd:adminLevel "prefecture-city" .'),
     ("AdminCode", ["other-city"], 'id:other-city skos:notation "32A100" .', ""),
     ("AdminParent", ["county"], "id:county yrd:partOf id:area .", ""),
-    ("AdminCodeNesting", ["county"], 'id:county skos:notation "330681"^^yrd:AdministrativeDivisionCode .',
-     'id:county skos:notation "320681"^^yrd:AdministrativeDivisionCode .'),
-    ("PartOfWithoutCycles", ["area", "area2"],
-     'id:area yrd:partOf id:area2 . id:area2 a yrd:InformalRegion ; rdfs:label "Area 2"@en , "二区"@zh ; yrd:partOf id:area .', ""),
+    (
+        "AdminCodeNesting",
+        ["county"],
+        'id:county skos:notation "330681"^^yrd:AdministrativeDivisionCode .',
+        'id:county skos:notation "320681"^^yrd:AdministrativeDivisionCode .',
+    ),
+    (
+        "PartOfWithoutCycles",
+        ["area", "area2"],
+        'id:area yrd:partOf id:area2 . id:area2 a yrd:InformalRegion ; rdfs:label "Area 2"@en , "二区"@zh ; yrd:partOf id:area .',
+        "",
+    ),
     ("Latitude", ["province"], "id:province wgs:lat 95.0 .", ""),
     ("Longitude", ["province"], "", "id:province wgs:long 118.8 ."),
     ("MemberRegion", ["area"], "id:area yrd:hasMemberRegion id:model .", ""),
@@ -96,17 +103,45 @@ CASES = [
     ("ObservationIndicator", ["observation"], "id:observation yrd:indicator id:model .", ""),
     ("ObservationValue", ["observation"], "", "id:observation yrd:value 11735000000.0 ."),
     ("ObservationUnit", ["observation"], 'id:observation yrd:unit "billion yuan" .', 'id:observation yrd:unit "CNY" .'),
-    ("ObservationQualifier", ["observation"], 'id:observation yrd:qualifier "roughly" .', 'id:observation yrd:qualifier "exact" .'),
-    ("ObservationChangeRate", ["observation"], 'id:observation yrd:changeRate "5.6%" .', "id:observation yrd:changeRate 5.6 ."),
-    ("ObservationChangeBasis", ["observation"], 'id:observation yrd:changeBasis "monthly" .', 'id:observation yrd:changeBasis "year-on-year" .'),
+    (
+        "ObservationQualifier",
+        ["observation"],
+        'id:observation yrd:qualifier "roughly" .',
+        'id:observation yrd:qualifier "exact" .',
+    ),
+    (
+        "ObservationChangeRate",
+        ["observation"],
+        'id:observation yrd:changeRate "5.6%" .',
+        "id:observation yrd:changeRate 5.6 .",
+    ),
+    (
+        "ObservationChangeBasis",
+        ["observation"],
+        'id:observation yrd:changeBasis "monthly" .',
+        'id:observation yrd:changeBasis "year-on-year" .',
+    ),
     ("ObservationPeriod", ["observation"], 'id:observation yrd:refPeriodEnd "Q4" .', ""),
-    ("ObservationPeriodOrder", ["observation"], 'id:observation yrd:refPeriodEndLatest "2021-12-31"^^xsd:date .',
-     'id:observation yrd:refPeriodEndLatest "2022-12-31"^^xsd:date .'),
+    (
+        "ObservationPeriodOrder",
+        ["observation"],
+        'id:observation yrd:refPeriodEndLatest "2021-12-31"^^xsd:date .',
+        'id:observation yrd:refPeriodEndLatest "2022-12-31"^^xsd:date .',
+    ),
     ("ObservationPeriodStated", ["share"], "", 'id:share yrd:refPeriod "2024"^^xsd:gYear .'),
-    ("ObservationKind", ["observation"], 'id:observation yrd:observationKind "forecast" .',
-     'id:observation yrd:observationKind "actual" .'),
+    (
+        "ObservationKind",
+        ["observation"],
+        'id:observation yrd:observationKind "forecast" .',
+        'id:observation yrd:observationKind "actual" .',
+    ),
     ("PercentageInRange", ["share"], "id:share yrd:value 149.6 .", "id:share yrd:value 49.6 ."),
-    ("AmountNotNegative", ["observation"], "id:observation yrd:value -5.0 .", "id:observation yrd:value 11735000000.0 ."),
+    (
+        "AmountNotNegative",
+        ["observation"],
+        "id:observation yrd:value -5.0 .",
+        "id:observation yrd:value 11735000000.0 .",
+    ),
     ("NotTooEarly", ["plan"], 'id:plan yrd:periodStartEarliest "1644-01-01"^^xsd:date .', ""),
     ("NotTooLate", ["plan"], 'id:plan yrd:periodEndLatest "2911-12-31"^^xsd:date .', ""),
     ("ArticleFile", ["article"], 'id:article dcterms:identifier "article.txt" .', ""),
@@ -116,8 +151,12 @@ CASES = [
     ("ArticleTitle", ["article"], "", 'id:article dcterms:title "An article"@en .'),
     ("SourcePublisher", ["article"], "id:article dcterms:publisher id:person .", ""),
     ("SourceInformant", ["article"], "id:article yrd:informant id:city .", ""),
-    ("DisplayLabelUnique", ["province", "city"], 'id:city yrd:displayLabel "Province"@en .',
-     'id:city yrd:displayLabel "City (Province)"@en .'),
+    (
+        "DisplayLabelUnique",
+        ["province", "city"],
+        'id:city yrd:displayLabel "Province"@en .',
+        'id:city yrd:displayLabel "City (Province)"@en .',
+    ),
 ]
 
 
@@ -133,12 +172,14 @@ def graph_of(turtle: str) -> Graph:
 
 
 def reported(report) -> set[tuple[str, str]]:
-    return {(r.shape[len(SHAPES_NS):], str(r.focus)[len(ID):]) for r in report.results}
+    return {(r.shape[len(SHAPES_NS) :], str(r.focus)[len(ID) :]) for r in report.results}
 
 
 def test_the_valid_fixture_satisfies_every_shape(context):
     ontology, shapes = context
-    report = validate_data(graph_of(FIXTURE.read_text(encoding="utf-8").split(PREFIXES, 1)[1]), ontology=ontology, shapes=shapes)
+    report = validate_data(
+        graph_of(FIXTURE.read_text(encoding="utf-8").split(PREFIXES, 1)[1]), ontology=ontology, shapes=shapes
+    )
     assert report.conforms and report.results == []
 
 
@@ -160,18 +201,21 @@ def test_breaking_one_constraint_reports_exactly_that_shape(context, shape, focu
 def test_every_shape_with_a_severity_has_a_case(context):
     _, shapes = context
     graph = shapes.content
-    named = {str(s)[len(SHAPES_NS):] for s in graph.subjects(SH.severity, None) if isinstance(s, URIRef)}
+    named = {str(s)[len(SHAPES_NS) :] for s in graph.subjects(SH.severity, None) if isinstance(s, URIRef)}
     assert named == {case[0] for case in CASES}
 
 
 # --- the provenance pass -----------------------------------------------------------------------------------
 
-PROVENANCE = PREFIXES + """
+PROVENANCE = (
+    PREFIXES
+    + """
 @prefix prov: <http://www.w3.org/ns/prov#> .
 id:source a yrd:Article ; yrd:paragraphCount 5 ; yrd:publishedOn "2023-12-11"^^xsd:date ;
     yrd:publishedOnEarliest "2023-12-11"^^xsd:date ; yrd:publishedOnLatest "2023-12-11"^^xsd:date .
 id:cite a yrd:Citation ; yrd:citedSource id:source ; yrd:paragraph 3 .
 """
+)
 
 
 def statement(name: str, s: str, p: str, o: str) -> str:
@@ -183,18 +227,33 @@ def provenance_case(asserted_ttl: str, provenance_ttl: str, context):
     asserted, provenance = Graph(), Graph()
     asserted.parse(data=PROVENANCE.split("id:cite")[0] + asserted_ttl, format="turtle")
     provenance.parse(data=PROVENANCE + provenance_ttl, format="turtle")
-    return reported(validate_build(asserted=asserted, inferred=Graph(), provenance=provenance,
-                                   shapes=type(shapes)(Graph(), shapes.provenance)))
+    return reported(
+        validate_build(
+            asserted=asserted, inferred=Graph(), provenance=provenance, shapes=type(shapes)(Graph(), shapes.provenance)
+        )
+    )
 
 
-GOOD_FACTS = 'id:zone a yrd:Zone ; yrd:established "2003"^^xsd:gYear ; yrd:establishedEarliest "2003-01-01"^^xsd:date .\n'
-GOOD_STATEMENTS = (statement("st1", "id:zone", "rdf:type", "yrd:Zone")
-                   + statement("st2", "id:zone", "yrd:established", '"2003"^^xsd:gYear')
-                   + statement("st3", "id:zone", "yrd:establishedEarliest", '"2003-01-01"^^xsd:date')
-                   + "".join(statement(f"src{i}", "id:source", p, o) for i, (p, o) in enumerate([
-                       ("rdf:type", "yrd:Article"), ("yrd:paragraphCount", "5"),
-                       ("yrd:publishedOn", '"2023-12-11"^^xsd:date'), ("yrd:publishedOnEarliest", '"2023-12-11"^^xsd:date'),
-                       ("yrd:publishedOnLatest", '"2023-12-11"^^xsd:date')])))
+GOOD_FACTS = (
+    'id:zone a yrd:Zone ; yrd:established "2003"^^xsd:gYear ; yrd:establishedEarliest "2003-01-01"^^xsd:date .\n'
+)
+GOOD_STATEMENTS = (
+    statement("st1", "id:zone", "rdf:type", "yrd:Zone")
+    + statement("st2", "id:zone", "yrd:established", '"2003"^^xsd:gYear')
+    + statement("st3", "id:zone", "yrd:establishedEarliest", '"2003-01-01"^^xsd:date')
+    + "".join(
+        statement(f"src{i}", "id:source", p, o)
+        for i, (p, o) in enumerate(
+            [
+                ("rdf:type", "yrd:Article"),
+                ("yrd:paragraphCount", "5"),
+                ("yrd:publishedOn", '"2023-12-11"^^xsd:date'),
+                ("yrd:publishedOnEarliest", '"2023-12-11"^^xsd:date'),
+                ("yrd:publishedOnLatest", '"2023-12-11"^^xsd:date'),
+            ]
+        )
+    )
+)
 
 
 def test_provenance_shapes_accept_traced_facts(context):
@@ -219,19 +278,30 @@ def test_a_paragraph_beyond_the_source_is_a_violation(context):
     asserted, graph = Graph(), Graph()
     asserted.parse(data=PROVENANCE.split("id:cite")[0] + GOOD_FACTS, format="turtle")
     graph.parse(data=provenance + statements, format="turtle")
-    report = validate_build(asserted=asserted, inferred=Graph(), provenance=graph,
-                            shapes=type(shapes)(Graph(), shapes.provenance))
+    report = validate_build(
+        asserted=asserted, inferred=Graph(), provenance=graph, shapes=type(shapes)(Graph(), shapes.provenance)
+    )
     assert reported(report) == {("CitationInRange", "cite")}
 
 
 def test_a_figure_stated_as_reached_cannot_be_for_a_later_period_but_a_target_can(context):
     # 000 p24: doubling output "within another five years" is a target for 2029, not a figure of 2029
     def case(kind: str):
-        facts = (f'id:figure a qb:Observation ; yrd:observationKind "{kind}" ; yrd:refPeriod "2029"^^xsd:gYear ;'
-                 ' yrd:refPeriodEarliest "2029-01-01"^^xsd:date .\n')
-        traced = "".join(statement(f"f{i}", "id:figure", p, o) for i, (p, o) in enumerate([
-            ("rdf:type", "qb:Observation"), ("yrd:observationKind", f'"{kind}"'), ("yrd:refPeriod", '"2029"^^xsd:gYear'),
-            ("yrd:refPeriodEarliest", '"2029-01-01"^^xsd:date')]))
+        facts = (
+            f'id:figure a qb:Observation ; yrd:observationKind "{kind}" ; yrd:refPeriod "2029"^^xsd:gYear ;'
+            ' yrd:refPeriodEarliest "2029-01-01"^^xsd:date .\n'
+        )
+        traced = "".join(
+            statement(f"f{i}", "id:figure", p, o)
+            for i, (p, o) in enumerate(
+                [
+                    ("rdf:type", "qb:Observation"),
+                    ("yrd:observationKind", f'"{kind}"'),
+                    ("yrd:refPeriod", '"2029"^^xsd:gYear'),
+                    ("yrd:refPeriodEarliest", '"2029-01-01"^^xsd:date'),
+                ]
+            )
+        )
         return provenance_case(GOOD_FACTS + facts, GOOD_STATEMENTS + traced, context)
 
     assert case("actual") == {("DateNotAfterPublication", "figure")}

@@ -10,15 +10,26 @@ import pytest
 from kg.config import load_settings
 from kg.errors import BadRequest
 from kg.serving.query_policy import check_readable
-from kg.sparql_text import (dataset_clause, looks_like_update, mentions_word, nesting_depth, openers, query_form,
-                            service_targets, stray_backslash, tokens, where_brace, without_comments)
+from kg.sparql_text import (
+    dataset_clause,
+    looks_like_update,
+    mentions_word,
+    nesting_depth,
+    openers,
+    query_form,
+    service_targets,
+    stray_backslash,
+    tokens,
+    where_brace,
+    without_comments,
+)
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 
-TRICKY = '''# drop out, DELETE and SERVICE <http://x/> in a comment
+TRICKY = """# drop out, DELETE and SERVICE <http://x/> in a comment
 PREFIX ex: <http://example.org/ns#>
 SELECT ?service ?from WHERE { ?s ex:p "a # not a comment" ; ex:q <http://example.org/a#b> . } # tail
-'''
+"""
 
 
 def test_without_comments_keeps_strings_and_iris():
@@ -34,32 +45,44 @@ def test_keywords_in_comments_strings_and_variables_do_not_count():
     assert TRICKY[where_brace(TRICKY)] == "{"
 
 
-@pytest.mark.parametrize("query, targets", [
-    ("SELECT * { SERVICE <http://a/sparql> { ?s ?p ?o } }", ["http://a/sparql"]),
-    ("PREFIX e: <http://e/> SELECT * { SERVICE SILENT e:sparql { ?s ?p ?o } }", ["http://e/sparql"]),
-    ("SELECT * { SERVICE ?endpoint { ?s ?p ?o } }", [None]),
-])
+@pytest.mark.parametrize(
+    "query, targets",
+    [
+        ("SELECT * { SERVICE <http://a/sparql> { ?s ?p ?o } }", ["http://a/sparql"]),
+        ("PREFIX e: <http://e/> SELECT * { SERVICE SILENT e:sparql { ?s ?p ?o } }", ["http://e/sparql"]),
+        ("SELECT * { SERVICE ?endpoint { ?s ?p ?o } }", [None]),
+    ],
+)
 def test_service_targets(query, targets):
     assert service_targets(query) == targets
 
 
 def test_updates_and_datasets():
     assert looks_like_update("PREFIX e: <http://e/> INSERT DATA { e:a e:b e:c }")
-    assert dataset_clause("SELECT * FROM <http://a/> FROM NAMED <http://b/> { ?s ?p ?o }") == (["http://a/"], ["http://b/"])
+    assert dataset_clause("SELECT * FROM <http://a/> FROM NAMED <http://b/> { ?s ?p ?o }") == (
+        ["http://a/"],
+        ["http://b/"],
+    )
 
 
-@pytest.mark.parametrize("query, targets", [
-    # the quotes inside the IRIs and the escaped ones in the names are no string delimiters
-    ("SELECT * { { ?s <http://x/'> ?o } UNION { SERVICE <http://a/> {} } UNION { ?s <http://y/'> ?o } }", ["http://a/"]),
-    ("PREFIX ex: <http://x/> SELECT * { ?s ex:a\\' ?o . SERVICE <http://a/> {} ?s ex:b\\' ?o }", ["http://a/"]),
-    ("SELECT*WHERE{SERVICE<http://a/>{?s ?p ?o}}", ["http://a/"]),  # no space after the keyword
-    ("SELECT * { SERVICE <http\\u003A//a/> {} }", ["http://a/"]),  # an escaped IRI is read unescaped
-    ("SELECT * { SERVICE <relative> {} }", ["relative"]),
-    ("SELECT * { SERVICE undeclared:x {} }", [""]),  # no IRI at all: refused as such
-    ("PREFIX ex: <http://x/> SELECT * { ?s ex:SERVICE ?o }", []),  # a name, not the keyword
-    ("SELECT * { ?s ?p '''a SERVICE <http://a/> {} ''' }", []),  # inside a long string
-    ("select * { sErViCe <http://a/> {} }", ["http://a/"]),  # keywords in any case
-])
+@pytest.mark.parametrize(
+    "query, targets",
+    [
+        # the quotes inside the IRIs and the escaped ones in the names are no string delimiters
+        (
+            "SELECT * { { ?s <http://x/'> ?o } UNION { SERVICE <http://a/> {} } UNION { ?s <http://y/'> ?o } }",
+            ["http://a/"],
+        ),
+        ("PREFIX ex: <http://x/> SELECT * { ?s ex:a\\' ?o . SERVICE <http://a/> {} ?s ex:b\\' ?o }", ["http://a/"]),
+        ("SELECT*WHERE{SERVICE<http://a/>{?s ?p ?o}}", ["http://a/"]),  # no space after the keyword
+        ("SELECT * { SERVICE <http\\u003A//a/> {} }", ["http://a/"]),  # an escaped IRI is read unescaped
+        ("SELECT * { SERVICE <relative> {} }", ["relative"]),
+        ("SELECT * { SERVICE undeclared:x {} }", [""]),  # no IRI at all: refused as such
+        ("PREFIX ex: <http://x/> SELECT * { ?s ex:SERVICE ?o }", []),  # a name, not the keyword
+        ("SELECT * { ?s ?p '''a SERVICE <http://a/> {} ''' }", []),  # inside a long string
+        ("select * { sErViCe <http://a/> {} }", ["http://a/"]),  # keywords in any case
+    ],
+)
 def test_service_targets_read_as_the_grammar_reads_them(query, targets):
     assert service_targets(query) == targets
 
@@ -74,15 +97,35 @@ def test_nesting_depth_and_stray_backslashes():
 
 def _reference_form(text: str) -> str | None:
     """The form as the whole token sequence gives it (the definition the shortcut must agree with)."""
-    return next((t.text.lower() for t in tokens(text) if t.kind == "word" and t.text.upper() in
-                 ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")), None)
+    return next(
+        (
+            t.text.lower()
+            for t in tokens(text)
+            if t.kind == "word" and t.text.upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+        ),
+        None,
+    )
 
 
 def _mutations(rng: random.Random, base: str) -> str:
     """``base`` with keywords, brackets and quotes put in comments, strings, IRIs and names at random."""
-    inserts = ["# SERVICE <http://a/> FROM {{{(((\n", "'SELECT FROM'", '"{[("', "<http://x/SERVICE>",
-               "ex:FROM", "?service", " SERVICE <http://b/> {} ", " FROM <http://c/> ", " { ", " ( ", "ASK ",
-               "CONSTRUCT ", "describe ", " sErViCe ?v {} ", " from named <http://d/> "]
+    inserts = [
+        "# SERVICE <http://a/> FROM {{{(((\n",
+        "'SELECT FROM'",
+        '"{[("',
+        "<http://x/SERVICE>",
+        "ex:FROM",
+        "?service",
+        " SERVICE <http://b/> {} ",
+        " FROM <http://c/> ",
+        " { ",
+        " ( ",
+        "ASK ",
+        "CONSTRUCT ",
+        "describe ",
+        " sErViCe ?v {} ",
+        " from named <http://d/> ",
+    ]
     text = base
     for _ in range(rng.randint(1, 6)):
         at = rng.randint(0, len(text))

@@ -3,11 +3,10 @@
 import shutil
 
 import pytest
-
-from kg.errors import SeedTableError
-from kg.build.tables import load_schemas, read_table
-
 from conftest import ROOT
+
+from kg.build.tables import load_schemas, read_table
+from kg.errors import SeedTableError
 
 SEEDS = ROOT / "seeds"
 
@@ -34,17 +33,20 @@ def test_cells_are_typed_and_dates_get_bounds(seeds_copy):
     assert "note" not in row.cells  # an empty cell stays unbound
 
 
-@pytest.mark.parametrize("row, column", [
-    ("park/p,Park P,IndustrialPark,region/r,2010-13,,,,,x.txt,3,", "established"),
-    ("park/p,Park P,Castle,region/r,,,,,,x.txt,3,", "kind"),
-    ("Park P,Park P,IndustrialPark,region/r,,,,,,x.txt,3,", "id"),
-    ("park/p,Park P,IndustrialPark,park/r,,,,,,x.txt,3,", "located_in"),
-    ("park/p,Park P,IndustrialPark,region/r,,maybe,,,,x.txt,3,", "date_derived"),
-    ("park/p,Park P,IndustrialPark,region/r,,,about 5,,,x.txt,3,", "area_km2"),
-    ("park/p,Park P,IndustrialPark,region/r,,,,,,,3,", "source"),
-    ("park/p,Park P,IndustrialPark,region/r,,,,,,x.txt,three,", "paragraph"),
-    ("park/p, Park P,IndustrialPark,region/r,,,,,,x.txt,3,", "name_en"),
-])
+@pytest.mark.parametrize(
+    "row, column",
+    [
+        ("park/p,Park P,IndustrialPark,region/r,2010-13,,,,,x.txt,3,", "established"),
+        ("park/p,Park P,Castle,region/r,,,,,,x.txt,3,", "kind"),
+        ("Park P,Park P,IndustrialPark,region/r,,,,,,x.txt,3,", "id"),
+        ("park/p,Park P,IndustrialPark,park/r,,,,,,x.txt,3,", "located_in"),
+        ("park/p,Park P,IndustrialPark,region/r,,maybe,,,,x.txt,3,", "date_derived"),
+        ("park/p,Park P,IndustrialPark,region/r,,,about 5,,,x.txt,3,", "area_km2"),
+        ("park/p,Park P,IndustrialPark,region/r,,,,,,,3,", "source"),
+        ("park/p,Park P,IndustrialPark,region/r,,,,,,x.txt,three,", "paragraph"),
+        ("park/p, Park P,IndustrialPark,region/r,,,,,,x.txt,3,", "name_en"),
+    ],
+)
 def test_bad_cell_names_file_line_and_column(seeds_copy, row, column):
     write_parks(seeds_copy, "park/ok,OK,IndustrialPark,,,,,,,x.txt,1,", row)
     with pytest.raises(SeedTableError) as error:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, kg_server
 from rdflib import Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
-from conftest import ROOT, kg_server
 from kg.store.rdf_io import parse_rdf
 from kg.store.versions import publish
 
@@ -34,8 +34,12 @@ UT = Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 STATUS = "http://www.w3.org/2011/http-statusCodes#StatusCode"
 RESULT_MEDIA = {
     "boolean": {"application/sparql-results+json", "application/sparql-results+xml"},
-    "tabular": {"application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-                "text/tab-separated-values"},
+    "tabular": {
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+    },
     "RDF": {"application/rdf+xml", "text/turtle", "application/n-triples"},
 }
 
@@ -53,8 +57,11 @@ class ProtocolRequest:
     @property
     def is_update(self) -> bool:
         media = self.headers.get("content-type", "")
-        return media.startswith("application/sparql-update") or (self.body or b"").startswith(b"update=") \
+        return (
+            media.startswith("application/sparql-update")
+            or (self.body or b"").startswith(b"update=")
             or "update=" in self.path
+        )
 
 
 @dataclass
@@ -82,11 +89,14 @@ def _request(manifest: Graph, node) -> ProtocolRequest:
     boolean = manifest.value(response, MF.expectedBoolean)
     result_format = manifest.value(response, MF.expectedFormat)
     return ProtocolRequest(
-        method=str(manifest.value(node, HT.methodName)), path=str(manifest.value(node, HT.absolutePath)),
-        headers=headers, body=body,
+        method=str(manifest.value(node, HT.methodName)),
+        path=str(manifest.value(node, HT.absolutePath)),
+        headers=headers,
+        body=body,
         statuses={str(s).removeprefix(STATUS) for s in manifest.objects(response, MF.expectedStatus)},
         result_format=str(result_format) if result_format is not None else None,
-        boolean=boolean.toPython() if boolean is not None else None)
+        boolean=boolean.toPython() if boolean is not None else None,
+    )
 
 
 def load_suite() -> list[ProtocolTest]:
@@ -110,8 +120,14 @@ if SUITE.is_dir():
     PARAMS = [pytest.param(t, id=t.name) for t in SUITE_TESTS]
 else:
     SUITE_TESTS = []
-    PARAMS = [pytest.param(None, marks=pytest.mark.skip(
-        reason="../shared/conformance-data (the W3C SPARQL test suite) is not beside the project on this machine"))]
+    PARAMS = [
+        pytest.param(
+            None,
+            marks=pytest.mark.skip(
+                reason="../shared/conformance-data (the W3C SPARQL test suite) is not beside the project on this machine"
+            ),
+        )
+    ]
 
 
 @pytest.fixture(scope="module")

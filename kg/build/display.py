@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
@@ -44,15 +44,21 @@ class _Qualifiers:
     """What tells colliding entities apart, read in one pass over the triples about them only (a large
     graph has few collisions, so the pass keeps little)."""
 
-    def __init__(self, colliding: set, shown: dict, triples: Iterable[tuple[tuple, bool]], ontology: Iterable[tuple],
-                 yrd: str):
+    def __init__(
+        self, colliding: set, shown: dict, triples: Iterable[tuple[tuple, bool]], ontology: Iterable[tuple], yrd: str
+    ):
         self.shown, self.yrd = shown, yrd
         self.types: dict = defaultdict(set)
         self.asserted_types: dict = defaultdict(set)  # the classes a table names, the most specific
         self.objects: dict = defaultdict(set)  # (subject, predicate) -> objects
         self.tops: set = set()  # provinces and municipalities
-        wanted = {URIRef(yrd + "partOf"), URIRef(yrd + "titleHolder"), URIRef(yrd + "postIn"),
-                  URIRef(ORG + "member"), URIRef(ORG + "organization")}
+        wanted = {
+            URIRef(yrd + "partOf"),
+            URIRef(yrd + "titleHolder"),
+            URIRef(yrd + "postIn"),
+            URIRef(ORG + "member"),
+            URIRef(ORG + "organization"),
+        }
         level = URIRef(yrd + "adminLevel")
         for (s, p, o), stated in triples:
             if p == level and str(o) in TOP_LEVELS:
@@ -88,13 +94,16 @@ class _Qualifiers:
             parts = self.related(node, "member", ORG)[:1] + where[:1]
             if parts:
                 return ", ".join(parts)
-        classes = sorted(self.class_labels.get(c) or str(c).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-                         for c in self.asserted_types.get(node) or kinds)
+        classes = sorted(
+            self.class_labels.get(c) or str(c).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            for c in self.asserted_types.get(node) or kinds
+        )
         return classes[0] if classes else "entity"
 
 
-def display_labels(asserted: Iterable[tuple], inferred: Iterable[tuple], ontology: Iterable[tuple],
-                   base_iri: str = DEFAULT_BASE) -> set[tuple]:
+def display_labels(
+    asserted: Iterable[tuple], inferred: Iterable[tuple], ontology: Iterable[tuple], base_iri: str = DEFAULT_BASE
+) -> set[tuple]:
     """One ``yrd:displayLabel`` triple (an English literal) per entity with an English rdfs:label in
     ``asserted``. ``asserted`` and ``inferred`` are read twice (sets or graphs)."""
     yrd = base_iri + "ontology#"
@@ -105,8 +114,13 @@ def display_labels(asserted: Iterable[tuple], inferred: Iterable[tuple], ontolog
     region = URIRef(yrd + "Region")
     # regions first, so that a post in Suzhou is qualified by "Suzhou (Jiangsu)"
     for regions in (True, False):
-        shown.update({node: f"{shown[node]} ({qualifiers.of(node)})" for node in sorted(colliding, key=str)
-                      if (region in qualifiers.types.get(node, ())) == regions})
+        shown.update(
+            {
+                node: f"{shown[node]} ({qualifiers.of(node)})"
+                for node in sorted(colliding, key=str)
+                if (region in qualifiers.types.get(node, ())) == regions
+            }
+        )
     # whatever a qualifier left the same (or made equal to another name) is told apart by its identifier
     for group in _by_name(shown):
         for node in group:

@@ -16,12 +16,12 @@ from typing import AbstractSet, Union
 
 import pyoxigraph as ox
 
+from kg.build.tables import CITATION_COLUMNS, Row, TableSchema
 from kg.errors import MappingError
 from kg.namespaces import XSD
 from kg.sparql_text import assigned_variables, code_only, variables, where_brace
 from kg.store.in_memory import check_query_syntax, select_over_rows
 from kg.store.terms import Triple, canonical_literals, from_ox
-from kg.build.tables import CITATION_COLUMNS, Row, TableSchema
 
 _INTEGER = ox.NamedNode(XSD + "integer")
 _MARKER = "urn:x-kg-template-variable:"
@@ -73,17 +73,20 @@ def load_mapping(path: Path, schema: TableSchema, *, base_iri: str) -> Mapping:
     bound = set(schema.variables())
     unknown = sorted(used - bound - assigned)
     if unknown:
-        raise MappingError(f"{path.name}: variables that are not columns of {schema.file}: "
-                           + ", ".join("?" + v for v in unknown))
+        raise MappingError(
+            f"{path.name}: variables that are not columns of {schema.file}: " + ", ".join("?" + v for v in unknown)
+        )
     unused = [c for c in schema.column_names if c not in used and c not in CITATION_COLUMNS]
     if unused:
         raise MappingError(f"{path.name}: columns of {schema.file} that the mapping ignores: " + ", ".join(unused))
     construct = re.search(r"\bCONSTRUCT\b", code_only(text), re.IGNORECASE)
-    head = text[:construct.start()] + "SELECT * WHERE "
+    head = text[: construct.start()] + "SELECT * WHERE "
     template = _template(text, brace, base_iri)
     if any(isinstance(t, ox.BlankNode) for triple in template for t in triple):
-        raise MappingError(f"{path.name}: the CONSTRUCT template has a blank node; a mapping mints an IRI for "
-                           "everything it states, so that each fact keeps one identity and one provenance record")
+        raise MappingError(
+            f"{path.name}: the CONSTRUCT template has a blank node; a mapping mints an IRI for "
+            "everything it states, so that each fact keeps one identity and one provenance record"
+        )
     return Mapping(schema.name, path, text, brace, head + text[brace:], len(head), template)
 
 
@@ -100,8 +103,9 @@ def _template(text: str, brace: int, base_iri: str) -> tuple:
             return by_marker[node.value]
         return node
 
-    return tuple((term(t.subject), term(t.predicate), term(t.object))
-                 for t in ox.Store().query(probe, base_iri=base_iri))
+    return tuple(
+        (term(t.subject), term(t.predicate), term(t.object)) for t in ox.Store().query(probe, base_iri=base_iri)
+    )
 
 
 def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri: str) -> Cited:
@@ -115,8 +119,9 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
     variables = schema.variables() + [ROW_VARIABLE]
     bound = [dict(row.cells, **{ROW_VARIABLE: ox.Literal(str(i), datatype=_INTEGER)}) for i, row in enumerate(rows)]
     try:
-        solutions = select_over_rows(mapping.select, variables, bound, base_iri=base_iri,
-                                     where_brace=mapping.select_brace)
+        solutions = select_over_rows(
+            mapping.select, variables, bound, base_iri=base_iri, where_brace=mapping.select_brace
+        )
     except MappingError as exc:
         raise MappingError(f"{mapping.path.name} on {schema.file}: {exc}") from exc
     position = {v.value: i for i, v in enumerate(solutions.variables)}
@@ -124,12 +129,18 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
     place = dict(zip(constants, range(len(position), len(position) + len(constants))))
     # each pattern picks its triple out of (solution values + constants) in C: per triple, the Python loop
     # it replaced was most of the mapping's time on large tables
-    patterns = [(itemgetter(*(position[t.name] if isinstance(t, Variable) else place[t] for t in triple)),
-                 *(isinstance(t, Variable) for t in triple)) for triple in mapping.template]
+    patterns = [
+        (
+            itemgetter(*(position[t.name] if isinstance(t, Variable) else place[t] for t in triple)),
+            *(isinstance(t, Variable) for t in triple),
+        )
+        for triple in mapping.template
+    ]
     row_at = position[ROW_VARIABLE]
     shared: dict[Citation, frozenset[Citation]] = {}
-    citations = [shared.setdefault((row.source, row.paragraph), frozenset({(row.source, row.paragraph)}))
-                 for row in rows]  # one set per citation, shared by every triple it alone states
+    citations = [
+        shared.setdefault((row.source, row.paragraph), frozenset({(row.source, row.paragraph)})) for row in rows
+    ]  # one set per citation, shared by every triple it alone states
     found: Cited = {}
     for solution in solutions:
         values = tuple(solution) + constants
@@ -137,8 +148,11 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
         for pick, variable_subject, variable_predicate, variable_object in patterns:
             triple = pick(values)
             s, p, o = triple
-            if ((variable_object and o is None) or (variable_subject and (s is None or type(s) is ox.Literal))
-                    or (variable_predicate and type(p) is not ox.NamedNode)):
+            if (
+                (variable_object and o is None)
+                or (variable_subject and (s is None or type(s) is ox.Literal))
+                or (variable_predicate and type(p) is not ox.NamedNode)
+            ):
                 continue  # CONSTRUCT leaves out what would not be a valid triple
             _cite(triple, cited, found)
     _refuse_blank_nodes(found, mapping, schema)
@@ -167,9 +181,11 @@ def _cite(triple: tuple, cited: AbstractSet[Citation], found: Cited) -> None:
 def _refuse_blank_nodes(found: Cited, mapping: Mapping, schema: TableSchema) -> None:
     odd = next((t for t in found if type(t[0]) is not ox.NamedNode or type(t[2]) not in _OBJECT_TYPES), None)
     if odd is not None:
-        raise MappingError(f"{mapping.path.name} on {schema.file}: it makes a blank node ({' '.join(map(str, odd))}); "
-                           "a mapping mints an IRI for everything it states, so that each fact keeps one identity "
-                           "and one provenance record across builds")
+        raise MappingError(
+            f"{mapping.path.name} on {schema.file}: it makes a blank node ({' '.join(map(str, odd))}); "
+            "a mapping mints an IRI for everything it states, so that each fact keeps one identity "
+            "and one provenance record across builds"
+        )
 
 
 def merge_citations(into: Cited, more: Cited) -> Cited:
@@ -193,8 +209,9 @@ def rdflib_cited(cited: Cited) -> dict[Triple, AbstractSet[Citation]]:
     return {(twins[s], twins[p], twins[o]): citations for (s, p, o), citations in cited.items()}
 
 
-def run_mapping(mapping: Mapping, schema: TableSchema, rows: list[Row], *,
-                base_iri: str) -> dict[Triple, AbstractSet[Citation]]:
+def run_mapping(
+    mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri: str
+) -> dict[Triple, AbstractSet[Citation]]:
     """``map_rows`` with the triples as rdflib terms."""
     return rdflib_cited(map_rows(mapping, schema, rows, base_iri=base_iri))
 

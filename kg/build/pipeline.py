@@ -10,26 +10,27 @@ import itertools
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import AbstractSet, Callable, Iterator, Mapping
+from typing import AbstractSet
 
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from kg.config import Settings
 from kg.build.display import display_labels
-from kg.errors import ConfigError, MappingError, SeedTableError, ValidationFailed
 from kg.build.mapping import Citation, Cited, cited_ntriples, load_mapping, map_rows, merge_citations, rdflib_cited
 from kg.build.provenance import provenance_ntriples
-from kg.reasoning.entailments import infer_closures, infer_triples
-from kg.validation.report_formats import render
+from kg.build.tables import load_schemas, read_table
+from kg.config import Settings
+from kg.errors import ConfigError, MappingError, SeedTableError, ValidationFailed
 from kg.namespaces import GRAPH_NAMES, graph_iri
-from kg.validation.schema_graphs import load_ontology, load_shape_graphs
+from kg.reasoning.entailments import infer_closures, infer_triples
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import in_graph, ntriples_text, sorted_nquads, text_triples
 from kg.store.terms import Quad, Triple
 from kg.store.versions import PublishedVersion, StagedVersion, line_chunks, write_lock
-from kg.build.tables import load_schemas, read_table
+from kg.validation.report_formats import render
+from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import Shapes, ValidationReport, validate_build
 
 Progress = Callable[[str], None]
@@ -72,13 +73,20 @@ class BuildGraphs(Mapping):
         """The graph as N-Triples text, if it was made as text."""
         return self._texts.get(name)
 
-    def dataset(self, settings: Settings, names: tuple[str, ...] = GRAPH_NAMES) -> tuple[Iterator[Quad], Iterator[bytes]]:
+    def dataset(
+        self, settings: Settings, names: tuple[str, ...] = GRAPH_NAMES
+    ) -> tuple[Iterator[Quad], Iterator[bytes]]:
         """What ``publish`` takes: the graphs held as terms as quads, those made as text as N-Quads text
         (in pieces, so that no second copy of a whole graph's text is held)."""
-        quads = ((s, p, o, graph_iri(settings, name)) for name in names if name not in self._texts
-                 for s, p, o in self[name])
-        pieces = (in_graph(piece, graph_iri(settings, name)) for name, text in self._texts.items() if name in names
-                  for piece in line_chunks(text))
+        quads = (
+            (s, p, o, graph_iri(settings, name)) for name in names if name not in self._texts for s, p, o in self[name]
+        )
+        pieces = (
+            in_graph(piece, graph_iri(settings, name))
+            for name, text in self._texts.items()
+            if name in names
+            for piece in line_chunks(text)
+        )
         return quads, pieces
 
 
@@ -154,6 +162,7 @@ class _Clock:
 @dataclass
 class _Stated:
     """What a build states before reasoning: the asserted graph, with its provenance, and the schema."""
+
     graphs: BuildGraphs  # all but the inferred graph
     produced: dict[Triple, AbstractSet[Citation]]
     shapes: Shapes
@@ -190,11 +199,17 @@ def _reason(stated: _Stated, clock: _Clock, base_iri: str) -> tuple[BuildGraphs,
     return stated.graphs.with_graph("inferred", inferred), checked + _as_text(shown)
 
 
-def _validate(graphs: BuildGraphs, checked: bytes, shapes: Shapes, clock: _Clock,
-              between: Callable[[], object] = lambda: None) -> ValidationReport:
+def _validate(
+    graphs: BuildGraphs, checked: bytes, shapes: Shapes, clock: _Clock, between: Callable[[], object] = lambda: None
+) -> ValidationReport:
     clock.progress("validating (SHACL)")
-    report = validate_build(asserted=graphs.text("asserted"), inferred=checked, provenance=graphs.text("provenance"),
-                            shapes=shapes, between=between)
+    report = validate_build(
+        asserted=graphs.text("asserted"),
+        inferred=checked,
+        provenance=graphs.text("provenance"),
+        shapes=shapes,
+        between=between,
+    )
     counts = report.counts()
     clock.done(f"{counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos")
     return report
@@ -248,10 +263,14 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
             loading.result()
             build = Build(graphs, stated.produced, report)
             if not report.conforms:
-                raise ValidationFailed(f"the graph has {report.counts()['Violation']} SHACL violations; "
-                                       "the published store is unchanged", report=report)
-            reports = {f"report.{fmt}": render(report, format=fmt, base_iri=settings.base_iri)
-                       for fmt in ("turtle", "json", "text", "html")}
+                raise ValidationFailed(
+                    f"the graph has {report.counts()['Violation']} SHACL violations; the published store is unchanged",
+                    report=report,
+                )
+            reports = {
+                f"report.{fmt}": render(report, format=fmt, base_iri=settings.base_iri)
+                for fmt in ("turtle", "json", "text", "html")
+            }
         except BaseException:
             staged.discard()
             raise
@@ -271,9 +290,11 @@ def _partner_quads(settings: Settings) -> list[Quad]:
     # beside the new build's, and every fact would count twice in the union
     foreign = sorted(str(g)[: -len("graph/asserted")] for g in kept if str(g).endswith("/graph/asserted"))
     if foreign:
-        raise ConfigError(f"the published store in {settings.path('store_dir')} was built with base IRI "
-                          f"{foreign[0]}, and this build uses {settings.base_iri}: build into another store "
-                          "(setting store_dir), or keep the base IRI")
+        raise ConfigError(
+            f"the published store in {settings.path('store_dir')} was built with base IRI "
+            f"{foreign[0]}, and this build uses {settings.base_iri}: build into another store "
+            "(setting store_dir), or keep the base IRI"
+        )
     return list(store.quads(kept))
 
 
@@ -291,5 +312,9 @@ def validate_published(settings: Settings) -> ValidationReport:
     graphs = _store_graphs(store, settings, ("ontology", "asserted", "provenance"))
     checked = infer_triples(graphs["ontology"], graphs["asserted"], domains_and_ranges=False)
     checked |= display_labels(graphs["asserted"], checked, graphs["ontology"], settings.base_iri)
-    return validate_build(asserted=graphs["asserted"], inferred=checked, provenance=graphs["provenance"],
-                          shapes=load_shape_graphs(settings))
+    return validate_build(
+        asserted=graphs["asserted"],
+        inferred=checked,
+        provenance=graphs["provenance"],
+        shapes=load_shape_graphs(settings),
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import pyoxigraph as ox
 from rdflib import URIRef
@@ -50,8 +50,9 @@ def _statement(base_iri: str, key: str) -> str:
     return f"{base_iri}id/statement/{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}"
 
 
-def provenance_ntriples(produced: Mapping[tuple, Iterable[Citation]], base_iri: str,
-                        text: Callable[[object], str] | None = None) -> bytes:
+def provenance_ntriples(
+    produced: Mapping[tuple, Iterable[Citation]], base_iri: str, text: Callable[[object], str] | None = None
+) -> bytes:
     """The provenance records of every asserted triple, as an N-Triples document.
 
     Written as text, not terms: the records are several triples per asserted triple, which as rdflib
@@ -63,7 +64,8 @@ def provenance_ntriples(produced: Mapping[tuple, Iterable[Citation]], base_iri: 
     iri = lambda value: str(ox.NamedNode(value))  # noqa: E731  (validated and escaped by pyoxigraph)
     yrd = base_iri + "ontology#"
     a, subject, predicate, object_, derived_from = (
-        iri(value) for value in (RDF.type, RDF.subject, RDF.predicate, RDF.object, PROV.wasDerivedFrom))
+        iri(value) for value in (RDF.type, RDF.subject, RDF.predicate, RDF.object, PROV.wasDerivedFrom)
+    )
     citations = {c: iri(citation_iri(base_iri, c)) for c in set().union(*produced.values())}
     lines = []
     add = lines.append
@@ -75,8 +77,9 @@ def provenance_ntriples(produced: Mapping[tuple, Iterable[Citation]], base_iri: 
             add(f"{node} {derived_from} {citations[citation]} .\n".encode())
     cited_source, paragraph, citation_class = iri(yrd + "citedSource"), iri(yrd + "paragraph"), iri(yrd + "Citation")
     for citation, node in citations.items():
-        add(f"{node} {a} {citation_class} .\n{node} {cited_source} {iri(source_iri(base_iri, citation[0]))} .\n"
-            .encode())
+        add(
+            f"{node} {a} {citation_class} .\n{node} {cited_source} {iri(source_iri(base_iri, citation[0]))} .\n".encode()
+        )
         if citation[1] is not None:
             add(f"{node} {paragraph} {ox.Literal(str(citation[1]), datatype=_INTEGER)} .\n".encode())
     # bytes piece by piece: one str of the whole text would widen to 4 bytes a character with one Chinese

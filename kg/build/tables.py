@@ -157,8 +157,10 @@ def read_table(schema: TableSchema, seeds_dir: Path) -> list[Row]:
         try:
             header = next(reader, None)
             if header != schema.column_names:
-                raise SeedTableError(f"{schema.file}, line 1: header must be {','.join(schema.column_names)}; "
-                                     f"found {','.join(header or [])}")
+                raise SeedTableError(
+                    f"{schema.file}, line 1: header must be {','.join(schema.column_names)}; "
+                    f"found {','.join(header or [])}"
+                )
             for record in reader:
                 rows.append(_read_row(schema, reader.line_num, record))
         except csv.Error as exc:

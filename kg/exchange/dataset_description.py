@@ -25,8 +25,14 @@ DQV = Namespace("http://www.w3.org/ns/dqv#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3; rdflib's DCAT namespace predates it
 TITLE = "Yangtze River Delta regional integration knowledge graph"
-MEDIA_TYPES = {"turtle": "text/turtle", "ntriples": "application/n-triples", "jsonld": "application/ld+json",
-               "rdfxml": "application/rdf+xml", "trig": "application/trig", "nquads": "application/n-quads"}
+MEDIA_TYPES = {
+    "turtle": "text/turtle",
+    "ntriples": "application/n-triples",
+    "jsonld": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+    "trig": "application/trig",
+    "nquads": "application/n-quads",
+}
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,20 @@ def validation_status(store: EmbeddedStore) -> ValidationStatus:
     return ValidationStatus(True, bool(body["conforms"]), counts.get("Violation", 0), counts.get("Warning", 0))
 
 
-def describe(store: EmbeddedStore, *, payload: bytes, format: str, quads: list[Quad], graphs: list[URIRef],
-             status: ValidationStatus, base_iri: str, license: str, profile: URIRef | None = None,
-             download_url: str | None = None, endpoint_url: str | None = None) -> bytes:
+def describe(
+    store: EmbeddedStore,
+    *,
+    payload: bytes,
+    format: str,
+    quads: list[Quad],
+    graphs: list[URIRef],
+    status: ValidationStatus,
+    base_iri: str,
+    license: str,
+    profile: URIRef | None = None,
+    download_url: str | None = None,
+    endpoint_url: str | None = None,
+) -> bytes:
     """The VoID/DCAT description (Turtle) of ``payload``, an export of ``quads`` from ``graphs``."""
     graph = Graph()
     for prefix, namespace in {**all_prefixes(base_iri), "spdx": str(SPDX), "dqv": str(DQV), "sd": str(SD)}.items():
@@ -93,20 +110,36 @@ def describe(store: EmbeddedStore, *, payload: bytes, format: str, quads: list[Q
     graph.add((report, RDF.type, SH.ValidationReport))
     if status.known:
         graph.add((report, SH.conforms, Literal(status.conforms)))
-        graph.add((report, RDFS.comment, Literal(
-            f"The build {'passed' if status.conforms else 'did NOT pass'} SHACL validation: "
-            f"{status.violations} violations, {status.warnings} warnings.", lang="en")))
+        graph.add(
+            (
+                report,
+                RDFS.comment,
+                Literal(
+                    f"The build {'passed' if status.conforms else 'did NOT pass'} SHACL validation: "
+                    f"{status.violations} violations, {status.warnings} warnings.",
+                    lang="en",
+                ),
+            )
+        )
     else:
-        graph.add((report, RDFS.comment, Literal("This store version carries no validation report: the data "
-                                                 "was NOT validated.", lang="en")))
+        graph.add(
+            (
+                report,
+                RDFS.comment,
+                Literal("This store version carries no validation report: the data was NOT validated.", lang="en"),
+            )
+        )
     if status.passed:
         graph.add((dataset, DCTERMS.conformsTo, URIRef(f"{base_iri}graph/shapes")))
 
-    distribution = URIRef(f"{base_iri}dataset/distribution/{format}"
-                          + (f"/{profile.rsplit('/', 1)[-1]}" if profile else ""))
+    distribution = URIRef(
+        f"{base_iri}dataset/distribution/{format}" + (f"/{profile.rsplit('/', 1)[-1]}" if profile else "")
+    )
     graph.add((dataset, DCAT.distribution, distribution))
     graph.add((distribution, RDF.type, DCAT.Distribution))
-    graph.add((distribution, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{MEDIA_TYPES[format]}")))
+    graph.add(
+        (distribution, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{MEDIA_TYPES[format]}"))
+    )
     graph.add((distribution, DCAT.byteSize, Literal(len(payload), datatype=XSD.nonNegativeInteger)))
     if download_url:
         graph.add((distribution, DCAT.downloadURL, URIRef(download_url)))
@@ -122,12 +155,16 @@ def describe(store: EmbeddedStore, *, payload: bytes, format: str, quads: list[Q
 
 def _articles(store: EmbeddedStore, base_iri: str) -> list[tuple]:
     """The source articles as the build states them (a partner graph can neither add nor retitle one)."""
-    rows = store.select("""
+    rows = store.select(
+        """
         PREFIX yrd: <%sontology#>
         PREFIX dcterms: <http://purl.org/dc/terms/>
         SELECT ?source ?title ?published WHERE { GRAPH <%sgraph/asserted> {
           ?source a yrd:Article .
           OPTIONAL { ?source dcterms:title ?title }
           OPTIONAL { ?source yrd:publishedOn ?published } }
-        } ORDER BY ?source""" % (base_iri, base_iri), union=False)
+        } ORDER BY ?source"""
+        % (base_iri, base_iri),
+        union=False,
+    )
     return [(r["source"], r.get("title"), r.get("published")) for r in rows]

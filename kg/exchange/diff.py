@@ -47,6 +47,7 @@ class Change:
 
 # --- loading a side ------------------------------------------------------------------------------------------
 
+
 def published_versions(store_dir: Path) -> list[str]:
     """Build ids held under ``store_dir/versions``, newest first (staging folders left out)."""
     versions = store_dir / "versions"
@@ -79,8 +80,9 @@ def load_side(spec: str, *, store_dir: Path, base_iri: str, input_format: str | 
         return list(EmbeddedStore(store_dir, version=store_dir / "versions" / spec).quads())
     current = (store_dir / "current").resolve().name if (store_dir / "current").exists() else None
     listed = ", ".join(v + (" (current)" if v == current else "") for v in versions) or "none"
-    raise InputError(f"{spec!r} is neither an RDF file nor a published build version; "
-                     f"versions in {store_dir / 'versions'}: {listed}")
+    raise InputError(
+        f"{spec!r} is neither an RDF file nor a published build version; versions in {store_dir / 'versions'}: {listed}"
+    )
 
 
 def labels_from(*sides: list[Quad]) -> dict[URIRef, str]:
@@ -100,6 +102,7 @@ def labels_from(*sides: list[Quad]) -> dict[URIRef, str]:
 
 
 # --- comparing ------------------------------------------------------------------------------------------------
+
 
 def term_text(term: Node) -> str:
     """A term in N-Triples syntax, also valid in SPARQL.
@@ -218,6 +221,7 @@ def diff(old: list[Quad], new: list[Quad]) -> Change:
 
 # --- the SPARQL Update ------------------------------------------------------------------------------------
 
+
 def _block(quads: list[Quad], write=term_text, indent: str = "  ") -> str:
     """Quads as a QuadData / QuadPattern body: default-graph triples first, then one GRAPH block per graph."""
     by_graph: dict[URIRef | None, list[Quad]] = defaultdict(list)
@@ -248,9 +252,12 @@ def _no_other_triples(node: BNode, structure: list[Quad], indent: str) -> list[s
         own = [(g, p, o if outgoing else s) for s, p, o, g in structure if (s if outgoing else o) == node]
         triple = f"{_variable(node)} ?predicate ?other" if outgoing else f"?other ?predicate {_variable(node)}"
         for in_named_graph in (True, False):
-            allowed = [f"(sameTerm(?predicate, {term_text(p)}) && sameTerm(?other, {_variable(other)})"
-                       + (f" && sameTerm(?graph, {term_text(g)}))" if in_named_graph else ")")
-                       for g, p, other in own if (g is not None) == in_named_graph]
+            allowed = [
+                f"(sameTerm(?predicate, {term_text(p)}) && sameTerm(?other, {_variable(other)})"
+                + (f" && sameTerm(?graph, {term_text(g)}))" if in_named_graph else ")")
+                for g, p, other in own
+                if (g is not None) == in_named_graph
+            ]
             pattern = f"GRAPH ?graph {{ {triple} }}" if in_named_graph else triple
             condition = f" FILTER(!({' || '.join(allowed)}))" if allowed else ""
             filters.append(f"{indent}FILTER NOT EXISTS {{ {pattern}{condition} }}")
@@ -268,11 +275,12 @@ def _delete_structure(structure: list[Quad]) -> str:
     variables = " ".join(_variable(n) for n in nodes)
     indent = "    "
     checks = [f"isBlank({_variable(n)})" for n in nodes]
-    checks += [f"!sameTerm({_variable(a)}, {_variable(b)})" for i, a in enumerate(nodes) for b in nodes[i + 1:]]
+    checks += [f"!sameTerm({_variable(a)}, {_variable(b)})" for i, a in enumerate(nodes) for b in nodes[i + 1 :]]
     where = _block(structure, _variable, indent) + f"{indent}FILTER({' && '.join(checks)})\n"
     where += "".join(line + "\n" for n in nodes for line in _no_other_triples(n, structure, indent))
-    return (f"DELETE {{\n{_block(structure, _variable)}}}\n"
-            f"WHERE {{\n  SELECT {variables} WHERE {{\n{where}  }} LIMIT 1\n}}")
+    return (
+        f"DELETE {{\n{_block(structure, _variable)}}}\nWHERE {{\n  SELECT {variables} WHERE {{\n{where}  }} LIMIT 1\n}}"
+    )
 
 
 def as_sparql_update(change: Change) -> str:
@@ -296,6 +304,7 @@ def as_sparql_update(change: Change) -> str:
 
 # --- N-Quads lines and the human summary ------------------------------------------------------------------
 
+
 def as_nquads(change: Change) -> str:
     """``- `` before each removed quad and ``+ `` before each added one, in N-Quads, sorted by quad."""
     lines = [(quad_text(q), 0, "- ") for q in change.removed] + [(quad_text(q), 1, "+ ") for q in change.added]
@@ -315,7 +324,7 @@ class _Shortener:
         if isinstance(term, URIRef):
             for prefix, namespace in self.prefixes:
                 if term.startswith(namespace) and term != namespace:
-                    return f"{prefix}:{term[len(namespace):]}"
+                    return f"{prefix}:{term[len(namespace) :]}"
         return term_text(term)
 
 
@@ -363,6 +372,8 @@ def summary(change: Change, labels: dict[URIRef, str] | None = None, *, base_iri
     entities = sum(1 for owner in groups if owner is not None)
     lines.append("")
     added = len(change.added)
-    lines.append(f"{added} {'triple' if added == 1 else 'triples'} added, {len(change.removed)} removed, "
-                 f"{entities} {'entity' if entities == 1 else 'entities'} touched")
+    lines.append(
+        f"{added} {'triple' if added == 1 else 'triples'} added, {len(change.removed)} removed, "
+        f"{entities} {'entity' if entities == 1 else 'entities'} touched"
+    )
     return "\n".join(lines) + "\n"

@@ -15,8 +15,8 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SH
 
 from kg.config import Settings
-from kg.exchange.dataset_description import MEDIA_TYPES, ValidationStatus, describe, validation_status
 from kg.errors import InputError, NotValidated, UnsupportedFormat
+from kg.exchange.dataset_description import MEDIA_TYPES, ValidationStatus, describe, validation_status
 from kg.namespaces import all_prefixes
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import EXPORT_FORMATS, serialize_sorted
@@ -79,8 +79,9 @@ def resolve_graphs(store: EmbeddedStore, names: list[str], base_iri: str) -> lis
     for name in names:
         iri = URIRef(f"{base_iri}graph/{name}") if name in GRAPH_NAMES else URIRef(name)
         if iri not in held:
-            raise InputError(f"the store holds no graph {name!r}; choose among all, {', '.join(GRAPH_NAMES)} "
-                             "or a graph IRI")
+            raise InputError(
+                f"the store holds no graph {name!r}; choose among all, {', '.join(GRAPH_NAMES)} or a graph IRI"
+            )
         selected.append(iri)
     return selected
 
@@ -108,7 +109,7 @@ def export_prefixes(quads: list[Quad], base_iri: str) -> dict[str, str]:
     prefixes = all_prefixes(base_iri)
     ids = prefixes.pop("id")
     iris = {iri_of(term) for quad in quads for term in quad[:3]} - {None}
-    folders = {iri[len(ids):].rsplit("/", 1)[0] for iri in iris if iri.startswith(ids) and "/" in iri[len(ids):]}
+    folders = {iri[len(ids) :].rsplit("/", 1)[0] for iri in iris if iri.startswith(ids) and "/" in iri[len(ids) :]}
     for folder in sorted(folders):
         name = folder.replace("/", "-")
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9_]", name) and name not in prefixes:
@@ -116,11 +117,13 @@ def export_prefixes(quads: list[Quad], base_iri: str) -> dict[str, str]:
     return prefixes
 
 
-def export(store: EmbeddedStore, *, format: str, graphs: list[URIRef] | None, base_iri: str,
-           profile: Profile | None = None) -> bytes:
+def export(
+    store: EmbeddedStore, *, format: str, graphs: list[URIRef] | None, base_iri: str, profile: Profile | None = None
+) -> bytes:
     """Serialise ``graphs`` (default: every named graph), narrowed to ``profile`` if given."""
-    return serialize(export_quads(store, graphs if graphs is not None else store.graphs(), profile),
-                     format=format, base_iri=base_iri)
+    return serialize(
+        export_quads(store, graphs if graphs is not None else store.graphs(), profile), format=format, base_iri=base_iri
+    )
 
 
 @dataclass(frozen=True)
@@ -131,15 +134,26 @@ class Dump:
     media_type: str
 
 
-def dump(settings: Settings, *, format: str, graphs: list[str] | None = None, profile_id: str | None = None,
-         force: bool = False, store: EmbeddedStore | None = None, download_url: str | None = None,
-         endpoint_url: str | None = None) -> Dump:
+def dump(
+    settings: Settings,
+    *,
+    format: str,
+    graphs: list[str] | None = None,
+    profile_id: str | None = None,
+    force: bool = False,
+    store: EmbeddedStore | None = None,
+    download_url: str | None = None,
+    endpoint_url: str | None = None,
+) -> Dump:
     """An export of the published store with its description; NotValidated unless it passed or ``force``."""
     store = store or EmbeddedStore(settings.path("store_dir"))
     status = validation_status(store)
     if not status.passed and not force:
-        why = (f"did not pass validation ({status.violations} violations)" if status.known
-               else "carries no validation report")
+        why = (
+            f"did not pass validation ({status.violations} violations)"
+            if status.known
+            else "carries no validation report"
+        )
         raise NotValidated(f"build {store.build_id} {why}; it is not exported unless forced (--force)")
     profile = None
     if profile_id:
@@ -150,8 +164,17 @@ def dump(settings: Settings, *, format: str, graphs: list[str] | None = None, pr
     selected = resolve_graphs(store, graphs or [], settings.base_iri)
     quads = export_quads(store, selected, profile)
     payload = serialize(quads, format=format, base_iri=settings.base_iri)
-    description = describe(store, payload=payload, format=format, quads=quads, graphs=selected, status=status,
-                           base_iri=settings.base_iri, license=settings.dataset_license,
-                           profile=profile.iri if profile else None, download_url=download_url,
-                           endpoint_url=endpoint_url)
+    description = describe(
+        store,
+        payload=payload,
+        format=format,
+        quads=quads,
+        graphs=selected,
+        status=status,
+        base_iri=settings.base_iri,
+        license=settings.dataset_license,
+        profile=profile.iri if profile else None,
+        download_url=download_url,
+        endpoint_url=endpoint_url,
+    )
     return Dump(payload, description, status, MEDIA_TYPES[format])

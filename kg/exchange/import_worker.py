@@ -54,9 +54,14 @@ def write_lock_within(store_dir: Path, seconds: float = WRITE_WAIT):
     and never holds a request thread while it does."""
     from kg.store.versions import write_lock
 
-    return write_lock(store_dir, seconds, lambda: WriterBusy(
-        f"another write to the store (an import, a removal or a build) has held it for over {seconds:.0f} s; "
-        "nothing was written: try again in a moment"))
+    return write_lock(
+        store_dir,
+        seconds,
+        lambda: WriterBusy(
+            f"another write to the store (an import, a removal or a build) has held it for over {seconds:.0f} s; "
+            "nothing was written: try again in a moment"
+        ),
+    )
 
 
 # --- the parent: start the child, wait for it within the limit --------------------------------------------
@@ -72,18 +77,22 @@ def run_import(settings: Settings, **job):
     limit = settings.import_timeout
     deadline = time.monotonic() + limit  # CLOCK_MONOTONIC is one clock for every process
     request = {"settings": dataclasses.replace(settings, write_token=""), "deadline": deadline, **job}
-    with tempfile.NamedTemporaryFile(prefix="kg-import-", suffix=".pickle") as handed, \
-            tempfile.TemporaryFile() as errors:
+    with (
+        tempfile.NamedTemporaryFile(prefix="kg-import-", suffix=".pickle") as handed,
+        tempfile.TemporaryFile() as errors,
+    ):
         pickle.dump(request, handed)
         handed.flush()
         child = python_process(_CHILD, [handed.name], stdout=subprocess.PIPE, stderr=errors)
         try:
             output, publishing = _read(child, deadline)
         except TimeoutError:
-            raise ImportTimeout(f"parsing and validating the data took longer than the import time limit ({limit:g} s, "
-                                "setting import_timeout) and was stopped; nothing was written and the published "
-                                "version is unchanged. Send the data in smaller parts (POST adds to a graph) or "
-                                "ask the operator to raise import_timeout") from None
+            raise ImportTimeout(
+                f"parsing and validating the data took longer than the import time limit ({limit:g} s, "
+                "setting import_timeout) and was stopped; nothing was written and the published "
+                "version is unchanged. Send the data in smaller parts (POST adds to a graph) or "
+                "ask the operator to raise import_timeout"
+            ) from None
         finally:
             if child.poll() is None:
                 child.kill()
@@ -92,11 +101,14 @@ def run_import(settings: Settings, **job):
         if not output.startswith(RESULT):
             errors.seek(0)
             said = errors.read().decode(errors="replace")[-2000:]
-            written = ("it had begun to publish: the store may hold the data or not" if publishing
-                       else "nothing was written")
-            raise StoreError(f"the import's process ended without an answer (exit {child.returncode}); {written}. "
-                             f"It said: {said or '(nothing)'}")
-    return _answer(pickle.loads(output[len(RESULT):]))
+            written = (
+                "it had begun to publish: the store may hold the data or not" if publishing else "nothing was written"
+            )
+            raise StoreError(
+                f"the import's process ended without an answer (exit {child.returncode}); {written}. "
+                f"It said: {said or '(nothing)'}"
+            )
+    return _answer(pickle.loads(output[len(RESULT) :]))
 
 
 def _read(child: subprocess.Popen, deadline: float) -> tuple[bytes, bool]:
@@ -133,6 +145,7 @@ def _answer(outcome: tuple):
 
 # --- the child -----------------------------------------------------------------------------------------------
 
+
 def child_main() -> None:
     """Run the job in ``sys.argv[1]`` and write its outcome, pickled, on the stdout the parent reads."""
     out = os.dup(1)
@@ -155,7 +168,7 @@ def _write(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # the parent is gone or gave up
                 os._exit(1)

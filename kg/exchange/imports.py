@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,14 +25,14 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg.config import Settings
 from kg.errors import Forbidden, InputError, NotFound, StoreError, Unauthorized, ValidationFailed
-from kg.store.remote import build_graph
 from kg.namespaces import GRAPH_NAMES, graph_iri
-from kg.validation.partner_check import neighbourhood
-from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import parse_rdf
+from kg.store.remote import build_graph
 from kg.store.terms import Quad
 from kg.store.versions import publish
+from kg.validation.partner_check import neighbourhood
+from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import ValidationReport, validate_data
 
 SPDX_CHECKSUM = URIRef("http://spdx.org/rdf/terms#checksumValue")
@@ -48,15 +48,19 @@ def authorize(settings: Settings, presented: str | None) -> None:
     if not settings.write_token:
         raise Forbidden("this store is read-only: writes are enabled by the operator setting write_token")
     if not presented:
-        raise Unauthorized("a write needs the operator's token (HTTP: Authorization: Bearer <token>; "
-                           "CLI: --token or KG_TOKEN)")
+        raise Unauthorized(
+            "a write needs the operator's token (HTTP: Authorization: Bearer <token>; CLI: --token or KG_TOKEN)"
+        )
     if not hmac.compare_digest(presented.encode("utf-8"), settings.write_token.encode("utf-8")):
         raise Forbidden("the token does not match")
 
 
 def reserved_graphs(settings: Settings) -> set[URIRef]:
     """Every graph the project writes itself: the build's, the import records, and what ``kg push`` adds."""
-    return {graph_iri(settings, name) for name in GRAPH_NAMES} | {imports_graph(settings), build_graph(settings.base_iri)}
+    return {graph_iri(settings, name) for name in GRAPH_NAMES} | {
+        imports_graph(settings),
+        build_graph(settings.base_iri),
+    }
 
 
 def _partner_graph(settings: Settings, graph: str) -> URIRef:
@@ -70,9 +74,11 @@ def _partner_graph(settings: Settings, graph: str) -> URIRef:
         raise InputError(f"the graph name is not a well-formed IRI ({exc}): {graph!r}") from None
     iri = URIRef(graph)
     own = f"{settings.base_iri}graph/"
-    if iri in reserved_graphs(settings) or (graph.startswith(own) and "/" not in graph[len(own):]):
-        raise Forbidden(f"<{iri}> is a graph the project writes itself (build, imports, kg push); partner data "
-                        f"goes into a graph of its own, e.g. {own}partner/NAME or one of the partner's IRIs")
+    if iri in reserved_graphs(settings) or (graph.startswith(own) and "/" not in graph[len(own) :]):
+        raise Forbidden(
+            f"<{iri}> is a graph the project writes itself (build, imports, kg push); partner data "
+            f"goes into a graph of its own, e.g. {own}partner/NAME or one of the partner's IRIs"
+        )
     return iri
 
 
@@ -85,8 +91,17 @@ class ImportResult:
     created: bool = False  # the graph did not exist before (decided under the write lock)
 
 
-def import_data(settings: Settings, data: bytes, *, format: str, graph: str, agent: str, source_name: str,
-                token: str | None, append: bool = False) -> ImportResult:
+def import_data(
+    settings: Settings,
+    data: bytes,
+    *,
+    format: str,
+    graph: str,
+    agent: str,
+    source_name: str,
+    token: str | None,
+    append: bool = False,
+) -> ImportResult:
     """Put (or with ``append``, add) the RDF document ``data`` into the partner graph ``graph``.
 
     Triples of every graph in the document go into ``graph``. Nothing is written when the data does not
@@ -98,39 +113,53 @@ def import_data(settings: Settings, data: bytes, *, format: str, graph: str, age
 
     authorize(settings, token)
     target = _partner_graph(settings, graph)
-    return run_import(settings, data=data, format=format, target=target, agent=agent, source_name=source_name,
-                      append=append)
+    return run_import(
+        settings, data=data, format=format, target=target, agent=agent, source_name=source_name, append=append
+    )
 
 
 #: How many times an import checks its data again when another write published meanwhile.
 CHECK_ROUNDS = 3
 
 
-def import_checked(settings: Settings, data: bytes, *, format: str, target: URIRef, agent: str, source_name: str,
-                   append: bool, deadline: float | None = None, announce=lambda: None) -> ImportResult:
+def import_checked(
+    settings: Settings,
+    data: bytes,
+    *,
+    format: str,
+    target: URIRef,
+    agent: str,
+    source_name: str,
+    append: bool,
+    deadline: float | None = None,
+    announce=lambda: None,
+) -> ImportResult:
     """The import, as ``kg.exchange.import_worker``'s child runs it: parse, and check beside the published version
     without the write lock; then, under the lock, publish if that version is still current (else check
     again). ``announce`` is called once the lock is held and publishing begins; ``deadline`` (monotonic)
     bounds the wait for the lock."""
     from kg.exchange.import_worker import WRITE_WAIT, WriterBusy, write_lock_within
 
-    parsed = {(s, p, o) for s, p, o, _ in parse_rdf(data, format=format, base_iri=settings.base_iri,
-                                                   source=source_name)}
+    parsed = {
+        (s, p, o) for s, p, o, _ in parse_rdf(data, format=format, base_iri=settings.base_iri, source=source_name)
+    }
     store_dir = settings.path("store_dir")
     for _ in range(CHECK_ROUNDS):
         version = _current(store_dir)
         try:
             store = EmbeddedStore(store_dir, version=version)
-            triples = parsed | ({(s, p, o) for s, p, o, _ in store.quads([target])}
-                                if append and target in store.graphs() else set())
+            triples = parsed | (
+                {(s, p, o) for s, p, o, _ in store.quads([target])} if append and target in store.graphs() else set()
+            )
             report = _check(settings, store, triples)
         except (StoreError, OSError):
             if _current(store_dir) != version:
                 continue  # two other writes published and pruned the version while it was read
             raise
         if not report.conforms:
-            raise ValidationFailed(f"the data has {report.counts()['Violation']} SHACL violations; nothing was "
-                                   "written", report=report)
+            raise ValidationFailed(
+                f"the data has {report.counts()['Violation']} SHACL violations; nothing was written", report=report
+            )
         del store
         wait = WRITE_WAIT if deadline is None else min(WRITE_WAIT, deadline - time.monotonic() - 0.2)
         with write_lock_within(store_dir, wait):
@@ -143,8 +172,10 @@ def import_checked(settings: Settings, data: bytes, *, format: str, target: URIR
             quads = _replace_graph(settings, store, target, triples, record)
             published = publish(quads, store_dir, keep_versions=settings.keep_versions, attachments=_carried(store))
             return ImportResult(target, len(triples), published.build_id, report, created)
-    raise WriterBusy(f"other writes published {CHECK_ROUNDS} times while this data was being checked; nothing was "
-                     "written: try again in a moment")
+    raise WriterBusy(
+        f"other writes published {CHECK_ROUNDS} times while this data was being checked; nothing was "
+        "written: try again in a moment"
+    )
 
 
 def _current(store_dir: Path) -> Path:
@@ -174,33 +205,45 @@ def _check(settings: Settings, store: EmbeddedStore, triples: set) -> Validation
     data = Graph()
     for triple in triples:
         data.add(triple)
-    return validate_data(data, ontology=load_ontology(settings), shapes=load_shape_graphs(settings),
-                         context=neighbourhood(store, settings, data))
+    return validate_data(
+        data,
+        ontology=load_ontology(settings),
+        shapes=load_shape_graphs(settings),
+        context=neighbourhood(store, settings, data),
+    )
 
 
-def _import_record(settings: Settings, target: URIRef, data: bytes, agent: str, source_name: str,
-                   count: int) -> list[tuple]:
+def _import_record(
+    settings: Settings, target: URIRef, data: bytes, agent: str, source_name: str, count: int
+) -> list[tuple]:
     """PROV-O: the partner graph was generated by an import activity, associated with an agent, that used
     the file (named, with its SHA-256)."""
-    when = datetime.now(timezone.utc).replace(microsecond=0)
+    when = datetime.now(UTC).replace(microsecond=0)
     digest = hashlib.sha256(data).hexdigest()
-    activity = URIRef(f"{settings.base_iri}import/{hashlib.sha256(f'{target} {when} {digest}'.encode()).hexdigest()[:16]}")
+    activity = URIRef(
+        f"{settings.base_iri}import/{hashlib.sha256(f'{target} {when} {digest}'.encode()).hexdigest()[:16]}"
+    )
     file = URIRef(f"{activity}/file")
     person = URIRef(f"{settings.base_iri}agent/{quote(agent, safe='')}")
     return [
-        (target, RDF.type, PROV.Entity), (target, PROV.wasGeneratedBy, activity),
+        (target, RDF.type, PROV.Entity),
+        (target, PROV.wasGeneratedBy, activity),
         (target, URIRef("http://rdfs.org/ns/void#triples"), Literal(count)),
-        (activity, RDF.type, PROV.Activity), (activity, PROV.wasAssociatedWith, person),
+        (activity, RDF.type, PROV.Activity),
+        (activity, PROV.wasAssociatedWith, person),
         (activity, PROV.endedAtTime, Literal(when.isoformat(), datatype=XSD.dateTime)),
         (activity, PROV.used, file),
-        (person, RDF.type, PROV.Agent), (person, RDFS.label, Literal(agent)),
-        (file, RDF.type, PROV.Entity), (file, DCTERMS.title, Literal(source_name)),
+        (person, RDF.type, PROV.Agent),
+        (person, RDFS.label, Literal(agent)),
+        (file, RDF.type, PROV.Entity),
+        (file, DCTERMS.title, Literal(source_name)),
         (file, SPDX_CHECKSUM, Literal(digest, datatype=XSD.hexBinary)),
     ]
 
 
-def _replace_graph(settings: Settings, store: EmbeddedStore, target: URIRef, triples: set,
-                   record: list[tuple]) -> list[Quad]:
+def _replace_graph(
+    settings: Settings, store: EmbeddedStore, target: URIRef, triples: set, record: list[tuple]
+) -> list[Quad]:
     """Every quad of the store, with ``target`` holding ``triples`` and its import record replaced."""
     records = imports_graph(settings)
     kept = [q for q in store.quads() if q[3] not in (target, records)]
@@ -218,5 +261,8 @@ def _replace_graph(settings: Settings, store: EmbeddedStore, target: URIRef, tri
 
 def _carried(store: EmbeddedStore) -> dict[str, bytes]:
     """The build's validation reports, which stay true of the build's graphs after an import."""
-    return {name: body for name in ("report.json", "report.turtle", "report.text", "report.html")
-            if (body := store.attachment(name)) is not None}
+    return {
+        name: body
+        for name in ("report.json", "report.turtle", "report.text", "report.html")
+        if (body := store.attachment(name)) is not None
+    }

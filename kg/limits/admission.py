@@ -140,12 +140,17 @@ class Admission:
     def _penalised(self, client: str) -> Busy:
         left = self.penalties.remaining(client)
         if left:
-            return Busy(f"a query of this client ran past a limit of the endpoint (time or memory) a moment ago, "
-                        f"which costs a whole worker; its queries are refused for {left:.0f} s more (setting "
-                        "runaway_penalty, doubled for each repeat)", retry_after=max(1, round(left)))
-        return Busy("a query of this client ran past a limit of the endpoint not long ago: for a while it may run "
-                    "one query at a time in the whole server, and one is running; retry once it has ended",
-                    retry_after=1)
+            return Busy(
+                f"a query of this client ran past a limit of the endpoint (time or memory) a moment ago, "
+                f"which costs a whole worker; its queries are refused for {left:.0f} s more (setting "
+                "runaway_penalty, doubled for each repeat)",
+                retry_after=max(1, round(left)),
+            )
+        return Busy(
+            "a query of this client ran past a limit of the endpoint not long ago: for a while it may run "
+            "one query at a time in the whole server, and one is running; retry once it has ended",
+            retry_after=1,
+        )
 
     def _take_slot(self, client: str) -> None:
         with self._changed:
@@ -177,10 +182,14 @@ class Admission:
 
     def _refusal(self, client: str) -> str:
         if self._held[client] >= self._share() and sum(self._held.values()) < self.slots:
-            return (f"this client already runs {self._held[client]} queries, its share of this worker's "
-                    f"{self.slots} (setting max_running_queries); retry once one has ended")
-        return (f"all {self.slots} query slots of this worker stayed busy for {self.wait:g} s (settings "
-                "max_running_queries, queue_wait); retry shortly")
+            return (
+                f"this client already runs {self._held[client]} queries, its share of this worker's "
+                f"{self.slots} (setting max_running_queries); retry once one has ended"
+            )
+        return (
+            f"all {self.slots} query slots of this worker stayed busy for {self.wait:g} s (settings "
+            "max_running_queries, queue_wait); retry shortly"
+        )
 
     def punish(self, client: str) -> None:
         """``client``'s query ran away: refuse its queries for ``penalty_seconds``, in every worker."""

@@ -22,10 +22,10 @@ import queue
 import threading
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
-from kg.limits.admission import CLIENT, Admission
 from kg.errors import Unavailable
+from kg.limits.admission import CLIENT, Admission
 from kg.limits.memory_guard import GUARD, SAMPLE_SECONDS, Watch
 
 #: Seconds a client is told to wait (Retry-After) after its query overran: its worker is being replaced.
@@ -74,9 +74,15 @@ class Evaluator:
     time.
     """
 
-    def __init__(self, timeout: float | None, on_runaway: Callable[[str], None] | None = None, *,
-                 max_memory: int | None = None, admission: Admission | None = None,
-                 demote_after: float | None = None):
+    def __init__(
+        self,
+        timeout: float | None,
+        on_runaway: Callable[[str], None] | None = None,
+        *,
+        max_memory: int | None = None,
+        admission: Admission | None = None,
+        demote_after: float | None = None,
+    ):
         self.timeout = timeout
         self.demote_after = demote_after or None  # 0 or None: never
         self.on_runaway = on_runaway
@@ -112,8 +118,9 @@ class Evaluator:
         """``store.execute(**request)``, or QueryTimeout / QueryMemoryExceeded past a bound (if any)."""
         return self.call(lambda: store.execute(**request))
 
-    def call(self, work: Callable[[], object], *, what: str = "the query",
-             advice: str = "narrow it down or add a LIMIT"):
+    def call(
+        self, work: Callable[[], object], *, what: str = "the query", advice: str = "narrow it down or add a LIMIT"
+    ):
         """``work()`` on a query thread, or QueryTimeout / QueryMemoryExceeded past a bound (if any).
 
         Besides queries, the endpoint runs here what an anonymous client can make long: the check of an
@@ -168,9 +175,12 @@ class Evaluator:
             if stopped == "memory":
                 raise QueryMemoryExceeded(
                     f"{what} took more memory than the limit of {self.max_memory / 2**20:g} MiB and was stopped "
-                    f"(setting max_query_memory); {advice}")
-            raise QueryTimeout(f"{what} ran longer than the limit of {self.timeout:g} s and was stopped "
-                               f"(setting query_timeout); {advice}")
+                    f"(setting max_query_memory); {advice}"
+                )
+            raise QueryTimeout(
+                f"{what} ran longer than the limit of {self.timeout:g} s and was stopped "
+                f"(setting query_timeout); {advice}"
+            )
         status, value = outcome[0]
         if status == "error":
             raise value

@@ -8,16 +8,16 @@ state while it runs).
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import owlrl
 import rdflib.term
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from kg.reasoning import owl_rl
 from kg.errors import InconsistencyError
 from kg.namespaces import W3C_PREFIXES
+from kg.reasoning import owl_rl
 from kg.reasoning.owl_rl import Triple
 
 #: owlrl reports inconsistencies by adding triples in this namespace instead of raising.
@@ -29,8 +29,19 @@ _TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource}
 _VOCABULARIES = tuple(W3C_PREFIXES.values())
 #: Annotations have no OWL RL semantics; leaving them out of the reasoner's input saves much of its time
 #: on small graphs, where they are a large part of the input.
-_ANNOTATIONS = {RDFS.label, RDFS.comment, RDFS.isDefinedBy, RDFS.seeAlso, OWL.versionInfo,
-                SKOS.prefLabel, SKOS.altLabel, SKOS.definition, SKOS.scopeNote, SKOS.editorialNote, SKOS.example}
+_ANNOTATIONS = {
+    RDFS.label,
+    RDFS.comment,
+    RDFS.isDefinedBy,
+    RDFS.seeAlso,
+    OWL.versionInfo,
+    SKOS.prefLabel,
+    SKOS.altLabel,
+    SKOS.definition,
+    SKOS.scopeNote,
+    SKOS.editorialNote,
+    SKOS.example,
+}
 _ANNOTATION_NAMESPACES = (W3C_PREFIXES["dcterms"], W3C_PREFIXES["vann"])
 
 
@@ -61,8 +72,9 @@ def infer(ontology: Graph, asserted: Graph, *, domains_and_ranges: bool = True, 
     return inferred
 
 
-def infer_triples(ontology: Iterable[Triple], asserted: Iterable[Triple], *, domains_and_ranges: bool = True,
-                  engine: str = "auto") -> set[Triple]:
+def infer_triples(
+    ontology: Iterable[Triple], asserted: Iterable[Triple], *, domains_and_ranges: bool = True, engine: str = "auto"
+) -> set[Triple]:
     """The OWL RL entailments of ontology + asserted that are neither of them, nor trivial.
 
     With ``domains_and_ranges`` False the ontology's rdfs:domain and rdfs:range axioms are left out: that
@@ -76,8 +88,13 @@ def infer_triples(ontology: Iterable[Triple], asserted: Iterable[Triple], *, dom
     return _entailments(_given(ontology, asserted, domains_and_ranges), ontology, asserted, engine)
 
 
-def infer_closures(ontology: Iterable[Triple], asserted: Iterable[Triple], *, engine: str = "auto",
-                   encode: Callable[[set[Triple]], bytes] | None = None) -> tuple[set[Triple], set[Triple] | bytes]:
+def infer_closures(
+    ontology: Iterable[Triple],
+    asserted: Iterable[Triple],
+    *,
+    engine: str = "auto",
+    encode: Callable[[set[Triple]], bytes] | None = None,
+) -> tuple[set[Triple], set[Triple] | bytes]:
     """``infer_triples`` with and without the domain and range axioms, as a build needs both.
 
     The fast engine closes the graph without the domain and range axioms, then extends that closure with
@@ -150,8 +167,9 @@ def _owlrl_closure(given: set[Triple]) -> tuple[set[Triple], list[str]]:
     level = term_log.level
     term_log.setLevel(logging.CRITICAL)
     try:
-        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False,
-                               datatype_axioms=False).expand(closure)
+        owlrl.DeductiveClosure(
+            owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False
+        ).expand(closure)
     finally:
         term_log.setLevel(level)
         rdflib.term._toPythonMapping.clear()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
 from owlrl.DatatypeHandling import AltXSDToPYTHON
@@ -27,12 +27,21 @@ from rdflib import Literal
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
-from kg.reasoning.owl_rl_schema import (LIST_CELLS, Unsupported, close_schema, is_schema, list_items,
-                                        schema_of, unsupported)
+from kg.reasoning.owl_rl_schema import (
+    LIST_CELLS,
+    Unsupported,
+    close_schema,
+    is_schema,
+    list_items,
+    schema_of,
+    unsupported,
+)
 
 Triple = tuple[Node, Node, Node]
 
 TYPE, SUBCLASS, SUBPROPERTY = RDF.type, RDFS.subClassOf, RDFS.subPropertyOf
+
+
 class _Rules:
     """The instance rules compiled from a closed schema: for each predicate or class, what follows."""
 
@@ -73,7 +82,7 @@ class _Rules:
                 self.disjoint.add((s, o))
             elif p == OWL.members and (s, TYPE, OWL.AllDisjointClasses) in schema:
                 members = list_items(o, first, rest)
-                self.disjoint.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+                self.disjoint.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
         #: properties whose triples take part in joins, and so are indexed by subject and by object
         self.joined = set(self.transitive) | {p for _, chain in self.chains for p in chain}
         self.chains_through: dict[Node, list[tuple[Node, list[Node], int]]] = defaultdict(list)
@@ -127,13 +136,15 @@ def one_time_triples(triples: Iterable[Triple]) -> tuple[set[Triple], list[str]]
     closures of triples alike in those (with and without domain and range axioms) can share them.
     """
     problems: list[str] = []
-    found = _literal_typing(triples, problems) | {(p, TYPE, OWL.AnnotationProperty)
-                                                  for p in OWLRL_Annotation_properties}  # prp-ap
+    found = _literal_typing(triples, problems) | {
+        (p, TYPE, OWL.AnnotationProperty) for p in OWLRL_Annotation_properties
+    }  # prp-ap
     return found, problems
 
 
-def closure(triples: Iterable[Triple], *, one_time: tuple[set[Triple], list[str]] | None = None
-            ) -> tuple[set[Triple], list[str]]:
+def closure(
+    triples: Iterable[Triple], *, one_time: tuple[set[Triple], list[str]] | None = None
+) -> tuple[set[Triple], list[str]]:
     """The OWL RL closure of ``triples`` and the inconsistencies found (owlrl's messages).
 
     ``one_time`` is ``one_time_triples`` of these triples, when the caller has it already.
@@ -187,8 +198,10 @@ def extend(closed: set[Triple], axioms: Iterable[Triple]) -> tuple[set[Triple], 
     found: list[Triple] = []
     _forward(closed, rules, queue=list(added), found=found)
     # instances that made schema (a range of owl:Class, say) are among the new triples: then as ``closure``
-    while (any(is_schema(t) or t[1] in LIST_CELLS for t in itertools.chain(added, found))
-           and not schema_of(closed) <= schema):
+    while (
+        any(is_schema(t) or t[1] in LIST_CELLS for t in itertools.chain(added, found))
+        and not schema_of(closed) <= schema
+    ):
         schema = close_schema(schema_of(closed))
         rules = _Rules(schema)
         found.extend(schema - closed)
@@ -222,8 +235,9 @@ def _domain_and_range_types(closed: set[Triple], rules: _Rules) -> set[Triple]:
     return typed - closed
 
 
-def _forward(known: set[Triple], rules: _Rules, queue: list[Triple] | None = None,
-             found: list[Triple] | None = None) -> None:
+def _forward(
+    known: set[Triple], rules: _Rules, queue: list[Triple] | None = None, found: list[Triple] | None = None
+) -> None:
     """Apply the compiled instance rules to every triple of ``known`` (or only to ``queue``: the triples
     just added to a closure, whose other triples have had them applied), adding what follows to it (and
     to ``found``), to a fixpoint."""
@@ -257,8 +271,11 @@ def _forward(known: set[Triple], rules: _Rules, queue: list[Triple] | None = Non
             out.extend((s, p, z) for z in by_subject[p].get(o, ()))
             out.extend((w, p, o) for w in by_object[p].get(s, ()))
         for target, chain, position in chains_through.get(p, ()):  # prp-spo2
-            out.extend((x, target, z) for x in _walk(s, chain[:position][::-1], by_object)
-                       for z in _walk(o, chain[position + 1:], by_subject))
+            out.extend(
+                (x, target, z)
+                for x in _walk(s, chain[:position][::-1], by_object)
+                for z in _walk(o, chain[position + 1 :], by_subject)
+            )
         for triple in out:
             if triple not in known:
                 known.add(triple)

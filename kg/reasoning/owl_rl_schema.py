@@ -5,7 +5,7 @@ reasoner then compiles into lookup tables."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
@@ -17,26 +17,64 @@ TYPE, SUBCLASS, SUBPROPERTY = RDF.type, RDFS.subClassOf, RDFS.subPropertyOf
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property)
 
 #: Predicates whose triples make up the schema that the scm-* rules close and the engine compiles.
-SCHEMA_PREDICATES = frozenset({
-    SUBCLASS, SUBPROPERTY, OWL.equivalentClass, OWL.equivalentProperty, RDFS.domain, RDFS.range,
-    OWL.inverseOf, OWL.propertyChainAxiom, OWL.unionOf, OWL.intersectionOf, OWL.disjointWith, OWL.members,
-    RDF.first, RDF.rest,
-})
+SCHEMA_PREDICATES = frozenset(
+    {
+        SUBCLASS,
+        SUBPROPERTY,
+        OWL.equivalentClass,
+        OWL.equivalentProperty,
+        RDFS.domain,
+        RDFS.range,
+        OWL.inverseOf,
+        OWL.propertyChainAxiom,
+        OWL.unionOf,
+        OWL.intersectionOf,
+        OWL.disjointWith,
+        OWL.members,
+        RDF.first,
+        RDF.rest,
+    }
+)
 #: Classes whose instances are schema: properties with a characteristic, classes, disjointness axioms.
-SCHEMA_CLASSES = frozenset({
-    OWL.Class, *PROPERTY_TYPES, OWL.TransitiveProperty, OWL.SymmetricProperty, OWL.AllDisjointClasses,
-})
+SCHEMA_CLASSES = frozenset(
+    {
+        OWL.Class,
+        *PROPERTY_TYPES,
+        OWL.TransitiveProperty,
+        OWL.SymmetricProperty,
+        OWL.AllDisjointClasses,
+    }
+)
 #: OWL RL constructs the engine does not implement (equality, restrictions, keys, property axioms that
 #: only check consistency); a graph using any of them is reasoned over by owlrl.
-UNSUPPORTED_PREDICATES = frozenset({
-    OWL.sameAs, OWL.differentFrom, OWL.someValuesFrom, OWL.allValuesFrom, OWL.hasValue, OWL.maxCardinality,
-    OWL.maxQualifiedCardinality, OWL.oneOf, OWL.hasKey, OWL.complementOf, OWL.propertyDisjointWith,
-    OWL.sourceIndividual, OWL.distinctMembers,
-})
-UNSUPPORTED_CLASSES = frozenset({
-    OWL.FunctionalProperty, OWL.InverseFunctionalProperty, OWL.IrreflexiveProperty, OWL.AsymmetricProperty,
-    OWL.AllDifferent, OWL.AllDisjointProperties, OWL.NegativePropertyAssertion,
-})
+UNSUPPORTED_PREDICATES = frozenset(
+    {
+        OWL.sameAs,
+        OWL.differentFrom,
+        OWL.someValuesFrom,
+        OWL.allValuesFrom,
+        OWL.hasValue,
+        OWL.maxCardinality,
+        OWL.maxQualifiedCardinality,
+        OWL.oneOf,
+        OWL.hasKey,
+        OWL.complementOf,
+        OWL.propertyDisjointWith,
+        OWL.sourceIndividual,
+        OWL.distinctMembers,
+    }
+)
+UNSUPPORTED_CLASSES = frozenset(
+    {
+        OWL.FunctionalProperty,
+        OWL.InverseFunctionalProperty,
+        OWL.IrreflexiveProperty,
+        OWL.AsymmetricProperty,
+        OWL.AllDifferent,
+        OWL.AllDisjointProperties,
+        OWL.NegativePropertyAssertion,
+    }
+)
 
 
 class Unsupported(Exception):
@@ -115,8 +153,14 @@ def close_schema(schema: set[Triple]) -> set[Triple]:
         new: set[Triple] = set()
         for s, p, o in closed:
             if p == TYPE and o == OWL.Class:  # scm-cls
-                new.update({(s, SUBCLASS, s), (s, OWL.equivalentClass, s), (s, SUBCLASS, OWL.Thing),
-                            (OWL.Nothing, SUBCLASS, s)})
+                new.update(
+                    {
+                        (s, SUBCLASS, s),
+                        (s, OWL.equivalentClass, s),
+                        (s, SUBCLASS, OWL.Thing),
+                        (OWL.Nothing, SUBCLASS, s),
+                    }
+                )
             elif p == TYPE and o in PROPERTY_TYPES:  # scm-op, scm-dp
                 new.update({(s, SUBPROPERTY, s), (s, OWL.equivalentProperty, s)})
             elif p in (SUBCLASS, SUBPROPERTY):  # scm-sco, scm-spo, scm-eqc2, scm-eqp2

@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from kg.parallel import process_alive
 
@@ -58,8 +58,9 @@ class ConnectionLedger:
             self._open[slot] = count
 
     def fewest_elsewhere(self, slot: int | None) -> int | None:
-        counts = [self._open[other] for other, pid in enumerate(self._pids)
-                  if other != slot and pid and process_alive(pid)]
+        counts = [
+            self._open[other] for other, pid in enumerate(self._pids) if other != slot and pid and process_alive(pid)
+        ]
         return min(counts) if counts else None
 
 
@@ -69,8 +70,15 @@ class Acceptor:
     ``open_count()`` is this worker's number of clients' connections; ``serve(sock)`` takes an accepted socket.
     """
 
-    def __init__(self, loop, listener: socket.socket, ledger: ConnectionLedger, slot: int | None,
-                 open_count: Callable[[], int], serve: Callable[[socket.socket], None]):
+    def __init__(
+        self,
+        loop,
+        listener: socket.socket,
+        ledger: ConnectionLedger,
+        slot: int | None,
+        open_count: Callable[[], int],
+        serve: Callable[[socket.socket], None],
+    ):
         self.loop, self.listener, self.ledger, self.slot = loop, listener, ledger, slot
         self.open_count, self.serve = open_count, serve
         self.deferring_since: float | None = None

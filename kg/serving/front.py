@@ -103,8 +103,10 @@ class FrontWorker(Worker):
         self.loop.create_task(self.loop.connect_accepted_socket(lambda: Connection(self), sock))
 
     async def _serve(self) -> None:
-        self.acceptors = [Acceptor(self.loop, listener.sock, self.ledger, self.slot, lambda: self.clients,
-                                   self._take) for listener in self.sockets]
+        self.acceptors = [
+            Acceptor(self.loop, listener.sock, self.ledger, self.slot, lambda: self.clients, self._take)
+            for listener in self.sockets
+        ]
         for acceptor in self.acceptors:
             acceptor.start()
         while self.alive:
@@ -113,7 +115,7 @@ class FrontWorker(Worker):
                 break
             try:
                 await asyncio.wait_for(self.stopping.wait(), min(1.0, self.timeout / 4))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         for acceptor in self.acceptors:
             acceptor.close()
@@ -123,8 +125,9 @@ class FrontWorker(Worker):
             if not connection.busy and not connection.reading and connection.served:
                 connection.transport.close()
         deadline = self.loop.time() + self.grace
-        while (self.in_flight or self.parked or any(c.reading or not c.served for c in self.connections)) \
-                and self.loop.time() < deadline:
+        while (
+            self.in_flight or self.parked or any(c.reading or not c.served for c in self.connections)
+        ) and self.loop.time() < deadline:
             self.notify()
             await asyncio.sleep(0.05)
         self.ledger.release(self.slot)
@@ -164,14 +167,25 @@ class FrontWorker(Worker):
         here = connection.transport.get_extra_info("sockname") or ("", 0)
         body = b"".join(connection.body)
         environ = {
-            "REQUEST_METHOD": request.method.decode("latin-1"), "SCRIPT_NAME": "",
-            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "QUERY_STRING": query, "RAW_URI": target,
+            "REQUEST_METHOD": request.method.decode("latin-1"),
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "RAW_URI": target,
             "SERVER_PROTOCOL": "HTTP/" + request.http_version.decode("latin-1"),
-            "SERVER_NAME": str(here[0]), "SERVER_PORT": str(here[1]),
-            "REMOTE_ADDR": str(peer[0]), "REMOTE_PORT": str(peer[1]),
-            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
-            "wsgi.run_once": False, "wsgi.input_terminated": True, "CONTENT_LENGTH": str(len(body)),
+            "SERVER_NAME": str(here[0]),
+            "SERVER_PORT": str(here[1]),
+            "REMOTE_ADDR": str(peer[0]),
+            "REMOTE_PORT": str(peer[1]),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "CONTENT_LENGTH": str(len(body)),
         }
         for name, value in request.headers:
             key = name.decode("latin-1").upper().replace("-", "_")
@@ -246,15 +260,19 @@ class FrontWorker(Worker):
             connection.finish()
             self._answered(connection.client)
 
-    def log_access(self, connection: Connection, status: int, sent: int | None, seconds: float,
-                   environ: dict | None = None) -> None:
+    def log_access(
+        self, connection: Connection, status: int, sent: int | None, seconds: float, environ: dict | None = None
+    ) -> None:
         """One access-log line, through gunicorn's logger (kg.serving.server's access-log format)."""
         if environ is None:
             request = connection.request
             peer = connection.transport.get_extra_info("peername") if connection.transport else None
-            environ = {"REQUEST_METHOD": request.method.decode("latin-1") if request else "-",
-                       "RAW_URI": request.target.decode("latin-1") if request else "-",
-                       "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": peer[0] if peer else "-"}
+            environ = {
+                "REQUEST_METHOD": request.method.decode("latin-1") if request else "-",
+                "RAW_URI": request.target.decode("latin-1") if request else "-",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": peer[0] if peer else "-",
+            }
         response = SimpleNamespace(status=str(status), sent=sent, headers=[])
         self.log.access(response, SimpleNamespace(headers=[]), environ, timedelta(seconds=max(seconds, 0)))
 

@@ -23,16 +23,25 @@ MAX_HEAD_BYTES = 32 * 1024
 #: How long a refused client may go on sending (the rest of a body) before the connection is closed.
 LINGER_SECONDS = 2.0
 
-REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-           431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def error_bytes(status: int, message: str) -> bytes:
     """A whole HTTP/1.1 error response with the project's JSON error body, closing the connection."""
     body = error_body(status, message)
     extra = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS)
-    head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n")
+    head = (
+        f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n"
+    )
     return head.encode("latin-1") + body
 
 
@@ -157,11 +166,12 @@ class Connection(asyncio.Protocol):
 
     def _message(self, status: int, exc) -> str:
         if status == 414:
-            return (f"the request line is longer than {MAX_REQUEST_LINE} bytes; send a long query by POST "
-                    "(application/sparql-query or a form) instead")
+            return (
+                f"the request line is longer than {MAX_REQUEST_LINE} bytes; send a long query by POST "
+                "(application/sparql-query or a form) instead"
+            )
         if status == 413:
-            return (f"the request body is larger than the limit of {self.front.max_body} bytes "
-                    "(setting max_body_bytes)")
+            return f"the request body is larger than the limit of {self.front.max_body} bytes (setting max_body_bytes)"
         if status == 431:
             return f"the request's headers are larger than {MAX_HEAD_BYTES} bytes"
         return f"malformed HTTP request: {exc}"
@@ -182,8 +192,10 @@ class Connection(asyncio.Protocol):
         if self.busy or self.closed:
             return
         if self.reading:
-            self.refuse(408, f"the request did not arrive whole within {self.front.request_timeout:g} s "
-                             "(setting request_timeout)")
+            self.refuse(
+                408,
+                f"the request did not arrive whole within {self.front.request_timeout:g} s (setting request_timeout)",
+            )
         else:  # idle between requests
             self.transport.close()
 

@@ -18,25 +18,37 @@ from __future__ import annotations
 
 from kg.config import Settings
 from kg.errors import BadRequest, Forbidden
-from kg.sparql_text import (MAX_AMBIGUOUS, TooAmbiguous, keyword_uses, looks_like_update, nesting_depth, openers,
-                            stray_backslash)
+from kg.sparql_text import (
+    MAX_AMBIGUOUS,
+    TooAmbiguous,
+    keyword_uses,
+    looks_like_update,
+    nesting_depth,
+    openers,
+    stray_backslash,
+)
 
 
 def check_readable(text: str, settings: Settings) -> None:
     """Refuse a query too long or too deeply nested to run safely, or with a stray backslash."""
     if len(text) > settings.max_query_length:
-        raise BadRequest(f"the query is {len(text):,} characters long; the limit is {settings.max_query_length:,} "
-                         "(setting max_query_length)")
+        raise BadRequest(
+            f"the query is {len(text):,} characters long; the limit is {settings.max_query_length:,} "
+            "(setting max_query_length)"
+        )
     # the raw count bounds the depth: most queries pass without being split into tokens
     depth = _read(nesting_depth, text) if openers(text) > settings.max_query_depth else 0
     if depth > settings.max_query_depth:
-        raise BadRequest(f"the query nests braces, parentheses or brackets {depth} deep; the limit is "
-                         f"{settings.max_query_depth} (setting max_query_depth)")
+        raise BadRequest(
+            f"the query nests braces, parentheses or brackets {depth} deep; the limit is "
+            f"{settings.max_query_depth} (setting max_query_depth)"
+        )
     offset = stray_backslash(text)
     if offset is not None:
         line = text.count("\n", 0, offset) + 1
-        raise BadRequest(f"the query has a backslash outside a string, IRI or prefixed name (line {line}); "
-                         "SPARQL allows none there")
+        raise BadRequest(
+            f"the query has a backslash outside a string, IRI or prefixed name (line {line}); SPARQL allows none there"
+        )
 
 
 def _read(reader, *arguments):
@@ -45,22 +57,33 @@ def _read(reader, *arguments):
         return reader(*arguments)
     except TooAmbiguous as exc:
         line = arguments[0].count("\n", 0, exc.args[0]) + 1
-        raise BadRequest(f"the query has more than {MAX_AMBIGUOUS} places where '<' could compare two values or "
-                         f"open an IRI (the last on line {line}); put a space after '<' where it compares") from None
+        raise BadRequest(
+            f"the query has more than {MAX_AMBIGUOUS} places where '<' could compare two values or "
+            f"open an IRI (the last on line {line}); put a space after '<' where it compares"
+        ) from None
 
 
 def check_outbound(text: str, settings: Settings) -> None:
     """Refuse a SERVICE call to any endpoint the operator has not allow-listed."""
     for use in _read(keyword_uses, text, "SERVICE", "SILENT"):
         if use.glued:
-            raise Forbidden(f"SERVICE is glued to a name ({use.glued!r}), which the query engine reads as a SERVICE "
-                            "call; no outbound request is made unless the operator allow-lists the endpoint (setting "
-                            "allow_service), and then write it as SERVICE <endpoint>")
+            raise Forbidden(
+                f"SERVICE is glued to a name ({use.glued!r}), which the query engine reads as a SERVICE "
+                "call; no outbound request is made unless the operator allow-lists the endpoint (setting "
+                "allow_service), and then write it as SERVICE <endpoint>"
+            )
         if use.target is None or use.target not in settings.service_allow_list:
-            shown = (f"<{use.target}>" if use.target else "with a variable endpoint" if use.target is None
-                     else "with an endpoint that is no absolute IRI")
-            raise Forbidden(f"SERVICE {shown} is not allowed: no outbound request is made unless the operator "
-                            "allow-lists the endpoint (setting allow_service)")
+            shown = (
+                f"<{use.target}>"
+                if use.target
+                else "with a variable endpoint"
+                if use.target is None
+                else "with an endpoint that is no absolute IRI"
+            )
+            raise Forbidden(
+                f"SERVICE {shown} is not allowed: no outbound request is made unless the operator "
+                "allow-lists the endpoint (setting allow_service)"
+            )
 
 
 def check_query(query: str, protocol_dataset: bool, held: set[str], settings: Settings) -> None:
@@ -78,9 +101,13 @@ def check_query(query: str, protocol_dataset: bool, held: set[str], settings: Se
         return
     for use in _read(keyword_uses, query, "FROM", "NAMED"):
         if use.glued:
-            raise Forbidden(f"FROM is glued to a name ({use.glued!r}); write FROM <graph> or FROM NAMED <graph>, "
-                            "naming a graph of the service description")
+            raise Forbidden(
+                f"FROM is glued to a name ({use.glued!r}); write FROM <graph> or FROM NAMED <graph>, "
+                "naming a graph of the service description"
+            )
         if use.target not in held:
             shown = f"<{use.target}>" if use.target else "with no IRI"
-            raise Forbidden(f"FROM {shown} names a graph the store does not hold, and this endpoint never "
-                            "fetches graphs from the network; choose among the graphs in the service description")
+            raise Forbidden(
+                f"FROM {shown} names a graph the store does not hold, and this endpoint never "
+                "fetches graphs from the network; choose among the graphs in the service description"
+            )

@@ -36,8 +36,13 @@ def _is_iri(text: str) -> bool:
 
 
 #: lexical forms of the typed parameters: XSD's digits are ASCII ones ([0-9]; Python's \d takes '١٢' too)
-_LEXICAL = {"integer": r"[+-]?[0-9]+", "decimal": r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)",
-            "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "gYear": r"[0-9]{4}", "boolean": r"true|false"}
+_LEXICAL = {
+    "integer": r"[+-]?[0-9]+",
+    "decimal": r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)",
+    "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "gYear": r"[0-9]{4}",
+    "boolean": r"true|false",
+}
 
 
 def _is_date(text: str) -> bool:
@@ -58,9 +63,9 @@ class QueryParameterError(BadRequest):
 
 @dataclass(frozen=True)
 class Parameter:
-    name: str          # the name clients use (region)
-    variable: str      # the SPARQL variable (_region_iri)
-    kind: str          # iri, string, a language tag, or an XSD datatype local name
+    name: str  # the name clients use (region)
+    variable: str  # the SPARQL variable (_region_iri)
+    kind: str  # iri, string, a language tag, or an XSD datatype local name
     required: bool
     default: str | None = None
     enumeration: tuple[str, ...] = ()
@@ -68,7 +73,9 @@ class Parameter:
     def bind(self, raw: str) -> Node:
         """The RDF term for ``raw``; QueryParameterError when it does not fit the declared type."""
         if self.enumeration and raw not in self.enumeration:
-            raise QueryParameterError(f"parameter {self.name!r} must be one of {', '.join(self.enumeration)}; got {raw!r}")
+            raise QueryParameterError(
+                f"parameter {self.name!r} must be one of {', '.join(self.enumeration)}; got {raw!r}"
+            )
         if self.kind == "iri":
             if _is_iri(raw):
                 return URIRef(raw)
@@ -107,14 +114,18 @@ class SavedQuery:
         known = {p.name: p for p in self.parameters}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise QueryParameterError(f"query {self.id!r} has no parameter {', '.join(map(repr, unknown))}; "
-                                      f"its parameters: {', '.join(known) or 'none'}")
+            raise QueryParameterError(
+                f"query {self.id!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters: {', '.join(known) or 'none'}"
+            )
         bound = {}
         for parameter in self.parameters:
             raw = values.get(parameter.name, parameter.default)
             if raw is None or raw == "":
                 if parameter.required:
-                    raise QueryParameterError(f"query {self.id!r} needs parameter {parameter.name!r} ({parameter.describe()})")
+                    raise QueryParameterError(
+                        f"query {self.id!r} needs parameter {parameter.name!r} ({parameter.describe()})"
+                    )
                 continue
             bound[parameter.variable] = parameter.bind(raw)
         return bound
@@ -157,11 +168,26 @@ def load_query(path: Path) -> SavedQuery:
         name = match.group(2)
         default = defaults.get(name, defaults.get(variable.lstrip("_")))
         enumeration = tuple(str(v) for v in enumerations.get(name, enumerations.get(variable.lstrip("_"), [])) or [])
-        parameters.append(Parameter(name, variable, match.group(3) or "string", match.group(1) == "_",
-                                    None if default is None else str(default), enumeration))
-    return SavedQuery(path.stem, path, text, str(header.get("summary", "")).strip(),
-                      str(header.get("description", "")).strip(), tuple(header.get("tags") or ()), form,
-                      tuple(parameters))
+        parameters.append(
+            Parameter(
+                name,
+                variable,
+                match.group(3) or "string",
+                match.group(1) == "_",
+                None if default is None else str(default),
+                enumeration,
+            )
+        )
+    return SavedQuery(
+        path.stem,
+        path,
+        text,
+        str(header.get("summary", "")).strip(),
+        str(header.get("description", "")).strip(),
+        tuple(header.get("tags") or ()),
+        form,
+        tuple(parameters),
+    )
 
 
 def load_queries(folder: Path) -> dict[str, SavedQuery]:

@@ -14,8 +14,8 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from kg.limits.admission import PenaltyBox
 from kg.config import Settings
+from kg.limits.admission import PenaltyBox
 from kg.serving.connection_ledger import ConnectionLedger
 from kg.serving.front import FrontWorker
 from kg.serving.outbound_guard import leave_network, probe
@@ -73,9 +73,13 @@ def _access_logger(secret: str) -> type[Logger]:
                 request_line = request_line.replace(form, "[token]")
             status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
             sent = getattr(resp, "sent", None)
-            return {"h": environ.get("REMOTE_ADDR", "-"), "r": request_line, "s": status,
-                    "b": "-" if sent is None else str(sent),
-                    "M": request_time.seconds * 1000 + request_time.microseconds // 1000}
+            return {
+                "h": environ.get("REMOTE_ADDR", "-"),
+                "r": request_line,
+                "s": status,
+                "b": "-" if sent is None else str(sent),
+                "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            }
 
     return AccessLogger
 
@@ -132,7 +136,9 @@ def serve(settings: Settings) -> None:
     if not guarded:
         logging.getLogger("kg.serving.server").warning(
             "the query workers can open outbound connections: %s; only the query checks stand between a "
-            "query and the network", how)
+            "query and the network",
+            how,
+        )
     server, arbiter = EndpointServer(settings), os.getpid()
     try:
         server.run()

@@ -5,8 +5,8 @@ What the server, exports, diffs and imports read; ``execute`` writes its results
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, URIRef
@@ -46,7 +46,10 @@ class EmbeddedStore:
     @property
     def snapshot(self) -> tuple[Path, Path]:
         """The version's N-Quads snapshot: the quads without a blank node, and those with one."""
-        return (self.path.parent / f"{self.build_id}.{SNAPSHOT}", self.path.parent / f"{self.build_id}.{SNAPSHOT_BLANK}")
+        return (
+            self.path.parent / f"{self.build_id}.{SNAPSHOT}",
+            self.path.parent / f"{self.build_id}.{SNAPSHOT_BLANK}",
+        )
 
     def copy_in_memory(self) -> EmbeddedStore:
         """The same version, read from its snapshot into an in-memory store.
@@ -103,18 +106,24 @@ class EmbeddedStore:
         for node in nodes:
             if isinstance(node, (URIRef, BNode)):
                 for graph in names:
-                    triples += [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
-                                for q in self._store.quads_for_pattern(to_ox(node), None, None, graph)]
+                    triples += [
+                        (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
+                        for q in self._store.quads_for_pattern(to_ox(node), None, None, graph)
+                    ]
         return triples
 
     def instances(self, classes: Iterable[URIRef]) -> set[Node]:
         """Subjects typed with any of ``classes`` in any graph (asserted or inferred types alike)."""
         rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-        return {from_ox(q.subject) for c in classes
-                for q in self._store.quads_for_pattern(None, rdf_type, ox.NamedNode(str(c)), None)}
+        return {
+            from_ox(q.subject)
+            for c in classes
+            for q in self._store.quads_for_pattern(None, rdf_type, ox.NamedNode(str(c)), None)
+        }
 
-    def select(self, query: str, *, bindings: dict[str, Node] | None = None,
-               union: bool = True) -> list[dict[str, Node]]:
+    def select(
+        self, query: str, *, bindings: dict[str, Node] | None = None, union: bool = True
+    ) -> list[dict[str, Node]]:
         """Rows of a SELECT query over the union of the named graphs; ``bindings`` fix variables."""
         if bindings:
             brace = where_brace(query)
@@ -133,9 +142,18 @@ class EmbeddedStore:
     def canonical_nquads(self) -> bytes:
         return _canonical_store_nquads(self._store)
 
-    def execute(self, query: str, *, result_format: str, default_graphs: list[str] | None = None,
-                named_graphs: list[str] | None = None, bindings: dict[str, Node] | None = None,
-                max_rows: int | None = None, base_iri: str | None = None, max_bytes: int | None = None) -> Answer:
+    def execute(
+        self,
+        query: str,
+        *,
+        result_format: str,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        bindings: dict[str, Node] | None = None,
+        max_rows: int | None = None,
+        base_iri: str | None = None,
+        max_bytes: int | None = None,
+    ) -> Answer:
         """Run a query and serialise its result in ``result_format`` (a key of ``RESULT_FORMATS`` or
         ``GRAPH_FORMATS`` in kg.store.results).
 

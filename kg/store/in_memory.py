@@ -6,8 +6,8 @@ A bound value is written by pyoxigraph (validated, escaped N-Triples), so no val
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 from rdflib.term import Node
@@ -25,11 +25,12 @@ def join_values(query: str, where_brace: int, variables: list[str], rows: list[d
     header = " ".join("?" + v for v in variables)
     lines = ["(" + " ".join(str(to_ox(row[v])) if v in row else "UNDEF" for v in variables) + ")" for row in rows]
     values = f"\n  VALUES ({header}) {{\n    " + "\n    ".join(lines) + "\n  }\n"
-    return query[: where_brace + 1] + values + query[where_brace + 1:]
+    return query[: where_brace + 1] + values + query[where_brace + 1 :]
 
 
-def select_over_rows(query: str, variables: list[str], rows: list[dict[str, Node]], *,
-                     base_iri: str, where_brace: int) -> ox.QuerySolutions:
+def select_over_rows(
+    query: str, variables: list[str], rows: list[dict[str, Node]], *, base_iri: str, where_brace: int
+) -> ox.QuerySolutions:
     """Run a SELECT with ``rows`` joined as a VALUES block opened right after ``where_brace``.
 
     The cells are pyoxigraph terms, whose constructors validate them and whose ``str()`` is escaped

@@ -6,25 +6,43 @@ must be: the same quads give the same bytes in any process (exports, diffs, a da
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pyoxigraph as ox
 from rdflib.term import Node
 
 from kg.errors import InputError
-from kg.store.terms import (HasBlankNode, Quad, Triple, from_ox, ntriples_formatter, ox_quad_stream, to_ox,
-                            to_rdflib_terms)
-
+from kg.store.terms import (
+    HasBlankNode,
+    Quad,
+    Triple,
+    from_ox,
+    ntriples_formatter,
+    ox_quad_stream,
+    to_ox,
+    to_rdflib_terms,
+)
 
 #: Input formats by name, and the file extensions that imply them.
 INPUT_FORMATS: dict[str, ox.RdfFormat] = {
-    "turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS,
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "trig": ox.RdfFormat.TRIG,
+    "nquads": ox.RdfFormat.N_QUADS,
 }
 EXTENSIONS: dict[str, str] = {
-    "ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "json": "jsonld", "rdf": "rdfxml", "xml": "rdfxml",
-    "owl": "rdfxml", "trig": "trig", "nq": "nquads",
+    "ttl": "turtle",
+    "nt": "ntriples",
+    "jsonld": "jsonld",
+    "json": "jsonld",
+    "rdf": "rdfxml",
+    "xml": "rdfxml",
+    "owl": "rdfxml",
+    "trig": "trig",
+    "nq": "nquads",
 }
 
 
@@ -36,8 +54,10 @@ def format_for(path: Path, name: str | None = None) -> str:
         return name
     extension = path.suffix.lower().lstrip(".")
     if extension not in EXTENSIONS:
-        raise InputError(f"{path.name}: cannot tell the RDF format from the extension {path.suffix or '(none)'!r}; "
-                         f"use one of .{', .'.join(EXTENSIONS)} or name the format")
+        raise InputError(
+            f"{path.name}: cannot tell the RDF format from the extension {path.suffix or '(none)'!r}; "
+            f"use one of .{', .'.join(EXTENSIONS)} or name the format"
+        )
     return EXTENSIONS[extension]
 
 
@@ -57,15 +77,24 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
         quads = list(ox.parse(data, format=INPUT_FORMATS[format], base_iri=base_iri))
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
         if "LoadDocumentCallback" in str(exc):  # pyoxigraph's words for a remote context it will not load
-            raise InputError(f"{source}: the JSON-LD names a remote @context, and remote contexts are never "
-                             "fetched; put the context inline in the document") from exc
+            raise InputError(
+                f"{source}: the JSON-LD names a remote @context, and remote contexts are never "
+                "fetched; put the context inline in the document"
+            ) from exc
         # pyoxigraph's message already names the line and column
         raise InputError(f"{source}: not valid {format}: {exc}") from exc
     if not quads:
         raise InputError(f"{source}: the file holds no RDF statements")
     try:
-        return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
-                 None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in quads]
+        return [
+            (
+                from_ox(q.subject),
+                from_ox(q.predicate),
+                from_ox(q.object),
+                None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name),
+            )
+            for q in quads
+        ]
     except TypeError as exc:  # an RDF 1.2 triple term, which the graph's model has no place for
         raise InputError(f"{source}: {exc}; RDF 1.2 triple terms are not accepted") from exc
 
@@ -80,9 +109,11 @@ def _refuse_xml_entities(data: bytes, source: str) -> None:
     try:
         defusedxml.ElementTree.fromstring(data)
     except DefusedXmlException as exc:
-        raise InputError(f"{source}: the RDF/XML declares entities ({exc}); entity declarations are refused, "
-                         "since they can read local files or expand without bound. Write the values out, or "
-                         "send Turtle") from exc
+        raise InputError(
+            f"{source}: the RDF/XML declares entities ({exc}); entity declarations are refused, "
+            "since they can read local files or expand without bound. Write the values out, or "
+            "send Turtle"
+        ) from exc
     except xml.etree.ElementTree.ParseError as exc:
         raise InputError(f"{source}: not valid rdfxml: {exc}") from exc
 
@@ -116,8 +147,10 @@ def in_graph(text: bytes, graph: str) -> bytes:
 
 def ntriples(triples: Iterable[Triple]) -> bytes:
     """Triples as an N-Triples document (for sending to a remote store)."""
-    return ox.serialize([ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples],
-                        format=ox.RdfFormat.N_TRIPLES) or b""
+    return (
+        ox.serialize([ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples], format=ox.RdfFormat.N_TRIPLES)
+        or b""
+    )
 
 
 def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
@@ -126,11 +159,19 @@ def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
     Labels depend on the whole input: relabel small independent pieces (one blank-node structure at a
     time) when comparing datasets that differ elsewhere. A ``None`` graph is the default graph.
     """
-    dataset = ox.Dataset([ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph() if g is None else to_ox(g))
-                          for s, p, o, g in quads])
+    dataset = ox.Dataset(
+        [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph() if g is None else to_ox(g)) for s, p, o, g in quads]
+    )
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
-             None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name)) for q in dataset]
+    return [
+        (
+            from_ox(q.subject),
+            from_ox(q.predicate),
+            from_ox(q.object),
+            None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name),
+        )
+        for q in dataset
+    ]
 
 
 def sorted_nquads(quads: Iterable[Quad]) -> bytes:
@@ -154,9 +195,14 @@ def xml_safe(term):
 
 
 #: Formats that ``serialize_sorted`` writes, and whether they carry graph names.
-EXPORT_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, False), "ntriples": (ox.RdfFormat.N_TRIPLES, False),
-                  "jsonld": (ox.RdfFormat.JSON_LD, True), "rdfxml": (ox.RdfFormat.RDF_XML, False),
-                  "trig": (ox.RdfFormat.TRIG, True), "nquads": (ox.RdfFormat.N_QUADS, True)}
+EXPORT_FORMATS = {
+    "turtle": (ox.RdfFormat.TURTLE, False),
+    "ntriples": (ox.RdfFormat.N_TRIPLES, False),
+    "jsonld": (ox.RdfFormat.JSON_LD, True),
+    "rdfxml": (ox.RdfFormat.RDF_XML, False),
+    "trig": (ox.RdfFormat.TRIG, True),
+    "nquads": (ox.RdfFormat.N_QUADS, True),
+}
 
 
 def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, str] | None = None) -> bytes:

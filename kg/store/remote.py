@@ -13,16 +13,15 @@ A small graph (``…/graph/build``) records the build id and the build's validat
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF
-from SPARQLWrapper import POST, SPARQLWrapper, URLENCODED
+from SPARQLWrapper import POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from kg.config import Settings
@@ -58,8 +57,9 @@ class RemoteStore:
 
     # --- the protocol -----------------------------------------------------------------------------------
 
-    def _request(self, query: str, accept: str, default_graphs: list[str] | None,
-                 named_graphs: list[str] | None) -> bytes:
+    def _request(
+        self, query: str, accept: str, default_graphs: list[str] | None, named_graphs: list[str] | None
+    ) -> bytes:
         client = SPARQLWrapper(self.query_url, agent=self.user_agent)
         client.setMethod(POST)
         client.setRequestMethod(URLENCODED)
@@ -91,10 +91,12 @@ class RemoteStore:
             if "QueryBadFormed" in type(exc).__name__:
                 raise QuerySyntaxError(f"the remote store refused the query: {message}") from exc
             raise StoreError(f"the remote store at {self.query_url} failed: {message}") from exc
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise StoreError(f"the remote store at {self.query_url} cannot be reached or did not answer within "
-                             f"{self.timeout:g} s ({reason})") from exc
+            raise StoreError(
+                f"the remote store at {self.query_url} cannot be reached or did not answer within "
+                f"{self.timeout:g} s ({reason})"
+            ) from exc
 
     def _read_by(self, response, deadline: float) -> bytes:
         """The response body, or StoreError once ``deadline`` passes.
@@ -106,8 +108,9 @@ class RemoteStore:
         while chunk := response.read1(65536):
             chunks.append(chunk)
             if time.monotonic() > deadline:
-                raise StoreError(f"the remote store at {self.query_url} did not finish its answer within "
-                                 f"{self.timeout:g} s")
+                raise StoreError(
+                    f"the remote store at {self.query_url} did not finish its answer within {self.timeout:g} s"
+                )
         return b"".join(chunks)
 
     def _dataset(self, query: str, default_graphs, named_graphs) -> tuple[list[str] | None, list[str] | None]:
@@ -118,9 +121,17 @@ class RemoteStore:
         everything = [str(g) for g in self.graphs()]
         return everything, everything
 
-    def execute(self, query: str, *, result_format: str, default_graphs: list[str] | None = None,
-                named_graphs: list[str] | None = None, bindings=None, max_rows: int | None = None,
-                base_iri: str | None = None) -> Answer:
+    def execute(
+        self,
+        query: str,
+        *,
+        result_format: str,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        bindings=None,
+        max_rows: int | None = None,
+        base_iri: str | None = None,
+    ) -> Answer:
         """As ``EmbeddedStore.execute``: the remote store evaluates, and our serialisers write the result."""
         if bindings:
             brace = where_brace(query)
@@ -148,17 +159,23 @@ class RemoteStore:
 
     def ask(self, query: str, *, union: bool = True) -> bool:
         default_graphs, named_graphs = self._dataset(query, None, None) if union else (None, None)
-        return bool(solution_rows(self._request(query, "application/sparql-results+json", default_graphs,
-                                                named_graphs)))
+        return bool(
+            solution_rows(self._request(query, "application/sparql-results+json", default_graphs, named_graphs))
+        )
 
     # --- what the web layer asks of a store -------------------------------------------------------------
 
     @property
     def build_id(self) -> str:
         """The build pushed last (recorded by ``push``), or "unknown" for a store we did not fill."""
-        rows = solution_rows(self._request(
-            f"SELECT ?id WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{OWL.versionInfo}> ?id }} }}",
-            "application/sparql-results+json", None, None))
+        rows = solution_rows(
+            self._request(
+                f"SELECT ?id WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{OWL.versionInfo}> ?id }} }}",
+                "application/sparql-results+json",
+                None,
+                None,
+            )
+        )
         return str(rows[0]["id"]) if rows else "unknown"
 
     @property
@@ -168,15 +185,22 @@ class RemoteStore:
     def graphs(self) -> list[URIRef]:
         build = self.build_id
         if self._graphs is None or self._graphs[0] != build:
-            rows = solution_rows(self._request("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                               "application/sparql-results+json", None, None))
+            rows = solution_rows(
+                self._request(
+                    "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "application/sparql-results+json", None, None
+                )
+            )
             self._graphs = (build, sorted(r["g"] for r in rows if r["g"] != build_graph(self.base_iri)))
         return list(self._graphs[1])
 
     def quads(self, graphs: list[URIRef] | None = None) -> Iterator[Quad]:
         for graph in graphs if graphs is not None else self.graphs():
-            body = self._request(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
-                                 "application/n-triples", None, None)
+            body = self._request(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+                "application/n-triples",
+                None,
+                None,
+            )
             if body.strip():
                 for s, p, o, _ in parse_rdf(body, format="ntriples", base_iri=self.base_iri, source=str(graph)):
                     yield s, p, o, graph
@@ -189,9 +213,14 @@ class RemoteStore:
         """The build's JSON validation report, which ``push`` stores in the build graph; nothing else."""
         if name != "report.json":
             return None
-        rows = solution_rows(self._request(
-            f"SELECT ?report WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{RDF.value}> ?report }} }}",
-            "application/sparql-results+json", None, None))
+        rows = solution_rows(
+            self._request(
+                f"SELECT ?report WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{RDF.value}> ?report }} }}",
+                "application/sparql-results+json",
+                None,
+                None,
+            )
+        )
         return str(rows[0]["report"]).encode("utf-8") if rows else None
 
     def instances(self, classes: Iterable[URIRef]) -> set:
@@ -210,15 +239,16 @@ def open_store(settings: Settings):
 
 # --- loading a build into a remote store --------------------------------------------------------------
 
+
 def _batches(triples: list[Triple], size: int) -> Iterator[list[Triple]]:
     """Batches of triples; every triple with a blank node goes in the first batch, since a blank node
     written in two documents would become two nodes."""
     blank = [t for t in triples if isinstance(t[0], BNode) or isinstance(t[2], BNode)]
     ground = [t for t in triples if not (isinstance(t[0], BNode) or isinstance(t[2], BNode))]
-    first, rest = blank + ground[: max(0, size - len(blank))], ground[max(0, size - len(blank)):]
+    first, rest = blank + ground[: max(0, size - len(blank))], ground[max(0, size - len(blank)) :]
     yield first
     for start in range(0, len(rest), size):
-        yield rest[start:start + size]
+        yield rest[start : start + size]
 
 
 def _send(method: str, data_url: str, graph: URIRef, body: bytes, timeout: float, token: str | None) -> None:
@@ -234,13 +264,24 @@ def _send(method: str, data_url: str, graph: URIRef, body: bytes, timeout: float
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:300].decode("utf-8", "replace")
         raise StoreError(f"the remote store refused {method} of <{graph}>: HTTP {exc.code} {detail}") from exc
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
-        raise StoreError(f"the remote store at {data_url} cannot be reached or did not answer "
-                         f"({getattr(exc, 'reason', exc)}); rerun the push to complete it") from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        raise StoreError(
+            f"the remote store at {data_url} cannot be reached or did not answer "
+            f"({getattr(exc, 'reason', exc)}); rerun the push to complete it"
+        ) from exc
 
 
-def push(store: EmbeddedStore, *, data_url: str, query_url: str, base_iri: str, batch_size: int = 50_000,
-         timeout: float = 300, token: str | None = None, progress: Progress = lambda message: None) -> dict:
+def push(
+    store: EmbeddedStore,
+    *,
+    data_url: str,
+    query_url: str,
+    base_iri: str,
+    batch_size: int = 50_000,
+    timeout: float = 300,
+    token: str | None = None,
+    progress: Progress = lambda message: None,
+) -> dict:
     """Load every named graph of ``store`` into the remote store, then check the counts there.
 
     Returns the triples per graph. Raises StoreError naming the graph that failed; rerunning completes it.
@@ -253,8 +294,10 @@ def push(store: EmbeddedStore, *, data_url: str, query_url: str, base_iri: str, 
         counts[graph] = len(triples)
         for index, batch in enumerate(_batches(triples, batch_size)):
             _send("PUT" if index == 0 else "POST", data_url, graph, ntriples(batch), timeout, token)
-            progress(f"  [{number}/{len(graphs)}] <{graph}>: {min(len(triples), (index + 1) * batch_size)}"
-                     f"/{len(triples)} triples")
+            progress(
+                f"  [{number}/{len(graphs)}] <{graph}>: {min(len(triples), (index + 1) * batch_size)}"
+                f"/{len(triples)} triples"
+            )
     report = store.attachment("report.json")
     record = [(URIRef(f"{base_iri}dataset"), OWL.versionInfo, Literal(store.build_id))]
     if report is not None:
@@ -268,4 +311,3 @@ def push(store: EmbeddedStore, *, data_url: str, query_url: str, base_iri: str, 
             raise StoreError(f"after the push the remote store holds {held} triples in <{graph}>, not {expected}")
     progress(f"pushed {sum(counts.values())} triples in {len(counts)} graphs in {time.perf_counter() - started:.1f} s")
     return counts
-

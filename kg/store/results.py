@@ -14,12 +14,21 @@ from kg.errors import StoreError
 from kg.store.rdf_io import xml_safe
 from kg.store.terms import rows
 
-
 #: Query result formats by name: solutions and booleans, and graphs.
-RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
-                  "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
-GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
-                 "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
+RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "trig": ox.RdfFormat.TRIG,
+    "nquads": ox.RdfFormat.N_QUADS,
+}
 #: Graph formats that carry graph names: a query's triples are written into their default graph.
 DATASET_FORMATS = {"trig", "nquads"}
 
@@ -55,7 +64,7 @@ class _RowCountingOutput:
         self.size += len(data)
         joined = self._tail + data
         self.count += joined.count(self.marker)
-        self._tail = joined[-(len(self.marker) - 1):] if len(self.marker) > 1 else b""
+        self._tail = joined[-(len(self.marker) - 1) :] if len(self.marker) > 1 else b""
         if self.over:
             raise _EnoughRows
         return len(data)
@@ -82,8 +91,9 @@ class _RowCountingOutput:
 _ROW_MARKERS = {"json": (b"},{", 1), "xml": (b"<result>", 0), "tsv": (b"\n", -1), "csv": (b"\n", -1)}
 
 
-def within_cap(solutions: ox.QuerySolutions, result_format: str, max_rows: int | None,
-               max_bytes: int | None = None) -> bytes | None:
+def within_cap(
+    solutions: ox.QuerySolutions, result_format: str, max_rows: int | None, max_bytes: int | None = None
+) -> bytes | None:
     """The whole result in ``result_format`` when it surely has at most ``max_rows`` rows and
     ``max_bytes`` bytes, else None.
 
@@ -100,8 +110,9 @@ def within_cap(solutions: ox.QuerySolutions, result_format: str, max_rows: int |
     return output.text()
 
 
-def capped_solutions(solutions: ox.QuerySolutions, result_format: str, max_rows: int | None,
-                     max_bytes: int | None = None) -> Answer:
+def capped_solutions(
+    solutions: ox.QuerySolutions, result_format: str, max_rows: int | None, max_bytes: int | None = None
+) -> Answer:
     """The first ``max_rows`` solutions that fit in ``max_bytes``, serialised by pyoxigraph all the same.
 
     pyoxigraph serialises only whole result iterators, so the solutions are written as TSV (one row per
@@ -147,8 +158,9 @@ def _line_end(text: bytes, lines: int) -> int | None:
     return at + 1
 
 
-def capped_triples(triples: ox.QueryTriples, result_format: str, max_rows: int | None,
-                   max_bytes: int | None = None) -> Answer:
+def capped_triples(
+    triples: ox.QueryTriples, result_format: str, max_rows: int | None, max_bytes: int | None = None
+) -> Answer:
     """At most ``max_rows`` triples in ``result_format``, in at most ``max_bytes``: the writer takes the
     triples as they come and is stopped past the bound, and then writes fewer again until they fit."""
     kept: list = []
@@ -197,8 +209,9 @@ def reserialize_solutions(document: bytes, result_format: str, max_rows: int | N
 def reserialize_triples(document: bytes, result_format: str, max_rows: int | None) -> Answer:
     """An N-Triples graph (from a remote store) in ``result_format``, cut at ``max_rows`` triples."""
     try:
-        triples = [ox.Triple(q.subject, q.predicate, q.object)
-                   for q in ox.parse(document, format=ox.RdfFormat.N_TRIPLES)]
+        triples = [
+            ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(document, format=ox.RdfFormat.N_TRIPLES)
+        ]
     except (SyntaxError, ValueError) as exc:
         raise StoreError(f"the remote store sent a graph that is not N-Triples: {exc}") from exc
     return capped_triples(iter(triples), result_format, max_rows)

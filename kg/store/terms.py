@@ -6,7 +6,7 @@ here, including literals in the canonical form the store keeps ("52.0" -> "52") 
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -59,8 +59,10 @@ def canonical_literals(literals: Iterable[ox.Literal]) -> dict[ox.Literal, ox.Li
     """The canonical form the store keeps of each literal whose form differs ("52.0" -> "52")."""
     literals = list(literals)
     scratch = ox.Store()
-    scratch.extend(ox.Quad(ox.NamedNode(f"urn:x-literal:{i}"), ox.NamedNode("urn:x-value"), literal)
-                   for i, literal in enumerate(literals))
+    scratch.extend(
+        ox.Quad(ox.NamedNode(f"urn:x-literal:{i}"), ox.NamedNode("urn:x-value"), literal)
+        for i, literal in enumerate(literals)
+    )
     stored = ((literals[int(q.subject.value.rsplit(":", 1)[1])], q.object) for q in scratch)
     return {literal: kept for literal, kept in stored if kept != literal}
 
@@ -111,6 +113,7 @@ def _once_per_object(convert):
         if found is None or found[0] is not term:
             found = answers[id(term)] = (term, convert(term))
         return found[1]
+
     return converted
 
 

@@ -16,9 +16,9 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 import xxhash
@@ -35,8 +35,14 @@ class PublishedVersion:
     reused: bool
 
 
-def publish(quads: Iterable[Quad], store_dir: Path, *, keep_versions: int,
-            attachments: dict[str, bytes] | None = None, texts: Iterable[bytes] = ()) -> PublishedVersion:
+def publish(
+    quads: Iterable[Quad],
+    store_dir: Path,
+    *,
+    keep_versions: int,
+    attachments: dict[str, bytes] | None = None,
+    texts: Iterable[bytes] = (),
+) -> PublishedVersion:
     """Load a dataset into a new store version and make it current, atomically (``stage``, then commit).
 
     On any failure the previous ``current`` store is untouched and the partial version is removed.
@@ -140,8 +146,12 @@ class StagedVersion:
 
     def _fill_beside(self, snapshot: Path, blank: Path, *, fresh: bool, spawn_from: int) -> Spawned:
         code = "import sys\nfrom kg.store.versions import fill_staging\nfill_staging(*sys.argv[1:4], sys.argv[4] == 'fresh')"
-        return Spawned(code, [str(self.staging), str(snapshot), str(blank), "fresh" if fresh else "add"],
-                       lambda: self._fill(snapshot, blank, fresh=fresh), here=snapshot.stat().st_size < spawn_from)
+        return Spawned(
+            code,
+            [str(self.staging), str(snapshot), str(blank), "fresh" if fresh else "add"],
+            lambda: self._fill(snapshot, blank, fresh=fresh),
+            here=snapshot.stat().st_size < spawn_from,
+        )
 
     def add(self, quads: Iterable[Quad]) -> None:
         """Add ``quads`` to the version: to its name now, to its snapshot on ``commit``, to its store by
@@ -202,10 +212,12 @@ class StagedVersion:
 
 
 _OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")  # how pyoxigraph's Rust I/O errors name theirs
-_WRITE_ADVICE = {errno.ENOSPC: "the disk is full: free space there, then run it again",
-                 errno.EDQUOT: "the disk quota is used up: free space there, then run it again",
-                 errno.EROFS: "the folder is on a read-only file system: point store_dir at a writable one",
-                 errno.EACCES: "this user may not write there: fix the folder's permissions or point store_dir elsewhere"}
+_WRITE_ADVICE = {
+    errno.ENOSPC: "the disk is full: free space there, then run it again",
+    errno.EDQUOT: "the disk quota is used up: free space there, then run it again",
+    errno.EROFS: "the folder is on a read-only file system: point store_dir at a writable one",
+    errno.EACCES: "this user may not write there: fix the folder's permissions or point store_dir elsewhere",
+}
 
 
 def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
@@ -221,8 +233,10 @@ def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
     if number is None:
         number = next((n for n in _WRITE_ADVICE if os.strerror(n) in text), None)
     advice = _WRITE_ADVICE.get(number, "see the reason above")
-    return StoreError(f"cannot {action} the store in {store_dir}: {exc}; {advice}. "
-                      "The published version is unchanged and still served.")
+    return StoreError(
+        f"cannot {action} the store in {store_dir}: {exc}; {advice}. "
+        "The published version is unchanged and still served."
+    )
 
 
 #: The attachments holding a version's quads as N-Quads: those without a blank node, and those with one.
@@ -232,15 +246,20 @@ SNAPSHOT, SNAPSHOT_BLANK = "nq", "blank.nq"
 def _nquads(quads: Iterable[Quad]) -> tuple[bytes, bytes]:
     """rdflib quads as N-Quads text: those without a blank node, and those with one (see ``load_snapshot``)."""
     with_blank_nodes: list[ox.Quad] = []
-    text = ox.serialize(_set_aside_blank_nodes(ox_quad_stream(quads), with_blank_nodes),
-                        format=ox.RdfFormat.N_QUADS) or b""
+    text = (
+        ox.serialize(_set_aside_blank_nodes(ox_quad_stream(quads), with_blank_nodes), format=ox.RdfFormat.N_QUADS)
+        or b""
+    )
     return text, ox.serialize(with_blank_nodes, format=ox.RdfFormat.N_QUADS) or b""
 
 
 def _has_blank_node(quad: ox.Quad) -> bool:
     # a quoted triple counts too: it may hold one
-    return not (isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, (ox.NamedNode, ox.Literal))
-                and not isinstance(quad.graph_name, ox.BlankNode))
+    return not (
+        isinstance(quad.subject, ox.NamedNode)
+        and isinstance(quad.object, (ox.NamedNode, ox.Literal))
+        and not isinstance(quad.graph_name, ox.BlankNode)
+    )
 
 
 def _set_aside_blank_nodes(quads: Iterable[ox.Quad], aside: list[ox.Quad]) -> Iterator[ox.Quad]:
@@ -353,8 +372,11 @@ def _point_current(store_dir: Path, target: Path) -> None:
 
 
 def _prune(versions: Path, *, keep: int, current: Path) -> None:
-    published = sorted((p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                       key=lambda p: p.stat().st_mtime, reverse=True)
+    published = sorted(
+        (p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     # the current version is the newest too (publish touches it), so the others kept are the next ones
     kept = {current} | set([p for p in published if p != current][: keep - 1])
     for path in published:

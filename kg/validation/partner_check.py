@@ -10,14 +10,15 @@ from rdflib import Graph, URIRef
 from kg.config import Settings
 from kg.errors import InputError
 from kg.namespaces import graph_iri
-from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import format_for, parse_rdf
+from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import ValidationReport, validate_data
 
 
-def validate_files(settings: Settings, paths: list[Path], *, format: str | None = None,
-                   context: bool = True) -> ValidationReport:
+def validate_files(
+    settings: Settings, paths: list[Path], *, format: str | None = None, context: bool = True
+) -> ValidationReport:
     """Check partner files against the shapes and the ontology.
 
     With ``context`` and a published store, the data is checked beside the published graph, so that it
@@ -32,8 +33,9 @@ def validate_files(settings: Settings, paths: list[Path], *, format: str | None 
     return validate_documents(settings, documents, context=context)
 
 
-def validate_documents(settings: Settings, documents: list[tuple[bytes, str, str]], *,
-                       context: bool = True) -> ValidationReport:
+def validate_documents(
+    settings: Settings, documents: list[tuple[bytes, str, str]], *, context: bool = True
+) -> ValidationReport:
     """Check RDF documents, given as (data, format name, source name), as ``validate_files`` does."""
     data = Graph()
     for raw, fmt, source in documents:

@@ -13,8 +13,12 @@ from kg.namespaces import all_prefixes
 from kg.validation.shacl_check import SEVERITIES, Result, ValidationReport
 
 FORMATS = ("text", "json", "turtle", "html")
-MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "json": "application/json", "turtle": "text/turtle",
-               "html": "text/html; charset=utf-8"}
+MEDIA_TYPES = {
+    "text": "text/plain; charset=utf-8",
+    "json": "application/json",
+    "turtle": "text/turtle",
+    "html": "text/html; charset=utf-8",
+}
 
 
 def _short(term, prefixes: dict[str, str]) -> str:
@@ -27,7 +31,7 @@ def _short(term, prefixes: dict[str, str]) -> str:
     text = str(term)
     for prefix, namespace in prefixes.items():
         if text.startswith(namespace) and text != namespace:
-            return f"{prefix}:{text[len(namespace):]}"
+            return f"{prefix}:{text[len(namespace) :]}"
     return f"<{text}>" if isinstance(term, URIRef) else text
 
 
@@ -52,14 +56,20 @@ def to_json(report: ValidationReport, *, base_iri: str) -> bytes:
     body = {
         "conforms": report.conforms,
         "counts": report.counts(),
-        "results": [{
-            "severity": r.severity, "shape": r.shape, "constraint": r.constraint,
-            "focus": str(r.focus), "focus_label": r.focus_label,
-            "path": str(r.path) if r.path is not None else None,
-            "value": str(r.value) if r.value is not None else None,
-            "message": r.message,
-            "citations": [{"source": c.file, "paragraph": c.paragraph} for c in r.citations],
-        } for r in report.results],
+        "results": [
+            {
+                "severity": r.severity,
+                "shape": r.shape,
+                "constraint": r.constraint,
+                "focus": str(r.focus),
+                "focus_label": r.focus_label,
+                "path": str(r.path) if r.path is not None else None,
+                "value": str(r.value) if r.value is not None else None,
+                "message": r.message,
+                "citations": [{"source": c.file, "paragraph": c.paragraph} for c in r.citations],
+            }
+            for r in report.results
+        ],
     }
     return (json.dumps(body, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -74,9 +84,14 @@ def to_text(report: ValidationReport, *, base_iri: str) -> bytes:
             lines.append(f"  {results[0].message}")
             for r in results:
                 who = f"{r.focus_label} " if r.focus_label else ""
-                detail = "".join(f"  {name}: {_short(v, prefixes)}" for name, v in (("path", r.path), ("value", r.value))
-                                 if v is not None and v != r.focus)
-                cited = "; ".join(f"{c.file}" + (f" paragraph {c.paragraph}" if c.paragraph else "") for c in r.citations)
+                detail = "".join(
+                    f"  {name}: {_short(v, prefixes)}"
+                    for name, v in (("path", r.path), ("value", r.value))
+                    if v is not None and v != r.focus
+                )
+                cited = "; ".join(
+                    f"{c.file}" + (f" paragraph {c.paragraph}" if c.paragraph else "") for c in r.citations
+                )
                 lines.append(f"  - {who}{_short(r.focus, prefixes)}{detail}" + (f"  [{cited}]" if cited else ""))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -90,10 +105,17 @@ def to_turtle(report: ValidationReport, *, base_iri: str) -> bytes:
 
 def to_html(report: ValidationReport, *, base_iri: str) -> bytes:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    template = environment.from_string(resources.files("kg").joinpath("templates/report.html").read_text(encoding="utf-8"))
+    template = environment.from_string(
+        resources.files("kg").joinpath("templates/report.html").read_text(encoding="utf-8")
+    )
     prefixes = _prefixes(base_iri)
-    page = template.render(summary=_summary(report), conforms=report.conforms, counts=report.counts(),
-                           groups=_grouped(report), short=lambda t: _short(t, prefixes))
+    page = template.render(
+        summary=_summary(report),
+        conforms=report.conforms,
+        counts=report.counts(),
+        groups=_grouped(report),
+        short=lambda t: _short(t, prefixes),
+    )
     return page.encode("utf-8")
 
 

@@ -55,9 +55,9 @@ def _rebase(graph: Graph, base_iri: str) -> Graph:
 
     def swap(term):
         if isinstance(term, URIRef) and str(term).startswith(DEFAULT_BASE):
-            return URIRef(base_iri + term[len(DEFAULT_BASE):])
+            return URIRef(base_iri + term[len(DEFAULT_BASE) :])
         if isinstance(term, Literal) and term.datatype == XSD.anyURI and str(term).startswith(DEFAULT_BASE):
-            return Literal(base_iri + term[len(DEFAULT_BASE):], datatype=XSD.anyURI)
+            return Literal(base_iri + term[len(DEFAULT_BASE) :], datatype=XSD.anyURI)
         return term
 
     moved = Graph()

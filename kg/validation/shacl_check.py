@@ -11,23 +11,23 @@ entities resolve; only results about the partner's own nodes are reported.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Union
+from typing import Union
 
 import pyoxigraph as ox
-
 from pyshacl import validate as pyshacl_validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from kg.validation import shacl
 from kg.errors import SeedTableError
 from kg.reasoning.entailments import infer_triples
 from kg.reasoning.owl_rl import Triple
 from kg.store.in_memory import memory_store, store_rows, store_triples
 from kg.store.terms import to_ox
+from kg.validation import shacl
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,19 @@ def _run(data: ox.Store, shapes: Graph) -> Graph:
 def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
     # advanced: the provenance shapes use SPARQL targets (SHACL Advanced Features). pyshacl adds triples to
     # the shapes graph it is given, so it gets a copy and the published shapes stay as read.
-    conforms, results, text = pyshacl_validate(data, shacl_graph=_union(shapes), ont_graph=None, inference="none",
-                                     abort_on_first=False, allow_warnings=True, advanced=True,
-                                     allow_infos=True, meta_shacl=False, js=False, debug=False)
+    conforms, results, text = pyshacl_validate(
+        data,
+        shacl_graph=_union(shapes),
+        ont_graph=None,
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=True,
+        allow_infos=True,
+        meta_shacl=False,
+        js=False,
+        debug=False,
+    )
     if not isinstance(results, Graph):  # pyshacl could not use the shapes at all
         raise SeedTableError(f"the SHACL shapes cannot be used: {text.strip()}")
     return results
@@ -166,16 +176,19 @@ def _results(report: Graph, data: ox.Store, provenance: ox.Store | None) -> list
         focus = report.value(node, SH.focusNode)
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
-        results.append(Result(
-            severity=_SEVERITY.get(report.value(node, SH.resultSeverity), "Violation"),
-            shape=str(report.value(node, SH.sourceShape)),
-            focus=focus, focus_label=labels.get(focus),
-            path=path if isinstance(path, URIRef) else None,
-            value=value,
-            message=str(report.value(node, SH.resultMessage) or ""),
-            constraint=str(report.value(node, SH.sourceConstraintComponent)).rsplit("#", 1)[-1],
-            citations=_citations(records.get(focus, []), path, value) if provenance is not None else (),
-        ))
+        results.append(
+            Result(
+                severity=_SEVERITY.get(report.value(node, SH.resultSeverity), "Violation"),
+                shape=str(report.value(node, SH.sourceShape)),
+                focus=focus,
+                focus_label=labels.get(focus),
+                path=path if isinstance(path, URIRef) else None,
+                value=value,
+                message=str(report.value(node, SH.resultMessage) or ""),
+                constraint=str(report.value(node, SH.sourceConstraintComponent)).rsplit("#", 1)[-1],
+                citations=_citations(records.get(focus, []), path, value) if provenance is not None else (),
+            )
+        )
     return results
 
 
@@ -185,8 +198,13 @@ def _citations(records: list[dict], path: Node | None, value: Node | None) -> tu
     if isinstance(path, URIRef):
         matching = [r for r in records if r["predicate"] == path and (value is None or r["object"] == value)]
         records = matching or [r for r in records if r["predicate"] == RDF.type]
-    citations = {Citation(str(r["source"]).rsplit("/", 1)[-1] if "source" in r else str(r["citation"]),
-                          int(r["paragraph"]) if "paragraph" in r else None) for r in records}
+    citations = {
+        Citation(
+            str(r["source"]).rsplit("/", 1)[-1] if "source" in r else str(r["citation"]),
+            int(r["paragraph"]) if "paragraph" in r else None,
+        )
+        for r in records
+    }
     return tuple(sorted(citations, key=lambda c: (c.file, c.paragraph or 0)))
 
 
@@ -200,8 +218,9 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
 Part = Union[Iterable[Triple], bytes, Path]
 
 
-def validate_build(*, asserted: Part, inferred: Part, provenance: Part, shapes: Shapes,
-                   between: Callable[[], object] = lambda: None) -> ValidationReport:
+def validate_build(
+    *, asserted: Part, inferred: Part, provenance: Part, shapes: Shapes, between: Callable[[], object] = lambda: None
+) -> ValidationReport:
     """Both passes over a build's graphs; ``inferred`` is the closure without domain and range axioms.
 
     Each graph is given as rdflib triples, or as N-Triples text without blank nodes

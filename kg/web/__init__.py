@@ -6,18 +6,23 @@ from pathlib import Path
 
 from flask import Flask
 
-from kg.limits.admission import Admission, PenaltyBox
 from kg.config import Settings, load_settings
+from kg.limits.admission import Admission, PenaltyBox
 from kg.limits.evaluator import Evaluator
-from kg.store.remote import open_store
 from kg.store.embedded import EmbeddedStore
+from kg.store.remote import open_store
 from kg.web.cache import ResultCache, SharedAnswers
 from kg.web.state import WebState
 from kg.web.store_holder import StoreHolder
 
 
-def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None = None,
-               penalties: PenaltyBox | None = None, shared_answers: Path | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: EmbeddedStore | None = None,
+    penalties: PenaltyBox | None = None,
+    shared_answers: Path | None = None,
+) -> Flask:
     """The endpoint application. ``store`` is opened lazily from the settings when not given; ``penalties``
     (``kg.limits.admission``) and the answers in the folder ``shared_answers`` (``kg.web.cache``) are shared by the
     workers of ``kg serve``."""
@@ -27,11 +32,11 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     from kg.web.errors import register_error_handlers
     from kg.web.guards import RememberClient, register_request_guards
     from kg.web.headers import SECURITY_HEADERS, SecurityHeaders
-    from kg.web.pages import pages
     from kg.web.meta import meta
+    from kg.web.pages import pages
+    from kg.web.protocol import ENDPOINT_PATH, ProtocolMount, SparqlProtocol
     from kg.web.saved import saved
     from kg.web.validation import validation
-    from kg.web.protocol import ENDPOINT_PATH, ProtocolMount, SparqlProtocol
 
     settings = settings or load_settings()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
@@ -40,9 +45,17 @@ def create_app(settings: Settings | None = None, *, store: EmbeddedStore | None 
     holder = StoreHolder(settings.path("store_dir"), store, remote, memory_limit_mib=settings.memory_copy_limit_mib)
     shared = SharedAnswers(shared_answers, settings.result_cache_bytes) if shared_answers else None
     admission = Admission(settings.max_running_queries, settings.queue_wait, penalties, settings.runaway_penalty)
-    state = WebState(settings=settings, store=holder, cache=ResultCache(settings.result_cache_bytes, shared),
-                     evaluator=Evaluator(settings.query_timeout, max_memory=settings.max_query_memory * 1024 * 1024,
-                                         admission=admission, demote_after=settings.demote_after))
+    state = WebState(
+        settings=settings,
+        store=holder,
+        cache=ResultCache(settings.result_cache_bytes, shared),
+        evaluator=Evaluator(
+            settings.query_timeout,
+            max_memory=settings.max_query_memory * 1024 * 1024,
+            admission=admission,
+            demote_after=settings.demote_after,
+        ),
+    )
     app.extensions["kg"] = state
     app.register_blueprint(meta)
     app.register_blueprint(saved)

@@ -16,8 +16,10 @@ CROSS_ORIGIN_HEADERS = (
     ("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"),
     ("Access-Control-Allow-Headers", "Content-Type, Accept, Authorization, If-None-Match"),
     ("Access-Control-Max-Age", "86400"),
-    ("Access-Control-Expose-Headers", "X-SPARQL-MaxRows, X-SPARQL-MaxBytes, ETag, Link, Content-Disposition, "
-                                      "Retry-After"),
+    (
+        "Access-Control-Expose-Headers",
+        "X-SPARQL-MaxRows, X-SPARQL-MaxBytes, ETag, Link, Content-Disposition, Retry-After",
+    ),
 )
 
 
@@ -27,8 +29,9 @@ def answer(result_format: str, *, store=None, **request) -> Response:
     from flask import request as http_request
 
     kg = web_state()
-    return answer_for(kg, kg.store.get() if store is None else store, result_format, request,
-                      http_request.if_none_match)
+    return answer_for(
+        kg, kg.store.get() if store is None else store, result_format, request, http_request.if_none_match
+    )
 
 
 def answer_for(kg: WebState, store, result_format: str, request: dict, if_none_match) -> Response:
@@ -50,11 +53,16 @@ def answer_for(kg: WebState, store, result_format: str, request: dict, if_none_m
     return Response(result.body, headers=answer_headers(kg, key, result_format, result))
 
 
-def protocol_request(query: str, default_graphs: list[str] | None, named_graphs: list[str] | None,
-                     base_iri: str) -> dict:
+def protocol_request(
+    query: str, default_graphs: list[str] | None, named_graphs: list[str] | None, base_iri: str
+) -> dict:
     """What a SPARQL protocol request asks ``run`` for: the one spelling its cache key is made of."""
-    return {"query": query, "default_graphs": default_graphs or None, "named_graphs": named_graphs or None,
-            "base_iri": base_iri}
+    return {
+        "query": query,
+        "default_graphs": default_graphs or None,
+        "named_graphs": named_graphs or None,
+        "base_iri": base_iri,
+    }
 
 
 def answer_key(store, result_format: str, request: dict) -> str | None:
@@ -99,5 +107,6 @@ def run_on(kg: WebState, result_format: str, store, request: dict):
     max_rows = kg.settings.max_result_rows
     if getattr(store, "remote", False):  # the remote store keeps its own time limit; ours is the HTTP timeout
         return store.execute(result_format=result_format, max_rows=max_rows, **request)
-    return kg.evaluator.execute(store, result_format=result_format, max_rows=max_rows,
-                                   max_bytes=kg.settings.max_result_bytes, **request)
+    return kg.evaluator.execute(
+        store, result_format=result_format, max_rows=max_rows, max_bytes=kg.settings.max_result_bytes, **request
+    )

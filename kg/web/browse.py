@@ -31,7 +31,7 @@ def short(iri: Node, base_iri: str) -> str:
     text = str(iri)
     for prefix, namespace in all_prefixes(base_iri).items():
         if text.startswith(namespace) and text != namespace:
-            return f"{prefix}:{text[len(namespace):]}"
+            return f"{prefix}:{text[len(namespace) :]}"
     return text
 
 
@@ -49,8 +49,11 @@ def labels(store, nodes, base_iri: str) -> dict:
         return {}
     curated = {f"{base_iri}graph/{name}" for name in CURATED}
     display = URIRef(base_iri + DISPLAY_LABEL)
-    rows = store.select(f"""SELECT ?node ?p ?label ?g WHERE {{ VALUES ?node {{ {" ".join(f"<{i}>" for i in iris)} }}
-        VALUES ?p {{ <{RDFS_LABEL}> <{display}> }} GRAPH ?g {{ ?node ?p ?label }} }}""", union=False)
+    rows = store.select(
+        f"""SELECT ?node ?p ?label ?g WHERE {{ VALUES ?node {{ {" ".join(f"<{i}>" for i in iris)} }}
+        VALUES ?p {{ <{RDFS_LABEL}> <{display}> }} GRAPH ?g {{ ?node ?p ?label }} }}""",
+        union=False,
+    )
     ranked: dict = {}
     for row in rows:
         label = row["label"]
@@ -63,33 +66,56 @@ def labels(store, nodes, base_iri: str) -> dict:
 
 # --- the overview ------------------------------------------------------------------------------------
 
+
 def overview(store, base_iri: str) -> dict:
     prefixes = _prefixes(base_iri)
     content = f"<{base_iri}graph/asserted>, <{base_iri}graph/inferred>"
-    classes = store.select(prefixes + f"""
+    classes = store.select(
+        prefixes
+        + f"""
         SELECT ?class ?label (COUNT(DISTINCT ?s) AS ?n) WHERE {{
           GRAPH ?g {{ ?s a ?class }} FILTER(?g IN ({content}))
           FILTER(STRSTARTS(STR(?class), "{base_iri}ontology#"))
           OPTIONAL {{ GRAPH <{base_iri}graph/ontology> {{ ?class rdfs:label ?label FILTER(LANG(?label) = "en") }} }}
-        }} GROUP BY ?class ?label ORDER BY DESC(?n) ?class""", union=False)
-    sources = store.select(prefixes + """
+        }} GROUP BY ?class ?label ORDER BY DESC(?n) ?class""",
+        union=False,
+    )
+    sources = store.select(
+        prefixes
+        + """
         SELECT ?source ?kind ?title ?published ?publisher ?id WHERE { GRAPH <%sgraph/asserted> {
           ?source a ?kind ; dcterms:identifier ?id . FILTER(?kind IN (yrd:Article, yrd:ReferenceSource))
           OPTIONAL { ?source dcterms:title ?title } OPTIONAL { ?source yrd:publishedOn ?published }
           OPTIONAL { ?source yrd:publisherName ?publisher } }
-        } ORDER BY ?kind ?id""" % base_iri, union=False)
-    graphs = store.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
-                          union=False)
-    return {"classes": [{"iri": r["class"], "label": str(r.get("label") or short(r["class"], base_iri)),
-                         "count": int(r["n"])} for r in classes],
-            "sources": [{"iri": r["source"], "article": str(r["kind"]).endswith("Article"), "id": str(r["id"]),
-                         "title": str(r["title"]) if "title" in r else None,
-                         "published": str(r["published"]) if "published" in r else None,
-                         "publisher": str(r["publisher"]) if "publisher" in r else None} for r in sources],
-            "graphs": [{"iri": r["g"], "count": int(r["n"])} for r in graphs]}
+        } ORDER BY ?kind ?id"""
+        % base_iri,
+        union=False,
+    )
+    graphs = store.select(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g", union=False
+    )
+    return {
+        "classes": [
+            {"iri": r["class"], "label": str(r.get("label") or short(r["class"], base_iri)), "count": int(r["n"])}
+            for r in classes
+        ],
+        "sources": [
+            {
+                "iri": r["source"],
+                "article": str(r["kind"]).endswith("Article"),
+                "id": str(r["id"]),
+                "title": str(r["title"]) if "title" in r else None,
+                "published": str(r["published"]) if "published" in r else None,
+                "publisher": str(r["publisher"]) if "publisher" in r else None,
+            }
+            for r in sources
+        ],
+        "graphs": [{"iri": r["g"], "count": int(r["n"])} for r in graphs],
+    }
 
 
 # --- one entity ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Fact:
@@ -121,7 +147,7 @@ class Entity:
 
 def _graph_kind(graph: Node, base_iri: str) -> str:
     name = str(graph)
-    if name.startswith(f"{base_iri}graph/") and "/" not in name[len(f"{base_iri}graph/"):]:
+    if name.startswith(f"{base_iri}graph/") and "/" not in name[len(f"{base_iri}graph/") :]:
         return name.rsplit("/", 1)[-1]
     return "partner"
 
@@ -129,37 +155,59 @@ def _graph_kind(graph: Node, base_iri: str) -> str:
 def describe_entity(store, iri: URIRef, base_iri: str) -> Entity | None:
     """Everything the store says about ``iri`` (outgoing and incoming, by graph), or None if nothing."""
     hidden = f"<{base_iri}graph/shapes>, <{base_iri}graph/ontology>"
-    out = store.select(f"SELECT ?p ?o ?g WHERE {{ GRAPH ?g {{ ?entity ?p ?o }} FILTER(?g NOT IN ({hidden})) }}",
-                       bindings={"entity": iri}, union=False)
+    out = store.select(
+        f"SELECT ?p ?o ?g WHERE {{ GRAPH ?g {{ ?entity ?p ?o }} FILTER(?g NOT IN ({hidden})) }}",
+        bindings={"entity": iri},
+        union=False,
+    )
     if not out:
         return None
     provenance = f"<{base_iri}graph/provenance>"
-    incoming = store.select(f"""SELECT ?s ?p ?g WHERE {{ GRAPH ?g {{ ?s ?p ?entity }}
+    incoming = store.select(
+        f"""SELECT ?s ?p ?g WHERE {{ GRAPH ?g {{ ?s ?p ?entity }}
                                  FILTER(?g NOT IN ({hidden}, {provenance})) }} LIMIT 500""",
-                            bindings={"entity": iri}, union=False)
-    cited = store.select(_prefixes(base_iri) + f"""
+        bindings={"entity": iri},
+        union=False,
+    )
+    cited = store.select(
+        _prefixes(base_iri)
+        + f"""
         SELECT ?p ?o ?file ?paragraph ?source WHERE {{ GRAPH {provenance} {{
           ?statement rdf:subject ?entity ; rdf:predicate ?p ; rdf:object ?o ; prov:wasDerivedFrom ?citation .
           ?citation yrd:citedSource ?source . OPTIONAL {{ ?citation yrd:paragraph ?paragraph }} }}
           OPTIONAL {{ GRAPH <{base_iri}graph/asserted> {{ ?source dcterms:identifier ?file }} }} }}""",
-                         bindings={"entity": iri}, union=False)
+        bindings={"entity": iri},
+        union=False,
+    )
     citations = defaultdict(list)
     for row in cited:
         paragraph = int(row["paragraph"]) if "paragraph" in row else None
         citations[(row["p"], row["o"])].append((str(row.get("file", row["source"])), paragraph, row["source"]))
-    names = labels(store, [iri] + [row[k] for row in out for k in ("p", "o")]
-                   + [row[k] for row in incoming for k in ("p", "s")], base_iri)
+    names = labels(
+        store,
+        [iri] + [row[k] for row in out for k in ("p", "o")] + [row[k] for row in incoming for k in ("p", "s")],
+        base_iri,
+    )
     own: dict[str, list[str]] = defaultdict(list)
     facts = []
     for row in sorted(out, key=lambda r: (str(r["p"]), str(r["o"]))):
         kind = _graph_kind(row["g"], base_iri)
         if row["p"] == RDFS_LABEL and isinstance(row["o"], Literal) and kind == "asserted":
             own[row["o"].language or ""].append(str(row["o"]))
-        facts.append(Fact(row["p"], row["o"], kind, sorted(citations.get((row["p"], row["o"]), []),
-                                                             key=lambda c: (c[0], c[1] or 0)), str(row["g"])))
+        facts.append(
+            Fact(
+                row["p"],
+                row["o"],
+                kind,
+                sorted(citations.get((row["p"], row["o"]), []), key=lambda c: (c[0], c[1] or 0)),
+                str(row["g"]),
+            )
+        )
     types = sorted({f.value for f in facts if str(f.predicate).endswith("#type") and isinstance(f.value, URIRef)})
-    back = [Fact(row["p"], row["s"], _graph_kind(row["g"], base_iri), graph_iri=str(row["g"]))
-            for row in sorted(incoming, key=lambda r: (str(r["p"]), str(r["s"]), str(r["g"])))]
+    back = [
+        Fact(row["p"], row["s"], _graph_kind(row["g"], base_iri), graph_iri=str(row["g"]))
+        for row in sorted(incoming, key=lambda r: (str(r["p"]), str(r["s"]), str(r["g"])))
+    ]
     return Entity(iri, dict(own), types, facts, back, names)
 
 
@@ -167,10 +215,14 @@ def entity_triples(store, iri: URIRef, base_iri: str) -> list:
     """The entity's description as quads for RDF formats: its own triples and the links to it, in the
     graphs that hold them (shapes and the ontology left out)."""
     hidden = f"<{base_iri}graph/shapes>, <{base_iri}graph/ontology>"
-    rows = store.select(f"""SELECT ?s ?p ?o ?g WHERE {{
+    rows = store.select(
+        f"""SELECT ?s ?p ?o ?g WHERE {{
         {{ GRAPH ?g {{ ?entity ?p ?o }} BIND(?entity AS ?s) }} UNION
         {{ GRAPH ?g {{ ?s ?p ?entity }} BIND(?entity AS ?o) FILTER(?g != <{base_iri}graph/provenance>) }}
-        FILTER(?g NOT IN ({hidden})) }}""", bindings={"entity": iri}, union=False)
+        FILTER(?g NOT IN ({hidden})) }}""",
+        bindings={"entity": iri},
+        union=False,
+    )
     return [(r["s"], r["p"], r["o"], r["g"]) for r in rows]
 
 
@@ -184,43 +236,83 @@ def map_data(store, base_iri: str) -> dict:
     """Regions with coordinates, and the jointly built parks and agreements between them."""
     prefixes = _prefixes(base_iri)
     # one row per region whatever other graphs add (a second label or coordinate); labels come after
-    places = store.select(prefixes + """
+    places = store.select(
+        prefixes
+        + """
         SELECT ?region (MIN(?lat_) AS ?lat) (MIN(?long_) AS ?long) (MIN(?level_) AS ?level) WHERE {
           ?region wgs:lat ?lat_ ; wgs:long ?long_ . FILTER EXISTS { ?region rdfs:label ?any FILTER(LANG(?any) = "en") }
           OPTIONAL { ?region yrd:adminLevel ?level_ }
-        } GROUP BY ?region ORDER BY ?region""")
-    links = store.select(prefixes + """
+        } GROUP BY ?region ORDER BY ?region"""
+    )
+    links = store.select(
+        prefixes
+        + """
         SELECT DISTINCT ?thing ?kind ?a ?b WHERE {
           { ?thing yrd:coBuiltBy ?a , ?b . BIND("park" AS ?kind) }
           UNION { ?thing a yrd:Agreement ; yrd:party ?a , ?b . BIND("agreement" AS ?kind) }
           FILTER(STR(?a) < STR(?b))
-        } ORDER BY ?kind ?thing ?a ?b LIMIT %d""" % (MAP_LINKS + 1))
+        } ORDER BY ?kind ?thing ?a ?b LIMIT %d"""
+        % (MAP_LINKS + 1)
+    )
     cut = len(links) > MAP_LINKS
     links = links[:MAP_LINKS]
     names = labels(store, [r["region"] for r in places] + [r[k] for r in links for k in ("thing", "a", "b")], base_iri)
     name = lambda node: names.get(node) or short(node, base_iri)  # noqa: E731
-    regions = {r["region"]: {"iri": r["region"], "label": name(r["region"]), "lat": float(r["lat"]),
-                             "long": float(r["long"]), "level": str(r.get("level", ""))} for r in places}
-    return {"regions": list(regions.values()), "cut": MAP_LINKS if cut else 0,
-            "links": [{"iri": r["thing"], "label": name(r["thing"]), "kind": str(r["kind"]),
-                       "a": regions.get(r["a"]), "b": regions.get(r["b"]), "a_iri": r["a"], "b_iri": r["b"],
-                       "a_label": name(r["a"]), "b_label": name(r["b"])} for r in links]}
+    regions = {
+        r["region"]: {
+            "iri": r["region"],
+            "label": name(r["region"]),
+            "lat": float(r["lat"]),
+            "long": float(r["long"]),
+            "level": str(r.get("level", "")),
+        }
+        for r in places
+    }
+    return {
+        "regions": list(regions.values()),
+        "cut": MAP_LINKS if cut else 0,
+        "links": [
+            {
+                "iri": r["thing"],
+                "label": name(r["thing"]),
+                "kind": str(r["kind"]),
+                "a": regions.get(r["a"]),
+                "b": regions.get(r["b"]),
+                "a_iri": r["a"],
+                "b_iri": r["b"],
+                "a_label": name(r["a"]),
+                "b_label": name(r["b"]),
+            }
+            for r in links
+        ],
+    }
 
 
 def hierarchy(store, iri: URIRef, base_iri: str) -> dict | None:
     """A region's ancestors (nearest last) and its direct parts, from the asserted part-of links."""
     prefixes = _prefixes(base_iri)
     asserted = f"<{base_iri}graph/asserted>"
-    up = store.select(prefixes + f"""
+    up = store.select(
+        prefixes
+        + f"""
         SELECT ?node (COUNT(?mid) AS ?depth) WHERE {{
           GRAPH {asserted} {{ ?entity yrd:partOf+ ?node . ?node yrd:partOf* ?mid }}
-        }} GROUP BY ?node ORDER BY ?depth""", bindings={"entity": iri}, union=False)
-    down = store.select(prefixes + f"""
+        }} GROUP BY ?node ORDER BY ?depth""",
+        bindings={"entity": iri},
+        union=False,
+    )
+    down = store.select(
+        prefixes
+        + f"""
         SELECT ?node WHERE {{ GRAPH {asserted} {{ ?node yrd:partOf ?entity }} }}""",
-                        bindings={"entity": iri}, union=False)
+        bindings={"entity": iri},
+        union=False,
+    )
     if not up and not down:
         return None
     names = labels(store, [r["node"] for r in up + down], base_iri)
     box = lambda node: {"iri": node, "label": names.get(node) or short(node, base_iri)}  # noqa: E731
-    return {"ancestors": [box(r["node"]) for r in up],
-            "parts": sorted((box(r["node"]) for r in down), key=lambda b: b["label"])}
+    return {
+        "ancestors": [box(r["node"]) for r in up],
+        "parts": sorted((box(r["node"]) for r in down), key=lambda b: b["label"]),
+    }

@@ -54,8 +54,13 @@ class SharedAnswers:
         with self._lock:
             if self._cache is None or self._pid != os.getpid():
                 # least-recently-stored: a read is not a write, so hits in many workers do not contend
-                self._cache = diskcache.Cache(str(self.directory), size_limit=self.max_bytes, timeout=1,
-                                              eviction_policy="least-recently-stored", statistics=False)
+                self._cache = diskcache.Cache(
+                    str(self.directory),
+                    size_limit=self.max_bytes,
+                    timeout=1,
+                    eviction_policy="least-recently-stored",
+                    statistics=False,
+                )
                 self._pid = os.getpid()
             return self._cache
 

@@ -46,11 +46,15 @@ def _conditional(body: bytes, media_type: str, build_id: str, *parts: str) -> Re
 
 
 def _dataset_format() -> str:
-    return negotiate(DATASET_TYPES, request.accept_mimetypes, request.args.get("format"),
-                     aliases={"nq": "nquads", **DATASET_TYPES},
-                     unknown="the whole dataset is written as {names}, not {named!r}",
-                     unacceptable="the whole dataset has named graphs: accept application/trig or application/n-quads, "
-                                  "or ask for one graph with ?graph=IRI or ?default")
+    return negotiate(
+        DATASET_TYPES,
+        request.accept_mimetypes,
+        request.args.get("format"),
+        aliases={"nq": "nquads", **DATASET_TYPES},
+        unknown="the whole dataset is written as {names}, not {named!r}",
+        unacceptable="the whole dataset has named graphs: accept application/trig or application/n-quads, "
+        "or ask for one graph with ?graph=IRI or ?default",
+    )
 
 
 @data.get("/data")
@@ -69,8 +73,9 @@ def graph_store():
     elif wants_default:
         selected, fmt = store.graphs(), choose("graph", request.accept_mimetypes, request.args.get("format"))
         if fmt in DATASET_TYPES.values():
-            raise NotAcceptable("the default graph has no name: ask for a triple format (Turtle, N-Triples, "
-                                "JSON-LD, RDF/XML)")
+            raise NotAcceptable(
+                "the default graph has no name: ask for a triple format (Turtle, N-Triples, JSON-LD, RDF/XML)"
+            )
     else:
         selected, fmt = store.graphs(), _dataset_format()
     body = serialize(export_quads(store, selected), format=fmt, base_iri=settings.base_iri)
@@ -85,9 +90,14 @@ def _dump(fmt: str, force: bool):
     key = (store.build_id, fmt, force)
     if key not in cache:
         cache.clear()  # only the current build's dumps are worth keeping
-        cache[key] = dump(settings, format=fmt, force=force, store=store,
-                          download_url=public_url_for("data.download", format=fmt),
-                          endpoint_url=public_url_for("sparql.endpoint"))
+        cache[key] = dump(
+            settings,
+            format=fmt,
+            force=force,
+            store=store,
+            download_url=public_url_for("data.download", format=fmt),
+            endpoint_url=public_url_for("sparql.endpoint"),
+        )
     return store.build_id, cache[key]
 
 
@@ -114,7 +124,6 @@ def description():
     fmt = _dataset_format()
     build_id, result = _dump(fmt, _force())
     return _conditional(result.description, "text/turtle; charset=utf-8", build_id, "description", fmt)
-
 
 
 # --- writes ------------------------------------------------------------------------------------------------
@@ -154,8 +163,10 @@ def _target_graph(settings, body: bytes | None = None) -> tuple[str, bool]:
     """The graph a write names; a POST without one gets a new graph named from its content (GSP 5.5)."""
     graphs = request.args.getlist("graph")
     if "default" in request.args:
-        raise BadRequest("the default graph is the union of the store's graphs and cannot be written; "
-                         "name a partner graph with ?graph=IRI")
+        raise BadRequest(
+            "the default graph is the union of the store's graphs and cannot be written; "
+            "name a partner graph with ?graph=IRI"
+        )
     if len(graphs) > 1:
         raise BadRequest("name one graph with ?graph=IRI")
     if graphs:
@@ -176,14 +187,24 @@ def graph_store_write():
     authorize(settings, _token())  # before anything else: no work for an anonymous client
     input_format = UPLOAD_TYPES.get(request.mimetype)
     if input_format is None:
-        raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
+        raise UnsupportedFormat(
+            f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}"
+        )
     body = request.get_data()
     graph, minted = _target_graph(settings, body)
     agent = request.headers.get("From") or "HTTP client with the write token"
     try:
         with _write_slot(settings):
-            result = import_data(settings, body, format=input_format, graph=graph, agent=agent,
-                                 source_name="the request body", token=_token(), append=request.method == "POST")
+            result = import_data(
+                settings,
+                body,
+                format=input_format,
+                graph=graph,
+                agent=agent,
+                source_name="the request body",
+                token=_token(),
+                append=request.method == "POST",
+            )
     except ValidationFailed as failure:
         # the error body of every other failure, with the SHACL report a partner can act on
         report = json.loads(to_json(failure.report, base_iri=settings.base_iri))

@@ -11,16 +11,21 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from rdflib import URIRef
 
-from kg.web.browse import entity_triples
 from kg.exchange.export import serialize
-from kg.web.page_store import page_store
+from kg.web.browse import entity_triples
 from kg.web.links import entity_iri
+from kg.web.page_store import page_store
 
 entities = Blueprint("entities", __name__)
 #: Accept media type -> (document extension, export format); HTML first, the default for */*.
-DOCUMENTS = {"text/html": ("html", None), "application/xhtml+xml": ("html", None),
-             "text/turtle": ("ttl", "turtle"), "application/ld+json": ("jsonld", "jsonld"),
-             "application/n-triples": ("nt", "ntriples"), "application/rdf+xml": ("rdf", "rdfxml")}
+DOCUMENTS = {
+    "text/html": ("html", None),
+    "application/xhtml+xml": ("html", None),
+    "text/turtle": ("ttl", "turtle"),
+    "application/ld+json": ("jsonld", "jsonld"),
+    "application/n-triples": ("nt", "ntriples"),
+    "application/rdf+xml": ("rdf", "rdfxml"),
+}
 FORMATS = {extension: (fmt, media) for media, (extension, fmt) in DOCUMENTS.items() if fmt}
 
 
@@ -34,8 +39,11 @@ def identifier(rest: str):
     iri = entity_iri(rest)  # 400 when the path makes no IRI
     if not _held(store, iri):
         abort(404, description=f"the graph holds nothing about <{iri}>")
-    best = request.accept_mimetypes.best_match(list(DOCUMENTS), default="text/html") if request.accept_mimetypes \
+    best = (
+        request.accept_mimetypes.best_match(list(DOCUMENTS), default="text/html")
+        if request.accept_mimetypes
         else "text/html"
+    )
     extension = DOCUMENTS[best][0]
     target = url_for("pages.document", rest=rest if extension == "html" else f"{rest}.{extension}")
     response = redirect(target, code=303)
@@ -44,8 +52,9 @@ def identifier(rest: str):
 
 
 def _held(store, iri: URIRef) -> bool:
-    return bool(store.select("SELECT ?p WHERE { GRAPH ?g { ?entity ?p ?o } } LIMIT 1", bindings={"entity": iri},
-                             union=False))
+    return bool(
+        store.select("SELECT ?p WHERE { GRAPH ?g { ?entity ?p ?o } } LIMIT 1", bindings={"entity": iri}, union=False)
+    )
 
 
 def rdf_document(rest: str, extension: str) -> Response:

@@ -40,8 +40,9 @@ def error_response(error: Exception, max_body_bytes: int | None) -> Response:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
     if isinstance(error, RequestEntityTooLarge):
-        return _body(413, f"the request body is larger than the limit of {max_body_bytes} bytes "
-                          "(setting max_body_bytes)")
+        return _body(
+            413, f"the request body is larger than the limit of {max_body_bytes} bytes (setting max_body_bytes)"
+        )
     if isinstance(error, HTTPException):
         response = _body(error.code or 500, error.description or error.name)
         for name, value in error.get_headers():  # e.g. Allow on 405

@@ -12,8 +12,8 @@ from flask import request as current_request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from kg.limits.admission import CLIENT
 from kg.errors import BadRequest
+from kg.limits.admission import CLIENT
 
 
 class RememberClient:
@@ -62,19 +62,24 @@ def refuse_invalid_utf8(request: Request) -> None:
     never wrote.
     """
     # WSGI hands the path and the query string over as bytes read as Latin-1
-    parts = [("path", request.environ.get("PATH_INFO", "").encode("latin-1")),
-             ("query string", _percent_decoded(request.environ.get("QUERY_STRING", "").encode("latin-1")))]
+    parts = [
+        ("path", request.environ.get("PATH_INFO", "").encode("latin-1")),
+        ("query string", _percent_decoded(request.environ.get("QUERY_STRING", "").encode("latin-1"))),
+    ]
     if request.mimetype == "application/x-www-form-urlencoded":
         parts.append(("form body", _percent_decoded(request.get_data())))
     for name, raw in parts:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BadRequest(f"the request's {name} is not valid UTF-8 once percent-decoded "
-                             f"({exc.reason} at byte {exc.start}); encode the text as UTF-8") from exc
+            raise BadRequest(
+                f"the request's {name} is not valid UTF-8 once percent-decoded "
+                f"({exc.reason} at byte {exc.start}); encode the text as UTF-8"
+            ) from exc
 
 
 def register_request_guards(app: Flask) -> None:
-    app.before_request(lambda: refuse_streamed_body_over_the_limit(current_request,
-                                                                   current_app.config["MAX_CONTENT_LENGTH"]))
+    app.before_request(
+        lambda: refuse_streamed_body_over_the_limit(current_request, current_app.config["MAX_CONTENT_LENGTH"])
+    )
     app.before_request(lambda: refuse_invalid_utf8(current_request))

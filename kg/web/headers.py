@@ -23,9 +23,11 @@ def _report_style_hash() -> str:
     return f" 'sha256-{digest}'"
 
 
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'none'; object-src 'none'; "
-                           f"style-src 'self'{_report_style_hash()}; img-src 'self' data:; base-uri 'none'; "
-                           "form-action 'self'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; object-src 'none'; "
+    f"style-src 'self'{_report_style_hash()}; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 #: Headers every response carries (unless a route set its own value).
 SECURITY_HEADERS = (
@@ -48,7 +50,10 @@ class SecurityHeaders:
         def with_headers(status, headers, exc_info=None):
             present = {name.lower() for name, _ in headers} & _NAMES
             extra = [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present]
-            return start_response(status, [*headers, *extra], exc_info) if exc_info else \
-                start_response(status, [*headers, *extra])
+            return (
+                start_response(status, [*headers, *extra], exc_info)
+                if exc_info
+                else start_response(status, [*headers, *extra])
+            )
 
         return self.app(environ, with_headers)

@@ -27,7 +27,7 @@ def href(iri) -> str | None:
     base = web_state().settings.base_iri
     text = str(iri)
     if text.startswith(base + "id/"):
-        return url_for("pages.document", rest=text[len(base) + 3:])
+        return url_for("pages.document", rest=text[len(base) + 3 :])
     return text if text.lower().startswith(WEB_SCHEMES) else None
 
 
@@ -49,7 +49,7 @@ def public_address(public_url: str, script_root: str, path: str) -> str:
     root = public_url.rstrip("/")
     if not root:
         return path
-    return root + path[len(script_root):] if path.startswith(script_root) else root + path
+    return root + path[len(script_root) :] if path.startswith(script_root) else root + path
 
 
 def public_url_for(endpoint: str, **values) -> str:

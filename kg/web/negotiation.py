@@ -24,24 +24,49 @@ GRAPH = {
     "application/trig": "trig",
     "application/n-quads": "nquads",
 }
-MEDIA_TYPE = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-              "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
-              "turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples",
-              "jsonld": "application/ld+json", "rdfxml": "application/rdf+xml", "trig": "application/trig; charset=utf-8",
-              "nquads": "application/n-quads"}
+MEDIA_TYPE = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "turtle": "text/turtle; charset=utf-8",
+    "ntriples": "application/n-triples",
+    "jsonld": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+    "trig": "application/trig; charset=utf-8",
+    "nquads": "application/n-quads",
+}
 
 
 #: Other spellings of the format parameter that clients send (SPARQLWrapper sends rdf+xml and json-ld,
 #: as Fuseki and Virtuoso accept), and media types, per result kind.
 ALIASES = {
     "solutions": {"srj": "json", "srx": "xml", **SOLUTIONS},
-    "graph": {"ttl": "turtle", "nt": "ntriples", "n-triples": "ntriples", "json-ld": "jsonld", "rdf+xml": "rdfxml",
-              "rdf": "rdfxml", "xml": "rdfxml", "json": "jsonld", "nq": "nquads", "n-quads": "nquads", **GRAPH},
+    "graph": {
+        "ttl": "turtle",
+        "nt": "ntriples",
+        "n-triples": "ntriples",
+        "json-ld": "jsonld",
+        "rdf+xml": "rdfxml",
+        "rdf": "rdfxml",
+        "xml": "rdfxml",
+        "json": "jsonld",
+        "nq": "nquads",
+        "n-quads": "nquads",
+        **GRAPH,
+    },
 }
 
 
-def negotiate(types: dict[str, str], accept: MIMEAccept, named: str | None, *, aliases: dict[str, str] | None = None,
-              unknown: str, unacceptable: str) -> str:
+def negotiate(
+    types: dict[str, str],
+    accept: MIMEAccept,
+    named: str | None,
+    *,
+    aliases: dict[str, str] | None = None,
+    unknown: str,
+    unacceptable: str,
+) -> str:
     """The format name for an answer offered in ``types`` (media type -> name; the first is the default):
     the one ``named`` by a parameter (or one of its ``aliases``), else the best the Accept header takes.
 
@@ -65,6 +90,11 @@ def negotiate(types: dict[str, str], accept: MIMEAccept, named: str | None, *, a
 def choose(kind: str, accept: MIMEAccept, format_parameter: str | None) -> str:
     """The format name for a result of ``kind`` (solutions or graph)."""
     table = SOLUTIONS if kind == "solutions" else GRAPH
-    return negotiate(table, accept, format_parameter, aliases=ALIASES[kind],
-                     unknown="format {named!r} is not available for this query; use one of {names}",
-                     unacceptable=f"none of the accepted media types can carry this result; available: {', '.join(table)}")
+    return negotiate(
+        table,
+        accept,
+        format_parameter,
+        aliases=ALIASES[kind],
+        unknown="format {named!r} is not available for this query; use one of {names}",
+        unacceptable=f"none of the accepted media types can carry this result; available: {', '.join(table)}",
+    )

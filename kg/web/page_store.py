@@ -20,8 +20,11 @@ class PageStore:
         return getattr(self._store, name)
 
     def select(self, query: str, **options) -> list:
-        return self._evaluator.call(lambda: self._store.select(query, **options), what="a query of this page",
-                                    advice="the page's data is too large to show; query it through /sparql instead")
+        return self._evaluator.call(
+            lambda: self._store.select(query, **options),
+            what="a query of this page",
+            advice="the page's data is too large to show; query it through /sparql instead",
+        )
 
 
 def page_store():

@@ -15,19 +15,28 @@ from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import Literal, URIRef
 
-from kg.web.browse import (DISPLAY_LABEL, RDFS_LABEL, curated_graphs, describe_entity, hierarchy, labels, map_data,
-                       overview, short)
-from kg.exchange.dataset_description import validation_status
 from kg.errors import KGError
+from kg.exchange.dataset_description import validation_status
 from kg.namespaces import all_prefixes
-from kg.serving.saved_queries import find
 from kg.serving.query_policy import check_query
+from kg.serving.saved_queries import find
 from kg.sparql_text import query_form
 from kg.web.answers import run
-from kg.web.page_store import page_store
+from kg.web.browse import (
+    DISPLAY_LABEL,
+    RDFS_LABEL,
+    curated_graphs,
+    describe_entity,
+    hierarchy,
+    labels,
+    map_data,
+    overview,
+    short,
+)
 from kg.web.links import anchor, entity_iri, href
-from kg.web.saved import saved_queries
 from kg.web.negotiation import GRAPH, SOLUTIONS
+from kg.web.page_store import page_store
+from kg.web.saved import saved_queries
 from kg.web.state import web_state
 
 pages = Blueprint("pages", __name__)
@@ -54,8 +63,14 @@ def short_filter(iri) -> str:
 
 @pages.app_context_processor
 def page_context():
-    return {"nav": [("pages.home", "Home"), ("pages.query", "Query"), ("pages.regions_map", "Map"),
-                    ("validation.latest_report", "Validation")]}
+    return {
+        "nav": [
+            ("pages.home", "Home"),
+            ("pages.query", "Query"),
+            ("pages.regions_map", "Map"),
+            ("validation.latest_report", "Validation"),
+        ]
+    }
 
 
 def term_cell(term: dict, names: dict | None = None) -> Markup:
@@ -80,16 +95,23 @@ def _table(body: bytes, store, base_iri: str) -> dict:
     rows = data["results"]["bindings"]
     iris = {cell["value"] for row in rows for cell in row.values() if cell["type"] == "uri"}
     names = {str(k): v for k, v in labels(store, [URIRef(i) for i in iris], base_iri).items()}
-    return {"vars": variables, "rows": [[term_cell(row[v], names) if v in row else "" for v in variables]
-                                        for row in rows]}
+    return {
+        "vars": variables,
+        "rows": [[term_cell(row[v], names) if v in row else "" for v in variables] for row in rows],
+    }
 
 
 @pages.get("/")
 def home():
     settings, store = _kg()
     status = validation_status(store)
-    return render_template("pages/home.html", data=overview(store, settings.base_iri), status=status,
-                           build=store.build_id, title="YRD knowledge graph")
+    return render_template(
+        "pages/home.html",
+        data=overview(store, settings.base_iri),
+        status=status,
+        build=store.build_id,
+        title="YRD knowledge graph",
+    )
 
 
 @pages.get("/query")
@@ -117,8 +139,15 @@ def query():
         except KGError as exc:
             error = exc.message
     status = 400 if error else 200
-    return render_template("pages/query.html", text=text or prologue + "\n\n" + SAMPLE, result=result,
-                           error=error, downloads=downloads, saved=list(saved_queries().values()), title="Query"), status
+    return render_template(
+        "pages/query.html",
+        text=text or prologue + "\n\n" + SAMPLE,
+        result=result,
+        error=error,
+        downloads=downloads,
+        saved=list(saved_queries().values()),
+        title="Query",
+    ), status
 
 
 def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
@@ -131,11 +160,14 @@ def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
     # the curated entities by their display labels (which tell apart two of one name), else their English
     # names, one option each (a partner's label is no choice of its own)
     curated = curated_graphs(base_iri)
-    rows = store.select(f"""SELECT ?s (COALESCE(MIN(?shown), MIN(?label)) AS ?name) WHERE {{
+    rows = store.select(
+        f"""SELECT ?s (COALESCE(MIN(?shown), MIN(?label)) AS ?name) WHERE {{
         GRAPH ?g {{ ?s <{RDFS_LABEL}> ?label }}
         FILTER(?g IN ({curated}) && STRSTARTS(STR(?s), "{folder}") && LANG(?label) = "en")
         OPTIONAL {{ GRAPH ?h {{ ?s <{base_iri}{DISPLAY_LABEL}> ?shown }} FILTER(?h IN ({curated})) }}
-        }} GROUP BY ?s ORDER BY ?name ?s""", union=False)
+        }} GROUP BY ?s ORDER BY ?name ?s""",
+        union=False,
+    )
     return [(str(r["s"]), str(r["name"])) for r in rows]
 
 
@@ -143,23 +175,35 @@ def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
 def saved_query(query_id: str):
     settings, store = _kg()
     saved = find(saved_queries(), query_id)
-    fields = [{"parameter": p, "choices": _choices(p, store, settings.base_iri),
-               "value": request.args.get(p.name, p.default or "")} for p in saved.parameters]
+    fields = [
+        {
+            "parameter": p,
+            "choices": _choices(p, store, settings.base_iri),
+            "value": request.args.get(p.name, p.default or ""),
+        }
+        for p in saved.parameters
+    ]
     result, error = None, None
     if request.args.get("run"):
         values = {k: v for k, v in request.args.items() if k != "run" and v != ""}
         try:
             kind = "turtle" if saved.form in ("construct", "describe") else "json"
             answer = run(kind, store=store, query=saved.text, bindings=saved.bindings(values))
-            result = ({"graph": answer.body.decode()} if kind == "turtle"
-                      else _table(answer.body, store, settings.base_iri))
+            result = (
+                {"graph": answer.body.decode()} if kind == "turtle" else _table(answer.body, store, settings.base_iri)
+            )
             result["truncated"] = answer.truncated
             result["query_string"] = urlencode(values)
         except KGError as exc:
             error = exc.message
-    kinds = ["json", "xml", "csv", "tsv"] if saved.form in ("select", "ask") else ["ttl", "nt", "jsonld", "rdf", "trig", "nq"]
-    return render_template("pages/saved.html", saved=saved, fields=fields, result=result, error=error,
-                           kinds=kinds, title=saved.summary), 400 if error else 200
+    kinds = (
+        ["json", "xml", "csv", "tsv"]
+        if saved.form in ("select", "ask")
+        else ["ttl", "nt", "jsonld", "rdf", "trig", "nq"]
+    )
+    return render_template(
+        "pages/saved.html", saved=saved, fields=fields, result=result, error=error, kinds=kinds, title=saved.summary
+    ), 400 if error else 200
 
 
 @pages.get("/doc/<path:rest>")
@@ -177,8 +221,15 @@ def document(rest: str):
     if entity is None:
         abort(404, description=f"the graph holds nothing about <{iri}>")
     tree = hierarchy(store, iri, settings.base_iri)
-    return render_template("pages/entity.html", entity=entity, tree=tree, tree_svg=_tree_svg(entity, tree),
-                           rest=rest, title=entity.title, is_literal=lambda v: isinstance(v, Literal))
+    return render_template(
+        "pages/entity.html",
+        entity=entity,
+        tree=tree,
+        tree_svg=_tree_svg(entity, tree),
+        rest=rest,
+        title=entity.title,
+        is_literal=lambda v: isinstance(v, Literal),
+    )
 
 
 def _tree_svg(entity, tree) -> dict | None:
@@ -219,7 +270,9 @@ def regions_map():
     stretch = math.cos(math.radians(mean_lat))  # equirectangular: a degree of longitude is shorter
     xs = [r["long"] * stretch for r in regions]
     ys = [r["lat"] for r in regions]
-    scale = min((width - 2 * margin) / max(1e-9, max(xs) - min(xs)), (height - 2 * margin) / max(1e-9, max(ys) - min(ys)))
+    scale = min(
+        (width - 2 * margin) / max(1e-9, max(xs) - min(xs)), (height - 2 * margin) / max(1e-9, max(ys) - min(ys))
+    )
     place = lambda r: (margin + (r["long"] * stretch - min(xs)) * scale, margin + (max(ys) - r["lat"]) * scale)  # noqa: E731
     points = [{**r, "x": place(r)[0], "y": place(r)[1]} for r in regions]
     drawn = []
@@ -230,9 +283,13 @@ def regions_map():
             dx, dy = -(y2 - y1) / length * 5, (x2 - x1) / length * 5
             x1, y1, x2, y2 = x1 + dx, y1 + dy, x2 + dx, y2 + dy
         drawn.append({**line, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
-    return render_template("pages/map.html", svg={"width": width, "height": height, "points": points,
-                                                   "links": drawn}, links=data["links"], cut=data["cut"],
-                           title="Map")
+    return render_template(
+        "pages/map.html",
+        svg={"width": width, "height": height, "points": points, "links": drawn},
+        links=data["links"],
+        cut=data["cut"],
+        title="Map",
+    )
 
 
 def validation_page(store):
@@ -244,6 +301,6 @@ def validation_page(store):
         groups.setdefault(result["severity"], {}).setdefault(result["shape"], []).append(result)
     order = ["Violation", "Warning", "Info"]
     ordered = [(severity, sorted(groups[severity].items())) for severity in order if severity in groups]
-    return render_template("pages/validation.html", report=report, groups=ordered, title="Validation",
-                           build=store.build_id)
-
+    return render_template(
+        "pages/validation.html", report=report, groups=ordered, title="Validation", build=store.build_id
+    )

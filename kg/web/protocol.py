@@ -101,8 +101,11 @@ def read_protocol_request(request: Request) -> tuple[str | None, list[str], list
     if request.method in ("GET", "HEAD"):  # HEAD: the GET answer's headers, without its body
         if "update" in request.args:
             raise BadRequest("SPARQL Update is not accepted by GET")
-        return (_single(request.args.getlist("query"), "query"), request.args.getlist("default-graph-uri"),
-                request.args.getlist("named-graph-uri"))
+        return (
+            _single(request.args.getlist("query"), "query"),
+            request.args.getlist("default-graph-uri"),
+            request.args.getlist("named-graph-uri"),
+        )
     media_type = request.mimetype
     if media_type == FORM:
         form = request.form
@@ -129,5 +132,7 @@ def read_protocol_request(request: Request) -> tuple[str | None, list[str], list
         return query, request.args.getlist("default-graph-uri"), request.args.getlist("named-graph-uri")
     if media_type == "application/sparql-update":
         raise Forbidden("this endpoint is read-only: SPARQL Update is not accepted")
-    raise UnsupportedFormat(f"unsupported request media type {media_type or '(none)'!r}; send "
-                            "application/x-www-form-urlencoded or application/sparql-query")
+    raise UnsupportedFormat(
+        f"unsupported request media type {media_type or '(none)'!r}; send "
+        "application/x-www-form-urlencoded or application/sparql-query"
+    )

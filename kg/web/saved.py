@@ -13,8 +13,18 @@ from kg.web.state import web_state
 
 saved = Blueprint("saved", __name__)
 #: URL suffixes that force a result format, overriding Accept
-SUFFIXES = {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "ttl": "turtle", "nt": "ntriples",
-            "jsonld": "jsonld", "rdf": "rdfxml", "trig": "trig", "nq": "nquads"}
+SUFFIXES = {
+    "json": "json",
+    "xml": "xml",
+    "csv": "csv",
+    "tsv": "tsv",
+    "ttl": "turtle",
+    "nt": "ntriples",
+    "jsonld": "jsonld",
+    "rdf": "rdfxml",
+    "trig": "trig",
+    "nq": "nquads",
+}
 
 
 def saved_queries():
@@ -26,10 +36,23 @@ def saved_queries():
 
 def _describe(query) -> dict:
     return {
-        "id": query.id, "summary": query.summary, "description": query.description, "tags": list(query.tags),
-        "form": query.form, "url": f"{request.script_root}/queries/{query.id}",
-        "parameters": [{"name": p.name, "type": p.kind, "description": p.describe(), "required": p.required,
-                        "default": p.default, "enum": list(p.enumeration) or None} for p in query.parameters],
+        "id": query.id,
+        "summary": query.summary,
+        "description": query.description,
+        "tags": list(query.tags),
+        "form": query.form,
+        "url": f"{request.script_root}/queries/{query.id}",
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.kind,
+                "description": p.describe(),
+                "required": p.required,
+                "default": p.default,
+                "enum": list(p.enumeration) or None,
+            }
+            for p in query.parameters
+        ],
     }
 
 
@@ -50,6 +73,7 @@ def run(name: str):
         forced = forced if forced in set(ALIASES[kind].values()) else None
         if forced is None:
             from kg.errors import BadRequest
+
             raise BadRequest(f"no result format .{suffix} for this query")
         result_format = forced
     else:
@@ -66,23 +90,51 @@ def openapi():
     for query in saved_queries().values():
         kind = "solutions" if query.form in ("select", "ask") else "graph"
         media = sorted({MEDIA_TYPE[f].split(";")[0] for f in set(ALIASES[kind].values())})
-        paths[f"/queries/{query.id}"] = {"get": {
-            "operationId": query.id, "summary": query.summary, "description": query.description,
-            "tags": list(query.tags),
-            "parameters": [{"name": p.name, "in": "query", "required": p.required and p.default is None,
-                            "description": p.describe(),
-                            "schema": {"type": "string", **({"default": p.default} if p.default else {}),
-                                       **({"enum": list(p.enumeration)} if p.enumeration else {}),
-                                       **({"format": "uri"} if p.kind == "iri" else {})}}
-                           for p in query.parameters],
-            "responses": {"200": {"description": "The query's result.",
-                                  "content": {m: {"schema": {"type": "string"}} for m in media}},
-                          "400": {"description": "A parameter is unknown, missing or not of its type."},
-                          "404": {"description": "No such saved query."},
-                          "406": {"description": "No acceptable result format."}},
-        }}
-    paths["/queries"] = {"get": {"operationId": "catalogue", "summary": "Every saved query with its parameters",
-                                 "responses": {"200": {"description": "The catalogue (JSON)."}}}}
-    return jsonify({"openapi": "3.0.3", "info": {"title": "YRD knowledge graph saved queries", "version": __version__},
-                    # a relative server URL is relative to this document: never the client's Host header
-                    "servers": [{"url": public(request.script_root) or "/"}], "paths": paths})
+        paths[f"/queries/{query.id}"] = {
+            "get": {
+                "operationId": query.id,
+                "summary": query.summary,
+                "description": query.description,
+                "tags": list(query.tags),
+                "parameters": [
+                    {
+                        "name": p.name,
+                        "in": "query",
+                        "required": p.required and p.default is None,
+                        "description": p.describe(),
+                        "schema": {
+                            "type": "string",
+                            **({"default": p.default} if p.default else {}),
+                            **({"enum": list(p.enumeration)} if p.enumeration else {}),
+                            **({"format": "uri"} if p.kind == "iri" else {}),
+                        },
+                    }
+                    for p in query.parameters
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The query's result.",
+                        "content": {m: {"schema": {"type": "string"}} for m in media},
+                    },
+                    "400": {"description": "A parameter is unknown, missing or not of its type."},
+                    "404": {"description": "No such saved query."},
+                    "406": {"description": "No acceptable result format."},
+                },
+            }
+        }
+    paths["/queries"] = {
+        "get": {
+            "operationId": "catalogue",
+            "summary": "Every saved query with its parameters",
+            "responses": {"200": {"description": "The catalogue (JSON)."}},
+        }
+    }
+    return jsonify(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "YRD knowledge graph saved queries", "version": __version__},
+            # a relative server URL is relative to this document: never the client's Host header
+            "servers": [{"url": public(request.script_root) or "/"}],
+            "paths": paths,
+        }
+    )

@@ -9,8 +9,18 @@ from kg import __version__
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
-RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                  "Turtle", "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads")
+RESULT_FORMATS = (
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "JSON-LD",
+    "RDF_XML",
+    "TriG",
+    "N-Quads",
+)
 
 
 def service_description(endpoint: str, settings, store) -> str:
@@ -35,14 +45,16 @@ def service_description(endpoint: str, settings, store) -> str:
         named = BNode(f"graph{number}")
         graph.add((dataset, SD.namedGraph, named))
         graph.add((named, SD.name, iri))
-    comment = (f"YRD knowledge graph {__version__}, build {store.build_id}. Read-only: SPARQL Update is refused. "
-               "The default graph is the union of the named graphs. SERVICE is refused unless allow-listed; "
-               "FROM selects graphs held in the store and is refused for any other; the graph parameters "
-               "replace the query's dataset, and a graph the store lacks is empty. Nothing is ever fetched. "
-               f"Request bodies are limited to {settings.max_body_bytes} bytes; a query running longer than "
-               f"{settings.query_timeout} s is stopped and answered with 503. Results are cut after "
-               f"{settings.max_result_rows} rows (solutions or triples) or {settings.max_result_bytes} bytes; "
-               "a cut result carries the header X-SPARQL-MaxRows or X-SPARQL-MaxBytes.")
+    comment = (
+        f"YRD knowledge graph {__version__}, build {store.build_id}. Read-only: SPARQL Update is refused. "
+        "The default graph is the union of the named graphs. SERVICE is refused unless allow-listed; "
+        "FROM selects graphs held in the store and is refused for any other; the graph parameters "
+        "replace the query's dataset, and a graph the store lacks is empty. Nothing is ever fetched. "
+        f"Request bodies are limited to {settings.max_body_bytes} bytes; a query running longer than "
+        f"{settings.query_timeout} s is stopped and answered with 503. Results are cut after "
+        f"{settings.max_result_rows} rows (solutions or triples) or {settings.max_result_bytes} bytes; "
+        "a cut result carries the header X-SPARQL-MaxRows or X-SPARQL-MaxBytes."
+    )
     graph.add((service, RDFS.comment, Literal(comment, lang="en")))
     graph.add((service, DCTERMS.modified, Literal(store.build_id)))
     return graph.serialize(format="turtle")

@@ -20,8 +20,7 @@ class StoreHolder:
     loaded, requests read it instead (queries run several times faster there).
     """
 
-    def __init__(self, store_dir: Path, store: EmbeddedStore | None = None, remote=None, *,
-                 memory_limit_mib: int = 0):
+    def __init__(self, store_dir: Path, store: EmbeddedStore | None = None, remote=None, *, memory_limit_mib: int = 0):
         self._remote = remote
         self._store_dir = store_dir
         self._store = store
@@ -62,8 +61,11 @@ class StoreHolder:
             return
         complete = all(f.is_file() for f in files)
         if not complete or sum(f.stat().st_size for f in files) > self._memory_limit:
-            why = ("is larger than memory_copy_limit_mib" if complete else
-                   "has no snapshot (published by an older kg build; rebuild to serve it from memory)")
+            why = (
+                "is larger than memory_copy_limit_mib"
+                if complete
+                else "has no snapshot (published by an older kg build; rebuild to serve it from memory)"
+            )
             logging.getLogger("kg.web").warning("version %s %s; serving from disk", store.build_id, why)
             return
 

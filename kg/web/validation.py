@@ -11,16 +11,26 @@ from kg.web.state import web_state
 
 validation = Blueprint("validation", __name__)
 #: request media type -> input format name
-UPLOAD_TYPES = {"text/turtle": "turtle", "application/n-triples": "ntriples", "application/ld+json": "jsonld",
-                "application/rdf+xml": "rdfxml", "application/trig": "trig", "application/n-quads": "nquads"}
+UPLOAD_TYPES = {
+    "text/turtle": "turtle",
+    "application/n-triples": "ntriples",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdfxml",
+    "application/trig": "trig",
+    "application/n-quads": "nquads",
+}
 #: Accept media type -> report format name; JSON first, the default
 REPORT_TYPES = {"application/json": "json", "text/turtle": "turtle", "text/plain": "text", "text/html": "html"}
 
 
 def _report_format() -> str:
-    return negotiate(REPORT_TYPES, request.accept_mimetypes, request.args.get("report"),
-                     unknown="report {named!r} is not a report format; use one of {names}",
-                     unacceptable=f"a report is available as {', '.join(REPORT_TYPES)}")
+    return negotiate(
+        REPORT_TYPES,
+        request.accept_mimetypes,
+        request.args.get("report"),
+        unknown="report {named!r} is not a report format; use one of {names}",
+        unacceptable=f"a report is available as {', '.join(REPORT_TYPES)}",
+    )
 
 
 @validation.get("/validation")
@@ -46,13 +56,19 @@ def validate_upload():
     settings = web_state().settings
     input_format = UPLOAD_TYPES.get(request.mimetype)
     if input_format is None:
-        raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}")
+        raise UnsupportedFormat(
+            f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}"
+        )
     fmt = _report_format()
     context = request.args.get("context", "true").lower() != "false"
     documents = [(request.get_data(), input_format, "the request body")]
     # anyone may ask, and a megabyte of RDF can take a while: within the time limit of a query
     report = web_state().evaluator.call(
         lambda: validate_documents(settings, documents, context=context),
-        what="checking the document", advice="send it in smaller parts")
-    return Response(render(report, format=fmt, base_iri=settings.base_iri),
-                    headers={"Content-Type": MEDIA_TYPES[fmt], "X-Conforms": str(report.conforms).lower()})
+        what="checking the document",
+        advice="send it in smaller parts",
+    )
+    return Response(
+        render(report, format=fmt, base_iri=settings.base_iri),
+        headers={"Content-Type": MEDIA_TYPES[fmt], "X-Conforms": str(report.conforms).lower()},
+    )

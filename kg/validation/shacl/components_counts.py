@@ -8,13 +8,13 @@ from rdflib import Literal
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from kg.store.terms import from_ox
 from kg.validation.shacl.components_logic import condition
 from kg.validation.shacl.errors import ShaclError
 from kg.validation.shacl.focus import Focus, path_pattern, value_pattern
 from kg.validation.shacl.results import Result, result_messages
 from kg.validation.shacl.shapes import SH, Shape, node_name
 from kg.validation.shacl.syntax import zero_length
-from kg.store.terms import from_ox
 
 
 def counts(engine, shape: Shape, focus: Focus, results: list[Result], dry: bool) -> int:
@@ -67,13 +67,25 @@ def _count_plan(engine, shape: Shape, k: str) -> dict | None:
     if mins and int(mins[0].value) > 0:
         n = int(mins[0].value)
         having.append(f"COUNT(DISTINCT {v}) < {n}")
-        plans.append((SH.MinCountConstraintComponent, f"n{k}", lambda c, n=n: c < n,
-                      lambda f, x, n=n: engine.text.min_count(shape, n, f)))
+        plans.append(
+            (
+                SH.MinCountConstraintComponent,
+                f"n{k}",
+                lambda c, n=n: c < n,
+                lambda f, x, n=n: engine.text.min_count(shape, n, f),
+            )
+        )
     if maxs:
         m = int(maxs[0].value)
         having.append(f"COUNT(DISTINCT {v}) > {m}")
-        plans.append((SH.MaxCountConstraintComponent, f"n{k}", lambda c, m=m: c > m,
-                      lambda f, x, m=m: engine.text.max_count(shape, m, f)))
+        plans.append(
+            (
+                SH.MaxCountConstraintComponent,
+                f"n{k}",
+                lambda c, m=m: c > m,
+                lambda f, x, m=m: engine.text.max_count(shape, m, f),
+            )
+        )
     qualified = shape.qualified()
     if qualified is not None:
         value_shapes, low, high, siblings = qualified
@@ -87,12 +99,10 @@ def _count_plan(engine, shape: Shape, k: str) -> dict | None:
             columns.append(f"(COUNT(DISTINCT ?q{k}_{j}) AS ?nq{k}_{j})")
             if high is not None:
                 having.append(f"COUNT(DISTINCT ?q{k}_{j}) > {high}")
-                plans.append((SH.QualifiedMaxCountConstraintComponent, f"nq{k}_{j}", lambda c, h=high: c > h,
-                              generic))
+                plans.append((SH.QualifiedMaxCountConstraintComponent, f"nq{k}_{j}", lambda c, h=high: c > h, generic))
             if low is not None:
                 having.append(f"COUNT(DISTINCT ?q{k}_{j}) < {low}")
-                plans.append((SH.QualifiedMinCountConstraintComponent, f"nq{k}_{j}", lambda c, lo=low: c < lo,
-                              generic))
+                plans.append((SH.QualifiedMinCountConstraintComponent, f"nq{k}_{j}", lambda c, lo=low: c < lo, generic))
     if not plans:
         return None
     return {"v": v, "columns": columns, "having": having, "plans": plans, "binds": " ".join(binds)}
@@ -102,11 +112,11 @@ def _run_counts(engine, focus: Focus, members: list) -> dict[Node, list[Result]]
     """One GROUP BY query for the (shape, plan) pairs of ``members``; the results by shape node."""
     if len(members) == 1 and zero_length(members[0][0].model.sg, members[0][0].path):
         shape, plan = members[0]
-        body = (f"{{ {value_pattern(shape, focus, '?f', plan['v'])} {plan['binds']} }} "
-                f"UNION {focus.pattern('?f')}")
+        body = f"{{ {value_pattern(shape, focus, '?f', plan['v'])} {plan['binds']} }} UNION {focus.pattern('?f')}"
     else:
-        branches = " UNION ".join(f"{{ {path_pattern(shape, '?f', plan['v'])} {plan['binds']} }}"
-                                  for shape, plan in members)
+        branches = " UNION ".join(
+            f"{{ {path_pattern(shape, '?f', plan['v'])} {plan['binds']} }}" for shape, plan in members
+        )
         body = f"{focus.pattern('?f')} OPTIONAL {{ {branches} }}"
     columns = " ".join(c for _, plan in members for c in plan["columns"])
     having = " || ".join(h for _, plan in members for h in plan["having"])
@@ -117,6 +127,7 @@ def _run_counts(engine, focus: Focus, members: list) -> dict[Node, list[Result]]
         for shape, plan in members:
             for component, column, test, generic in plan["plans"]:
                 if test(int(row[column].value)):
-                    found[shape.node].append(Result(shape, component, focus_node,
-                                                    messages=result_messages(shape, generic, focus_node, None)))
+                    found[shape.node].append(
+                        Result(shape, component, focus_node, messages=result_messages(shape, generic, focus_node, None))
+                    )
     return found

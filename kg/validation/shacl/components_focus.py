@@ -8,13 +8,13 @@ from __future__ import annotations
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
+from kg.store.terms import from_ox
 from kg.validation.shacl.components_values import pair_ok
 from kg.validation.shacl.errors import ShaclError, Unsupported
 from kg.validation.shacl.focus import Focus, path_pattern, value_pattern
 from kg.validation.shacl.results import Result, result_messages
 from kg.validation.shacl.shapes import SH, Shape
 from kg.validation.shacl.syntax import is_true, sparql_path, sparql_term, stable_term, zero_length
-from kg.store.terms import from_ox
 
 
 def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result], dry: bool) -> int:
@@ -39,6 +39,7 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
             f = from_ox(row["f"])
             value = from_ox(row[value_column]) if value_column else None
             yield Result(shape, component, f, value, messages=result_messages(shape, generic, f, value))
+
         return make
 
     # sh:uniqueLang
@@ -52,31 +53,45 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
         if not (isinstance(flag, Literal) and isinstance(flag.value, bool)):
             raise ShaclError("sh:uniqueLang must be a boolean literal")
         if is_true(flag):
-            query = (f"SELECT ?f ?lang WHERE {{ {values} FILTER(isLiteral(?v) && LANG(?v) != \"\") }} "
-                     f"GROUP BY ?f (LCASE(LANG(?v)) AS ?lang) HAVING (COUNT(DISTINCT ?v) > 1)")
+            query = (
+                f'SELECT ?f ?lang WHERE {{ {values} FILTER(isLiteral(?v) && LANG(?v) != "") }} '
+                f"GROUP BY ?f (LCASE(LANG(?v)) AS ?lang) HAVING (COUNT(DISTINCT ?v) > 1)"
+            )
             run(query, plain(SH.UniqueLangConstraintComponent, lambda f, x: engine.text.unique_lang()))
     # sh:equals, sh:disjoint, sh:lessThan, sh:lessThanOrEquals
     for p in dict.fromkeys(shape.objects(SH.equals)):
         other = sparql_term(p)
         generic = lambda f, x, p=p: engine.text.pair(shape, SH.equals, f, x)  # noqa: E731
         if shape.is_property:
-            run(f"SELECT DISTINCT ?f ?v WHERE {{ {values} FILTER NOT EXISTS {{ ?f {other} ?v }} }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"))
-            run(f"SELECT DISTINCT ?f ?v WHERE {{ {fp} ?f {other} ?v . "
+            run(
+                f"SELECT DISTINCT ?f ?v WHERE {{ {values} FILTER NOT EXISTS {{ ?f {other} ?v }} }}",
+                plain(SH.EqualsConstraintComponent, generic, "v"),
+            )
+            run(
+                f"SELECT DISTINCT ?f ?v WHERE {{ {fp} ?f {other} ?v . "
                 f"FILTER NOT EXISTS {{ {path_pattern(shape, '?f', '?v')} }} }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"))
+                plain(SH.EqualsConstraintComponent, generic, "v"),
+            )
         else:
-            run(f"SELECT ?f ?v WHERE {{ {fp} BIND(?f AS ?v) FILTER NOT EXISTS {{ ?f {other} ?f }} }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"))
-            run(f"SELECT DISTINCT ?f ?v WHERE {{ {fp} ?f {other} ?v . FILTER(!sameTerm(?v, ?f)) }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"))
+            run(
+                f"SELECT ?f ?v WHERE {{ {fp} BIND(?f AS ?v) FILTER NOT EXISTS {{ ?f {other} ?f }} }}",
+                plain(SH.EqualsConstraintComponent, generic, "v"),
+            )
+            run(
+                f"SELECT DISTINCT ?f ?v WHERE {{ {fp} ?f {other} ?v . FILTER(!sameTerm(?v, ?f)) }}",
+                plain(SH.EqualsConstraintComponent, generic, "v"),
+            )
     for p in dict.fromkeys(shape.objects(SH.disjoint)):
         generic = lambda f, x: engine.text.pair(shape, SH.disjoint, f, x)  # noqa: E731
         columns = "?f ?v" if shape.is_property else "?f"
-        run(f"SELECT DISTINCT {columns} WHERE {{ {values} ?f {sparql_term(p)} {v} }}",
-            plain(SH.DisjointConstraintComponent, generic, v[1:]))
-    for predicate, component, strict in ((SH.lessThan, SH.LessThanConstraintComponent, True),
-                                         (SH.lessThanOrEquals, SH.LessThanOrEqualsConstraintComponent, False)):
+        run(
+            f"SELECT DISTINCT {columns} WHERE {{ {values} ?f {sparql_term(p)} {v} }}",
+            plain(SH.DisjointConstraintComponent, generic, v[1:]),
+        )
+    for predicate, component, strict in (
+        (SH.lessThan, SH.LessThanConstraintComponent, True),
+        (SH.lessThanOrEquals, SH.LessThanOrEqualsConstraintComponent, False),
+    ):
         for p in dict.fromkeys(shape.objects(predicate)):
             if not isinstance(p, URIRef):
                 raise ShaclError(f"the value of {predicate.n3()} must be an IRI")
@@ -84,8 +99,10 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
                 raise ShaclError(f"{component.n3()} can only be present on a PropertyShape")
             ok = pair_ok(engine, v, "?c", strict)
             generic = lambda f, x, pr=predicate: engine.text.pair(shape, pr, f, x)  # noqa: E731
-            run(f"SELECT ?f ?v ?c WHERE {{ {values} ?f {sparql_term(p)} ?c . FILTER(!COALESCE({ok}, false)) }}",
-                plain(component, generic, "v"))
+            run(
+                f"SELECT ?f ?v ?c WHERE {{ {values} ?f {sparql_term(p)} ?c . FILTER(!COALESCE({ok}, false)) }}",
+                plain(component, generic, "v"),
+            )
     # sh:hasValue
     for hv in dict.fromkeys(shape.objects(SH.hasValue)):
         generic = lambda f, x, hv=hv: engine.text.has_value(shape, f)  # noqa: E731
@@ -93,8 +110,11 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
             test = "true"
         elif shape.is_property:
             path = sparql_path(shape.model.sg, shape.path)
-            test = (f"NOT EXISTS {{ ?f {path} {sparql_term(hv)} }}" if not zero_length(shape.model.sg, shape.path)
-                    else f"(!sameTerm(?f, {sparql_term(hv)}) && NOT EXISTS {{ ?f {path} {sparql_term(hv)} }})")
+            test = (
+                f"NOT EXISTS {{ ?f {path} {sparql_term(hv)} }}"
+                if not zero_length(shape.model.sg, shape.path)
+                else f"(!sameTerm(?f, {sparql_term(hv)}) && NOT EXISTS {{ ?f {path} {sparql_term(hv)} }})"
+            )
         else:
             test = f"!sameTerm(?f, {sparql_term(hv)})"
         run(f"SELECT ?f WHERE {{ {fp} FILTER({test}) }}", plain(SH.HasValueConstraintComponent, generic))
@@ -113,9 +133,13 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
                 f, o, p = from_ox(row["f"]), from_ox(row["o"]), from_ox(row["p"])
                 messages = result_messages(shape, lambda a, b: engine.text.closed(f, o), f, o)
                 yield Result(shape, SH.ClosedConstraintComponent, f, o, path=p, messages=messages)
+
             columns = "?f ?v" if shape.is_property else "?f"
-            run(f"SELECT DISTINCT {columns} ?p ?o WHERE {{ {values} {v} ?p ?o . "
-                f"FILTER({_closed_filter('?p', '?o', allowed)}) }}", make)
+            run(
+                f"SELECT DISTINCT {columns} ?p ?o WHERE {{ {values} {v} ?p ?o . "
+                f"FILTER({_closed_filter('?p', '?o', allowed)}) }}",
+                make,
+            )
     return count
 
 
@@ -135,10 +159,13 @@ def focus_conditions(engine, shape: Shape, x: str, values) -> list[str]:
 
     def each(y):
         return values(y) if prop else f"BIND({x} AS {y})"
+
     if prop and any(is_true(u) for u in shape.objects(SH.uniqueLang)):
         a, b = engine.vars("y"), engine.vars("y")
-        parts.append(f"NOT EXISTS {{ {values(a)} {values(b)} FILTER(!sameTerm({a}, {b}) && isLiteral({a}) && "
-                     f"isLiteral({b}) && LANG({a}) != \"\" && LCASE(LANG({a})) = LCASE(LANG({b}))) }}")
+        parts.append(
+            f"NOT EXISTS {{ {values(a)} {values(b)} FILTER(!sameTerm({a}, {b}) && isLiteral({a}) && "
+            f'isLiteral({b}) && LANG({a}) != "" && LCASE(LANG({a})) = LCASE(LANG({b}))) }}'
+        )
     for p in shape.objects(SH.equals):
         y = engine.vars("y")
         parts.append(f"NOT EXISTS {{ {each(y)} FILTER NOT EXISTS {{ {x} {sparql_term(p)} {y} }} }}")
@@ -152,8 +179,10 @@ def focus_conditions(engine, shape: Shape, x: str, values) -> list[str]:
     for predicate, strict in ((SH.lessThan, True), (SH.lessThanOrEquals, False)):
         for p in shape.objects(predicate):
             y, c = engine.vars("y"), engine.vars("c")
-            parts.append(f"NOT EXISTS {{ {each(y)} {x} {sparql_term(p)} {c} . "
-                         f"FILTER(!COALESCE({pair_ok(engine, y, c, strict)}, false)) }}")
+            parts.append(
+                f"NOT EXISTS {{ {each(y)} {x} {sparql_term(p)} {c} . "
+                f"FILTER(!COALESCE({pair_ok(engine, y, c, strict)}, false)) }}"
+            )
     for hv in shape.objects(SH.hasValue):
         if not stable_term(hv):
             parts.append("false")

@@ -6,7 +6,7 @@ property shapes, recursively (the shapes model refuses recursive shapes)."""
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 from kg.validation.shacl.components_focus import focus_conditions
 from kg.validation.shacl.components_values import Rule, value_rules
@@ -22,15 +22,28 @@ def all_rules(engine, shape: Shape) -> list[Rule]:
     sg = shape.model.sg
     for node in shape.objects(SH.node):
         target = shape.model.shape(node, kind="node")
-        rules.append(Rule(SH.NodeConstraintComponent,
-                          lambda y, t=target: condition(engine, t, y, "results"),
-                          lambda f, x, ns=shape.objects(SH.node): engine.text.node(ns), node_shape=target))
+        rules.append(
+            Rule(
+                SH.NodeConstraintComponent,
+                lambda y, t=target: condition(engine, t, y, "results"),
+                lambda f, x, ns=shape.objects(SH.node): engine.text.node(ns),
+                node_shape=target,
+            )
+        )
     for node in shape.objects(SH["not"]):
         target = shape.model.shape(node)
-        rules.append(Rule(SH.NotConstraintComponent, lambda y, t=target: f"!({condition(engine, t, y, 'nc')})",
-                          lambda f, x, ns=shape.objects(SH["not"]): engine.text.not_(ns, x)))
-    for predicate, component in ((SH["and"], SH.AndConstraintComponent), (SH["or"], SH.OrConstraintComponent),
-                                 (SH.xone, SH.XoneConstraintComponent)):
+        rules.append(
+            Rule(
+                SH.NotConstraintComponent,
+                lambda y, t=target: f"!({condition(engine, t, y, 'nc')})",
+                lambda f, x, ns=shape.objects(SH["not"]): engine.text.not_(ns, x),
+            )
+        )
+    for predicate, component in (
+        (SH["and"], SH.AndConstraintComponent),
+        (SH["or"], SH.OrConstraintComponent),
+        (SH.xone, SH.XoneConstraintComponent),
+    ):
         lists = shape.objects(predicate)
         for lst in lists:
             members = list(sg.items(lst))
@@ -42,10 +55,14 @@ def all_rules(engine, shape: Shape) -> list[Rule]:
             elif predicate == SH["or"]:
                 ok = lambda y, ts=targets: "(" + " || ".join(condition(engine, t, y, "nc") for t in ts) + ")"  # noqa
             else:
-                ok = lambda y, ts=targets: "((" + " + ".join(  # noqa: E731
-                    f"IF({condition(engine, t, y, 'nc')}, 1, 0)" for t in ts) + ") = 1)"
-            rules.append(Rule(component, ok,
-                              lambda f, x, pr=predicate, ls=lists: engine.text.logical(pr, ls, x)))
+                ok = lambda y, ts=targets: (
+                    "(("
+                    + " + ".join(  # noqa: E731
+                        f"IF({condition(engine, t, y, 'nc')}, 1, 0)" for t in ts
+                    )
+                    + ") = 1)"
+                )
+            rules.append(Rule(component, ok, lambda f, x, pr=predicate, ls=lists: engine.text.logical(pr, ls, x)))
     return rules
 
 
@@ -62,6 +79,7 @@ def condition(engine, shape: Shape, x: str, mode: str) -> str:
 
         def values(y):
             return f"{{ {x} {path} {y} }} UNION {{ BIND({x} AS {y}) }}" if zero else f"{x} {path} {y} ."
+
         if rules:
             y = engine.vars("y")
             fails = " || ".join(f"!COALESCE({r.ok(y)}, false)" for r in rules)
@@ -100,6 +118,7 @@ def _count_conditions(engine, shape: Shape, values) -> list[str]:
         if cond:
             tests += [f"COALESCE({cond(y)}, false)" for y in ys]
         return f"EXISTS {{ {body} {'FILTER(' + ' && '.join(tests) + ')' if tests else ''} }}"
+
     mins, maxs = shape.objects(SH.minCount), shape.objects(SH.maxCount)
     if mins:
         parts.append(at_least(int(mins[0].value), None))
@@ -109,10 +128,12 @@ def _count_conditions(engine, shape: Shape, values) -> list[str]:
     if qualified is not None:
         value_shapes, low, high, siblings = qualified
         for q in value_shapes:
+
             def cond(y, q=q):
                 text = condition(engine, q, y, "nc")
                 others = [condition(engine, s, y, "nc") for s in siblings.get(q, [])]
                 return f"({text}) && !(" + " || ".join(others) + ")" if others else text
+
             if high is not None:
                 parts.append("!" + at_least(high + 1, cond))
             if low is not None:

@@ -6,8 +6,8 @@ fast SPARQL test for the values SPARQL decides exactly, a Python function (``lit
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
@@ -25,6 +25,7 @@ class Rule:
 
     ``join(var, flag)``, when given, is a faster form for a query's own value variable: an OPTIONAL that
     binds ``flag`` exactly where ``ok`` holds (Oxigraph evaluates EXISTS with a path once per row, slowly)."""
+
     component: URIRef
     ok: Callable[[str], str]
     message: Callable[[Node, Node], list]
@@ -40,45 +41,76 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
     for cls in shape.objects(SH["class"]):
         term = sparql_term(cls) if not isinstance(cls, BNode) else None
         classes = shape.objects(SH["class"])
-        rules.append(Rule(SH.ClassConstraintComponent,
-                          (lambda y, t=term: f"(!isLiteral({y}) && EXISTS {{ {y} {TYPE_PATH} {t} }})")
-                          if term else (lambda y: "false"),
-                          lambda f, x, c=classes: engine.text.class_(c),
-                          join=(lambda y, flag, t=term: f"OPTIONAL {{ {{ SELECT DISTINCT {y} (true AS {flag}) "
-                                                        f"WHERE {{ {y} {TYPE_PATH} {t} }} }} }}")
-                          if term else None))
+        rules.append(
+            Rule(
+                SH.ClassConstraintComponent,
+                (lambda y, t=term: f"(!isLiteral({y}) && EXISTS {{ {y} {TYPE_PATH} {t} }})")
+                if term
+                else (lambda y: "false"),
+                lambda f, x, c=classes: engine.text.class_(c),
+                join=(
+                    lambda y, flag, t=term: (
+                        f"OPTIONAL {{ {{ SELECT DISTINCT {y} (true AS {flag}) WHERE {{ {y} {TYPE_PATH} {t} }} }} }}"
+                    )
+                )
+                if term
+                else None,
+            )
+        )
     datatypes = shape.objects(SH.datatype)
     if len(datatypes) > 1:
         raise ShaclError("DatatypeConstraintComponent must have at most one sh:datatype predicate.")
     if datatypes:
         rule = datatypes[0]
-        rules.append(Rule(SH.DatatypeConstraintComponent, lambda y, r=rule: _datatype_ok(engine, y, r),
-                          lambda f, x, r=rule: engine.text.datatype(r)))
+        rules.append(
+            Rule(
+                SH.DatatypeConstraintComponent,
+                lambda y, r=rule: _datatype_ok(engine, y, r),
+                lambda f, x, r=rule: engine.text.datatype(r),
+            )
+        )
     kinds = shape.objects(SH.nodeKind)
     if len(kinds) > 1:
         raise ShaclError("NodeKindConstraintComponent must have at most one sh:nodeKind predicate.")
     if kinds:
         kind = kinds[0]
-        tests = {SH.BlankNode: "isBlank({0})", SH.IRI: "isIRI({0})", SH.Literal: "isLiteral({0})",
-                 SH.BlankNodeOrIRI: "(isBlank({0}) || isIRI({0}))",
-                 SH.BlankNodeOrLiteral: "(isBlank({0}) || isLiteral({0}))",
-                 SH.IRIOrLiteral: "(isIRI({0}) || isLiteral({0}))"}
+        tests = {
+            SH.BlankNode: "isBlank({0})",
+            SH.IRI: "isIRI({0})",
+            SH.Literal: "isLiteral({0})",
+            SH.BlankNodeOrIRI: "(isBlank({0}) || isIRI({0}))",
+            SH.BlankNodeOrLiteral: "(isBlank({0}) || isLiteral({0}))",
+            SH.IRIOrLiteral: "(isIRI({0}) || isLiteral({0}))",
+        }
         template = tests.get(kind, "false")
-        rules.append(Rule(SH.NodeKindConstraintComponent, lambda y, t=template: t.format(y),
-                          lambda f, x, k=kind: engine.text.node_kind(k)))
+        rules.append(
+            Rule(
+                SH.NodeKindConstraintComponent,
+                lambda y, t=template: t.format(y),
+                lambda f, x, k=kind: engine.text.node_kind(k),
+            )
+        )
     for predicate, component, test, sign in (
-            (SH.minExclusive, SH.MinExclusiveConstraintComponent, lambda c: c > 0, ">"),
-            (SH.minInclusive, SH.MinInclusiveConstraintComponent, lambda c: c >= 0, ">="),
-            (SH.maxExclusive, SH.MaxExclusiveConstraintComponent, lambda c: c < 0, "<"),
-            (SH.maxInclusive, SH.MaxInclusiveConstraintComponent, lambda c: c <= 0, "<=")):
+        (SH.minExclusive, SH.MinExclusiveConstraintComponent, lambda c: c > 0, ">"),
+        (SH.minInclusive, SH.MinInclusiveConstraintComponent, lambda c: c >= 0, ">="),
+        (SH.maxExclusive, SH.MaxExclusiveConstraintComponent, lambda c: c < 0, "<"),
+        (SH.maxInclusive, SH.MaxInclusiveConstraintComponent, lambda c: c <= 0, "<="),
+    ):
         bounds = shape.objects(predicate)
         for bound in bounds:
             if not isinstance(bound, Literal):
                 raise ShaclError(f"the value of {predicate.n3()} must be a literal")
-            rules.append(Rule(component, lambda y, b=bound, t=test, s=sign: _range_ok(engine, y, b, t, s),
-                              lambda f, x, bs=bounds, s=sign: engine.text.range(s, bs)))
-    for predicate, component, longer in ((SH.minLength, SH.MinLengthConstraintComponent, True),
-                                         (SH.maxLength, SH.MaxLengthConstraintComponent, False)):
+            rules.append(
+                Rule(
+                    component,
+                    lambda y, b=bound, t=test, s=sign: _range_ok(engine, y, b, t, s),
+                    lambda f, x, bs=bounds, s=sign: engine.text.range(s, bs),
+                )
+            )
+    for predicate, component, longer in (
+        (SH.minLength, SH.MinLengthConstraintComponent, True),
+        (SH.maxLength, SH.MaxLengthConstraintComponent, False),
+    ):
         lengths = shape.objects(predicate)
         if len(lengths) > 1:
             raise ShaclError(f"at most one {predicate.n3()}")
@@ -87,8 +119,11 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
             if not isinstance(n, Literal) or not isinstance(n.value, int) or n.value < 0:
                 raise ShaclError(f"{predicate.n3()} must be a non-negative integer literal")
             if longer:
-                ok = (lambda y: "true") if n.value == 0 else \
-                    (lambda y, n=n.value: f"(!isBlank({y}) && STRLEN(STR({y})) >= {n})")
+                ok = (
+                    (lambda y: "true")
+                    if n.value == 0
+                    else (lambda y, n=n.value: f"(!isBlank({y}) && STRLEN(STR({y})) >= {n})")
+                )
             else:
                 ok = lambda y, n=n.value: f"(!isBlank({y}) && STRLEN(STR({y})) <= {n})"  # noqa: E731
             rules.append(Rule(component, ok, lambda f, x, n=n, lo=longer: engine.text.length(lo, n)))
@@ -104,9 +139,13 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
                 raise ShaclError("sh:pattern must be a literal")
             source = str(p.value) if p.value is not None and len(p.value) > 1 else str(p)
             matcher = re.compile(source, re_flags)
-            rules.append(Rule(SH.PatternConstraintComponent,
-                              lambda y, m=matcher: f"{_pattern_function(engine, m)}({y})",
-                              lambda f, x, ps=patterns: engine.text.pattern(ps)))
+            rules.append(
+                Rule(
+                    SH.PatternConstraintComponent,
+                    lambda y, m=matcher: f"{_pattern_function(engine, m)}({y})",
+                    lambda f, x, ps=patterns: engine.text.pattern(ps),
+                )
+            )
     languages = shape.objects(SH.languageIn)
     if len(languages) > 1:
         raise ShaclError("LanguageInConstraintComponent must have at most one sh:languageIn predicate.")
@@ -116,18 +155,28 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
             if not isinstance(item, Literal) or not isinstance(item.value, str):
                 raise ShaclError("All languages in sh:languageIn must be a Literal with type xsd:string")
             wanted.add(str(item.value).lower())
-        rules.append(Rule(SH.LanguageInConstraintComponent, lambda y, w=wanted: _language_ok(y, w),
-                          lambda f, x, lst=languages[0]: engine.text.language_in(lst)))
+        rules.append(
+            Rule(
+                SH.LanguageInConstraintComponent,
+                lambda y, w=wanted: _language_ok(y, w),
+                lambda f, x, lst=languages[0]: engine.text.language_in(lst),
+            )
+        )
     ins = shape.objects(SH["in"])
     if len(ins) > 1:
         raise ShaclError("InConstraintComponent must have at most one sh:in predicate.")
     if ins:
         members = list(dict.fromkeys(sg.items(ins[0])))
         matchable = [m for m in members if not isinstance(m, BNode) and stable_term(m)]
-        rules.append(Rule(SH.InConstraintComponent,
-                          lambda y, ms=matchable: "(" + (" || ".join(f"sameTerm({y}, {sparql_term(m)})" for m in ms)
-                                                         or "false") + ")",
-                          lambda f, x, ms=members: engine.text.in_(ms, x)))
+        rules.append(
+            Rule(
+                SH.InConstraintComponent,
+                lambda y, ms=matchable: (
+                    "(" + (" || ".join(f"sameTerm({y}, {sparql_term(m)})" for m in ms) or "false") + ")"
+                ),
+                lambda f, x, ms=members: engine.text.in_(ms, x),
+            )
+        )
     return rules
 
 
@@ -136,11 +185,11 @@ def _datatype_ok(engine, y: str, rule) -> str:
     if rule == RDFS.Literal:
         return f"isLiteral({y})"
     if rule == RDF.langString:
-        return f"(isLiteral({y}) && LANG({y}) != \"\")"
+        return f'(isLiteral({y}) && LANG({y}) != "")'
     if rule == XSD.string:
         return f"(isLiteral({y}) && datatype({y}) = <{XSD.string}>)"
     if rule == RDFS.Datatype:
-        return f"(isLiteral({y}) && datatype({y}) != <{XSD.string}> && LANG({y}) = \"\")"
+        return f'(isLiteral({y}) && datatype({y}) != <{XSD.string}> && LANG({y}) = "")'
     if not isinstance(rule, URIRef):
         return "false"
     same = f"COALESCE(isLiteral({y}) && datatype({y}) = <{rule}>, false)"
@@ -152,7 +201,7 @@ def _datatype_ok(engine, y: str, rule) -> str:
     safe = literals.SAFE.get(rule)
     if safe is None:
         return f"IF({same}, COALESCE({check}({y}), false), false)"
-    fast = f"REGEX(STR({y}), \"{safe}\")"
+    fast = f'REGEX(STR({y}), "{safe}")'
     if rule == XSD.date:
         fast += f" && DAY({y}) > 0"
     return f"IF({same}, IF(COALESCE({fast}, false), true, COALESCE({check}({y}), false)), false)"
@@ -160,8 +209,10 @@ def _datatype_ok(engine, y: str, rule) -> str:
 
 def _range_ok(engine, y: str, bound: Literal, test: Callable[[int], bool], sign: str) -> str:
     """``y`` compares with ``bound`` as ``sign`` says, in rdflib's literal ordering (the value range)."""
-    check = engine.function(lambda value, b=bound, t=test: literals.range_ok(value, b, t),
-                            ("range", str(bound), bound.datatype, bound.language, sign))
+    check = engine.function(
+        lambda value, b=bound, t=test: literals.range_ok(value, b, t),
+        ("range", str(bound), bound.datatype, bound.language, sign),
+    )
     datatype = bound.datatype or (XSD.string if bound.language is None else None)
     compatible = literals.ORDERED.get(datatype)
     if not compatible or (bound.datatype in (XSD.date, XSD.dateTime) and re.search(literals.NO_TZ, str(bound))):
@@ -171,41 +222,52 @@ def _range_ok(engine, y: str, bound: Literal, test: Callable[[int], bool], sign:
     # so it goes to Python); dates only without a timezone and with a four-digit year Python can hold
     fast = f"isLiteral({y}) && datatype({y}) IN ({types}) && {y} {sign} {sparql_term(bound)}"
     if datatype in (XSD.date, XSD.dateTime):
-        fast = f"REGEX(STR({y}), \"^[1-9][0-9]{{3}}-\") && !REGEX(STR({y}), \"{literals.NO_TZ}\") && " + fast
+        fast = f'REGEX(STR({y}), "^[1-9][0-9]{{3}}-") && !REGEX(STR({y}), "{literals.NO_TZ}") && ' + fast
     return f"IF(COALESCE({fast}, false), true, COALESCE({check}({y}), false))"
 
 
 def pair_ok(engine, y: str, c: str, strict: bool) -> str:
     """``y`` is less than (or equal to, unless ``strict``) ``c`` in rdflib's ordering (sh:lessThan...)."""
     check = engine.function(lambda a, b, s=strict: literals.pair_ok(a, b, s), ("pair", strict))
-    ordered = ", ".join(f"<{t}>" for t in (XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.date,
-                                             XSD.dateTime, XSD.string))
+    ordered = ", ".join(
+        f"<{t}>" for t in (XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.date, XSD.dateTime, XSD.string)
+    )
     sign = "<" if strict else "<="
-    fast = (f"isLiteral({y}) && isLiteral({c}) && datatype({y}) = datatype({c}) && datatype({y}) IN ({ordered}) "
-            f"&& (datatype({y}) NOT IN (<{XSD.date}>, <{XSD.dateTime}>) || (REGEX(STR({y}), \"^[1-9][0-9]{{3}}-\") "
-            f"&& REGEX(STR({c}), \"^[1-9][0-9]{{3}}-\") && !REGEX(STR({y}), \"{literals.NO_TZ}\") "
-            f"&& !REGEX(STR({c}), \"{literals.NO_TZ}\"))) && {y} {sign} {c}")
+    fast = (
+        f"isLiteral({y}) && isLiteral({c}) && datatype({y}) = datatype({c}) && datatype({y}) IN ({ordered}) "
+        f'&& (datatype({y}) NOT IN (<{XSD.date}>, <{XSD.dateTime}>) || (REGEX(STR({y}), "^[1-9][0-9]{{3}}-") '
+        f'&& REGEX(STR({c}), "^[1-9][0-9]{{3}}-") && !REGEX(STR({y}), "{literals.NO_TZ}") '
+        f'&& !REGEX(STR({c}), "{literals.NO_TZ}"))) && {y} {sign} {c}'
+    )
     return f"IF(COALESCE({fast}, false), true, COALESCE({check}({y}, {c}), false))"
 
 
 def _pattern_function(engine, matcher: re.Pattern) -> str:
     """A SPARQL function: a value matches ``matcher`` as Python's ``re`` (and pyshacl) match it."""
+
     def check(value, m=matcher):
         if isinstance(value, BNode):
             return False
-        text = str(value.value) if isinstance(value, Literal) and value.value is not None and \
-            value.datatype in (None, RDF.langString, XSD.string) else str(value)
+        text = (
+            str(value.value)
+            if isinstance(value, Literal)
+            and value.value is not None
+            and value.datatype in (None, RDF.langString, XSD.string)
+            else str(value)
+        )
         return bool(m.match(text) or m.search(text))
+
     return engine.function(check, ("pattern", matcher.pattern, matcher.flags))
 
 
 def _language_ok(y: str, wanted: set[str]) -> str:
     """``y`` has a language tag in ``wanted`` or a subtag of one (sh:languageIn)."""
-    base = f"isLiteral({y}) && LANG({y}) != \"\""
+    base = f'isLiteral({y}) && LANG({y}) != ""'
     if "*" in wanted:
         return f"({base})"
     listed = ", ".join(f'"{w}"' for w in sorted(wanted) if re.fullmatch(r"[\w-]*", w))
     if not listed:
         return "false"
-    return (f"({base} && (LCASE(LANG({y})) IN ({listed}) || "
-            f"LCASE(STRBEFORE(CONCAT(LANG({y}), \"-\"), \"-\")) IN ({listed})))")
+    return (
+        f'({base} && (LCASE(LANG({y})) IN ({listed}) || LCASE(STRBEFORE(CONCAT(LANG({y}), "-"), "-")) IN ({listed})))'
+    )

@@ -6,13 +6,14 @@ live in their own modules; this one only puts them together."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from kg.store.terms import from_ox, to_ox
 from kg.validation.shacl.components_counts import batch_counts, counts
 from kg.validation.shacl.components_focus import focus_constraints
 from kg.validation.shacl.components_logic import all_rules, condition
@@ -24,13 +25,14 @@ from kg.validation.shacl.results import Result, result_messages
 from kg.validation.shacl.shapes import SH, Model, Shape, node_name
 from kg.validation.shacl.sparql_constraints import sparql_constraints
 from kg.validation.shacl.syntax import Vars
-from kg.store.terms import from_ox, to_ox
 
 #: The severities that leave data conforming with ``allow_warnings`` (pyshacl's allow_warnings and allow_infos).
 _ALLOWED = frozenset({SH.Info, SH.Warning})
 _FN = "urn:x-kg-shacl:fn:"
-_BOOL = {True: ox.Literal("true", datatype=ox.NamedNode(str(XSD.boolean))),
-         False: ox.Literal("false", datatype=ox.NamedNode(str(XSD.boolean)))}
+_BOOL = {
+    True: ox.Literal("true", datatype=ox.NamedNode(str(XSD.boolean))),
+    False: ox.Literal("false", datatype=ox.NamedNode(str(XSD.boolean))),
+}
 
 
 def supported(shapes: Graph) -> list[str]:
@@ -74,8 +76,13 @@ def validate(data, shapes: Graph, *, default_graph=None, allow_warnings: bool = 
     if namespaces is None:
         namespaces = Graph().namespace_manager  # what a fresh rdflib data graph (kg.validation.shacl_check's) binds
     model = Model(shapes)
-    engine = Engine(model, store, default_graph=default_graph, namespaces=namespaces,
-                    allowed=_ALLOWED if allow_warnings else frozenset())
+    engine = Engine(
+        model,
+        store,
+        default_graph=default_graph,
+        namespaces=namespaces,
+        allowed=_ALLOWED if allow_warnings else frozenset(),
+    )
     try:
         conforms = True
         results: list[Result] = []
@@ -100,8 +107,15 @@ class Engine:
     runs their queries (``select``), registers their Python functions (``function``), names fresh
     variables (``vars``), words generic messages (``text``) and keeps their caches."""
 
-    def __init__(self, model: Model, store: ox.Store | None, *, default_graph=None, namespaces=None,
-                 allowed: frozenset = frozenset()):
+    def __init__(
+        self,
+        model: Model,
+        store: ox.Store | None,
+        *,
+        default_graph=None,
+        namespaces=None,
+        allowed: frozenset = frozenset(),
+    ):
         self.model = model
         self.allowed = allowed  # severities whose results leave the data conforming
         self.store = store
@@ -126,8 +140,12 @@ class Engine:
             return ([], []) if variables else []
         prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items())
         try:
-            solutions = self.store.query(prologue + query, custom_functions=self.functions,
-                                         default_graph=self.default_graph, prefixes=self.default_prefixes)
+            solutions = self.store.query(
+                prologue + query,
+                custom_functions=self.functions,
+                default_graph=self.default_graph,
+                prefixes=self.default_prefixes,
+            )
             names = [v.value for v in solutions.variables]
             rows = list(solutions)
         except SyntaxError as exc:
@@ -158,6 +176,7 @@ class Engine:
                 answer = None
             cache[key] = answer
             return answer
+
         self.functions[name] = call
         self._registered[key] = f"<{name.value}>"
         return self._registered[key]
@@ -208,8 +227,10 @@ class Engine:
         """pyshacl validates a property shape's sh:property once per (focus, value) pair: results about a
         value shared by several focus nodes appear once per focus node."""
         f, v = self.vars("f"), self.vars("v")
-        query = (f"SELECT {v} (COUNT(DISTINCT {f}) AS ?n) WHERE {{ {value_pattern(shape, focus, f, v)} }} "
-                 f"GROUP BY {v} HAVING (COUNT(DISTINCT {f}) > 1)")
+        query = (
+            f"SELECT {v} (COUNT(DISTINCT {f}) AS ?n) WHERE {{ {value_pattern(shape, focus, f, v)} }} "
+            f"GROUP BY {v} HAVING (COUNT(DISTINCT {f}) > 1)"
+        )
         times = {from_ox(row[v[1:]]): int(row["n"].value) for row in self.select(query, focus.prefixes)}
         repeated = []
         for result in found:
@@ -229,8 +250,10 @@ class Engine:
         binds = " ".join(joins + binds)
         failing = " || ".join(f"!?c{i}" for i in range(len(rules)))
         columns = " ".join(f"?c{i}" for i in range(len(rules)))
-        query = (f"SELECT DISTINCT ?f {v if v != '?f' else ''} {columns} WHERE {{ "
-                 f"{value_pattern(shape, focus, f, v)} {binds} FILTER({failing}) }}")
+        query = (
+            f"SELECT DISTINCT ?f {v if v != '?f' else ''} {columns} WHERE {{ "
+            f"{value_pattern(shape, focus, f, v)} {binds} FILTER({failing}) }}"
+        )
         if dry:
             return 0
         count = 0
@@ -240,8 +263,13 @@ class Engine:
             value_node = from_ox(row[v[1:]])
             for i, rule in enumerate(rules):
                 if row[f"c{i}"].value == "false":
-                    result = Result(shape, rule.component, focus_node, value_node,
-                                    messages=result_messages(shape, rule.message, focus_node, value_node))
+                    result = Result(
+                        shape,
+                        rule.component,
+                        focus_node,
+                        value_node,
+                        messages=result_messages(shape, rule.message, focus_node, value_node),
+                    )
                     results.append(result)
                     count += 1
                     if rule.node_shape is not None:
@@ -259,4 +287,3 @@ class Engine:
             by_focus.setdefault(result.focus, []).append(result)
         for result in waiting:
             result.details = by_focus.get(result.value, [])
-

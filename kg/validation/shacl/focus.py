@@ -4,15 +4,22 @@ nodes of the shapes they must conform to. A set of nodes is always a pattern, ne
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pyoxigraph as ox
 
 from kg.validation.shacl import rewrite
 from kg.validation.shacl.errors import Unsupported
 from kg.validation.shacl.shapes import SH, Shape
-from kg.validation.shacl.syntax import (TYPE_PATH, collect_prefixes, merge_prefixes, sparql_path, sparql_term,
-                             split_prologue, zero_length)
+from kg.validation.shacl.syntax import (
+    TYPE_PATH,
+    collect_prefixes,
+    merge_prefixes,
+    sparql_path,
+    sparql_term,
+    split_prologue,
+    zero_length,
+)
 
 _MAX_VALUES = 50_000  # SPARQL target nodes written into queries as VALUES; beyond, the target query is inlined
 
@@ -69,12 +76,14 @@ class Focus:
             def sparql_target(v, body=body):
                 inner = f"{{ {body} }}"
                 return inner if v == "?this" else f"{{ SELECT ({'?this'} AS {v}) WHERE {{ {inner} }} }}"
+
             pieces.append(sparql_target)
 
         def build(var: str) -> str:
             if not pieces:
                 return f"{{ VALUES {var} {{ }} }}"
             return f"{{ SELECT DISTINCT {var} WHERE {{ " + " UNION ".join(p(var) for p in pieces) + " } }"
+
         focus = Focus(build, prefixes)
         focus.empty = not pieces
         return focus
@@ -92,6 +101,7 @@ class Focus:
             if condition is not None:
                 body += f" FILTER({condition(v)})"
             return f"{{ SELECT DISTINCT ({v} AS {var}) WHERE {{ {body} }} }}"
+
         return Focus(build, self.prefixes)
 
 
@@ -101,8 +111,7 @@ def value_pattern(shape: Shape, focus: Focus, f: str, v: str) -> str:
         return focus.pattern(f)
     path = sparql_path(shape.model.sg, shape.path)
     if zero_length(shape.model.sg, shape.path):  # Oxigraph starts zero-length paths only from nodes in the data
-        return (f"{{ {focus.pattern(f)} {f} {path} {v} }} UNION "
-                f"{{ {focus.pattern(f)} BIND({f} AS {v}) }}")
+        return f"{{ {focus.pattern(f)} {f} {path} {v} }} UNION {{ {focus.pattern(f)} BIND({f} AS {v}) }}"
     return f"{focus.pattern(f)} {f} {path} {v} ."
 
 

@@ -4,9 +4,9 @@ well-formed literals for sh:datatype, and its literal ordering for the range and
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Callable
 
 import pyoxigraph as ox
 import rdflib.term
@@ -14,9 +14,8 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
-from kg.validation.shacl.errors import ShaclError
 from kg.store.terms import from_ox, to_ox
-
+from kg.validation.shacl.errors import ShaclError
 
 _FORCE_VALUE = (datetime, time)
 
@@ -93,8 +92,15 @@ def _actual_datatype(value: Literal, rule: URIRef) -> bool:
         return isinstance(python, (str, bytes))
     if rule == XSD.boolean:  # rdflib reads any other text as false, with a warning
         return str(value) in ("true", "false", "1", "0")
-    checks = {XSD.integer: int, XSD.float: float, XSD.decimal: Decimal, XSD.boolean: bool, XSD.date: date,
-              XSD.time: time, XSD.dateTime: datetime}
+    checks = {
+        XSD.integer: int,
+        XSD.float: float,
+        XSD.decimal: Decimal,
+        XSD.boolean: bool,
+        XSD.date: date,
+        XSD.time: time,
+        XSD.dateTime: datetime,
+    }
     return isinstance(python, checks[rule]) if rule in checks else True
 
 
@@ -115,9 +121,16 @@ SAFE = {
     XSD.boolean: r"^(true|false)$",
     XSD.date: r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
 }
-ORDERED = {XSD.integer: (XSD.integer, XSD.decimal), XSD.decimal: (XSD.integer, XSD.decimal),
-            XSD.double: (XSD.double,), XSD.float: (XSD.float,), XSD.string: (XSD.string,),
-            XSD.boolean: (XSD.boolean,), XSD.date: (XSD.date,), XSD.dateTime: (XSD.dateTime,)}
+ORDERED = {
+    XSD.integer: (XSD.integer, XSD.decimal),
+    XSD.decimal: (XSD.integer, XSD.decimal),
+    XSD.double: (XSD.double,),
+    XSD.float: (XSD.float,),
+    XSD.string: (XSD.string,),
+    XSD.boolean: (XSD.boolean,),
+    XSD.date: (XSD.date,),
+    XSD.dateTime: (XSD.dateTime,),
+}
 NO_TZ = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 
 

@@ -10,9 +10,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, NamespaceManager
 
+from kg.store.terms import from_ox, to_ox
 from kg.validation.shacl.results import Result
 from kg.validation.shacl.shapes import SH, Model
-from kg.store.terms import from_ox, to_ox
 
 
 class DataSource(Protocol):
@@ -71,8 +71,9 @@ class Text:
     def pattern(self, patterns):
         if len(patterns) < 2:
             return [Literal(f"Value does not match pattern '{patterns[0].value}'")]
-        return [Literal("Value does not match every pattern in ('{}')".format("', '".join(str(p.value)
-                                                                                        for p in patterns)))]
+        return [
+            Literal("Value does not match every pattern in ('{}')".format("', '".join(str(p.value) for p in patterns)))
+        ]
 
     def language_in(self, lst):
         return [Literal(f"String language is not in {self.shape_node(lst)}")]
@@ -93,8 +94,11 @@ class Text:
     def has_value(self, shape, focus):
         values = [self.shape_node(v) for v in set(shape.objects(SH.hasValue))]
         if shape.is_property:
-            return [Literal(f"Node {self.data_node(focus)}->{self._path(shape)} does not contain a value in the "
-                            f"set: {values}")]
+            return [
+                Literal(
+                    f"Node {self.data_node(focus)}->{self._path(shape)} does not contain a value in the set: {values}"
+                )
+            ]
         return [Literal(f"Node {self.data_node(focus)} value is not a in the set of values: {values}")]
 
     def closed(self, focus, value):
@@ -104,8 +108,7 @@ class Text:
         if len(nodes) < 2:
             text = f"Value does not conform to Shape {self.shape_node(nodes[0])}."
         else:
-            text = "Value must conform to every Shape in ('{}').".format("', '".join(self.shape_node(n)
-                                                                                      for n in nodes))
+            text = "Value must conform to every Shape in ('{}').".format("', '".join(self.shape_node(n) for n in nodes))
         return [Literal(text + " See details for more information.")]
 
     def not_(self, nodes, value):
@@ -119,8 +122,9 @@ class Text:
         if len(lists) < 2:
             listed = " , ".join(self.shape_node(m) for m in self.sg.items(lists[0]))
         else:
-            listed = " and ".join("({})".format(" , ".join(self.shape_node(m) for m in self.sg.items(lst)))
-                                  for lst in lists)
+            listed = " and ".join(
+                "({})".format(" , ".join(self.shape_node(m) for m in self.sg.items(lst))) for lst in lists
+            )
         return [Literal(f"Node {self.data_node(value)} must conform to {word[predicate]} {listed}")]
 
     def qualified(self, shape, value_shapes, low, high):
@@ -159,8 +163,9 @@ class _StoreAccess:
         graphs = [ox.DefaultGraph()] if graphs is None else (graphs if isinstance(graphs, list) else [graphs])
         found = []
         for graph in graphs:
-            found.extend(store.quads_for_pattern(to_ox(node), to_ox(predicate) if predicate is not None else None,
-                                                 None, graph))
+            found.extend(
+                store.quads_for_pattern(to_ox(node), to_ox(predicate) if predicate is not None else None, None, graph)
+            )
         return found
 
     def predicates(self, node):
@@ -230,6 +235,7 @@ def _stringify_blank(access, node, ns, recursion) -> str:
 
 
 # --- the report graph ----------------------------------------------------------------------------------
+
 
 class Report:
     def __init__(self, model: Model, engine: DataSource):

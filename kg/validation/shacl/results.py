@@ -4,8 +4,9 @@ makes them (the shape's sh:message, else the component's generic one; SPARQL bin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from rdflib import Literal, URIRef
 from rdflib.term import Node
@@ -29,8 +30,14 @@ class Result:
     details: list = field(default_factory=list)
 
 
-def result_messages(shape: Shape, generic: Callable[[Node, Node], list], focus: Node, value: Node | None,
-                    bound: dict | None = None, extra: set | None = None) -> list:
+def result_messages(
+    shape: Shape,
+    generic: Callable[[Node, Node], list],
+    focus: Node,
+    value: Node | None,
+    bound: dict | None = None,
+    extra: set | None = None,
+) -> list:
     """pyshacl's resultMessage values (ConstraintComponent.make_v_result)."""
     messages = list(shape.messages)
     out = []
@@ -53,7 +60,7 @@ def result_messages(shape: Shape, generic: Callable[[Node, Node], list], focus: 
 def _format(message: str, bound: dict) -> str:
     """pyshacl's substitution of {$var} and {?var} in a SPARQL constraint's message."""
     for var, val in bound.items():
-        pattern = "{{[?$]{}}}".format(var)
+        pattern = f"{{[?$]{var}}}"
         try:
             message = re.sub(pattern, str(val), message)
         except re.error:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 
-from kg.validation.shacl.errors import ShaclError
 from kg.sparql_text import code_only
-
+from kg.validation.shacl.errors import ShaclError
 
 # what makes it unclear whether a variable of the group's triple patterns is bound in every solution (a
 # MINUS removes solutions but binds nothing, so it does not count)
@@ -34,16 +33,17 @@ def minus_rewrite(text: str) -> str:
         if _depth(code, start, match.start()) != 1:
             continue
         close = matching(code, brace)
-        inner = code[brace + 1:close]
+        inner = code[brace + 1 : close]
         if re.search(r"[{}]|\b(FILTER|BIND|VALUES|OPTIONAL|MINUS|UNION|GRAPH|SERVICE|SELECT|EXISTS)\b", inner, re.I):
             continue
         if not set(_VAR.findall(inner)) & bound:
             continue
-        moves.append((match.start(), close + 1, text[brace:close + 1]))
+        moves.append((match.start(), close + 1, text[brace : close + 1]))
     if not moves:
         return text
-    return _blank_and_insert(text, [(begin, finish) for begin, finish, _ in moves], end,
-                             " ".join(f"MINUS {group}" for _, _, group in moves))
+    return _blank_and_insert(
+        text, [(begin, finish) for begin, finish, _ in moves], end, " ".join(f"MINUS {group}" for _, _, group in moves)
+    )
 
 
 _IN_FILTER = re.compile(r"\bFILTER\s*\(\s*([?$][A-Za-z_]\w*)\s+IN\s*\(([^()]*)\)\s*\)", re.I)
@@ -62,15 +62,19 @@ def values_rewrite(text: str) -> str:
     for match in _IN_FILTER.finditer(code, start + 1, end):
         if _depth(code, start, match.start()) != 1 or match.group(1)[1:] not in bound:
             continue
-        items_text = text[match.start(2):match.end(2)]
+        items_text = text[match.start(2) : match.end(2)]
         items = [i for i in items_text.split(",")]
         if not items or not all(_IRI_ITEM.match(i) for i in items):
             continue
         moves.append((match.start(), match.end(), match.group(1), " ".join(i.strip() for i in items)))
     if not moves:
         return text
-    return _blank_and_insert(text, [(begin, finish) for begin, finish, _, _ in moves], start + 1,
-                             " ".join(f"VALUES {var} {{ {items} }}" for _, _, var, items in moves))
+    return _blank_and_insert(
+        text,
+        [(begin, finish) for begin, finish, _, _ in moves],
+        start + 1,
+        " ".join(f"VALUES {var} {{ {items} }}" for _, _, var, items in moves),
+    )
 
 
 def _blank_and_insert(text: str, spans: list[tuple[int, int]], at: int, inserted: str) -> str:
@@ -101,7 +105,7 @@ def _group_bound_variables(code: str, start: int, end: int) -> set[str] | None:
     """The variables of the triple patterns directly in the group (bound in every solution), or None when
     the group holds something that makes that unclear (OPTIONAL, UNION, VALUES, subqueries, ...)."""
     flat, depth = [], 0
-    for ch in code[start + 1:end]:
+    for ch in code[start + 1 : end]:
         if ch == "{":
             depth += 1
         elif ch == "}":
@@ -131,7 +135,7 @@ def _strip_calls(text: str) -> str | None:
             j += 1
         if depth:
             return None
-        out.append(text[i:match.start()])
+        out.append(text[i : match.start()])
         i = j + 1
     out.append(text[i:])
     return " ".join(out)

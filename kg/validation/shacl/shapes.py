@@ -54,8 +54,14 @@ class Shape:
 
     def has_targets(self) -> bool:
         g = self.model.sg
-        return any(True for p in (SH.targetNode, SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
-                   for _ in g.objects(self.node, p)) or self.implicit_class()
+        return (
+            any(
+                True
+                for p in (SH.targetNode, SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
+                for _ in g.objects(self.node, p)
+            )
+            or self.implicit_class()
+        )
 
     def implicit_class(self) -> bool:
         g = self.model.sg
@@ -66,8 +72,15 @@ class Shape:
     def qualified(self):
         """The qualified value shapes, sh:qualifiedMinCount, sh:qualifiedMaxCount and, for each value shape,
         its disjoint siblings (with sh:qualifiedValueShapesDisjoint); None without them."""
-        if not any(self.objects(p) for p in (SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount,
-                                             SH.qualifiedValueShapesDisjoint)):
+        if not any(
+            self.objects(p)
+            for p in (
+                SH.qualifiedValueShape,
+                SH.qualifiedMinCount,
+                SH.qualifiedMaxCount,
+                SH.qualifiedValueShapesDisjoint,
+            )
+        ):
             return None
         if not self.is_property:
             return None  # pyshacl only warns and skips the constraint on a node shape
@@ -87,8 +100,10 @@ class Shape:
         low, high = bounds
         if low is None and high is None:
             raise ShaclError("QualifiedValueShapeConstraintComponent needs sh:qualifiedMinCount or MaxCount")
-        disjoint = any(isinstance(d, Literal) and isinstance(d.value, bool) and d.value
-                       for d in self.objects(SH.qualifiedValueShapesDisjoint))
+        disjoint = any(
+            isinstance(d, Literal) and isinstance(d.value, bool) and d.value
+            for d in self.objects(SH.qualifiedValueShapesDisjoint)
+        )
         siblings: dict[Shape, list[Shape]] = {}
         if disjoint:
             for q in value_shapes:
@@ -134,8 +149,11 @@ class Model:
             if len(found) != 1:
                 raise ShaclError(f"{node_name(s)}: a sh:PropertyShape needs exactly one sh:path")
             paths[s] = found[0]
-        implied = {s for p in (SH.targetClass, SH.targetNode, SH.targetObjectsOf, SH.targetSubjectsOf, SH.property,
-                               SH.node) for s in g.subjects(p, None)}
+        implied = {
+            s
+            for p in (SH.targetClass, SH.targetNode, SH.targetObjectsOf, SH.targetSubjectsOf, SH.property, SH.node)
+            for s in g.subjects(p, None)
+        }
         referenced = {o for p in _SHAPE_REFS for o in g.objects(None, p)}
         for p in _SHAPE_LISTS:
             for lst in g.objects(None, p):
@@ -173,19 +191,27 @@ class Model:
     def _check_features(self):
         g = self.sg
         checks = [
-            (SH.rule, "SHACL rules (sh:rule)"), (SH.expression, "node expressions (sh:expression)"),
-            (SH.js, "SHACL-JS (sh:js)"), (SH.jsFunctionName, "SHACL-JS (sh:jsFunctionName)"),
-            (SH.condition, "rule conditions (sh:condition)"), (SH.ask, "SPARQL ASK validators (sh:ask)"),
+            (SH.rule, "SHACL rules (sh:rule)"),
+            (SH.expression, "node expressions (sh:expression)"),
+            (SH.js, "SHACL-JS (sh:js)"),
+            (SH.jsFunctionName, "SHACL-JS (sh:jsFunctionName)"),
+            (SH.condition, "rule conditions (sh:condition)"),
+            (SH.ask, "SPARQL ASK validators (sh:ask)"),
         ]
         for predicate, feature in checks:
             if any(True for _ in g.subject_objects(predicate)):
                 self.problems.append(feature)
-        for cls, feature in [(SH.Function, "SHACL functions"), (SH.SPARQLFunction, "SPARQL functions"),
-                             (SH.ConstraintComponent, "custom constraint components"),
-                             (SH.TargetType, "custom target types"), (SH.SPARQLTargetType, "SPARQL target types"),
-                             (SH.JSTarget, "SHACL-JS targets")]:
-            members = set(g.subjects(RDF.type, cls)) | {s for sub in g.subjects(RDFS.subClassOf, cls)
-                                                         for s in g.subjects(RDF.type, sub)}
+        for cls, feature in [
+            (SH.Function, "SHACL functions"),
+            (SH.SPARQLFunction, "SPARQL functions"),
+            (SH.ConstraintComponent, "custom constraint components"),
+            (SH.TargetType, "custom target types"),
+            (SH.SPARQLTargetType, "SPARQL target types"),
+            (SH.JSTarget, "SHACL-JS targets"),
+        ]:
+            members = set(g.subjects(RDF.type, cls)) | {
+                s for sub in g.subjects(RDFS.subClassOf, cls) for s in g.subjects(RDF.type, sub)
+            }
             if cls == SH.ConstraintComponent:
                 members = {m for m in members if not str(m).startswith(str(SH))}
             if members:
@@ -209,6 +235,7 @@ class Model:
             for ref in self.references(node):
                 visit(ref)
             state[node] = 2
+
         try:
             for node in list(self.shapes):
                 visit(node)
@@ -222,4 +249,3 @@ class Model:
             for lst in g.objects(node, p):
                 refs.extend(g.items(lst))
         return refs
-

@@ -10,14 +10,14 @@ import re
 from rdflib import BNode, Literal
 from rdflib.term import Node
 
+from kg.sparql_text import code_only
+from kg.store.terms import from_ox
 from kg.validation.shacl import rewrite
 from kg.validation.shacl.errors import ShaclError, Unsupported
 from kg.validation.shacl.focus import Focus
 from kg.validation.shacl.results import Result, result_messages
 from kg.validation.shacl.shapes import SH, Shape, node_name
 from kg.validation.shacl.syntax import collect_prefixes, merge_prefixes, sparql_path, sparql_term, split_prologue
-from kg.sparql_text import code_only
-from kg.store.terms import from_ox
 
 
 class SparqlConstraint:
@@ -89,9 +89,9 @@ class SparqlConstraint:
         if open_brace < 0:
             raise ShaclError("a SPARQL constraint without a WHERE clause")
         close_brace = rewrite.matching(code, open_brace)
-        clause = code[select.end():open_brace]
+        clause = code[select.end() : open_brace]
         clause = re.sub(r"\bWHERE\s*$", "", clause.rstrip(), flags=re.I)
-        modifiers = code[close_brace + 1:]
+        modifiers = code[close_brace + 1 :]
         if re.search(r"\b(LIMIT|OFFSET)\b", modifiers, re.I):
             raise Unsupported("LIMIT or OFFSET in a SPARQL constraint")
         star = re.match(r"\s*(DISTINCT|REDUCED)?\s*\*", clause, re.I) is not None
@@ -130,7 +130,7 @@ class SparqlConstraint:
             ch = code[i]
             if ch == "{":
                 before = code[start:i].rstrip()
-                after = code[i + 1:].lstrip()
+                after = code[i + 1 :].lstrip()
                 if re.match(r"SELECT\b", after, re.I):
                     kind = "select"
                 elif re.search(r"\bOPTIONAL$", before, re.I):
@@ -146,7 +146,7 @@ class SparqlConstraint:
                 stack.append((kind, i))
             elif ch == "}":
                 stack.pop()
-            elif code.startswith(("?this", "$this"), i) and not re.match(r"\w", code[i + 5:i + 6]):
+            elif code.startswith(("?this", "$this"), i) and not re.match(r"\w", code[i + 5 : i + 6]):
                 kinds = [k for k, _ in stack]
                 if not kinds or kinds[0] == "exists":
                     pass
@@ -154,9 +154,10 @@ class SparqlConstraint:
                     pass
                 elif kinds == ["group"]:
                     group_start = stack[0][1]
-                    group_text = code[group_start + 1:rewrite.matching(code, group_start)]
-                    if re.search(r"[{}]|\b(FILTER|BIND|OPTIONAL|MINUS|VALUES|SELECT|EXISTS|SERVICE|GRAPH)\b",
-                                 group_text, re.I):
+                    group_text = code[group_start + 1 : rewrite.matching(code, group_start)]
+                    if re.search(
+                        r"[{}]|\b(FILTER|BIND|OPTIONAL|MINUS|VALUES|SELECT|EXISTS|SERVICE|GRAPH)\b", group_text, re.I
+                    ):
                         raise Unsupported("$this inside a nested group with filters in a SPARQL constraint")
                 else:
                     raise Unsupported(f"$this inside a nested {kinds[-1]} pattern in a SPARQL constraint")
@@ -166,9 +167,9 @@ class SparqlConstraint:
         body = self.body
         prefixes = dict(self.prefixes)
         merge_prefixes(prefixes, focus.prefixes)
-        inner = body[:self.open_brace + 1] + " " + focus.pattern("?this") + " " + body[self.open_brace + 1:]
+        inner = body[: self.open_brace + 1] + " " + focus.pattern("?this") + " " + body[self.open_brace + 1 :]
         if not self.projects_this:
-            modifier = re.match(r"\s*(DISTINCT|REDUCED)\b", code_only(inner[self.select_end:]), re.I)
+            modifier = re.match(r"\s*(DISTINCT|REDUCED)\b", code_only(inner[self.select_end :]), re.I)
             at = self.select_end + (modifier.end() if modifier else 0)
             inner = inner[:at] + " ?this " + inner[at:]
         return inner, prefixes
@@ -230,8 +231,13 @@ def _results(engine, shape, constraint: SparqlConstraint, query, prefixes, resul
         for violation in violations:
             if violation[0] is True:
                 fdict = violation[1]
-                result = Result(shape, SH.SPARQLConstraintComponent, focus_node,
-                                focus_node if node_shape else None, source_constraint=constraint.node)
+                result = Result(
+                    shape,
+                    SH.SPARQLConstraintComponent,
+                    focus_node,
+                    focus_node if node_shape else None,
+                    source_constraint=constraint.node,
+                )
             else:
                 t, p, v, bound = violation
                 if v is None and node_shape:
@@ -240,10 +246,12 @@ def _results(engine, shape, constraint: SparqlConstraint, query, prefixes, resul
                 for key, val in (("this", t), ("path", p), ("value", v)):
                     if val is not None:
                         fdict[key] = val
-                result = Result(shape, SH.SPARQLConstraintComponent, t or focus_node, v, path=p,
-                                source_constraint=constraint.node)
-            result.messages = result_messages(shape, lambda a, b: [], result.focus, result.value,
-                                              bound=fdict, extra=constraint.messages)
+                result = Result(
+                    shape, SH.SPARQLConstraintComponent, t or focus_node, v, path=p, source_constraint=constraint.node
+                )
+            result.messages = result_messages(
+                shape, lambda a, b: [], result.focus, result.value, bound=fdict, extra=constraint.messages
+            )
             results.append(result)
             count += 1
     return count

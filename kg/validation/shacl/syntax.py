@@ -10,11 +10,11 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
+from kg.sparql_text import code_only
+from kg.store.terms import to_ox
 from kg.validation.shacl import literals
 from kg.validation.shacl.errors import ShaclError, Unsupported
 from kg.validation.shacl.shapes import SH
-from kg.sparql_text import code_only
-from kg.store.terms import to_ox
 
 #: The instances of a class: rdf:type, then rdfs:subClassOf* in the data.
 TYPE_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
@@ -40,8 +40,12 @@ def sparql_path(sg: Graph, node, depth: int = 0) -> str:
         if len(items) < 2:
             raise ShaclError("a sequence path needs at least two members")
         return "(" + " / ".join(sparql_path(sg, i, depth + 1) for i in items) + ")"
-    for predicate, template in ((SH.inversePath, "^({})"), (SH.zeroOrMorePath, "({})*"), (SH.oneOrMorePath, "({})+"),
-                                (SH.zeroOrOnePath, "({})?")):
+    for predicate, template in (
+        (SH.inversePath, "^({})"),
+        (SH.zeroOrMorePath, "({})*"),
+        (SH.oneOrMorePath, "({})+"),
+        (SH.zeroOrOnePath, "({})?"),
+    ):
         inner = next(sg.objects(node, predicate), None)
         if inner is not None:
             return template.format(sparql_path(sg, inner, depth + 1))
@@ -56,8 +60,9 @@ def sparql_path(sg: Graph, node, depth: int = 0) -> str:
 
 def zero_length(sg: Graph, node) -> bool:
     """Whether a path may have length zero (Oxigraph starts such a path only from nodes in the data)."""
-    return isinstance(node, BNode) and any(True for p in (SH.zeroOrMorePath, SH.zeroOrOnePath)
-                                           for _ in sg.objects(node, p))
+    return isinstance(node, BNode) and any(
+        True for p in (SH.zeroOrMorePath, SH.zeroOrOnePath) for _ in sg.objects(node, p)
+    )
 
 
 def is_true(flag) -> bool:
@@ -90,7 +95,7 @@ def split_prologue(text: str) -> tuple[dict[str, str], str]:
         if match.group(3):
             raise Unsupported("BASE in a SPARQL query of the shapes")
         iri_start, iri_end = match.span(2)
-        prefixes[match.group(1) or ""] = text[iri_start + 1:iri_end - 1]
+        prefixes[match.group(1) or ""] = text[iri_start + 1 : iri_end - 1]
         offset = match.end()
     return prefixes, text[offset:]
 
@@ -131,5 +136,3 @@ def stable_term(node) -> bool:
     if isinstance(node, Literal):
         return literals.stable(node)
     return isinstance(node, URIRef)
-
-
