@@ -711,7 +711,7 @@ class _Generator:
             )
         self.city_units.append(provinces[0])
         self._counties(provinces[0], plan.municipality_districts, f"{PROVINCE_CODES[0]}01", 0.3)
-        for (p, j), count in zip(prefectures, counts):
+        for (p, j), count in zip(prefectures, counts, strict=True):
             province = self.regions[provinces[p]]
             city = self._region(
                 "prefecture-city",
@@ -818,7 +818,7 @@ class _Generator:
     def write_industries(self) -> None:
         rng = self.rng
         sectors = [f"industry/{slugify(name)}" for name in SECTORS]
-        for industry, name in zip(sectors, SECTORS):
+        for industry, name in zip(sectors, SECTORS, strict=True):
             self.write("industries", self.cite({"id": industry, "name_en": name}))
         middle = []
         combinations = len(MODIFIERS) * len(NOUNS)
@@ -862,7 +862,7 @@ class _Generator:
 
     def write_parks(self) -> None:
         rng, names = self.rng, Unique()
-        kinds, weights = zip(*PARK_KINDS)
+        kinds, weights = zip(*PARK_KINDS, strict=True)
         for _ in range(self.plan.parks):
             kind = rng.choices(kinds, weights)[0]
             a = self.city_units[rng.randrange(len(self.city_units))]
@@ -938,7 +938,7 @@ class _Generator:
 
     def write_agreements(self) -> None:
         rng, names = self.rng, Unique()
-        for i in range(self.plan.agreements):
+        for _ in range(self.plan.agreements):
             if self.jointly_built and rng.random() < 0.3:
                 park, park_name, a, b = self.jointly_built[rng.randrange(len(self.jointly_built))]
                 kind, name, subject, parties = (
@@ -999,7 +999,7 @@ class _Generator:
 
     def write_industry_links(self) -> None:
         rng = self.rng
-        for index, region in enumerate(self.regions):
+        for region in self.regions:
             if region.level in ("province", "municipality", "prefecture-city"):
                 count, role = rng.randint(1, 4), "keyIndustry"
             elif rng.random() < 0.25:

@@ -233,7 +233,8 @@ def to_markdown(results: dict) -> str:
         f"max_query_memory {s['max_query_memory']} MiB. Memory: PSS of the server's process tree (sampled "
         "every 0.5 s); bound: twice the idle size plus max_query_memory per worker (kg serve).",
         "",
-        "| server | mix req/s undisturbed (before, after) | under attack | ratio | mix non-2xx / socket errors under attack "
+        "| server | mix req/s undisturbed (before, after) | under attack | ratio "
+        "| mix non-2xx / socket errors under attack "
         "| /health p50 (ms) | /health p99 (ms) | idle PSS (MiB) | peak PSS under attack (MiB) | bound (MiB) "
         "| peak RSS (MiB) | canary connections |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",

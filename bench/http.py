@@ -296,7 +296,7 @@ def candidates(query, pools: dict[str, list], rng: random.Random) -> list[dict[s
         if set(joint) <= set(names):
             if set(names) != set(joint):
                 return []
-            choices = [dict(zip(joint, pair)) for pair in pools[pool]]
+            choices = [dict(zip(joint, pair, strict=True)) for pair in pools[pool]]
             break
     else:
         if len(names) != 1 or names[0] not in PARAMETER_POOLS:
@@ -884,7 +884,7 @@ def run_wrk(
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + timeout_s + 60)
     with log.open("a", encoding="utf-8") as output:
         output.write(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}\n")
-    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((out for out in done.stdout.splitlines() if out.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed (exit {done.returncode}): {done.stderr[-1000:] or done.stdout[-1000:]}")
     raw = json.loads(line.split(" ", 1)[1])
@@ -1153,7 +1153,11 @@ def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, tim
     kg_times, peer_times = times["kg"], times[peer]
     buckets = []
     for low, high in PAIRED_BUCKETS:
-        chosen = [(k, p) for k, p in zip(kg_times, peer_times) if low <= p * 1000 and (high is None or p * 1000 < high)]
+        chosen = [
+            (k, p)
+            for k, p in zip(kg_times, peer_times, strict=True)
+            if low <= p * 1000 and (high is None or p * 1000 < high)
+        ]
         if chosen:
             kg_total, peer_total = sum(k for k, _ in chosen), sum(p for _, p in chosen)
             buckets.append(
@@ -1173,7 +1177,9 @@ def paired(ours: Running, theirs: Running, items: list[dict], *, count: int, tim
         "ratio": round(sum(peer_times) / sum(kg_times), 3),
         "kg_median_ms": round(statistics.median(kg_times) * 1000, 2),
         "peer_median_ms": round(statistics.median(peer_times) * 1000, 2),
-        "median_difference_ms": round(statistics.median(k - p for k, p in zip(kg_times, peer_times)) * 1000, 2),
+        "median_difference_ms": round(
+            statistics.median(k - p for k, p in zip(kg_times, peer_times, strict=True)) * 1000, 2
+        ),
         "buckets": buckets,
     }
     progress(

@@ -2,7 +2,8 @@
 over pyoxigraph can do.
 
 A bare WSGI function under gunicorn's threaded worker (``pyoxigraph-plain``: the same server, workers and
-threads as ``kg serve``) or behind uWSGI's HTTP socket (``pyoxigraph-uwsgi``, the same workers and threads), each worker querying its own in-memory copy of the N-Quads, as ``kg serve`` does. It reads
+threads as ``kg serve``) or behind uWSGI's HTTP socket (``pyoxigraph-uwsgi``, the same workers and
+threads), each worker querying its own in-memory copy of the N-Quads, as ``kg serve`` does. It reads
 the form's query, runs it on the union of the named graphs and writes SPARQL JSON (or N-Triples for a
 graph), and nothing else: no checks, no time limit, no row cap, no cache, no access log. So ``kg serve``
 against it measures what kg's own request handling costs, and it against the Oxigraph server what any

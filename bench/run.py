@@ -338,7 +338,8 @@ def run_suite(
                 runs.append(_one(stage, seeds, scratch))
             by_stage[stage] = _summary(runs)
             print(
-                f"{size:>10} {stage:<16} {by_stage[stage]['median_s']:.3f} s  peak {by_stage[stage]['peak_mib']:.0f} MiB",
+                f"{size:>10} {stage:<16} {by_stage[stage]['median_s']:.3f} s  "
+                f"peak {by_stage[stage]['peak_mib']:.0f} MiB",
                 file=sys.stderr,
                 flush=True,
             )
@@ -398,12 +399,15 @@ def to_markdown(results: dict) -> str:
         "| ratio (peer / ours) | same output |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for size, data in results["sizes"].items():
+    for data in results["sizes"].values():
         stages = data["stages"]
         for stage, summary in stages.items():
             if stage in PEERS:
                 continue  # shown on its own stage's lines
-            ours = f"| {data['asserted_triples']} | {STAGES[stage][0]} | {_figure(summary)} | {summary['peak_mib']:.0f} MiB "
+            ours = (
+                f"| {data['asserted_triples']} | {STAGES[stage][0]} | {_figure(summary)} "
+                f"| {summary['peak_mib']:.0f} MiB "
+            )
             peers = [p for p in STAGES[stage][1] if p in stages]
             if not peers:
                 lines.append(ours + "| | | | | |")

@@ -34,7 +34,7 @@ PATHOLOGICAL = {
     "cartesian COUNT": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
     "unbounded property path": "SELECT (COUNT(*) AS ?n) WHERE { ?a (<urn:x:p>|!<urn:x:p>)* ?b }",
 }
-_LAUGHS = "".join(['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10)])
+_LAUGHS = "".join(['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)])
 _SPARQL_BODY = {"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"}
 #: Hostile requests sent beside each pathological query: (name, method, path, body, headers, expected status)
 HOSTILE = [

@@ -260,7 +260,7 @@ def _run_query(settings, text: str, bindings, fmt: str) -> None:
     rows = list(csv_module.reader(io.StringIO(data.decode("utf-8"))))
     widths = [max(len(row[i]) if i < len(row) else 0 for row in rows) for i in range(len(rows[0]))] if rows else []
     for number, row in enumerate(rows):
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
         if number == 0:
             click.echo("  ".join("-" * width for width in widths))
 
@@ -294,7 +294,11 @@ def query(
     settings = _settings(ctx, store_url=store_url)
     if (name is None) == (query_file is None):
         raise BadRequest("give either a saved query NAME or --file")
-    saved = load_query(query_file) if query_file else find(load_queries(settings.path("queries_dir")), name)
+    if query_file:
+        saved = load_query(query_file)
+    else:
+        assert name is not None  # exactly one of NAME and --file is given (checked above)
+        saved = find(load_queries(settings.path("queries_dir")), name)
     values = {}
     for param in params:
         key, sep, value = param.partition("=")

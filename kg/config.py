@@ -33,7 +33,8 @@ SETTINGS_DOC: dict[str, str] = {
     "keep_versions": "How many published store versions to keep (the current one included).",
     "host": "Address the endpoint listens on (loopback by default).",
     "port": "TCP port of the endpoint.",
-    "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store in memory).",
+    "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store "
+    "in memory).",
     "threads": "Request threads per worker, which run the app once a request has arrived whole (one client keeps at "
     "most half of them busy); queries run beside them, max_running_queries at a time.",
     "request_timeout": "Seconds a client has to send a whole request (line, headers and body) once it has begun; "

@@ -33,8 +33,8 @@ def parse_flexible_date(text: str) -> FlexibleDate:
         return FlexibleDate(text, XSD + "gMonthDay", None, None)
     year = int(match["year"])
     if match["day"]:
-        day = date(year, int(match["month"]), int(match["day"]))
-        return FlexibleDate(text, XSD + "date", day, day)
+        exact = date(year, int(match["month"]), int(match["day"]))
+        return FlexibleDate(text, XSD + "date", exact, exact)
     if match["month"]:
         month = int(match["month"])
         last = calendar.monthrange(year, month)[1]

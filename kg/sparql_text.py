@@ -84,7 +84,12 @@ def tokens(text: str) -> tuple[Token, ...]:
     """The text's tokens as a lexer reads them left to right, ``<`` opening an IRI wherever one can."""
     # tuple.__new__ skips NamedTuple's Python-level constructor, a large part of a query's splitting time
     new = tuple.__new__
-    return tuple(new(Token, (m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup))) for m in _TOKEN.finditer(text))
+    found = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
+        found.append(new(Token, (kind, m.group(kind), m.start(kind))))
+    return tuple(found)
 
 
 #: Most places in one query where ``<`` may open an IRI or compare (see ``lexings``); past it the query is
@@ -127,6 +132,8 @@ def lexings(text: str) -> tuple[tuple[Token, ...], ...]:
         out, stack, at, new = list(prefix), list(stack), start, tuple.__new__
         while at < len(text):
             match = _TOKEN.match(text, at)
+            # _TOKEN matches at any offset before the end ("other" takes any character), in a named group
+            assert match is not None and match.lastgroup is not None
             kind = match.lastgroup
             token = new(Token, (kind, match.group(kind), match.start(kind)))
             if (
@@ -199,7 +206,7 @@ def _words(text: str) -> tuple[str, ...]:
 def where_brace(text: str) -> int | None:
     """Offset of the ``{`` that opens the first WHERE clause, or None."""
     significant = _significant(text)
-    for token, following in zip(significant, significant[1:]):
+    for token, following in zip(significant, significant[1:], strict=False):
         if token.kind == "word" and token.text.upper() == "WHERE" and following.text == "{":
             return following.start
     return None
@@ -214,7 +221,7 @@ def assigned_variables(text: str) -> set[str]:
     significant = _significant(text)
     return {
         following.text[1:]
-        for token, following in zip(significant, significant[1:])
+        for token, following in zip(significant, significant[1:], strict=False)
         if token.kind == "word" and token.text.upper() == "AS" and following.kind == "variable"
     }
 
@@ -254,12 +261,13 @@ _LOCAL_ESCAPE = re.compile(r"\\(.)")
 def _prefixes(significant: tuple[Token, ...]) -> dict[str, str]:
     """The prefixes a token sequence declares, the last declaration of a name winning as in the engine
     (which also reads ``PREFIXe: <...>`` as a declaration of ``e:``)."""
-    declared = {}
+    declared: dict[str, str] = {}
     for index, token in enumerate(significant[:-1]):
-        name, iri = None, significant[index + 1]
+        name: str | None = None
+        iri = significant[index + 1]
         if token.kind == "word" and token.text.upper() == "PREFIX" and index + 2 < len(significant):
-            name, iri = significant[index + 1], significant[index + 2]
-            name = name.text if name.kind == "pname" and name.text.endswith(":") else None
+            written, iri = significant[index + 1], significant[index + 2]
+            name = written.text if written.kind == "pname" and written.text.endswith(":") else None
         elif token.kind == "pname" and token.text.upper().startswith("PREFIX") and token.text.endswith(":"):
             name = token.text[len("PREFIX") :]
         if name is not None and iri.kind == "iri":
@@ -338,7 +346,8 @@ def service_targets(text: str) -> list[str | None]:
 
 def dataset_clause(text: str) -> tuple[list[str], list[str]]:
     """The IRIs of the query's FROM and FROM NAMED clauses ("" where one is no IRI)."""
-    default, named = [], []
+    default: list[str] = []
+    named: list[str] = []
     for use in keyword_uses(text, "FROM", "NAMED"):
         (named if use.second else default).append(use.target or "")
     return default, named

@@ -134,7 +134,7 @@ def test_a_client_whose_penalty_ended_runs_one_query_at_a_time_in_every_worker()
     time.sleep(4 * 0.2 + 0.1)  # past the probation
     tickets = [first.enter("bomber"), second.enter("bomber")]
     assert tickets == [False, False]
-    for admission, ticket in zip((first, second), tickets):
+    for admission, ticket in zip((first, second), tickets, strict=True):
         admission.leave("bomber", ticket)
 
 

@@ -15,9 +15,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import kg_server
+from helpers import kg_server
 
 from kg.store.versions import publish
+
+pytestmark = pytest.mark.slow  # kg serve on loopback
 
 REQUEST_TIMEOUT = 3
 KEEPALIVE_TIMEOUT = 2

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from kg.build.pipeline import build_and_publish
 from kg.build.tables import load_schemas, read_table

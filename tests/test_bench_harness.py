@@ -20,6 +20,7 @@ def tiny(tmp_path_factory):
     return seeds, work
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "stage", ["map", "load", "load-rdflib", "export", "export-rdflib", "queries", "queries-rdflib"]
 )
@@ -33,6 +34,7 @@ def test_each_cheap_stage_measures_the_prepared_data(tiny, stage):
         assert len(result["latencies"]) >= 20  # every saved query ran
 
 
+@pytest.mark.slow
 def test_the_suite_writes_json_and_markdown_with_ratios(tiny, tmp_path):
     seeds, work = tiny
     results = run_suite([2000], repeat=1, out=tmp_path, stages=["load", "load-rdflib"], work=seeds.parent)
@@ -45,6 +47,7 @@ def test_the_suite_writes_json_and_markdown_with_ratios(tiny, tmp_path):
     assert all(peer in STAGES for _, peers in STAGES.values() for peer in peers)
 
 
+@pytest.mark.slow
 def test_the_reasoning_stages_report_whether_the_engines_agree(tiny, tmp_path):
     seeds, _ = tiny
     results = run_suite([2000], repeat=1, out=tmp_path, stages=["reason", "reason-owlrl"], work=seeds.parent)
@@ -53,6 +56,7 @@ def test_the_reasoning_stages_report_whether_the_engines_agree(tiny, tmp_path):
     assert "| yes |" in (tmp_path / "results.md").read_text()
 
 
+@pytest.mark.slow
 def test_validation_reads_the_prepared_files_as_the_build_hands_them_over(tiny):
     from bench.run import ASSERTED, CHECKED, CONTENT, PROVENANCE
 
@@ -64,6 +68,7 @@ def test_validation_reads_the_prepared_files_as_the_build_hands_them_over(tiny):
     assert measure("validate-pyshacl", seeds, work)["output"] == 1  # and pyshacl finds it conforms too
 
 
+@pytest.mark.slow
 def test_the_build_stage_builds_and_publishes(tiny):
     seeds, work = tiny
     result = measure("build", seeds, work)

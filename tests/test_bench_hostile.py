@@ -31,6 +31,7 @@ def test_percentile_is_nearest_rank():
     assert percentile([float(i) for i in range(1, 101)], 0.99) == 99.0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("wrk") is None or shutil.which("oxigraph", path=str(Path(sys.executable).parent)) is None,
     reason="needs wrk (Debian package wrk) and the Oxigraph server (PyPI oxigraph)",

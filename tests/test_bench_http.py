@@ -16,10 +16,13 @@ from bench.http import BARE_FRONTS, SERVERS, WORKLOADS, main, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("wrk") is None,
-    reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)",
-)
+pytestmark = [
+    pytest.mark.slow,  # the HTTP benchmark's harness: every server under wrk
+    pytest.mark.skipif(
+        shutil.which("wrk") is None,
+        reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

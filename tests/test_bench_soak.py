@@ -24,6 +24,7 @@ def test_the_memory_slope_is_a_least_squares_fit():
     assert slope_mib_per_minute([(0, 100)]) is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("wrk") is None,
     reason="the load generator wrk is not installed (Debian package wrk; .ci/run installs it)",

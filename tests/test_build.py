@@ -6,7 +6,7 @@ import itertools
 import shutil
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 

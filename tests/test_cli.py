@@ -10,7 +10,7 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from rdflib import Dataset, Graph, URIRef
 
 VALID_PARTNER = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .

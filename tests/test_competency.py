@@ -231,7 +231,8 @@ def test_q19_agreements_signed_since_2010_by_date_bounds(store):
 
 
 def test_q20_events_in_november_2024(store):
-    # 000 p4, p7, p8: the 7th CIIE (early November), matchmaking on the 6th, negotiation on the 7th, concrete pour on the 8th.
+    # 000 p4, p7, p8: the 7th CIIE (early November), matchmaking on the 6th, negotiation on the 7th, concrete
+    # pour on the 8th.
     rows = select(
         store,
         """SELECT ?e WHERE { ?e a yrd:Event ; yrd:startDateEarliest ?from ; yrd:startDateLatest ?to
@@ -307,7 +308,8 @@ def test_q28_a_fact_stated_by_two_articles_is_stored_once_with_two_citations(sto
     rows = select(
         store,
         """SELECT ?file WHERE { ?st rdf:subject id:park\\/shanghai-shibei-high-tech-city ;
-        rdf:predicate yrd:coBuiltBy ; rdf:object id:region\\/jingan ; prov:wasDerivedFrom/yrd:citedSource/dcterms:identifier ?file }""",
+        rdf:predicate yrd:coBuiltBy ; rdf:object id:region\\/jingan ;
+        prov:wasDerivedFrom/yrd:citedSource/dcterms:identifier ?file }""",
     )
     assert {str(r["file"]) for r in rows} == {"000_e6f6fc23eec8e3c6.txt", "001_f5096a39126c624c.txt"}
     count = select(
@@ -370,7 +372,8 @@ def test_q33_the_shibei_contract_was_signed_by_the_two_governments(store):
     rows = select(
         store,
         """SELECT ?party WHERE {
-        id:agreement\\/shanghai-shibei-high-tech-nantong-science-and-technology-city-joint-construction-contract yrd:party ?party }""",
+        id:agreement\\/shanghai-shibei-high-tech-nantong-science-and-technology-city-joint-construction-contract
+        yrd:party ?party }""",
     )
     assert {"org/jingan-district-government", "org/nantong-government"} <= ids(rows, "party")
 
@@ -394,7 +397,8 @@ def test_q35_north_shanghai_is_an_aim_of_nantong_not_one_of_its_names(store, set
     names = select(
         store,
         """SELECT ?name WHERE { id:region\\/nantong rdfs:label|skos:altLabel ?name
-        FILTER(CONTAINS(LCASE(STR(?name)), "north shanghai") || CONTAINS(LCASE(STR(?name)), "new southern jiangsu")) }""",
+        FILTER(CONTAINS(LCASE(STR(?name)), "north shanghai")
+               || CONTAINS(LCASE(STR(?name)), "new southern jiangsu")) }""",
     )
     assert names == []
     goals = select(
@@ -434,8 +438,8 @@ def test_q36_the_2029_gdp_figure_is_a_target_kept_apart_from_achieved_figures(st
 
 def test_q37_zones_to_be_created_are_told_from_parks_that_exist(store):
     # 003 p4: Du Xiaogang looks forward to both cities creating the Jiangsu Integrated Development Pilot Zone (an aim);
-    # 001 p12, p14: the collaborative zone is advocated and being planned; 004 p6: the Xilian park's construction is to be
-    # promoted; 001 p17: Shibei High-tech City is in operation.
+    # 001 p12, p14: the collaborative zone is advocated and being planned; 004 p6: the Xilian park's construction is
+    # to be promoted; 001 p17: Shibei High-tech City is in operation.
     rows = select(
         store, "SELECT ?park ?status WHERE { ?park a yrd:Zone ; yrd:coBuiltBy ?builder ; yrd:status ?status }"
     )

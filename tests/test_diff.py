@@ -12,7 +12,7 @@ import sys
 
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDFS
 

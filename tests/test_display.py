@@ -1,4 +1,5 @@
-"""Display labels (kg.build.display): one English name per entity, told apart where names collide, never a source's name."""
+"""Display labels (kg.build.display): one English name per entity, told apart where names collide, never a
+source's name."""
 
 from __future__ import annotations
 

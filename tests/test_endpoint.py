@@ -11,12 +11,11 @@ import urllib.request
 from http.client import HTTPConnection
 
 import pytest
-from conftest import kg_server
+from helpers import COUNT_PARKS, http, kg_server
 from rdflib import Graph, URIRef
 from SPARQLWrapper import CSV, JSON, JSONLD, RDFXML, TURTLE, XML, SPARQLWrapper
 
 ASSERTED = "https://w3id.org/yrd-kg/graph/asserted"
-COUNT_PARKS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/yrd-kg/ontology#Zone> }"
 MAX_BODY = 20_000
 # long enough for an uploaded document's check (POST /validate, about 1.5 s here alone) on a machine busy
 # with the other test processes: at 3 s it was cut short (503) with the suite running twice at once
@@ -38,15 +37,6 @@ def endpoint(settings, store, tmp_path_factory):
         yield base
 
 
-def http(url, *, data=None, headers=None, method=None):
-    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
 def client(endpoint, query, fmt):
     sparql = SPARQLWrapper(endpoint + "/sparql")
     sparql.setQuery(query)
@@ -54,6 +44,7 @@ def client(endpoint, query, fmt):
     return sparql.query().convert()
 
 
+@pytest.mark.slow
 def test_sparqlwrapper_select_in_json_and_xml(endpoint):
     result = client(endpoint, COUNT_PARKS, JSON)
     assert int(result["results"]["bindings"][0]["n"]["value"]) == 10  # the parks and zones of parks.csv
@@ -62,6 +53,7 @@ def test_sparqlwrapper_select_in_json_and_xml(endpoint):
     assert b"n" in client(endpoint, COUNT_PARKS, CSV)
 
 
+@pytest.mark.slow
 def test_sparqlwrapper_ask_and_post(endpoint):
     sparql = SPARQLWrapper(endpoint + "/sparql")
     sparql.setMethod("POST")
@@ -70,6 +62,7 @@ def test_sparqlwrapper_ask_and_post(endpoint):
     assert sparql.query().convert()["boolean"] is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", [TURTLE, RDFXML, JSONLD])
 def test_sparqlwrapper_construct_in_rdf_formats(endpoint, fmt):
     query = "CONSTRUCT { ?b ?p ?o } WHERE { BIND(<https://w3id.org/yrd-kg/id/infra/sutong-bridge> AS ?b) ?b ?p ?o }"
@@ -78,6 +71,7 @@ def test_sparqlwrapper_construct_in_rdf_formats(endpoint, fmt):
     assert len(graph) >= 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "accept, media_type, starts",
     [
@@ -94,6 +88,7 @@ def test_content_negotiation_for_solutions(endpoint, accept, media_type, starts)
     assert status == 200 and headers["Content-Type"].startswith(media_type) and body.startswith(starts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "accept, fmt, rdflib_format",
     [
@@ -126,6 +121,7 @@ def test_graph_results_in_dataset_formats(endpoint, accept, fmt, rdflib_format):
     assert [g for g in dataset.graphs() if g.identifier != dataset.default_graph.identifier and len(g)] == []
 
 
+@pytest.mark.slow
 def test_dataset_formats_are_not_offered_for_solutions(endpoint):
     status, _, body = http(
         endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS}), headers={"Accept": "application/trig"}
@@ -133,6 +129,7 @@ def test_dataset_formats_are_not_offered_for_solutions(endpoint):
     assert status == 406
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "query, rows_of",
     [
@@ -150,6 +147,7 @@ def test_results_past_the_row_cap_are_cut_and_say_so(endpoint, query, rows_of):
     assert f"{MAX_ROWS} rows" in description
 
 
+@pytest.mark.slow
 def test_repeated_queries_carry_an_etag_and_get_304(endpoint):
     url = endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS})
     status, headers, body = http(url, headers={"Accept": "application/sparql-results+json"})
@@ -183,6 +181,7 @@ def test_repeated_queries_carry_an_etag_and_get_304(endpoint):
     assert other_value[0] == 200
 
 
+@pytest.mark.slow
 def test_format_parameter_and_not_acceptable(endpoint):
     status, headers, body = http(
         endpoint + "/sparql?" + urllib.parse.urlencode({"query": COUNT_PARKS, "format": "tsv"})
@@ -196,6 +195,7 @@ def test_format_parameter_and_not_acceptable(endpoint):
     assert status == 400
 
 
+@pytest.mark.slow
 def test_post_forms_and_direct_post(endpoint):
     form = urllib.parse.urlencode({"query": COUNT_PARKS}).encode()
     status, _, body = http(
@@ -205,6 +205,7 @@ def test_post_forms_and_direct_post(endpoint):
     assert status == 200 and direct[0] == 200 and json.loads(body) == json.loads(direct[2])
 
 
+@pytest.mark.slow
 def test_default_and_named_graph_parameters_select_store_graphs(endpoint):
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -227,6 +228,7 @@ def test_default_and_named_graph_parameters_select_store_graphs(endpoint):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params, data, content_type, status, message",
     [
@@ -253,6 +255,7 @@ def test_bad_requests_get_clear_errors(endpoint, params, data, content_type, sta
     assert headers_back["Content-Type"] == "application/json"
 
 
+@pytest.mark.slow
 def test_oversized_body_is_413(endpoint):
     query = "ASK { }" + " " * (MAX_BODY + 10)
     status, _, body = http(
@@ -261,6 +264,7 @@ def test_oversized_body_is_413(endpoint):
     assert status == 413 and json.loads(body)["status"] == 413
 
 
+@pytest.mark.slow
 def test_service_description_health_version_and_cors(endpoint):
     status, headers, body = http(endpoint + "/sparql")
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
@@ -284,6 +288,7 @@ def test_service_description_health_version_and_cors(endpoint):
     assert health["ok"] and health["build"] == version["build"] and version["kg"]
 
 
+@pytest.mark.slow
 def test_saved_query_catalogue_run_and_openapi(endpoint):
     status, _, body = http(endpoint + "/queries")
     catalogue = {q["id"]: q for q in json.loads(body)["queries"]}
@@ -307,6 +312,7 @@ def test_saved_query_catalogue_run_and_openapi(endpoint):
     assert spec["paths"]["/queries/subregions"]["get"]["parameters"][0]["name"] == "region"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path, status, message",
     [
@@ -329,6 +335,7 @@ PARTNER = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .
 """.encode()
 
 
+@pytest.mark.slow
 def test_latest_build_report_in_each_format(endpoint):
     status, headers, body = http(endpoint + "/validation")
     report = json.loads(body)
@@ -342,6 +349,7 @@ def test_latest_build_report_in_each_format(endpoint):
         assert status == 200 and headers["Content-Type"].startswith(accept) and body.startswith(starts)
 
 
+@pytest.mark.slow
 def test_partner_data_posted_for_validation(endpoint):
     status, headers, body = http(endpoint + "/validate", data=PARTNER, headers={"Content-Type": "text/turtle"})
     report = json.loads(body)
@@ -357,6 +365,7 @@ def test_partner_data_posted_for_validation(endpoint):
     assert status == 200 and body.startswith(b"Validation conforms")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "data, content_type, status, message",
     [
@@ -371,6 +380,7 @@ def test_bad_partner_uploads(endpoint, data, content_type, status, message):
     assert got == status and message.lower() in json.loads(body)["error"].lower()
 
 
+@pytest.mark.slow
 def test_the_server_answers_from_a_memory_copy_once_it_is_loaded(endpoint):
     seen = set()
     for _ in range(200):  # both workers copy the seed store in well under a second
@@ -383,6 +393,7 @@ def test_the_server_answers_from_a_memory_copy_once_it_is_loaded(endpoint):
     assert health["triples"] > 10_000
 
 
+@pytest.mark.slow
 def test_a_kept_alive_connection_is_closed_after_its_request_allowance(endpoint):
     """So that a client's connections spread over the workers again (kg.serving.server._keepalive_capped_worker)."""
     port = urllib.parse.urlsplit(endpoint).port
@@ -406,6 +417,7 @@ def test_a_kept_alive_connection_is_closed_after_its_request_allowance(endpoint)
         connection.close()
 
 
+@pytest.mark.slow
 def test_kept_alive_connections_are_dealt_evenly_to_the_workers(endpoint):
     """Two workers and four kept-alive connections: two each (kg.serving.server.ConnectionLedger). Left to the
     race for the listening socket, a 2-2 split came up in 6 of 16 equally likely outcomes."""
@@ -414,7 +426,8 @@ def test_kept_alive_connections_are_dealt_evenly_to_the_workers(endpoint):
 
 def assert_connections_dealt_evenly(endpoint):
     # A worker still copying the store into memory is slow to accept, and the other stops leaving it new
-    # connections after kg.serving.connection_ledger.MAX_DEFER_SECONDS: first both workers answer from memory (bounded wait).
+    # connections after kg.serving.connection_ledger.MAX_DEFER_SECONDS: first both workers answer from memory
+    # (bounded wait).
     ready = set()
     for _ in range(100):
         health = json.loads(http(endpoint + "/health")[2])
@@ -439,6 +452,7 @@ def assert_connections_dealt_evenly(endpoint):
             connection.close()
 
 
+@pytest.mark.slow
 def test_a_runaway_query_is_stopped_and_the_worker_serves_again(endpoint):
     cartesian = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     outcome = {}

@@ -10,12 +10,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, SH, SKOS
 
 from kg.config import load_settings
 from kg.errors import InputError, NotValidated
+from kg.exchange.dataset_description import DCAT_VERSION
 from kg.exchange.export import dump, export, load_profiles, serialize
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import canonical_blank_nodes, parse_rdf
@@ -124,7 +125,7 @@ def test_the_description_states_what_was_exported(store, settings):
     dataset = URIRef(settings.base_iri + "dataset")
     assert (dataset, RDF.type, VOID.Dataset) in description and (dataset, RDF.type, DCAT.Dataset) in description
     assert description.value(dataset, DCTERMS.license) == URIRef(settings.dataset_license)
-    assert str(description.value(dataset, DCAT.version)) == store.build_id
+    assert str(description.value(dataset, DCAT_VERSION)) == store.build_id
     assert description.value(dataset, DCTERMS.title) is not None
     quads = list(store.quads())
     assert description.value(dataset, VOID.triples).toPython() == len(quads)
@@ -196,13 +197,6 @@ def test_serialize_refuses_an_unknown_format():
 
 
 # --- over HTTP: the Graph Store Protocol (read) and the dump ------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(settings, store):
-    from kg.web import create_app
-
-    return create_app(settings, store=store).test_client()
 
 
 def test_graph_store_get_of_a_named_graph_in_each_format(client, store, settings):

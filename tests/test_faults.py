@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from kg.errors import StoreError
 from kg.store.embedded import EmbeddedStore

@@ -5,17 +5,14 @@ nothing). Hypothesis draws the inputs; no mocks: the real checks, the real pyoxi
 from __future__ import annotations
 
 import json
-import threading
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
-import pyoxigraph as ox
 import pytest
-from conftest import ROOT
+from helpers import GOOD, ROOT, TOKEN, YRD, run_in_pyoxigraph, scratch_store, snapshot
 from hypothesis import HealthCheck, given, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rdflib import Graph
-from test_import import GOOD, TOKEN, YRD, snapshot, writable  # noqa: F401  (writable is a fixture)
 
 from kg.config import load_settings
 from kg.errors import KGError
@@ -38,40 +35,6 @@ def assert_json_error(response, allowed: set[int]) -> None:
 
 
 # --- 1. no query text makes an outbound request the checks let through ---------------------------------
-
-
-def scratch_store() -> ox.Store:
-    """A small in-memory store, so that patterns match and SERVICE clauses get evaluated."""
-    store = ox.Store()
-    ex = "http://x/"
-    store.add(ox.Quad(ox.NamedNode(ex + "s"), ox.NamedNode(ex + "p"), ox.NamedNode(ex + "o")))
-    store.add(ox.Quad(ox.NamedNode(ex + "a"), ox.NamedNode(ex + "b"), ox.Literal("c"), ox.NamedNode(ex + "g")))
-    return store
-
-
-def run_in_pyoxigraph(store: ox.Store, text: str, timeout: float = 2.0) -> str:
-    """Run ``text`` on ``store`` to the end, on a thread with a deep stack (pyoxigraph recurses deeply);
-    what happened, for the notes. A query still running after ``timeout`` is left to finish."""
-    outcome = ["still running"]
-
-    def evaluate() -> None:
-        try:
-            result = store.query(text, use_default_graph_as_union=True)
-            if isinstance(result, ox.QueryBoolean):
-                outcome[0] = f"boolean {bool(result)}"
-            else:
-                outcome[0] = f"{sum(1 for _ in result)} results"
-        except BaseException as exc:  # noqa: BLE001 - any failure is an outcome here
-            outcome[0] = f"{type(exc).__name__}: {str(exc)[:200]}"
-
-    previous = threading.stack_size(256 * 1024 * 1024)
-    try:
-        thread = threading.Thread(target=evaluate, name="fuzz-query", daemon=True)
-        thread.start()
-    finally:
-        threading.stack_size(previous)
-    thread.join(timeout)
-    return outcome[0]
 
 
 # CANARY and PORT are replaced by the canary's URL and port (the listener's port is known only at run time)
@@ -253,11 +216,6 @@ def mangled_query(draw) -> str:
 QUERY_PARAMETER = st.one_of(
     st.text(), st.text(alphabet=st.characters(codec="utf-8")), mangled_query(), st.sampled_from(VALID_QUERIES)
 )
-
-
-@pytest.fixture(scope="module")
-def client(settings, store):
-    return create_app(settings, store=store).test_client()
 
 
 @hypothesis_settings(max_examples=100, **FUZZ)
@@ -484,7 +442,7 @@ def test_any_upload_to_validate_gets_a_report_or_a_json_error(client, upload, re
             assert response.get_data().strip()
 
 
-def test_a_refused_graph_store_write_changes_nothing(writable):  # noqa: F811 (the fixture)
+def test_a_refused_graph_store_write_changes_nothing(writable):
     app = create_app(writable).test_client()
     state = {"before": snapshot(writable)}
 

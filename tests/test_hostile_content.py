@@ -18,7 +18,7 @@ import threading
 import urllib.parse
 
 import pytest
-from conftest import ROOT, kg_server
+from helpers import ROOT, kg_server
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 from werkzeug.test import EnvironBuilder
@@ -183,6 +183,7 @@ def test_the_protocol_handlers_answers_carry_the_security_headers_too(hostile):
     assert_security_headers(dict(started["headers"]))
 
 
+@pytest.mark.slow
 def test_the_real_server_sends_the_security_headers(server):
     for target in ["/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D", "/map", "/no-such-page"]:
         status, headers, _ = raw(server, "GET", target)
@@ -203,6 +204,7 @@ def test_the_standalone_report_keeps_its_inline_style_by_hash(client):
 # --- 3. the Host header never reaches shared content -------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["/dump/description", "/.well-known/void", "/sparql", "/openapi.json", "/dump"])
 def test_the_host_header_never_poisons_shared_content(server, target):
     evil = [raw(server, "GET", target, {"Host": "evil.example"}) for _ in range(6)]
@@ -257,6 +259,7 @@ def test_saved_query_choices_are_the_curated_entities_by_their_curated_names(cli
 # --- 5. malformed IRIs are 400 with a message ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "target",
     [
@@ -275,6 +278,7 @@ def test_a_malformed_iri_in_a_request_is_a_400(server, target):
     assert status == 400 and document["status"] == 400 and document["ok"] is False and "IRI" in document["error"]
 
 
+@pytest.mark.slow
 def test_a_put_to_a_malformed_graph_iri_is_a_400(server):
     status, _, body = raw(
         server,
@@ -360,6 +364,7 @@ def test_head_of_the_endpoint_is_its_get_without_a_body(client, query_string):
     assert head.headers["Content-Type"] == got.headers["Content-Type"]
 
 
+@pytest.mark.slow
 def test_of_concurrent_puts_creating_one_graph_only_one_is_created(server):
     target = "/data?" + urllib.parse.urlencode({"graph": "https://partner.example/graph/raced"})
     start, statuses = threading.Barrier(3), []

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+from helpers import GOOD, ROOT, TOKEN, YRD, snapshot
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDFS
 
@@ -18,17 +18,8 @@ from kg.config import load_settings
 from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationFailed
 from kg.exchange.imports import drop_graph, import_data, imports_graph
 from kg.store.embedded import EmbeddedStore
-from kg.store.versions import publish
 
-TOKEN = "partner-secret-1"
 PARTNER = "https://partner.example/graph/parks"
-YRD = "https://w3id.org/yrd-kg/ontology#"
-GOOD = f"""
-@prefix yrd: <{YRD}> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://partner.example/park/p1> a yrd:IndustrialPark ; rdfs:label "Partner park one"@en ;
-    yrd:locatedIn <https://w3id.org/yrd-kg/id/region/nantong> .
-""".encode()
 MORE = f"""
 @prefix yrd: <{YRD}> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -40,21 +31,6 @@ BAD = f"""
 @prefix yrd: <{YRD}> .
 <https://partner.example/park/p3> a yrd:IndustrialPark ; yrd:locatedIn "Nantong" .
 """.encode()
-
-
-@pytest.fixture
-def writable(tmp_path, store):
-    """A copy of the session's published store, with writes enabled by a token."""
-    attachments = {
-        name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text", "report.html")
-    }
-    publish(list(store.quads()), tmp_path / "store", keep_versions=2, attachments=attachments)
-    return load_settings({"root": ROOT, "store_dir": tmp_path / "store", "write_token": TOKEN}, env={})
-
-
-def snapshot(settings) -> tuple[str, bytes]:
-    store = EmbeddedStore(settings.path("store_dir"))
-    return store.build_id, store.canonical_nquads()
 
 
 def partner_triples(settings, graph=PARTNER) -> set:
@@ -80,7 +56,8 @@ def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         SELECT ?who ?when ?file WHERE {{ GRAPH <{imports_graph(writable)}> {{
           <{PARTNER}> prov:wasGeneratedBy ?activity .
-          ?activity prov:wasAssociatedWith/rdfs:label ?who ; prov:endedAtTime ?when ; prov:used/dcterms:title ?file }} }}""")
+          ?activity prov:wasAssociatedWith/rdfs:label ?who ; prov:endedAtTime ?when ;
+            prov:used/dcterms:title ?file }} }}""")
     assert len(rows) == 1 and str(rows[0]["who"]) == "Partner Ltd" and str(rows[0]["file"]) == "parks.ttl"
     assert abs(rows[0]["when"].toPython().timestamp() - time.time()) < 120
     # the union default graph sees the partner's park next to the seed graph's
@@ -267,10 +244,10 @@ def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_grap
     for s, p, o, _ in store.quads([URIRef(settings.base_iri + "graph/asserted")]):
         whole.add((s, p, o))
     ontology, shapes = load_ontology(settings), load_shape_graphs(settings)
-    key = lambda report: sorted(
-        (r.shape, str(r.focus), str(r.path), str(r.value), r.severity)  # noqa: E731
-        for r in report.results
-    )
+
+    def key(report):
+        return sorted((r.shape, str(r.focus), str(r.path), str(r.value), r.severity) for r in report.results)
+
     reference = validate_data(data, ontology=ontology, shapes=shapes, context=whole)
     fast = validate_data(data, ontology=ontology, shapes=shapes, context=neighbourhood(store, settings, data))
     assert key(fast) == key(reference)
@@ -364,13 +341,14 @@ def test_graph_store_bad_writes_change_nothing(client, writable, data, content_t
     assert snapshot(writable) == before
 
 
+@pytest.mark.slow
 def test_a_write_through_one_worker_is_seen_by_every_worker(writable, tmp_path):
     """Two gunicorn workers: after a PUT, queries (whichever worker answers) see the partner graph."""
     import json
     import urllib.parse
     import urllib.request
 
-    from conftest import kg_server
+    from helpers import kg_server
 
     with kg_server(writable.path("store_dir"), tmp_path / "server.log", KG_WRITE_TOKEN=TOKEN) as base:
         request = urllib.request.Request(

@@ -17,7 +17,7 @@ import urllib.request
 
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT, kg_server
+from helpers import ROOT, kg_server
 from rdflib import URIRef
 
 from kg.store.embedded import EmbeddedStore
@@ -115,6 +115,7 @@ def server(store_dir, tmp_path, limit=LIMIT):
     return kg_server(store_dir, tmp_path / "server.log", KG_WRITE_TOKEN=TOKEN, KG_IMPORT_TIMEOUT=limit)
 
 
+@pytest.mark.slow
 def test_an_import_past_the_time_limit_gets_503_and_changes_nothing(store_dir, tmp_path):
     before = state(store_dir)
     with server(store_dir, tmp_path) as base, HealthWatch(base) as health:
@@ -126,6 +127,7 @@ def test_an_import_past_the_time_limit_gets_503_and_changes_nothing(store_dir, t
     assert health.slowest < 1.0, health.times
 
 
+@pytest.mark.slow
 def test_concurrent_imports_succeed_or_get_503_and_readers_keep_answering(store_dir, tmp_path):
     graphs = [f"https://partner.example/graph/c{n}" for n in range(8)]
     outcomes: dict[str, tuple] = {}
@@ -157,6 +159,7 @@ def test_concurrent_imports_succeed_or_get_503_and_readers_keep_answering(store_
     assert health.slowest < 1.0, health.times
 
 
+@pytest.mark.slow
 def test_a_writer_waits_for_the_write_lock_a_few_seconds_at_most(store_dir, tmp_path):
     """While a build (here: the test) holds the store's write lock, an import gets 503 with Retry-After
     after a few seconds, and readers answer meanwhile."""

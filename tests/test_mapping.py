@@ -6,7 +6,7 @@ import re
 
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from rdflib import Literal, URIRef
 
 from kg.build.mapping import load_mapping, map_rows, merge_citations, run_mapping

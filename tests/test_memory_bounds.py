@@ -19,9 +19,8 @@ import urllib.parse
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from conftest import kg_server
+from helpers import COUNT_PARKS, http, kg_server
 from rdflib import Graph
-from test_endpoint import COUNT_PARKS, http
 
 MAX_QUERY_MEMORY_MIB = 200
 MAX_RESULT_BYTES = 4 * 1024 * 1024
@@ -118,6 +117,7 @@ def get(base: str, query: str, accept: str = "application/sparql-results+json"):
     return http(base + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
 
 
+@pytest.mark.slow
 def test_a_string_doubling_query_gets_503_at_once_and_its_worker_is_replaced(ready):
     before = workers_answering(ready)
     started = time.monotonic()
@@ -143,6 +143,7 @@ def test_a_string_doubling_query_gets_503_at_once_and_its_worker_is_replaced(rea
     assert fresh
 
 
+@pytest.mark.slow
 def test_a_worker_replacing_a_retired_one_starts_with_the_answers_already_made(ready):
     # STRUUID() differs at each evaluation, so an equal answer is a kept one: with answers kept per worker
     # only, the other worker and the fresh one would each make their own.
@@ -162,6 +163,7 @@ def test_a_worker_replacing_a_retired_one_starts_with_the_answers_already_made(r
     assert answers == {first}
 
 
+@pytest.mark.slow
 def test_an_order_by_over_a_cartesian_product_gets_503_for_its_memory(ready):
     before = workers_answering(ready)
     started = time.monotonic()
@@ -176,6 +178,7 @@ def test_an_order_by_over_a_cartesian_product_gets_503_for_its_memory(ready):
     assert get(ready, COUNT_PARKS)[0] == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "accept, result_format",
     [("application/sparql-results+json", "json"), ("application/sparql-results+xml", "xml"), ("text/csv", "csv")],
@@ -189,6 +192,7 @@ def test_rows_of_big_strings_get_a_cut_answer_that_says_so(ready, accept, result
     assert 0 < ROWS[result_format](body) < 100
 
 
+@pytest.mark.slow
 def test_a_graph_of_big_literals_gets_a_cut_answer_that_parses(ready):
     status, headers, body = get(ready, big_rows(100, 14, "construct"), "text/turtle")
     assert status == 200 and headers["X-SPARQL-MaxBytes"] == str(MAX_RESULT_BYTES)
@@ -196,6 +200,7 @@ def test_a_graph_of_big_literals_gets_a_cut_answer_that_parses(ready):
     assert 0 < len(Graph().parse(data=body, format="turtle")) < 100
 
 
+@pytest.mark.slow
 def test_an_answer_within_the_byte_bound_is_whole(ready):
     status, headers, body = get(ready, big_rows(2, 10))
     assert status == 200 and "X-SPARQL-MaxBytes" not in headers

@@ -18,8 +18,7 @@ import sys
 import urllib.request
 
 import pytest
-from conftest import ROOT, kg_server
-from test_fuzz import run_in_pyoxigraph, scratch_store
+from helpers import ROOT, kg_server, run_in_pyoxigraph, scratch_store
 
 from kg.config import load_settings
 from kg.errors import KGError
@@ -306,6 +305,7 @@ def test_the_guard_stands_aside_where_the_network_is_wanted(settings):
     assert leave_network(allowing) == (False, network_wanted(allowing))
 
 
+@pytest.mark.slow
 def test_kg_serve_workers_leave_the_network_and_health_says_so(store, tmp_path):
     folder = tmp_path / "store"
     publish(list(store.quads()), folder, keep_versions=1)

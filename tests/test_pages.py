@@ -12,10 +12,12 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import ROOT, kg_server
+from helpers import ROOT, kg_server
 from rdflib import Graph, URIRef
 
 from kg.store.rdf_io import parse_rdf
+
+pytestmark = pytest.mark.slow  # kg serve and Chromium
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

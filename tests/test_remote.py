@@ -13,11 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, kg_server, wait_until_answering
-from test_saved_queries import EXPECTED, QUERIES
+from helpers import EXPECTED, QUERIES, ROOT, free_port, kg_server, wait_until_answering
 
 from kg.errors import StoreError
 from kg.store.remote import RemoteStore, push
+
+pytestmark = pytest.mark.slow  # the Oxigraph server, and kg serve over it
 
 OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
 

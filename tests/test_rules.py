@@ -1,4 +1,5 @@
-"""The fast OWL RL engine (kg.reasoning.owl_rl) against owlrl, the reference: the same entailments, the same verdicts."""
+"""The fast OWL RL engine (kg.reasoning.owl_rl) against owlrl, the reference: the same entailments, the same
+verdicts."""
 
 from __future__ import annotations
 
@@ -96,7 +97,8 @@ CASES = {
     "disjoint classes": """
         ex:A owl:disjointWith ex:B . ex:x a ex:A . ex:y a ex:B . ex:B rdfs:subClassOf ex:E .""",
     "all disjoint classes": """
-        [] a owl:AllDisjointClasses ; owl:members ( ex:A ex:B ex:C ) . ex:x a ex:A . ex:y a ex:C . ex:C rdfs:subClassOf ex:E .""",
+        [] a owl:AllDisjointClasses ; owl:members ( ex:A ex:B ex:C ) .
+        ex:x a ex:A . ex:y a ex:C . ex:C rdfs:subClassOf ex:E .""",
     "typed literals": """
         ex:p rdfs:range xsd:decimal ; rdfs:domain ex:C . ex:x ex:p 3 , 2.5 . ex:y ex:q "2020-01-01"^^xsd:date .""",
     "a string where the range is a decimal (owlrl does not object)": """

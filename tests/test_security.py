@@ -19,8 +19,8 @@ import urllib.request
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from conftest import ROOT, kg_server
-from test_endpoint import http as call
+from helpers import ROOT, kg_server
+from helpers import http as call
 
 from kg.config import load_settings
 from kg.store.embedded import EmbeddedStore
@@ -101,6 +101,7 @@ OUTBOUND = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", OUTBOUND)
 def test_no_query_reaches_an_address_that_is_not_allow_listed(served, canary, name):
     base, _, _ = served
@@ -115,6 +116,7 @@ def test_no_query_reaches_an_address_that_is_not_allow_listed(served, canary, na
     assert page_status in (200, 400, 403)  # the page shows the same refusal in HTML
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body, media_type",
     [
@@ -125,28 +127,27 @@ def test_no_query_reaches_an_address_that_is_not_allow_listed(served, canary, na
 def test_load_by_update_is_refused_without_a_request(served, canary, body, media_type):
     base, _, _ = served
     outcome = {}
-    send = lambda: outcome.update(
-        answer=call(
-            base + "/sparql",
-            data=body.format(c=canary.url).encode(),  # noqa: E731
-            headers={"Content-Type": media_type},
+
+    def send():
+        outcome.update(
+            answer=call(base + "/sparql", data=body.format(c=canary.url).encode(), headers={"Content-Type": media_type})
         )
-    )
+
     assert not canary.reached_after(send)
     status, _, answer = outcome["answer"]
     assert status == 403 and "read-only" in json_error(answer, 403)
 
 
+@pytest.mark.slow
 def test_graph_parameters_naming_remote_graphs_select_empty_graphs(served, canary):
     base, _, _ = served
     outcome = {}
-    ask = lambda: outcome.update(
-        answer=get_query(
-            base,
-            "SELECT * WHERE { ?s ?p ?o }",  # noqa: E731
-            **{"default-graph-uri": canary.url + "/g"},
+
+    def ask():
+        outcome.update(
+            answer=get_query(base, "SELECT * WHERE { ?s ?p ?o }", **{"default-graph-uri": canary.url + "/g"})
         )
-    )
+
     assert not canary.reached_after(ask)
     status, _, body = outcome["answer"]
     assert status == 200 and json.loads(body)["results"]["bindings"] == []
@@ -167,23 +168,26 @@ def test_an_allow_listed_service_is_called(settings, store, canary):
 def test_the_cli_refuses_service_too(settings, store, canary):
     query = f"SELECT * WHERE {{ SERVICE <{canary.url}/sparql> {{ ?s ?p ?o }} }}"
     outcome = {}
-    run = lambda: outcome.update(
-        result=subprocess.run(  # noqa: E731
-            [
-                sys.executable,
-                "-c",
-                "from kg.cli import run; run()",
-                "--store-dir",
-                str(settings.path("store_dir")),
-                "sparql",
-                query,
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
+
+    def run():
+        outcome.update(
+            result=subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "from kg.cli import run; run()",
+                    "--store-dir",
+                    str(settings.path("store_dir")),
+                    "sparql",
+                    query,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=120,
+            )
         )
-    )
+
     assert not canary.reached_after(run)
     assert outcome["result"].returncode == 2 and "allow_service" in outcome["result"].stderr
 
@@ -214,7 +218,7 @@ def rdf_xml(doctype: str, value: str) -> bytes:
 
 # nine levels of ten: 10^9 copies of a 3-byte string, the "billion laughs"; pyoxigraph alone expanded it
 # until the process ran out of memory
-LAUGHS = "".join(['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10)])
+LAUGHS = "".join(['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)])
 HOSTILE_XML = {
     "billion laughs": rdf_xml(f"<!DOCTYPE rdf:RDF [{LAUGHS}]>", "&l9;"),
     "external entity over HTTP": rdf_xml('<!DOCTYPE rdf:RDF [<!ENTITY e SYSTEM "{c}/entity">]>', "&e;"),
@@ -223,6 +227,7 @@ HOSTILE_XML = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", HOSTILE_XML)
 def test_rdf_xml_with_entities_is_refused_without_reading_anything(served, canary, name):
     base, store_dir, _ = served
@@ -244,6 +249,7 @@ def test_rdf_xml_without_entities_is_still_read(settings, store):
     assert response.status_code == 200
 
 
+@pytest.mark.slow
 def test_json_ld_remote_contexts_are_not_fetched(served, canary):
     base, store_dir, _ = served
     document = json.dumps(
@@ -260,6 +266,7 @@ def test_json_ld_remote_contexts_are_not_fetched(served, canary):
 # --- sizes, depth and encodings ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path, media_type, authorised",
     [
@@ -277,6 +284,7 @@ def test_bodies_over_the_limit_get_413_and_change_nothing(served, path, media_ty
     assert whole_store(store_dir) == before
 
 
+@pytest.mark.slow
 def test_a_chunked_body_over_the_limit_gets_413(served):
     """Without a Content-Length the limit holds while the body streams in."""
     base, _, _ = served
@@ -291,6 +299,7 @@ def test_a_chunked_body_over_the_limit_gets_413(served):
     connection.close()
 
 
+@pytest.mark.slow
 def test_a_query_over_the_length_limit_gets_400(served):
     base, _, _ = served
     query = "ASK { }" + " " * MAX_QUERY_LENGTH
@@ -298,6 +307,7 @@ def test_a_query_over_the_length_limit_gets_400(served):
     assert status == 400 and "max_query_length" in json_error(body, 400)
 
 
+@pytest.mark.slow
 def test_a_url_over_the_server_limit_gets_a_json_414_that_says_to_post(served):
     base, _, _ = served
     status, headers, body = get_query(base, "ASK { }" + " " * 10_000)
@@ -305,6 +315,7 @@ def test_a_url_over_the_server_limit_gets_a_json_414_that_says_to_post(served):
     assert "POST" in json_error(body, 414)
 
 
+@pytest.mark.slow
 def test_deep_nesting_gets_400(served):
     base, _, _ = served
     query = "SELECT * WHERE " + "{" * 65 + " ?s ?p ?o " + "}" * 65
@@ -312,6 +323,7 @@ def test_deep_nesting_gets_400(served):
     assert status == 400 and "max_query_depth" in json_error(body, 400)
 
 
+@pytest.mark.slow
 def test_long_operator_chains_within_the_limits_are_answered(served):
     """10,000 negations crashed pyoxigraph on a usual 8 MiB thread stack; the query threads' stack holds
     any query within max_query_length, and the server lives on (kg_server checks its log for SIGSEGV)."""
@@ -326,6 +338,7 @@ def test_long_operator_chains_within_the_limits_are_answered(served):
     assert call(base + "/health")[0] == 200
 
 
+@pytest.mark.slow
 def test_a_stray_backslash_gets_400(served):
     base, _, _ = served
     status, _, body = get_query(base, "SELECT * WHERE { ?s ?p ?o } \\u0020")
@@ -367,6 +380,7 @@ def _utf8(data: bytes) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path, data, media_type",
     [
@@ -392,6 +406,7 @@ def test_invalid_utf8_gets_400(served, path, data, media_type):
 # --- writes and the log ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_writes_need_the_token_and_the_log_has_one_line_per_request(served):
     base, store_dir, log = served
     before = whole_store(store_dir)

@@ -6,7 +6,7 @@ import csv
 import re
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from kg.build.mapping import load_mapping, map_row
 from kg.build.tables import load_schemas, read_table
@@ -15,12 +15,13 @@ SEEDS = ROOT / "seeds"
 SCHEMAS = load_schemas(SEEDS)
 BASE = "https://w3id.org/yrd-kg/"
 #: Cells in the curators' own words, and how many consecutive words they may share with an article:
-#: prose may quote a name (up to 11 words) but no longer phrase; a name may repeat the article's words, but no name is a whole sentence.
+#: prose may quote a name (up to 11 words) but no longer phrase; a name may repeat the article's words, but no
+#: name is a whole sentence.
 FREE_TEXT = {"note": 12, "purpose": 12, "field": 12, "definition": 12, "name_en": 20, "label": 20, "role_en": 12}
 
 
 def all_rows():
-    for name, schema in SCHEMAS.items():
+    for schema in SCHEMAS.values():
         yield from ((schema, row) for row in read_table(schema, SEEDS))
 
 

@@ -22,6 +22,8 @@ from rdflib.namespace import RDF, XSD
 from kg.store.terms import canonical
 from kg.validation import shacl
 
+pytestmark = pytest.mark.slow  # the W3C SHACL core test suite
+
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT.parent / "shared" / "conformance-data" / "data-shapes" / "data-shapes-test-suite" / "tests" / "core"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -64,7 +66,8 @@ def _cases() -> list:
             pytest.param(
                 None,
                 marks=pytest.mark.skip(
-                    reason="../shared/conformance-data (the W3C SHACL test suite) is not beside the project on this machine"
+                    reason="../shared/conformance-data (the W3C SHACL test suite) is not beside the project "
+                    "on this machine",
                 ),
             )
         ]

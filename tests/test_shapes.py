@@ -4,7 +4,7 @@ below changes it so that exactly the expected shape reports exactly the expected
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
@@ -35,7 +35,8 @@ CASES = [
     (
         "PartOfWithoutCycles",
         ["area", "area2"],
-        'id:area yrd:partOf id:area2 . id:area2 a yrd:InformalRegion ; rdfs:label "Area 2"@en , "二区"@zh ; yrd:partOf id:area .',
+        'id:area yrd:partOf id:area2 . id:area2 a yrd:InformalRegion ; rdfs:label "Area 2"@en , "二区"@zh ; '
+        "yrd:partOf id:area .",
         "",
     ),
     ("Latitude", ["province"], "id:province wgs:lat 95.0 .", ""),
@@ -219,7 +220,10 @@ id:cite a yrd:Citation ; yrd:citedSource id:source ; yrd:paragraph 3 .
 
 
 def statement(name: str, s: str, p: str, o: str) -> str:
-    return f"id:{name} a rdf:Statement ; rdf:subject {s} ; rdf:predicate {p} ; rdf:object {o} ; prov:wasDerivedFrom id:cite .\n"
+    return (
+        f"id:{name} a rdf:Statement ; rdf:subject {s} ; rdf:predicate {p} ; rdf:object {o} ; "
+        "prov:wasDerivedFrom id:cite .\n"
+    )
 
 
 def provenance_case(asserted_ttl: str, provenance_ttl: str, context):

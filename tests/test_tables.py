@@ -3,7 +3,7 @@
 import shutil
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from kg.build.tables import load_schemas, read_table
 from kg.errors import SeedTableError

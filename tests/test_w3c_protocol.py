@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, kg_server
+from helpers import ROOT, kg_server
 from rdflib import Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
@@ -124,7 +124,8 @@ else:
         pytest.param(
             None,
             marks=pytest.mark.skip(
-                reason="../shared/conformance-data (the W3C SPARQL test suite) is not beside the project on this machine"
+                reason="../shared/conformance-data (the W3C SPARQL test suite) is not beside the project "
+                "on this machine",
             ),
         )
     ]
@@ -170,6 +171,7 @@ def test_the_suite_is_read_whole():
     assert sum(not t.applies_to_a_read_only_endpoint for t in SUITE_TESTS) == 7
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("test", PARAMS)
 def test_protocol(protocol_endpoint, test: ProtocolTest):
     if not test.applies_to_a_read_only_endpoint:

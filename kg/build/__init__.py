@@ -1,1 +1,2 @@
-"""The build's stages: seed tables read, mapped to RDF with provenance, display labels derived, in the order kg.build.pipeline runs them."""
+"""The build's stages: seed tables read, mapped to RDF with provenance, display labels derived, in the order
+kg.build.pipeline runs them."""

@@ -9,10 +9,11 @@ Every triple produced is traced to the rows, and so the source paragraphs, that 
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import AbstractSet, Union
+from typing import Union
 
 import pyoxigraph as ox
 
@@ -80,8 +81,13 @@ def load_mapping(path: Path, schema: TableSchema, *, base_iri: str) -> Mapping:
     if unused:
         raise MappingError(f"{path.name}: columns of {schema.file} that the mapping ignores: " + ", ".join(unused))
     construct = re.search(r"\bCONSTRUCT\b", code_only(text), re.IGNORECASE)
+    if construct is None:  # a SELECT, ASK or DESCRIBE after its prologue
+        raise MappingError(f"{path.name}: a mapping is a CONSTRUCT query with a WHERE clause")
     head = text[: construct.start()] + "SELECT * WHERE "
-    template = _template(text, brace, base_iri)
+    try:
+        template = _template(text, brace, base_iri)
+    except MappingError as exc:
+        raise MappingError(f"{path.name}: {exc}") from exc
     if any(isinstance(t, ox.BlankNode) for triple in template for t in triple):
         raise MappingError(
             f"{path.name}: the CONSTRUCT template has a blank node; a mapping mints an IRI for "
@@ -103,9 +109,10 @@ def _template(text: str, brace: int, base_iri: str) -> tuple:
             return by_marker[node.value]
         return node
 
-    return tuple(
-        (term(t.subject), term(t.predicate), term(t.object)) for t in ox.Store().query(probe, base_iri=base_iri)
-    )
+    triples = ox.Store().query(probe, base_iri=base_iri)
+    if not isinstance(triples, ox.QueryTriples):  # "CONSTRUCT" was a name in some other query
+        raise MappingError("a mapping is a CONSTRUCT query with a WHERE clause")
+    return tuple((term(t.subject), term(t.predicate), term(t.object)) for t in triples)
 
 
 def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri: str) -> Cited:
@@ -126,13 +133,15 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
         raise MappingError(f"{mapping.path.name} on {schema.file}: {exc}") from exc
     position = {v.value: i for i, v in enumerate(solutions.variables)}
     constants = tuple(t for triple in mapping.template for t in triple if not isinstance(t, Variable))
-    place = dict(zip(constants, range(len(position), len(position) + len(constants))))
+    place = dict(zip(constants, range(len(position), len(position) + len(constants)), strict=True))
     # each pattern picks its triple out of (solution values + constants) in C: per triple, the Python loop
     # it replaced was most of the mapping's time on large tables
     patterns = [
         (
             itemgetter(*(position[t.name] if isinstance(t, Variable) else place[t] for t in triple)),
-            *(isinstance(t, Variable) for t in triple),
+            isinstance(triple[0], Variable),
+            isinstance(triple[1], Variable),
+            isinstance(triple[2], Variable),
         )
         for triple in mapping.template
     ]
@@ -160,8 +169,8 @@ def map_rows(mapping: Mapping, schema: TableSchema, rows: list[Row], *, base_iri
     if not canonical:
         return found
     recast: Cited = {}
-    for (s, p, o), cited in found.items():
-        _cite((s, p, canonical.get(o, o)), cited, recast)
+    for (s, p, o), known in found.items():
+        _cite((s, p, canonical.get(o, o) if type(o) is ox.Literal else o), known, recast)
     return recast
 
 

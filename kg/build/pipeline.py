@@ -11,8 +11,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import AbstractSet
 
 from rdflib import Graph
 from rdflib.namespace import RDF
@@ -188,11 +188,13 @@ def _state(settings: Settings, clock: _Clock) -> _Stated:
 
 def _reason(stated: _Stated, clock: _Clock, base_iri: str) -> tuple[BuildGraphs, bytes]:
     """The build's graphs with the inferred one (entailments and the derived display labels, kg.build.display),
-    and the closure without domain and range axioms that SHACL checks (kg.reasoning.entailments says why), as N-Triples text."""
+    and the closure without domain and range axioms that SHACL checks (kg.reasoning.entailments says why), as
+    N-Triples text."""
     ontology, asserted = stated.graphs["ontology"], stated.graphs["asserted"]
     clock.progress(f"reasoning (OWL RL) over {len(ontology) + len(asserted)} triples")
     # the entailments recombine terms of the (canonical) input, so they need no canonicalising
     inferred, checked = infer_closures(ontology, asserted, encode=_as_text)
+    assert isinstance(checked, bytes)  # written by ``encode``
     shown = display_labels(asserted, inferred, ontology, base_iri)
     inferred.update(shown)
     clock.done(f"{len(inferred)} inferred triples, {len(shown)} of them display labels")
@@ -203,10 +205,12 @@ def _validate(
     graphs: BuildGraphs, checked: bytes, shapes: Shapes, clock: _Clock, between: Callable[[], object] = lambda: None
 ) -> ValidationReport:
     clock.progress("validating (SHACL)")
+    asserted, provenance = graphs.text("asserted"), graphs.text("provenance")
+    assert asserted is not None and provenance is not None  # made as text (``_state``)
     report = validate_build(
-        asserted=graphs.text("asserted"),
+        asserted=asserted,
         inferred=checked,
-        provenance=graphs.text("provenance"),
+        provenance=provenance,
         shapes=shapes,
         between=between,
     )

@@ -23,7 +23,7 @@ from rdflib.namespace import PROV, RDF, XSD
 
 from kg.build.mapping import Citation
 from kg.store.rdf_io import text_triples
-from kg.store.terms import Triple, ntriples_formatter
+from kg.store.terms import AnyTerm, Triple, ntriples_formatter
 
 _ARTICLE_SUFFIX = re.compile(r"\.txt$")
 _INTEGER = ox.NamedNode(str(XSD.integer))
@@ -51,7 +51,7 @@ def _statement(base_iri: str, key: str) -> str:
 
 
 def provenance_ntriples(
-    produced: Mapping[tuple, Iterable[Citation]], base_iri: str, text: Callable[[object], str] | None = None
+    produced: Mapping[tuple, Iterable[Citation]], base_iri: str, text: Callable[[AnyTerm], str] | None = None
 ) -> bytes:
     """The provenance records of every asserted triple, as an N-Triples document.
 
@@ -67,7 +67,7 @@ def provenance_ntriples(
         iri(value) for value in (RDF.type, RDF.subject, RDF.predicate, RDF.object, PROV.wasDerivedFrom)
     )
     citations = {c: iri(citation_iri(base_iri, c)) for c in set().union(*produced.values())}
-    lines = []
+    lines: list[bytes] = []
     add = lines.append
     for (s, p, o), cited in produced.items():
         s, p, o = text(s), text(p), text(o)
@@ -77,9 +77,8 @@ def provenance_ntriples(
             add(f"{node} {derived_from} {citations[citation]} .\n".encode())
     cited_source, paragraph, citation_class = iri(yrd + "citedSource"), iri(yrd + "paragraph"), iri(yrd + "Citation")
     for citation, node in citations.items():
-        add(
-            f"{node} {a} {citation_class} .\n{node} {cited_source} {iri(source_iri(base_iri, citation[0]))} .\n".encode()
-        )
+        source = iri(source_iri(base_iri, citation[0]))
+        add(f"{node} {a} {citation_class} .\n{node} {cited_source} {source} .\n".encode())
         if citation[1] is not None:
             add(f"{node} {paragraph} {ox.Literal(str(citation[1]), datatype=_INTEGER)} .\n".encode())
     # bytes piece by piece: one str of the whole text would widen to 4 bytes a character with one Chinese

@@ -136,7 +136,7 @@ def _typed(column: Column, text: str) -> Literal:
 
 def _date_bounds(column: Column, text: str) -> dict[str, Literal]:
     flexible = parse_flexible_date(text)
-    if flexible.earliest is None:
+    if flexible.earliest is None or flexible.latest is None:  # both None, when the year is unknown
         return {}
     return {
         column.name + "_earliest": Literal(flexible.earliest.isoformat(), datatype=_DATE),
@@ -175,7 +175,7 @@ def _read_row(schema: TableSchema, line: int, record: list[str]) -> Row:
     if len(record) != len(schema.columns):
         raise SeedTableError(f"{where}: {len(record)} cells where the header has {len(schema.columns)}")
     cells: dict[str, Literal] = {}
-    for column, raw in zip(schema.columns, record):
+    for column, raw in zip(schema.columns, record, strict=True):
         text = raw.strip()
         if text != raw:
             raise SeedTableError(f"{where}, column {column.name}: leading or trailing space in {raw!r}")

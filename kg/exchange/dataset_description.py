@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -17,7 +18,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, SH, XSD
 
 from kg.namespaces import all_prefixes
 from kg.store.embedded import EmbeddedStore
-from kg.store.terms import Quad
+from kg.store.terms import AnyNamedQuad
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -63,12 +64,12 @@ def describe(
     *,
     payload: bytes,
     format: str,
-    quads: list[Quad],
+    quads: Sequence[AnyNamedQuad],
     graphs: list[URIRef],
     status: ValidationStatus,
     base_iri: str,
     license: str,
-    profile: URIRef | None = None,
+    profile: URIRef | BNode | None = None,
     download_url: str | None = None,
     endpoint_url: str | None = None,
 ) -> bytes:
@@ -156,15 +157,14 @@ def describe(
 def _articles(store: EmbeddedStore, base_iri: str) -> list[tuple]:
     """The source articles as the build states them (a partner graph can neither add nor retitle one)."""
     rows = store.select(
-        """
-        PREFIX yrd: <%sontology#>
+        f"""
+        PREFIX yrd: <{base_iri}ontology#>
         PREFIX dcterms: <http://purl.org/dc/terms/>
-        SELECT ?source ?title ?published WHERE { GRAPH <%sgraph/asserted> {
+        SELECT ?source ?title ?published WHERE {{ GRAPH <{base_iri}graph/asserted> {{
           ?source a yrd:Article .
-          OPTIONAL { ?source dcterms:title ?title }
-          OPTIONAL { ?source yrd:publishedOn ?published } }
-        } ORDER BY ?source"""
-        % (base_iri, base_iri),
+          OPTIONAL {{ ?source dcterms:title ?title }}
+          OPTIONAL {{ ?source yrd:publishedOn ?published }} }}
+        }} ORDER BY ?source""",
         union=False,
     )
     return [(r["source"], r.get("title"), r.get("published")) for r in rows]

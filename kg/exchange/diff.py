@@ -197,9 +197,9 @@ def diff(old: list[Quad], new: list[Quad]) -> Change:
     new_ground, new_structures = blank_node_structures(_checked(new))
     # one representative per canonical form, with the canonical labels in the order of the sorted lines
     forms: dict[tuple[str, ...], list[Quad]] = {}
-    counts = []
+    counts: list[Counter[tuple[str, ...]]] = []
     for structures in (old_structures, new_structures):
-        counted = Counter()
+        counted: Counter[tuple[str, ...]] = Counter()
         for structure in structures:
             canonical = sorted(canonical_blank_nodes(structure), key=quad_text)
             lines = tuple(quad_text(q) for q in canonical)
@@ -224,7 +224,7 @@ def diff(old: list[Quad], new: list[Quad]) -> Change:
 
 def _block(quads: list[Quad], write=term_text, indent: str = "  ") -> str:
     """Quads as a QuadData / QuadPattern body: default-graph triples first, then one GRAPH block per graph."""
-    by_graph: dict[URIRef | None, list[Quad]] = defaultdict(list)
+    by_graph: dict[Node | None, list[Quad]] = defaultdict(list)
     for quad in sorted(quads, key=_sort_key):
         by_graph[quad[3]].append(quad)
     lines = []
@@ -252,9 +252,10 @@ def _no_other_triples(node: BNode, structure: list[Quad], indent: str) -> list[s
         own = [(g, p, o if outgoing else s) for s, p, o, g in structure if (s if outgoing else o) == node]
         triple = f"{_variable(node)} ?predicate ?other" if outgoing else f"?other ?predicate {_variable(node)}"
         for in_named_graph in (True, False):
+            # g is given exactly in_named_graph (the condition below)
             allowed = [
                 f"(sameTerm(?predicate, {term_text(p)}) && sameTerm(?other, {_variable(other)})"
-                + (f" && sameTerm(?graph, {term_text(g)}))" if in_named_graph else ")")
+                + (f" && sameTerm(?graph, {term_text(g)}))" if g is not None else ")")
                 for g, p, other in own
                 if (g is not None) == in_named_graph
             ]
@@ -316,7 +317,7 @@ class _Shortener:
         # longest namespace first, so a namespace nested in another wins
         self.prefixes = sorted(all_prefixes(base_iri).items(), key=lambda item: -len(item[1]))
 
-    def __call__(self, term: Node | None) -> str:
+    def __call__(self, term: Node) -> str:
         if isinstance(term, Literal):
             if term.datatype is not None and not term.language and term.datatype != XSD_STRING:
                 return term_text(Literal(str(term))) + "^^" + self(term.datatype)
@@ -351,7 +352,7 @@ def summary(change: Change, labels: dict[URIRef, str] | None = None, *, base_iri
                 if isinstance(node, BNode):
                     anchor[node] = named[0] if named else None
     graphs = {q[3] for _, q in signed}
-    groups: dict[URIRef | None, list[tuple[tuple, str]]] = defaultdict(list)
+    groups: dict[Node | None, list[tuple[tuple, str]]] = defaultdict(list)
     for sign, (s, p, o, g) in signed:
         owner = anchor[s] if isinstance(s, BNode) else s
         hanging = isinstance(s, BNode)
@@ -366,7 +367,7 @@ def summary(change: Change, labels: dict[URIRef, str] | None = None, *, base_iri
         if owner is None:
             title = "(blank node structures)"
         else:
-            title = short(owner) + (f" ({labels[owner]})" if owner in labels else "")
+            title = short(owner) + (f" ({labels[owner]})" if isinstance(owner, URIRef) and owner in labels else "")
         lines.append(f"{title}  +{plus} -{len(entries) - plus}")
         lines += [f"    {text}" for _, text in entries]
     entities = sum(1 for owner in groups if owner is not None)

@@ -8,10 +8,11 @@ the instances of some classes and some of their properties.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, Namespace, URIRef
+from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SH
 
 from kg.config import Settings
@@ -20,7 +21,7 @@ from kg.exchange.dataset_description import MEDIA_TYPES, ValidationStatus, descr
 from kg.namespaces import all_prefixes
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import EXPORT_FORMATS, serialize_sorted
-from kg.store.terms import Quad, iri_of
+from kg.store.terms import AnyNamedQuad, AnyQuad, NamedQuad, iri_of
 
 FORMATS = tuple(EXPORT_FORMATS)
 #: Graph names a user may give instead of IRIs; "all" selects every named graph.
@@ -33,12 +34,12 @@ class Profile:
     """Instances of ``classes`` (asserted or inferred types), with only ``properties`` (all when empty)."""
 
     id: str
-    iri: URIRef
+    iri: URIRef | BNode
     label: str
     classes: frozenset[URIRef]
     properties: frozenset[URIRef]
 
-    def select(self, quads: list[Quad], members: set) -> list[Quad]:
+    def select(self, quads: list[NamedQuad], members: set) -> list[NamedQuad]:
         """The quads about ``members`` (the instances of the classes) with the profile's properties."""
         keep = self.properties | {RDF.type}
         return [q for q in quads if q[0] in members and (not self.properties or q[1] in keep)]
@@ -54,17 +55,22 @@ def load_profiles(folder: Path) -> dict[str, Profile]:
         except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
             raise InputError(f"{path.name}: not valid Turtle ({exc})") from exc
     profiles = {}
-    for node in sorted(graph.subjects(RDF.type, PROF.Profile)):
+    # a Turtle subject is an IRI or a blank node
+    named = (node for node in graph.subjects(RDF.type, PROF.Profile) if isinstance(node, (URIRef, BNode)))
+    for node in sorted(named):
         identifier = graph.value(node, DCTERMS.identifier)
-        classes = frozenset(graph.objects(node, SH.targetClass))
-        if identifier is None or not classes:
+        targets = frozenset(graph.objects(node, SH.targetClass))
+        if identifier is None or not targets:
             raise InputError(f"profile {node} needs a dcterms:identifier and at least one sh:targetClass")
-        properties = set()
+        classes = frozenset(c for c in targets if isinstance(c, URIRef))
+        if len(classes) < len(targets):
+            raise InputError(f"profile {identifier}: sh:targetClass must be a class IRI")
+        properties: set[URIRef] = set()
         for shape in graph.objects(node, SH.property):
-            path = graph.value(shape, SH.path)
-            if not isinstance(path, URIRef):
+            property_path = graph.value(shape, SH.path)
+            if not isinstance(property_path, URIRef):
                 raise InputError(f"profile {identifier}: sh:path must be a single property IRI")
-            properties.add(path)
+            properties.add(property_path)
         label = graph.value(node, RDFS.label) or identifier
         profiles[str(identifier)] = Profile(str(identifier), node, str(label), classes, frozenset(properties))
     return profiles
@@ -86,7 +92,7 @@ def resolve_graphs(store: EmbeddedStore, names: list[str], base_iri: str) -> lis
     return selected
 
 
-def export_quads(store: EmbeddedStore, graphs: list[URIRef], profile: Profile | None = None) -> list[Quad]:
+def export_quads(store: EmbeddedStore, graphs: list[URIRef], profile: Profile | None = None) -> Sequence[AnyNamedQuad]:
     """The quads to export; their terms are pyoxigraph's where the store can give them (the embedded store,
     without a profile), rdflib's otherwise. ``serialize`` takes either."""
     if profile is None:
@@ -95,20 +101,20 @@ def export_quads(store: EmbeddedStore, graphs: list[URIRef], profile: Profile | 
     return profile.select(list(store.quads(graphs)), store.instances(profile.classes))
 
 
-def serialize(quads: list[Quad], *, format: str, base_iri: str) -> bytes:
+def serialize(quads: Sequence[AnyQuad], *, format: str, base_iri: str) -> bytes:
     """``quads`` in ``format``, deterministically; formats without graph names merge the graphs."""
     if format not in FORMATS:
         raise UnsupportedFormat(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
     return serialize_sorted(quads, format, prefixes=export_prefixes(quads, base_iri))
 
 
-def export_prefixes(quads: list[Quad], base_iri: str) -> dict[str, str]:
+def export_prefixes(quads: Sequence[AnyQuad], base_iri: str) -> dict[str, str]:
     """The fixed prefix map, with one prefix per folder of minted identifiers in the data (``park:`` for
     ``id/park/``, ``geometry-region:`` for ``id/geometry/region/``) in place of ``id:``, whose local
     names would need escaped slashes."""
     prefixes = all_prefixes(base_iri)
     ids = prefixes.pop("id")
-    iris = {iri_of(term) for quad in quads for term in quad[:3]} - {None}
+    iris = {iri for quad in quads for term in quad[:3] if (iri := iri_of(term)) is not None}
     folders = {iri[len(ids) :].rsplit("/", 1)[0] for iri in iris if iri.startswith(ids) and "/" in iri[len(ids) :]}
     for folder in sorted(folders):
         name = folder.replace("/", "-")

@@ -1,9 +1,9 @@
 """An import's expensive part in a process of its own, within a time limit; the write lock, waited for briefly.
 
-Parsing partner data into rdflib terms, reasoning over it (kg.reasoning.owl_rl, owlrl) and validating it (kg.validation.shacl)
-is pure Python, and a small document of nested Turtle lists can keep it busy for long. On a thread of
-the serving worker it would hold the GIL all that time, slowing every other request of the worker, and a
-Python thread cannot be stopped. So each import runs in a fresh Python process
+Parsing partner data into rdflib terms, reasoning over it (kg.reasoning.owl_rl, owlrl) and validating it
+(kg.validation.shacl) is pure Python, and a small document of nested Turtle lists can keep it busy for
+long. On a thread of the serving worker it would hold the GIL all that time, slowing every other request
+of the worker, and a Python thread cannot be stopped. So each import runs in a fresh Python process
 (``kg.parallel.python_process``: spawned, not forked, since the worker holds RocksDB open, and killed by
 the kernel if its parent dies), which checks the data against the published version without the write
 lock, then takes the lock, checks that version is still current (else checks again) and publishes. The
@@ -71,7 +71,8 @@ PUBLISHING, RESULT = b"L", b"R"  # what the child writes on its stdout: publishi
 
 
 def run_import(settings: Settings, **job):
-    """``kg.exchange.imports.import_checked(settings, **job)`` in a child process, within ``settings.import_timeout``."""
+    """``kg.exchange.imports.import_checked(settings, **job)`` in a child process, within
+    ``settings.import_timeout``."""
     import dataclasses
 
     limit = settings.import_timeout
@@ -84,6 +85,7 @@ def run_import(settings: Settings, **job):
         pickle.dump(request, handed)
         handed.flush()
         child = python_process(_CHILD, [handed.name], stdout=subprocess.PIPE, stderr=errors)
+        assert child.stdout is not None  # stdout=PIPE
         try:
             output, publishing = _read(child, deadline)
         except TimeoutError:
@@ -113,6 +115,7 @@ def run_import(settings: Settings, **job):
 
 def _read(child: subprocess.Popen, deadline: float) -> tuple[bytes, bool]:
     """Everything the child writes; TimeoutError at ``deadline`` unless it has begun to publish."""
+    assert child.stdout is not None  # started with stdout=PIPE
     received, publishing, fd = bytearray(), False, child.stdout.fileno()
     while True:
         if not publishing and received[:1] == PUBLISHING:
@@ -152,6 +155,7 @@ def child_main() -> None:
     os.dup2(2, 1)  # a stray print goes to stderr, not into the answer
     with open(sys.argv[1], "rb") as handed:
         job = pickle.load(handed)
+    outcome: tuple[object, ...]
     try:
         from kg.exchange.imports import import_checked
 

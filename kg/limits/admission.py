@@ -64,7 +64,7 @@ class PenaltyBox:
             if place is not None and now < self._until[place] + self.MEMORY_FACTOR * self._last[place]:
                 seconds = min(MAX_PENALTY_SECONDS, max(seconds, 2 * self._last[place]))
                 if now < self._until[place]:  # still punished: a runaway that began before the penalty
-                    return self._last[place]
+                    return float(self._last[place])
             if place is None:
                 place = min(range(len(self._keys)), key=lambda i: self._until[i] + self.MEMORY_FACTOR * self._last[i])
             self._keys[place], self._until[place], self._last[place] = key, now + seconds, seconds

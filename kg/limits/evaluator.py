@@ -173,6 +173,7 @@ class Evaluator:
             if self.on_runaway is not None:
                 self.on_runaway(stopped)  # "time" or "memory"
             if stopped == "memory":
+                assert self.max_memory is not None  # only a query under a memory bound is stopped for memory
                 raise QueryMemoryExceeded(
                     f"{what} took more memory than the limit of {self.max_memory / 2**20:g} MiB and was stopped "
                     f"(setting max_query_memory); {advice}"
@@ -190,10 +191,12 @@ class Evaluator:
         """Wait for work that outlasted one sample period, sampling the memory every period: None once
         done, "time" past the time limit, "memory" past the memory bound."""
         deadline = None if self.timeout is None else time.monotonic() + self.timeout - SAMPLE_SECONDS
+        max_memory = self.max_memory
+        assert max_memory is not None  # only a query under a memory bound is watched (see ``call``)
         GUARD.watch(watch)
         while True:
             demotion.check()
-            if GUARD.excess(self.max_memory) is not None:
+            if GUARD.excess(max_memory) is not None:
                 return "memory"
             left = SAMPLE_SECONDS if deadline is None else min(SAMPLE_SECONDS, deadline - time.monotonic())
             if left <= 0:

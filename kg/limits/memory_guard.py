@@ -21,11 +21,12 @@ import ctypes
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterator
 
 try:
     import resource
 except ImportError:  # not a Unix: the resident size is not known, and nothing is bounded
-    resource = None
+    resource = None  # type: ignore[assignment]  # mypy cannot type a module name as optional
 
 #: How often a slow query's waiting thread samples the resident size: pyoxigraph's evaluation grows fast,
 #: and at this rate a query passes the bound by only a little before it is seen.
@@ -54,7 +55,7 @@ def resident_bytes() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
-def _malloc_trim():
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
     except (OSError, AttributeError):  # not glibc
@@ -69,6 +70,12 @@ class Watch:
     def __init__(self) -> None:
         self.baseline: int | None = None
         self.ended = False
+
+
+def _baseline(watch: Watch) -> int:
+    """The baseline of a watched evaluation (``MemoryGuard.watch`` sets it as it adds the watch)."""
+    assert watch.baseline is not None
+    return watch.baseline
 
 
 class MemoryGuard:
@@ -95,10 +102,10 @@ class MemoryGuard:
         with self._lock:
             if not self._watched:
                 return None
-            base = min(watch.baseline for watch in self._watched)
+            base = min(_baseline(watch) for watch in self._watched)
             if resident < base:  # memory was handed back (an older store copy dropped): tighten
                 for watch in self._watched:
-                    watch.baseline = min(watch.baseline, resident)
+                    watch.baseline = min(_baseline(watch), resident)
                 return None
             limit += self._allowance
         return resident - base - limit if resident - base > limit else None
@@ -109,11 +116,11 @@ class MemoryGuard:
             if watch not in self._watched:
                 return
             self._watched.discard(watch)
-        if self._trim is not None and resident_bytes() - watch.baseline > TRIM_FROM_BYTES:
+        if self._trim is not None and resident_bytes() - _baseline(watch) > TRIM_FROM_BYTES:
             self._trim(0)
 
     @contextlib.contextmanager
-    def not_a_query(self, allowance: int):
+    def not_a_query(self, allowance: int) -> Iterator[None]:
         """Work of up to ``allowance`` bytes that queries running meanwhile are not charged with (copying a
         store into memory, which a fresh worker does while it answers its first queries)."""
         start = resident_bytes()
@@ -127,7 +134,8 @@ class MemoryGuard:
             with self._lock:
                 self._allowance -= allowance
                 for watch in self._watched:  # what the work added is part of their baselines
-                    watch.baseline = max(watch.baseline, min(watch.baseline + credit, resident))
+                    baseline = _baseline(watch)
+                    watch.baseline = max(baseline, min(baseline + credit, resident))
 
 
 GUARD = MemoryGuard()

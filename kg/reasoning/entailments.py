@@ -133,7 +133,8 @@ def _given(ontology: set[Triple], asserted: set[Triple], domains_and_ranges: boo
 def _entailments(given: set[Triple], ontology: set[Triple], asserted: set[Triple], engine: str) -> set[Triple]:
     if engine not in ENGINES:
         raise ValueError(f"unknown reasoning engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    closure, problems = None, []
+    closure: set[Triple] | None = None
+    problems: list[str] = []
     if engine != "owlrl":
         try:
             closure, problems = owl_rl.closure(given)

@@ -9,8 +9,9 @@ later of them is taken from the list.
 
 Outside the fragment (``unsupported`` names the constructs) the caller uses owlrl. Should instance rules
 derive schema triples (a range of owl:Class, say), the schema is closed again with them and the instances
-pass through the new tables. Datatype handling follows owlrl's OWL RL semantics as configured in kg.reasoning.entailments (no datatype axioms),
-using owlrl's own datatype tables. tests/test_rules.py checks the closures are identical.
+pass through the new tables. Datatype handling follows owlrl's OWL RL semantics as configured in
+kg.reasoning.entailments (no datatype axioms), using owlrl's own datatype tables. tests/test_rules.py checks
+the closures are identical.
 """
 
 from __future__ import annotations
@@ -95,12 +96,13 @@ class _Rules:
 _RL_DATATYPES = frozenset(OWL_RL_Datatypes)
 
 
-def _literal_typing(triples: set[Triple], problems: list[str]) -> set[Triple]:
+def _literal_typing(triples: Iterable[Triple], problems: list[str]) -> set[Triple]:
     """owlrl's one-time datatype rules: dt-type2 (with subsumptions), dt-not-type, dt-type1 and the
     disjointness of the datatypes in use."""
     found: set[Triple] = {(dt, TYPE, RDFS.Datatype) for dt in OWL_RL_Datatypes}
-    used = set()
-    literals, typed = set(), defaultdict(set)
+    used: set[Node] = set()
+    literals: set[Literal] = set()
+    typed: defaultdict[Node, set[Node]] = defaultdict(set)
     for s, p, o in triples:
         if isinstance(o, Literal) and o.datatype in _RL_DATATYPES:
             literals.add(o)
@@ -115,14 +117,15 @@ def _literal_typing(triples: set[Triple], problems: list[str]) -> set[Triple]:
                     found.update({(node, TYPE, wider), (wider, TYPE, RDFS.Datatype)})
                     used.add(wider)
     for literal in literals:
-        datatype = literal.datatype
-        used.add(datatype)
-        found.add((literal, TYPE, datatype))
+        literal_type = literal.datatype
+        assert literal_type is not None  # only literals of an OWL RL datatype were collected
+        used.add(literal_type)
+        found.add((literal, TYPE, literal_type))
         try:
-            AltXSDToPYTHON.get(datatype, str)(str(literal))
+            AltXSDToPYTHON.get(literal_type, str)(str(literal))
         except ValueError:
-            problems.append(f"Lexical value of the literal '{literal}' does not match its datatype ({datatype})")
-        for wider in OWL_Datatype_Subsumptions.get(datatype, ()):
+            problems.append(f"Lexical value of the literal '{literal}' does not match its datatype ({literal_type})")
+        for wider in OWL_Datatype_Subsumptions.get(literal_type, ()):
             found.update({(literal, TYPE, wider), (wider, TYPE, RDFS.Datatype)})
             used.add(wider)
     found.update(t for t in OWLRL_Datatypes_Disjointness if t[0] in used and t[2] in used)
@@ -154,9 +157,9 @@ def closure(
     missing = unsupported(given)
     if missing:
         raise Unsupported("the fast reasoner does not implement " + ", ".join(missing))
-    one_time, found_problems = one_time if one_time is not None else one_time_triples(given)
+    one_time_found, found_problems = one_time if one_time is not None else one_time_triples(given)
     problems = list(found_problems)
-    known = given | one_time
+    known = given | one_time_found
     schema: set[Triple] | None = None
     while True:  # ends: each round adds schema triples, of which there are finitely many
         found = schema_of(known)
@@ -221,7 +224,7 @@ def _domain_and_range_types(closed: set[Triple], rules: _Rules) -> set[Triple]:
     for _, p, _ in closed:
         same.setdefault(p, p)
     type_ = same.get(TYPE, TYPE)
-    for s, p, o in closed:
+    for _, p, o in closed:
         if p is type_:
             same.setdefault(o, o)
     domains = {same.get(p, p): [same.get(c, c) for c in classes] for p, classes in rules.domains.items()}

@@ -126,7 +126,7 @@ def schema_of(known: set[Triple]) -> set[Triple]:
     return schema
 
 
-def list_items(head: Node, first: dict, rest: dict) -> list[Node]:
+def list_items(head: Node, first: dict[Node, Node], rest: dict[Node, Node]) -> list[Node]:
     """The members of an rdf:List (bounded by the number of cells, so a cyclic list ends)."""
     members, node = [], head
     for _ in range(len(rest) + 1):

@@ -25,6 +25,7 @@ from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import h11
@@ -123,7 +124,7 @@ class FrontWorker(Worker):
         # may be on the way: closing it would reset the client) has until the deadline to send its request
         for connection in list(self.connections):
             if not connection.busy and not connection.reading and connection.served:
-                connection.transport.close()
+                connection.live_transport.close()
         deadline = self.loop.time() + self.grace
         while (
             self.in_flight or self.parked or any(c.reading or not c.served for c in self.connections)
@@ -161,12 +162,13 @@ class FrontWorker(Worker):
 
     def _environ(self, connection: Connection) -> dict:
         request = connection.request
+        assert request is not None  # dispatched: its request has arrived whole
         target = request.target.decode("latin-1")
         path, _, query = target.partition("?")
-        peer = connection.transport.get_extra_info("peername") or ("", 0)
-        here = connection.transport.get_extra_info("sockname") or ("", 0)
+        peer = connection.live_transport.get_extra_info("peername") or ("", 0)
+        here = connection.live_transport.get_extra_info("sockname") or ("", 0)
         body = b"".join(connection.body)
-        environ = {
+        environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method.decode("latin-1"),
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
@@ -236,7 +238,9 @@ class FrontWorker(Worker):
             if connection.served + 1 >= self.keepalive_requests or not self.alive:
                 headers.append((b"connection", b"close"))
             connection.send(h11.Response(status_code=status, headers=headers, reason=head[0].partition(" ")[2]))
-            bodyless = connection.request.method == b"HEAD" or status in (204, 304)
+            request = connection.request
+            assert request is not None  # kept until the answer has gone (``finish``, below)
+            bodyless = request.method == b"HEAD" or status in (204, 304)
             if first and not bodyless:
                 connection.send(h11.Data(data=first))
                 sent += len(first)

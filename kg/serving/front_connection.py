@@ -48,7 +48,7 @@ def error_bytes(status: int, message: str) -> bytes:
 class Connection(asyncio.Protocol):
     """One client connection: reads a request whole within its deadline, then hands it to the front."""
 
-    def __init__(self, front):
+    def __init__(self, front) -> None:
         self.front = front
         self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self.transport: asyncio.Transport | None = None
@@ -66,6 +66,12 @@ class Connection(asyncio.Protocol):
         self.client = ""
         self.writable = asyncio.Event()  # cleared while the client reads slower than the app writes
         self.writable.set()
+
+    @property
+    def live_transport(self) -> asyncio.Transport:
+        """The connection's transport, which asyncio hands to ``connection_made`` before any other callback."""
+        assert self.transport is not None
+        return self.transport
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -96,13 +102,13 @@ class Connection(asyncio.Protocol):
             self._arm(self.front.request_timeout)
         self.http.receive_data(data)
         if self.busy:  # pipelined: kept in h11's buffer until the answer has gone
-            self.transport.pause_reading()
+            self.live_transport.pause_reading()
             return
         self._read_events()
 
     def eof_received(self):
         if self.draining:
-            self.transport.close()
+            self.live_transport.close()
             return True
         self.http.receive_data(b"")
         if not self.busy:
@@ -137,12 +143,12 @@ class Connection(asyncio.Protocol):
                 if not self.counted:
                     self.counted = True
                     self.front.counted(self)
-                self.transport.pause_reading()
+                self.live_transport.pause_reading()
                 self.front.dispatch(self)
                 return
             elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                 if isinstance(event, h11.ConnectionClosed):
-                    self.transport.close()
+                    self.live_transport.close()
                 return
 
     def _begin(self, request: h11.Request) -> None:
@@ -157,7 +163,7 @@ class Connection(asyncio.Protocol):
         if length is not None and length.isdigit() and int(length) > self.front.max_body:
             self.refuse(413, self._message(413, None))
         elif self.http.they_are_waiting_for_100_continue:
-            self.transport.write(self.http.send(h11.InformationalResponse(status_code=100, headers=[])))
+            self.live_transport.write(self.http.send(h11.InformationalResponse(status_code=100, headers=[])))
 
     def _line_too_long(self) -> bool:
         pending = self.http.trailing_data[0]
@@ -197,7 +203,7 @@ class Connection(asyncio.Protocol):
                 f"the request did not arrive whole within {self.front.request_timeout:g} s (setting request_timeout)",
             )
         else:  # idle between requests
-            self.transport.close()
+            self.live_transport.close()
 
     # --- answering -------------------------------------------------------------------------------------
 
@@ -210,16 +216,16 @@ class Connection(asyncio.Protocol):
         """
         self._disarm()
         if not self.closed:
-            self.transport.write(error_bytes(status, message))
+            self.live_transport.write(error_bytes(status, message))
             self.draining = True
-            self.transport.resume_reading()
-            self.front.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self.live_transport.resume_reading()
+            self.front.loop.call_later(LINGER_SECONDS, self.live_transport.close)
         self.front.log_access(self, status, None, time.monotonic() - (self.started or time.monotonic()))
         self.closed = True
 
     def send(self, event) -> None:
         if not self.closed:
-            self.transport.write(self.http.send(event))
+            self.live_transport.write(self.http.send(event))
 
     def finish(self) -> None:
         """The answer has gone: on to the next request of a kept-alive connection, or close."""
@@ -228,15 +234,15 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         if self.http.our_state is h11.MUST_CLOSE or not self.front.alive:
-            self.transport.close()
+            self.live_transport.close()
             return
         try:
             self.http.start_next_cycle()
         except h11.LocalProtocolError:
-            self.transport.close()
+            self.live_transport.close()
             return
         self._arm(self.front.keepalive_timeout)
-        self.transport.resume_reading()
+        self.live_transport.resume_reading()
         if self.http.trailing_data[0]:
             self.reading, self.started = True, time.monotonic()
             self._arm(self.front.request_timeout)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import yaml
@@ -141,9 +142,9 @@ def _header(text: str) -> dict:
     return data
 
 
-def _pairs(entries) -> dict[str, object]:
-    """grlc writes defaults and enumerations as a list of one-key mappings."""
-    result: dict[str, object] = {}
+def _pairs(entries) -> dict[str, Any]:
+    """grlc writes defaults and enumerations as a list of one-key mappings (of YAML values)."""
+    result: dict[str, Any] = {}
     for entry in entries or []:
         if isinstance(entry, dict):
             result.update(entry)

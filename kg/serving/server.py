@@ -1,5 +1,5 @@
-"""``kg serve``: the endpoint under gunicorn's arbiter, with ``kg.serving.front`` as its workers (never Flask's development
-server)."""
+"""``kg serve``: the endpoint under gunicorn's arbiter, with ``kg.serving.front`` as its workers (never Flask's
+development server)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _prepare_worker(worker) -> None:
 
 
 def _isolating(settings: Settings):
-    """gunicorn's post_fork hook: the new worker, with one thread yet, leaves the network (kg.serving.outbound_guard)."""
+    """gunicorn's post_fork hook: the new worker, with one thread yet, leaves the network
+    (kg.serving.outbound_guard)."""
 
     def isolate(server, worker) -> None:
         leave_network(settings)

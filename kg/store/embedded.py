@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, URIRef
@@ -17,7 +18,7 @@ from kg.limits.memory_guard import GUARD
 from kg.sparql_text import dataset_clause, where_brace
 from kg.store.in_memory import join_values
 from kg.store.results import RESULT_FORMATS, Answer, capped_solutions, capped_triples, within_cap
-from kg.store.terms import Quad, Triple, from_ox, rows, to_ox
+from kg.store.terms import AnyNamedQuad, NamedQuad, Triple, from_ox, rows, to_ox_resource
 from kg.store.versions import SNAPSHOT, SNAPSHOT_BLANK, load_snapshot
 
 
@@ -87,11 +88,11 @@ class EmbeddedStore:
     def graphs(self) -> list[URIRef]:
         return sorted(URIRef(g.value) for g in self._store.named_graphs())
 
-    def quads(self, graphs: list[URIRef] | None = None) -> Iterator[Quad]:
+    def quads(self, graphs: list[URIRef] | None = None) -> Iterator[NamedQuad]:
         for s, p, o, graph in self.export_quads(graphs if graphs is not None else self.graphs()):
             yield from_ox(s), from_ox(p), from_ox(o), graph
 
-    def export_quads(self, graphs: list[URIRef]) -> Iterator[tuple]:
+    def export_quads(self, graphs: list[URIRef]) -> Iterator[AnyNamedQuad]:
         """The quads of ``graphs`` with their terms as pyoxigraph keeps them (graph names as given): what an
         export serialises, without making rdflib terms of every quad and back (on a large store that round
         trip held a great deal of memory)."""
@@ -108,7 +109,7 @@ class EmbeddedStore:
                 for graph in names:
                     triples += [
                         (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
-                        for q in self._store.quads_for_pattern(to_ox(node), None, None, graph)
+                        for q in self._store.quads_for_pattern(to_ox_resource(node), None, None, graph)
                     ]
         return triples
 
@@ -134,6 +135,8 @@ class EmbeddedStore:
             solutions = self._store.query(query, use_default_graph_as_union=union)
         except SyntaxError as exc:
             raise StoreError(f"query does not parse: {exc}") from exc
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise StoreError("expected a SELECT query")  # as RemoteStore.select says
         return rows(solutions)
 
     def ask(self, query: str, *, union: bool = True) -> bool:
@@ -167,7 +170,7 @@ class EmbeddedStore:
             if brace is None:
                 raise QuerySyntaxError("a query with parameters needs a WHERE clause")
             query = join_values(query, brace, list(bindings), [bindings])
-        options: dict = {"base_iri": base_iri} if base_iri else {}
+        options: dict[str, Any] = {"base_iri": base_iri} if base_iri else {}
         if default_graphs is not None or named_graphs is not None:
             # a dataset given with the request replaces the query's own entirely (SPARQL 1.1 Protocol 2.1.4)
             options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []]
@@ -183,8 +186,10 @@ class EmbeddedStore:
                 if body is not None:
                     return Answer(body)
                 del result  # the first evaluation's memory goes before the second one takes its own
-                return capped_solutions(self._store.query(query, **options), result_format, max_rows, max_bytes)
-            return Answer(result.serialize(format=RESULT_FORMATS[result_format]))
+                again = self._store.query(query, **options)
+                assert isinstance(again, ox.QuerySolutions)  # the same query as the first evaluation
+                return capped_solutions(again, result_format, max_rows, max_bytes)
+            return Answer(result.serialize(format=RESULT_FORMATS[result_format]) or b"")
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
         except ValueError as exc:  # a NamedNode of a malformed graph IRI

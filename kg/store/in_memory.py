@@ -6,7 +6,7 @@ A bound value is written by pyoxigraph (validated, escaped N-Triples), so no val
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,10 +14,10 @@ from rdflib.term import Node
 
 from kg.errors import MappingError
 from kg.store.rdf_io import ntriples_text
-from kg.store.terms import Triple, from_ox, ox_quad_stream, rows, to_ox
+from kg.store.terms import AnyTerm, Triple, from_ox, ox_quad_stream, rows, to_ox
 
 
-def join_values(query: str, where_brace: int, variables: list[str], rows: list[dict[str, Node]]) -> str:
+def join_values(query: str, where_brace: int, variables: list[str], rows: Sequence[Mapping[str, AnyTerm]]) -> str:
     """``query`` with a VALUES block of ``rows`` opened right after the WHERE clause's brace.
 
     Each term is written by pyoxigraph (validated, escaped N-Triples), so no value becomes query syntax.
@@ -29,7 +29,7 @@ def join_values(query: str, where_brace: int, variables: list[str], rows: list[d
 
 
 def select_over_rows(
-    query: str, variables: list[str], rows: list[dict[str, Node]], *, base_iri: str, where_brace: int
+    query: str, variables: list[str], rows: Sequence[Mapping[str, AnyTerm]], *, base_iri: str, where_brace: int
 ) -> ox.QuerySolutions:
     """Run a SELECT with ``rows`` joined as a VALUES block opened right after ``where_brace``.
 
@@ -38,9 +38,11 @@ def select_over_rows(
     """
     text = join_values(query, where_brace, variables, rows)
     try:
-        return ox.Store().query(text, base_iri=base_iri)
+        solutions = ox.Store().query(text, base_iri=base_iri)
     except SyntaxError as exc:
         raise MappingError(f"the mapping does not parse: {exc}") from exc
+    assert isinstance(solutions, ox.QuerySolutions)  # a SELECT: the VALUES block goes into its WHERE clause
+    return solutions
 
 
 def check_query_syntax(query: str, *, base_iri: str) -> None:
@@ -84,4 +86,6 @@ def store_triples(store: ox.Store) -> Iterator[Triple]:
 
 def store_rows(store: ox.Store, query: str) -> list[dict[str, Node]]:
     """The rows of a SELECT over an in-memory store's default graph, as rdflib terms."""
-    return rows(store.query(query))
+    solutions = store.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)  # callers give SELECT queries
+    return rows(solutions)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
-from rdflib.term import Node
 
 from kg.errors import InputError
 from kg.store.terms import (
+    AnyQuad,
+    AnyTerm,
     HasBlankNode,
     Quad,
     Triple,
@@ -21,6 +23,8 @@ from kg.store.terms import (
     ntriples_formatter,
     ox_quad_stream,
     to_ox,
+    to_ox_iri,
+    to_ox_resource,
     to_rdflib_terms,
 )
 
@@ -125,7 +129,7 @@ def text_triples(text: bytes) -> set[Triple]:
     return {(twins[t.subject], twins[t.predicate], twins[t.object]) for t in parsed}
 
 
-def ntriples_text(triples: Iterable[Triple], text: Callable[[Node], str] | None = None) -> bytes | None:
+def ntriples_text(triples: Iterable[Triple], text: Callable[[AnyTerm], str] | None = None) -> bytes | None:
     """``triples`` as an N-Triples document, or None if a term is a blank node or a quoted triple."""
     text = text or ntriples_formatter()
     try:
@@ -148,7 +152,9 @@ def in_graph(text: bytes, graph: str) -> bytes:
 def ntriples(triples: Iterable[Triple]) -> bytes:
     """Triples as an N-Triples document (for sending to a remote store)."""
     return (
-        ox.serialize([ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples], format=ox.RdfFormat.N_TRIPLES)
+        ox.serialize(
+            [ox.Triple(to_ox_resource(s), to_ox_iri(p), to_ox(o)) for s, p, o in triples], format=ox.RdfFormat.N_TRIPLES
+        )
         or b""
     )
 
@@ -160,7 +166,10 @@ def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
     time) when comparing datasets that differ elsewhere. A ``None`` graph is the default graph.
     """
     dataset = ox.Dataset(
-        [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph() if g is None else to_ox(g)) for s, p, o, g in quads]
+        [
+            ox.Quad(to_ox_resource(s), to_ox_iri(p), to_ox(o), ox.DefaultGraph() if g is None else to_ox_resource(g))
+            for s, p, o, g in quads
+        ]
     )
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return [
@@ -183,12 +192,12 @@ def sorted_nquads(quads: Iterable[Quad]) -> bytes:
 
 def sorted_ntriples(triples: Iterable[Triple]) -> bytes:
     """Triples as N-Triples, sorted and without duplicates."""
-    ox_triples = [ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples]
+    ox_triples = [ox.Triple(to_ox_resource(s), to_ox_iri(p), to_ox(o)) for s, p, o in triples]
     text = ox.serialize(ox_triples, format=ox.RdfFormat.N_TRIPLES) or b""
     return b"".join(line + b"\n" for line in sorted(set(text.splitlines())))
 
 
-def xml_safe(term):
+def xml_safe(term: Any) -> Any:
     """pyoxigraph writes blank-node labels as rdf:nodeID unchanged, and its own parser (rightly) rejects a
     nodeID that is not an XML name, such as our hex labels starting with a digit: prefix them."""
     return ox.BlankNode("b" + term.value) if isinstance(term, ox.BlankNode) else term
@@ -205,7 +214,7 @@ EXPORT_FORMATS = {
 }
 
 
-def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, str] | None = None) -> bytes:
+def serialize_sorted(quads: Iterable[AnyQuad], format: str, *, prefixes: dict[str, str] | None = None) -> bytes:
     """Quads written in ``format`` in one fixed order (graph, subject, predicate, object), duplicates removed.
 
     The same quads give the same bytes in any process. Formats without graph names merge the graphs. The
@@ -215,8 +224,8 @@ def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, 
     Only the lines are kept and sorted; pyoxigraph parses them back (blank-node labels kept) as it writes.
     """
     rdf_format, with_graphs = EXPORT_FORMATS[format]
-    graphs: dict = {}  # graph name -> its N-Triples text: names repeat on every quad
-    lines = set()
+    graphs: dict[Any, str] = {}  # graph name -> its N-Triples text: names repeat on every quad
+    lines: set[tuple[str, str]] = set()
     for s, p, o, g in quads:
         graph = graphs.get(g)
         if graph is None:
@@ -224,6 +233,7 @@ def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, 
         lines.add((graph, f"{to_ox(s)} {to_ox(p)} {to_ox(o)}"))
     # joined as bytes line by line: one str of the whole text would take 2-4 bytes a character as soon as
     # one line holds a Chinese label
+    parsed: Iterable[ox.Quad] | Iterable[ox.Triple]
     if with_graphs:
         text = b"".join((f"{line} {graph} .\n" if graph else f"{line} .\n").encode() for graph, line in sorted(lines))
         parsed = ox.parse(text, format=ox.RdfFormat.N_QUADS)
@@ -233,5 +243,6 @@ def serialize_sorted(quads: Iterable[Quad], format: str, *, prefixes: dict[str, 
     del lines
     if format == "rdfxml":
         parsed = (ox.Triple(xml_safe(t.subject), t.predicate, xml_safe(t.object)) for t in parsed)
-    options = {"prefixes": prefixes} if prefixes and format in ("turtle", "trig", "jsonld", "rdfxml") else {}
-    return ox.serialize(parsed, format=rdf_format, **options) or b""
+    if not (prefixes and format in ("turtle", "trig", "jsonld", "rdfxml")):
+        prefixes = None  # as if not given
+    return ox.serialize(parsed, format=rdf_format, prefixes=prefixes) or b""

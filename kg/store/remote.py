@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF
+from rdflib.term import Node
 from SPARQLWrapper import POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
@@ -32,7 +33,7 @@ from kg.store.embedded import EmbeddedStore
 from kg.store.in_memory import join_values
 from kg.store.rdf_io import ntriples, parse_rdf
 from kg.store.results import Answer, reserialize_solutions, reserialize_triples, solution_rows
-from kg.store.terms import Quad, Triple
+from kg.store.terms import NamedQuad, Triple
 
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 Progress = Callable[[str], None]
@@ -150,8 +151,17 @@ class RemoteStore:
 
     def select(self, query: str, *, bindings=None, union: bool = True) -> list[dict]:
         if bindings:
-            query = join_values(query, where_brace(query), list(bindings), [bindings])
+            brace = where_brace(query)
+            if brace is None:
+                raise StoreError("a query with bindings needs a WHERE clause")  # as EmbeddedStore.select says
+            query = join_values(query, brace, list(bindings), [bindings])
         default_graphs, named_graphs = self._dataset(query, None, None) if union else (None, None)
+        return self._rows(query, default_graphs, named_graphs)
+
+    def _rows(
+        self, query: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> list[dict[str, Node]]:
+        """The rows of a SELECT query; StoreError for an ASK."""
         rows = solution_rows(self._request(query, "application/sparql-results+json", default_graphs, named_graphs))
         if isinstance(rows, bool):
             raise StoreError("expected a SELECT query")
@@ -168,13 +178,8 @@ class RemoteStore:
     @property
     def build_id(self) -> str:
         """The build pushed last (recorded by ``push``), or "unknown" for a store we did not fill."""
-        rows = solution_rows(
-            self._request(
-                f"SELECT ?id WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{OWL.versionInfo}> ?id }} }}",
-                "application/sparql-results+json",
-                None,
-                None,
-            )
+        rows = self._rows(
+            f"SELECT ?id WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{OWL.versionInfo}> ?id }} }}"
         )
         return str(rows[0]["id"]) if rows else "unknown"
 
@@ -185,15 +190,13 @@ class RemoteStore:
     def graphs(self) -> list[URIRef]:
         build = self.build_id
         if self._graphs is None or self._graphs[0] != build:
-            rows = solution_rows(
-                self._request(
-                    "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "application/sparql-results+json", None, None
-                )
-            )
-            self._graphs = (build, sorted(r["g"] for r in rows if r["g"] != build_graph(self.base_iri)))
+            rows = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+            # a named graph's name is an IRI (SPARQL 1.1 Query, 13)
+            names = [g for r in rows if isinstance(g := r["g"], URIRef)]
+            self._graphs = (build, sorted(g for g in names if g != build_graph(self.base_iri)))
         return list(self._graphs[1])
 
-    def quads(self, graphs: list[URIRef] | None = None) -> Iterator[Quad]:
+    def quads(self, graphs: list[URIRef] | None = None) -> Iterator[NamedQuad]:
         for graph in graphs if graphs is not None else self.graphs():
             body = self._request(
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
@@ -213,13 +216,8 @@ class RemoteStore:
         """The build's JSON validation report, which ``push`` stores in the build graph; nothing else."""
         if name != "report.json":
             return None
-        rows = solution_rows(
-            self._request(
-                f"SELECT ?report WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{RDF.value}> ?report }} }}",
-                "application/sparql-results+json",
-                None,
-                None,
-            )
+        rows = self._rows(
+            f"SELECT ?report WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{RDF.value}> ?report }} }}"
         )
         return str(rows[0]["report"]).encode("utf-8") if rows else None
 

@@ -5,6 +5,7 @@ that stop pyoxigraph's serialiser once a bound is passed; results from a remote 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -102,7 +103,8 @@ def within_cap(
     """
     output = _RowCountingOutput(*_ROW_MARKERS[result_format], max_rows, max_bytes)
     try:
-        solutions.serialize(output, format=RESULT_FORMATS[result_format])
+        # pyoxigraph writes to any object with ``write``; its stub asks for a file
+        solutions.serialize(output, format=RESULT_FORMATS[result_format])  # type: ignore[arg-type]
     except (_EnoughRows, OSError) as exc:
         if not output.over:  # not ours: a real failure
             raise StoreError(f"the query failed: {exc}") from exc
@@ -123,7 +125,8 @@ def capped_solutions(
     """
     output = _RowCountingOutput(b"\n", -1, max_rows, max_bytes)
     try:
-        solutions.serialize(output, format=ox.QueryResultsFormat.TSV)
+        # pyoxigraph writes to any object with ``write``; its stub asks for a file
+        solutions.serialize(output, format=ox.QueryResultsFormat.TSV)  # type: ignore[arg-type]
     except (_EnoughRows, OSError) as exc:
         if not output.over:  # not ours: a real failure
             raise StoreError(f"the query failed: {exc}") from exc
@@ -140,11 +143,13 @@ def capped_solutions(
     truncated = output.over or end < len(text)
     while True:
         kept = ox.parse_query_results(text[:end] or head, format=ox.QueryResultsFormat.TSV)
-        body = kept.serialize(format=RESULT_FORMATS[result_format])
+        body = kept.serialize(format=RESULT_FORMATS[result_format]) or b""
         rows = text.count(b"\n", 0, end) - 1
         if max_bytes is None or len(body) <= max_bytes or rows <= 0:
             return Answer(body, truncated=truncated, over_bytes=over_bytes)
-        end = _line_end(text, 1 + min(rows - 1, rows * max_bytes // len(body)))
+        fewer = _line_end(text, 1 + min(rows - 1, rows * max_bytes // len(body)))
+        assert fewer is not None  # at most ``rows`` lines, and text[:end] holds rows + 1
+        end = fewer
         truncated = over_bytes = True
 
 
@@ -159,7 +164,7 @@ def _line_end(text: bytes, lines: int) -> int | None:
 
 
 def capped_triples(
-    triples: ox.QueryTriples, result_format: str, max_rows: int | None, max_bytes: int | None = None
+    triples: Iterable[ox.Triple], result_format: str, max_rows: int | None, max_bytes: int | None = None
 ) -> Answer:
     """At most ``max_rows`` triples in ``result_format``, in at most ``max_bytes``: the writer takes the
     triples as they come and is stopped past the bound, and then writes fewer again until they fit."""
@@ -180,11 +185,13 @@ def capped_triples(
 
     output = _RowCountingOutput(b"\n", 0, None, max_bytes)
     try:
-        ox.serialize(taken(), output, format=GRAPH_FORMATS[result_format])
+        # pyoxigraph writes to any object with ``write``; its stub asks for a file
+        ox.serialize(taken(), output, format=GRAPH_FORMATS[result_format])  # type: ignore[arg-type]
     except _EnoughRows:
         pass
     if not output.over_bytes:
         return Answer(output.text(), truncated=bool(more))
+    assert max_bytes is not None  # past the byte bound, so there is one
     keep = len(kept) - 1  # the last one taken passed the bound
     while True:
         body = ox.serialize(kept[:keep], format=GRAPH_FORMATS[result_format]) or b""
@@ -200,9 +207,9 @@ def reserialize_solutions(document: bytes, result_format: str, max_rows: int | N
     except (SyntaxError, ValueError) as exc:
         raise StoreError(f"the remote store sent results that are not SPARQL JSON: {exc}") from exc
     if isinstance(results, ox.QueryBoolean):
-        return Answer(results.serialize(format=RESULT_FORMATS[result_format]))
+        return Answer(results.serialize(format=RESULT_FORMATS[result_format]) or b"")
     if max_rows is None:
-        return Answer(results.serialize(format=RESULT_FORMATS[result_format]))
+        return Answer(results.serialize(format=RESULT_FORMATS[result_format]) or b"")
     return capped_solutions(results, result_format, max_rows)
 
 

@@ -13,12 +13,25 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 Triple = tuple[Node, Node, Node]
-Quad = tuple[Node, Node, Node, URIRef]
+#: A triple with its graph: the graph's name, or None for the default graph. (A parsed document may name
+#: a graph by a blank node; a store's graphs are named by IRIs: ``NamedQuad``.)
+Quad = tuple[Node, Node, Node, Node | None]
+#: A quad of a store's named graph.
+NamedQuad = tuple[Node, Node, Node, URIRef]
+#: A term as pyoxigraph gives it. A quoted triple (RDF 1.2) never gets into the store: ``to_ox`` and
+#: ``from_ox`` refuse one with TypeError.
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+#: A term of either library: the build makes rdflib's, the store keeps pyoxigraph's.
+AnyTerm = Node | OxTerm
+#: ``Quad`` and ``NamedQuad`` with terms of either library: rdflib's, or pyoxigraph's as
+#: ``EmbeddedStore.export_quads`` gives them without converting.
+AnyQuad = tuple[AnyTerm, AnyTerm, AnyTerm, AnyTerm | None]
+AnyNamedQuad = tuple[AnyTerm, AnyTerm, AnyTerm, URIRef]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
-def to_ox(term: Node) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+def to_ox(term: AnyTerm) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)):
         return term
     if isinstance(term, URIRef):
@@ -32,6 +45,22 @@ def to_ox(term: Node) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
     raise TypeError(f"not an RDF term: {term!r}")
+
+
+def to_ox_resource(term: AnyTerm) -> ox.NamedNode | ox.BlankNode:
+    """``to_ox`` of a subject or a graph name; TypeError for a literal, which pyoxigraph takes in neither place."""
+    converted = to_ox(term)
+    if isinstance(converted, ox.Literal):
+        raise TypeError(f"a literal cannot be a subject or a graph name: {term!r}")
+    return converted
+
+
+def to_ox_iri(term: AnyTerm) -> ox.NamedNode:
+    """``to_ox`` of a predicate; TypeError for a literal or a blank node, which pyoxigraph does not take there."""
+    converted = to_ox(term)
+    if not isinstance(converted, ox.NamedNode):
+        raise TypeError(f"a predicate must be an IRI: {term!r}")
+    return converted
 
 
 def iri_of(term) -> str | None:
@@ -77,7 +106,7 @@ def to_rdflib_terms(terms: Iterable) -> dict:
 def canonical(triples: Iterable[Triple]) -> list[Triple]:
     """The triples with their literals in the canonical form the store keeps."""
     scratch = ox.Store()
-    scratch.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in triples])
+    scratch.extend([ox.Quad(to_ox_resource(s), to_ox_iri(p), to_ox(o)) for s, p, o in triples])
     return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)) for q in scratch]
 
 
@@ -124,7 +153,7 @@ def _ntriples_term(term) -> str:
     return str(converted)
 
 
-def ntriples_formatter() -> Callable[[Node], str]:
+def ntriples_formatter() -> Callable[[AnyTerm], str]:
     """A function giving a term's N-Triples text (written by pyoxigraph: validated and escaped), computed
     once per term object; it raises HasBlankNode for a blank node. Keep one for a whole build: terms repeat."""
     return _once_per_object(_ntriples_term)

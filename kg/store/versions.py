@@ -145,7 +145,10 @@ class StagedVersion:
             raise _write_failure("publish", self.store_dir, exc) from exc
 
     def _fill_beside(self, snapshot: Path, blank: Path, *, fresh: bool, spawn_from: int) -> Spawned:
-        code = "import sys\nfrom kg.store.versions import fill_staging\nfill_staging(*sys.argv[1:4], sys.argv[4] == 'fresh')"
+        code = (
+            "import sys\nfrom kg.store.versions import fill_staging\n"
+            "fill_staging(*sys.argv[1:4], sys.argv[4] == 'fresh')"
+        )
         return Spawned(
             code,
             [str(self.staging), str(snapshot), str(blank), "fresh" if fresh else "add"],
@@ -177,10 +180,11 @@ class StagedVersion:
         as ``<build-id>.<name>``, and make it current; the previous one stays current on any failure."""
         versions, build_id = self.versions, self.build_id
         try:
+            assert build_id is not None  # named by ``write``, which made this version
             for part, whole in ((self.added, self.snapshot), (self.added_blank, self.blank)):
                 if part.exists():
-                    with part.open("rb") as source, whole.open("ab") as target:
-                        shutil.copyfileobj(source, target, 1 << 24)
+                    with part.open("rb") as source, whole.open("ab") as appended:
+                        shutil.copyfileobj(source, appended, 1 << 24)
             final = versions / build_id
             reused = final.is_dir()
             if not reused:
@@ -218,6 +222,7 @@ _WRITE_ADVICE = {
     errno.EROFS: "the folder is on a read-only file system: point store_dir at a writable one",
     errno.EACCES: "this user may not write there: fix the folder's permissions or point store_dir elsewhere",
 }
+_NO_ADVICE = "see the reason above"
 
 
 def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
@@ -232,7 +237,7 @@ def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
         number = int(match.group(1)) if match else None
     if number is None:
         number = next((n for n in _WRITE_ADVICE if os.strerror(n) in text), None)
-    advice = _WRITE_ADVICE.get(number, "see the reason above")
+    advice = _WRITE_ADVICE.get(number, _NO_ADVICE) if number is not None else _NO_ADVICE
     return StoreError(
         f"cannot {action} the store in {store_dir}: {exc}; {advice}. "
         "The published version is unchanged and still served."
@@ -305,7 +310,7 @@ class _DatasetDigest:
     """An order-independent hash of a set of quads: the sum, modulo 2**128, of the XXH3-128 of each quad's
     N-Quads line. It names a version, so it needs to tell datasets apart, not to withstand an adversary."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.total = 0
 
     def add(self, nquads: bytes) -> None:
@@ -319,7 +324,9 @@ class _DatasetDigest:
 
 
 @contextlib.contextmanager
-def write_lock(store_dir: Path, wait: float | None = None, busy: Callable[[], Exception] | None = None):
+def write_lock(
+    store_dir: Path, wait: float | None = None, busy: Callable[[], Exception] | None = None
+) -> Iterator[None]:
     """Hold the store's write lock (an advisory lock on ``store_dir/.write-lock``) for a read-modify-publish;
     with ``wait``, raise ``busy()`` when it is not had within that many seconds.
 
@@ -338,6 +345,8 @@ def write_lock(store_dir: Path, wait: float | None = None, busy: Callable[[], Ex
                 fcntl.flock(handle, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
                 break
             except BlockingIOError:
+                # LOCK_NB, so a deadline: only a ``wait`` sets one, and whoever waits says what ``busy`` is
+                assert deadline is not None and busy is not None
                 if time.monotonic() >= deadline:
                     raise busy() from None
                 time.sleep(0.05)

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import pyoxigraph as ox
 from pyshacl import validate as pyshacl_validate
@@ -131,7 +130,7 @@ def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
     return results
 
 
-def _values(nodes: Iterable[Node], separator: str = " ") -> str:
+def _values(nodes: Iterable[Node | None], separator: str = " ") -> str:
     # IRIs only: a blank focus node has neither a label nor provenance records in a store of ours
     return separator.join(str(to_ox(n)) for n in nodes if isinstance(n, URIRef))
 
@@ -174,11 +173,13 @@ def _results(report: Graph, data: ox.Store, provenance: ox.Store | None) -> list
     results = []
     for node in nodes:
         focus = report.value(node, SH.focusNode)
+        assert focus is not None  # every SHACL validation result has a focus node
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
+        severity = report.value(node, SH.resultSeverity)
         results.append(
             Result(
-                severity=_SEVERITY.get(report.value(node, SH.resultSeverity), "Violation"),
+                severity=_SEVERITY.get(severity, "Violation") if isinstance(severity, URIRef) else "Violation",
                 shape=str(report.value(node, SH.sourceShape)),
                 focus=focus,
                 focus_label=labels.get(focus),
@@ -215,7 +216,7 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
     return ValidationReport(results, _union(*graphs))
 
 
-Part = Union[Iterable[Triple], bytes, Path]
+Part = Iterable[Triple] | bytes | Path
 
 
 def validate_build(

@@ -75,6 +75,7 @@ def create_app(
     # the SPARQL protocol is answered beside Flask, which only builds links to it (url_for("sparql.endpoint"))
     app.add_url_rule(ENDPOINT_PATH, endpoint="sparql.endpoint", build_only=True)
     protocol = SparqlProtocol(state, settings.max_body_bytes)
-    # outermost: every answer, the protocol handler's too
-    app.wsgi_app = SecurityHeaders(RememberClient(ProtocolMount(protocol, app.wsgi_app)))
+    # outermost: every answer, the protocol handler's too. Replacing the instance's wsgi_app is Flask's documented
+    # way to add WSGI middleware (Flask.__call__ calls it); mypy refuses assignment to a method, hence setattr
+    setattr(app, "wsgi_app", SecurityHeaders(RememberClient(ProtocolMount(protocol, app.wsgi_app))))  # noqa: B010
     return app

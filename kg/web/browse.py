@@ -82,13 +82,12 @@ def overview(store, base_iri: str) -> dict:
     )
     sources = store.select(
         prefixes
-        + """
-        SELECT ?source ?kind ?title ?published ?publisher ?id WHERE { GRAPH <%sgraph/asserted> {
+        + f"""
+        SELECT ?source ?kind ?title ?published ?publisher ?id WHERE {{ GRAPH <{base_iri}graph/asserted> {{
           ?source a ?kind ; dcterms:identifier ?id . FILTER(?kind IN (yrd:Article, yrd:ReferenceSource))
-          OPTIONAL { ?source dcterms:title ?title } OPTIONAL { ?source yrd:publishedOn ?published }
-          OPTIONAL { ?source yrd:publisherName ?publisher } }
-        } ORDER BY ?kind ?id"""
-        % base_iri,
+          OPTIONAL {{ ?source dcterms:title ?title }} OPTIONAL {{ ?source yrd:publishedOn ?published }}
+          OPTIONAL {{ ?source yrd:publisherName ?publisher }} }}
+        }} ORDER BY ?kind ?id""",
         union=False,
     )
     graphs = store.select(
@@ -246,13 +245,12 @@ def map_data(store, base_iri: str) -> dict:
     )
     links = store.select(
         prefixes
-        + """
-        SELECT DISTINCT ?thing ?kind ?a ?b WHERE {
-          { ?thing yrd:coBuiltBy ?a , ?b . BIND("park" AS ?kind) }
-          UNION { ?thing a yrd:Agreement ; yrd:party ?a , ?b . BIND("agreement" AS ?kind) }
+        + f"""
+        SELECT DISTINCT ?thing ?kind ?a ?b WHERE {{
+          {{ ?thing yrd:coBuiltBy ?a , ?b . BIND("park" AS ?kind) }}
+          UNION {{ ?thing a yrd:Agreement ; yrd:party ?a , ?b . BIND("agreement" AS ?kind) }}
           FILTER(STR(?a) < STR(?b))
-        } ORDER BY ?kind ?thing ?a ?b LIMIT %d"""
-        % (MAP_LINKS + 1)
+        }} ORDER BY ?kind ?thing ?a ?b LIMIT {MAP_LINKS + 1}"""
     )
     cut = len(links) > MAP_LINKS
     links = links[:MAP_LINKS]

@@ -13,13 +13,14 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import diskcache
 
 from kg.store.results import Answer
 
 
-def result_key(build_id: str, result_format: str, request: dict) -> str:
+def result_key(build_id: str, result_format: str, request: dict[str, Any]) -> str:
     """A digest of what determines a result: the store version, the format and the request."""
     parts = [build_id, result_format]
     for name in sorted(request):

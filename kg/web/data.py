@@ -42,7 +42,8 @@ def _conditional(body: bytes, media_type: str, build_id: str, *parts: str) -> Re
     """A response with a strong ETag naming the build and what was asked, answered 304 when it matches."""
     response = Response(body, headers={"Content-Type": media_type, "Vary": "Accept"})
     response.set_etag(hashlib.sha256("\n".join((build_id, *parts)).encode()).hexdigest()[:32])
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place (it returns self, typed as werkzeug's Response)
+    return response
 
 
 def _dataset_format() -> str:

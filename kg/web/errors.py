@@ -36,8 +36,9 @@ def error_response(error: Exception, max_body_bytes: int | None) -> Response:
         response = _body(error.http_status, error.message, error.details)
         if error.http_status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="kg"'
-        if getattr(error, "retry_after", None):
-            response.headers["Retry-After"] = str(error.retry_after)
+        retry_after = getattr(error, "retry_after", None)  # Unavailable and its kinds
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
         return response
     if isinstance(error, RequestEntityTooLarge):
         return _body(

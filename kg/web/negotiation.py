@@ -75,13 +75,13 @@ def negotiate(
     names = list(dict.fromkeys(types.values()))
     if named:
         wanted = named.strip().lower()
-        wanted = wanted if wanted in names else (aliases or {}).get(wanted)
-        if wanted is None:
+        chosen = wanted if wanted in names else (aliases or {}).get(wanted)
+        if chosen is None:
             raise BadRequest(unknown.format(named=named, names=", ".join(names)))
-        return wanted
+        return chosen
     if not accept:
         return names[0]
-    best = accept.best_match(list(types), default=None)
+    best = accept.best_match(list(types))  # None when none fits
     if best is None:
         raise NotAcceptable(unacceptable)
     return types[best]

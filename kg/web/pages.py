@@ -292,7 +292,7 @@ def regions_map():
     )
 
 
-def validation_page(store):
+def validation_page(store) -> str:
     """The build's report grouped by severity and shape, its focus nodes linked to their pages."""
     body = store.attachment("report.json")
     report = json.loads(body) if body else None

@@ -23,6 +23,7 @@ from kg.web.guards import refuse_invalid_utf8, refuse_streamed_body_over_the_lim
 from kg.web.links import absolute_iri, public_address
 from kg.web.negotiation import choose
 from kg.web.service_description import service_description
+from kg.web.state import WebState
 
 #: The endpoint's path (Flask's ``sparql.endpoint`` URL rule builds it); it answers with a slash too.
 ENDPOINT_PATH = "/sparql"
@@ -46,7 +47,7 @@ class ProtocolMount:
 class SparqlProtocol:
     """The endpoint. ``kg`` is the app's extension (settings, store holder, evaluator, cache)."""
 
-    def __init__(self, kg: dict, max_body_bytes: int):
+    def __init__(self, kg: WebState, max_body_bytes: int):
         self.kg = kg
         self.max_body_bytes = max_body_bytes
 

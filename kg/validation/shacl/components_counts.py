@@ -4,7 +4,10 @@ nodes: the counting constraints of all property shapes of one node shape share o
 
 from __future__ import annotations
 
-from rdflib import Literal
+from collections.abc import Callable
+from typing import TypedDict
+
+from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
@@ -12,9 +15,20 @@ from kg.store.terms import from_ox
 from kg.validation.shacl.components_logic import condition
 from kg.validation.shacl.errors import ShaclError
 from kg.validation.shacl.focus import Focus, path_pattern, value_pattern
-from kg.validation.shacl.results import Result, result_messages
+from kg.validation.shacl.results import GenericMessages, Result, result_messages
 from kg.validation.shacl.shapes import SH, Shape, node_name
 from kg.validation.shacl.syntax import zero_length
+
+
+class _Plan(TypedDict):
+    """The counting constraints of one property shape in a GROUP BY query: its value variable, its columns,
+    HAVING tests and BINDs, and for each constraint (component, count column, failing test, messages)."""
+
+    v: str
+    columns: list[str]
+    having: list[str]
+    plans: list[tuple[URIRef, str, Callable[[int], bool], GenericMessages]]
+    binds: str
 
 
 def counts(engine, shape: Shape, focus: Focus, results: list[Result], dry: bool) -> int:
@@ -35,7 +49,7 @@ def counts(engine, shape: Shape, focus: Focus, results: list[Result], dry: bool)
 def batch_counts(engine, focus: Focus, shapes: list[Shape]) -> None:
     """The count constraints of several property shapes of one node shape, in one GROUP BY query (they
     share the focus nodes); their results wait in ``engine.count_cache`` until each shape is evaluated."""
-    members = []
+    members: list[tuple[Shape, _Plan]] = []
     for shape in shapes:
         if shape.deactivated or zero_length(shape.model.sg, shape.path):
             continue
@@ -48,7 +62,7 @@ def batch_counts(engine, focus: Focus, shapes: list[Shape]) -> None:
         engine.count_cache[(id(focus), node)] = found
 
 
-def _count_plan(engine, shape: Shape, k: str) -> dict | None:
+def _count_plan(engine, shape: Shape, k: str) -> _Plan | None:
     """minCount, maxCount and qualified value shapes of ``shape`` as GROUP BY columns and HAVING tests
     over the value variable ?v{k}."""
     mins, maxs = shape.objects(SH.minCount), shape.objects(SH.maxCount)
@@ -63,33 +77,37 @@ def _count_plan(engine, shape: Shape, k: str) -> dict | None:
         if not (isinstance(bound, Literal) and bound.datatype == XSD.integer) or int(bound.value) < 0:
             raise ShaclError(f"sh:{name[0].lower()}{name[1:]} must be a non-negative xsd:integer")
     v = f"?v{k}"
-    columns, having, plans, binds = [f"(COUNT(DISTINCT {v}) AS ?n{k})"], [], [], []
+    columns, having, binds = [f"(COUNT(DISTINCT {v}) AS ?n{k})"], [], []
+    plans: list[tuple[URIRef, str, Callable[[int], bool], GenericMessages]] = []
     if mins and int(mins[0].value) > 0:
         n = int(mins[0].value)
         having.append(f"COUNT(DISTINCT {v}) < {n}")
-        plans.append(
-            (
-                SH.MinCountConstraintComponent,
-                f"n{k}",
-                lambda c, n=n: c < n,
-                lambda f, x, n=n: engine.text.min_count(shape, n, f),
-            )
-        )
+
+        def too_few(c: int, n: int = n) -> bool:
+            return c < n
+
+        def min_message(f: Node, x: Node | None, n: int = n) -> list:
+            return engine.text.min_count(shape, n, f)
+
+        plans.append((SH.MinCountConstraintComponent, f"n{k}", too_few, min_message))
     if maxs:
         m = int(maxs[0].value)
         having.append(f"COUNT(DISTINCT {v}) > {m}")
-        plans.append(
-            (
-                SH.MaxCountConstraintComponent,
-                f"n{k}",
-                lambda c, m=m: c > m,
-                lambda f, x, m=m: engine.text.max_count(shape, m, f),
-            )
-        )
+
+        def too_many(c: int, m: int = m) -> bool:
+            return c > m
+
+        def max_message(f: Node, x: Node | None, m: int = m) -> list:
+            return engine.text.max_count(shape, m, f)
+
+        plans.append((SH.MaxCountConstraintComponent, f"n{k}", too_many, max_message))
     qualified = shape.qualified()
     if qualified is not None:
         value_shapes, low, high, siblings = qualified
-        generic = lambda f, x: engine.text.qualified(shape, value_shapes, low, high)  # noqa: E731
+
+        def generic(f: Node, x: Node | None) -> list:
+            return engine.text.qualified(shape, value_shapes, low, high)
+
         for j, q in enumerate(value_shapes):
             cond = condition(engine, q, v, "nc")
             others = [condition(engine, o, v, "nc") for o in siblings.get(q, [])]
@@ -99,16 +117,24 @@ def _count_plan(engine, shape: Shape, k: str) -> dict | None:
             columns.append(f"(COUNT(DISTINCT ?q{k}_{j}) AS ?nq{k}_{j})")
             if high is not None:
                 having.append(f"COUNT(DISTINCT ?q{k}_{j}) > {high}")
-                plans.append((SH.QualifiedMaxCountConstraintComponent, f"nq{k}_{j}", lambda c, h=high: c > h, generic))
+
+                def above_high(c: int, h: int = high) -> bool:
+                    return c > h
+
+                plans.append((SH.QualifiedMaxCountConstraintComponent, f"nq{k}_{j}", above_high, generic))
             if low is not None:
                 having.append(f"COUNT(DISTINCT ?q{k}_{j}) < {low}")
-                plans.append((SH.QualifiedMinCountConstraintComponent, f"nq{k}_{j}", lambda c, lo=low: c < lo, generic))
+
+                def below_low(c: int, lo: int = low) -> bool:
+                    return c < lo
+
+                plans.append((SH.QualifiedMinCountConstraintComponent, f"nq{k}_{j}", below_low, generic))
     if not plans:
         return None
     return {"v": v, "columns": columns, "having": having, "plans": plans, "binds": " ".join(binds)}
 
 
-def _run_counts(engine, focus: Focus, members: list) -> dict[Node, list[Result]]:
+def _run_counts(engine, focus: Focus, members: list[tuple[Shape, _Plan]]) -> dict[Node, list[Result]]:
     """One GROUP BY query for the (shape, plan) pairs of ``members``; the results by shape node."""
     if len(members) == 1 and zero_length(members[0][0].model.sg, members[0][0].path):
         shape, plan = members[0]

@@ -5,14 +5,18 @@ expressions a shape's conformance inlines (``focus_conditions``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
+from rdflib.term import Node
 
 from kg.store.terms import from_ox
 from kg.validation.shacl.components_values import pair_ok
 from kg.validation.shacl.errors import ShaclError, Unsupported
 from kg.validation.shacl.focus import Focus, path_pattern, value_pattern
-from kg.validation.shacl.results import Result, result_messages
+from kg.validation.shacl.results import GenericMessages, Result, result_messages
 from kg.validation.shacl.shapes import SH, Shape
 from kg.validation.shacl.syntax import is_true, sparql_path, sparql_term, stable_term, zero_length
 
@@ -25,7 +29,7 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
     fp = focus.pattern("?f")
     values = value_pattern(shape, focus, "?f", v)  # binds ?f and the value nodes v
 
-    def run(query, make):
+    def run(query: str, make: Callable[[Any], Iterator[Result]]) -> None:
         nonlocal count
         if dry:
             return
@@ -34,8 +38,10 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
                 results.append(result)
                 count += 1
 
-    def plain(component, generic, value_column=None):
-        def make(row):
+    def plain(
+        component: URIRef, generic: GenericMessages, value_column: str | None = None
+    ) -> Callable[[Any], Iterator[Result]]:
+        def make(row: Any) -> Iterator[Result]:  # a row of pyoxigraph's solutions
             f = from_ox(row["f"])
             value = from_ox(row[value_column]) if value_column else None
             yield Result(shape, component, f, value, messages=result_messages(shape, generic, f, value))
@@ -61,32 +67,38 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
     # sh:equals, sh:disjoint, sh:lessThan, sh:lessThanOrEquals
     for p in dict.fromkeys(shape.objects(SH.equals)):
         other = sparql_term(p)
-        generic = lambda f, x, p=p: engine.text.pair(shape, SH.equals, f, x)  # noqa: E731
+
+        def equals_message(f: Node, x: Node | None) -> list:
+            return engine.text.pair(shape, SH.equals, f, x)
+
         if shape.is_property:
             run(
                 f"SELECT DISTINCT ?f ?v WHERE {{ {values} FILTER NOT EXISTS {{ ?f {other} ?v }} }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"),
+                plain(SH.EqualsConstraintComponent, equals_message, "v"),
             )
             run(
                 f"SELECT DISTINCT ?f ?v WHERE {{ {fp} ?f {other} ?v . "
                 f"FILTER NOT EXISTS {{ {path_pattern(shape, '?f', '?v')} }} }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"),
+                plain(SH.EqualsConstraintComponent, equals_message, "v"),
             )
         else:
             run(
                 f"SELECT ?f ?v WHERE {{ {fp} BIND(?f AS ?v) FILTER NOT EXISTS {{ ?f {other} ?f }} }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"),
+                plain(SH.EqualsConstraintComponent, equals_message, "v"),
             )
             run(
                 f"SELECT DISTINCT ?f ?v WHERE {{ {fp} ?f {other} ?v . FILTER(!sameTerm(?v, ?f)) }}",
-                plain(SH.EqualsConstraintComponent, generic, "v"),
+                plain(SH.EqualsConstraintComponent, equals_message, "v"),
             )
     for p in dict.fromkeys(shape.objects(SH.disjoint)):
-        generic = lambda f, x: engine.text.pair(shape, SH.disjoint, f, x)  # noqa: E731
+
+        def disjoint_message(f: Node, x: Node | None) -> list:
+            return engine.text.pair(shape, SH.disjoint, f, x)
+
         columns = "?f ?v" if shape.is_property else "?f"
         run(
             f"SELECT DISTINCT {columns} WHERE {{ {values} ?f {sparql_term(p)} {v} }}",
-            plain(SH.DisjointConstraintComponent, generic, v[1:]),
+            plain(SH.DisjointConstraintComponent, disjoint_message, v[1:]),
         )
     for predicate, component, strict in (
         (SH.lessThan, SH.LessThanConstraintComponent, True),
@@ -98,14 +110,20 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
             if not shape.is_property:
                 raise ShaclError(f"{component.n3()} can only be present on a PropertyShape")
             ok = pair_ok(engine, v, "?c", strict)
-            generic = lambda f, x, pr=predicate: engine.text.pair(shape, pr, f, x)  # noqa: E731
+
+            def pair_message(f: Node, x: Node | None, pr: URIRef = predicate) -> list:
+                return engine.text.pair(shape, pr, f, x)
+
             run(
                 f"SELECT ?f ?v ?c WHERE {{ {values} ?f {sparql_term(p)} ?c . FILTER(!COALESCE({ok}, false)) }}",
-                plain(component, generic, "v"),
+                plain(component, pair_message, "v"),
             )
     # sh:hasValue
     for hv in dict.fromkeys(shape.objects(SH.hasValue)):
-        generic = lambda f, x, hv=hv: engine.text.has_value(shape, f)  # noqa: E731
+
+        def has_value_message(f: Node, x: Node | None) -> list:
+            return engine.text.has_value(shape, f)
+
         if not stable_term(hv):
             test = "true"
         elif shape.is_property:
@@ -117,7 +135,7 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
             )
         else:
             test = f"!sameTerm(?f, {sparql_term(hv)})"
-        run(f"SELECT ?f WHERE {{ {fp} FILTER({test}) }}", plain(SH.HasValueConstraintComponent, generic))
+        run(f"SELECT ?f WHERE {{ {fp} FILTER({test}) }}", plain(SH.HasValueConstraintComponent, has_value_message))
     # sh:closed
     closed = shape.objects(SH.closed)
     ignored = shape.objects(SH.ignoredProperties)
@@ -129,7 +147,7 @@ def focus_constraints(engine, shape: Shape, focus: Focus, results: list[Result],
         if closed[0].value:
             allowed = shape.closed_allowed()
 
-            def make(row):
+            def make(row: Any) -> Iterator[Result]:
                 f, o, p = from_ox(row["f"]), from_ox(row["o"]), from_ox(row["p"])
                 messages = result_messages(shape, lambda a, b: engine.text.closed(f, o), f, o)
                 yield Result(shape, SH.ClosedConstraintComponent, f, o, path=p, messages=messages)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+from rdflib import URIRef
+from rdflib.term import Node
+
 from kg.validation.shacl.components_focus import focus_conditions
 from kg.validation.shacl.components_values import Rule, value_rules
 from kg.validation.shacl.errors import Unsupported
@@ -22,23 +25,26 @@ def all_rules(engine, shape: Shape) -> list[Rule]:
     sg = shape.model.sg
     for node in shape.objects(SH.node):
         target = shape.model.shape(node, kind="node")
-        rules.append(
-            Rule(
-                SH.NodeConstraintComponent,
-                lambda y, t=target: condition(engine, t, y, "results"),
-                lambda f, x, ns=shape.objects(SH.node): engine.text.node(ns),
-                node_shape=target,
-            )
-        )
+        node_shapes = shape.objects(SH.node)
+
+        def node_ok(y: str, t: Shape = target) -> str:
+            return condition(engine, t, y, "results")
+
+        def node_message(f: Node, x: Node | None, ns: list[Node] = node_shapes) -> list:
+            return engine.text.node(ns)
+
+        rules.append(Rule(SH.NodeConstraintComponent, node_ok, node_message, node_shape=target))
     for node in shape.objects(SH["not"]):
         target = shape.model.shape(node)
-        rules.append(
-            Rule(
-                SH.NotConstraintComponent,
-                lambda y, t=target: f"!({condition(engine, t, y, 'nc')})",
-                lambda f, x, ns=shape.objects(SH["not"]): engine.text.not_(ns, x),
-            )
-        )
+        not_shapes = shape.objects(SH["not"])
+
+        def not_ok(y: str, t: Shape = target) -> str:
+            return f"!({condition(engine, t, y, 'nc')})"
+
+        def not_message(f: Node, x: Node | None, ns: list[Node] = not_shapes) -> list:
+            return engine.text.not_(ns, x)
+
+        rules.append(Rule(SH.NotConstraintComponent, not_ok, not_message))
     for predicate, component in (
         (SH["and"], SH.AndConstraintComponent),
         (SH["or"], SH.OrConstraintComponent),
@@ -50,19 +56,18 @@ def all_rules(engine, shape: Shape) -> list[Rule]:
             if predicate != SH.xone:
                 members = list(dict.fromkeys(members))
             targets = [shape.model.shape(m) for m in members]
-            if predicate == SH["and"]:
-                ok = lambda y, ts=targets: "(" + " && ".join(condition(engine, t, y, "nc") for t in ts) + ")"  # noqa
-            elif predicate == SH["or"]:
-                ok = lambda y, ts=targets: "(" + " || ".join(condition(engine, t, y, "nc") for t in ts) + ")"  # noqa
-            else:
-                ok = lambda y, ts=targets: (
-                    "(("
-                    + " + ".join(  # noqa: E731
-                        f"IF({condition(engine, t, y, 'nc')}, 1, 0)" for t in ts
-                    )
-                    + ") = 1)"
-                )
-            rules.append(Rule(component, ok, lambda f, x, pr=predicate, ls=lists: engine.text.logical(pr, ls, x)))
+
+            def logical_ok(y: str, pr: URIRef = predicate, ts: list[Shape] = targets) -> str:
+                if pr == SH["and"]:
+                    return "(" + " && ".join(condition(engine, t, y, "nc") for t in ts) + ")"
+                if pr == SH["or"]:
+                    return "(" + " || ".join(condition(engine, t, y, "nc") for t in ts) + ")"
+                return "((" + " + ".join(f"IF({condition(engine, t, y, 'nc')}, 1, 0)" for t in ts) + ") = 1)"
+
+            def logical_message(f: Node, x: Node | None, pr: URIRef = predicate, ls: list[Node] = lists) -> list:
+                return engine.text.logical(pr, ls, x)
+
+            rules.append(Rule(component, logical_ok, logical_message))
     return rules
 
 
@@ -73,36 +78,35 @@ def condition(engine, shape: Shape, x: str, mode: str) -> str:
         return "true"
     parts = []
     rules = all_rules(engine, shape)
+    values: Callable[[str], str] | None = None  # the pattern of the value nodes of a property shape
     if shape.is_property:
         path = sparql_path(shape.model.sg, shape.path)
         zero = zero_length(shape.model.sg, shape.path)
 
-        def values(y):
+        def path_values(y: str) -> str:
             return f"{{ {x} {path} {y} }} UNION {{ BIND({x} AS {y}) }}" if zero else f"{x} {path} {y} ."
 
+        values = path_values
         if rules:
             y = engine.vars("y")
             fails = " || ".join(f"!COALESCE({r.ok(y)}, false)" for r in rules)
-            parts.append(f"NOT EXISTS {{ {values(y)} FILTER({fails}) }}")
-        for count_part in _count_conditions(engine, shape, values):
+            parts.append(f"NOT EXISTS {{ {path_values(y)} FILTER({fails}) }}")
+        for count_part in _count_conditions(engine, shape, path_values):
             parts.append(count_part)
-        v = None
     else:
         parts.extend(f"COALESCE({r.ok(x)}, false)" for r in rules)
-        values = None
-        v = x
     parts.extend(focus_conditions(engine, shape, x, values))
     for node in shape.objects(SH.property):
         prop = shape.model.shape(node, kind="property")
-        if shape.is_property:
+        if values is not None:  # a property shape
             y = engine.vars("y")
             parts.append(f"NOT EXISTS {{ {values(y)} FILTER(!({condition(engine, prop, y, mode)})) }}")
-        else:
-            parts.append(condition(engine, prop, v, mode))
+        else:  # a node shape: its focus node is its value node
+            parts.append(condition(engine, prop, x, mode))
     return "(" + " && ".join(parts) + ")" if parts else "true"
 
 
-def _count_conditions(engine, shape: Shape, values) -> list[str]:
+def _count_conditions(engine, shape: Shape, values: Callable[[str], str]) -> list[str]:
     """sh:minCount, sh:maxCount and the qualified value shapes of a property shape as EXISTS tests over
     ``values(y)``, its value pattern."""
     parts = []

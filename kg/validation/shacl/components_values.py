@@ -15,6 +15,7 @@ from rdflib.term import Node
 
 from kg.validation.shacl import literals
 from kg.validation.shacl.errors import ShaclError
+from kg.validation.shacl.results import GenericMessages
 from kg.validation.shacl.shapes import SH, Shape
 from kg.validation.shacl.syntax import TYPE_PATH, sparql_term, stable_term
 
@@ -28,7 +29,7 @@ class Rule:
 
     component: URIRef
     ok: Callable[[str], str]
-    message: Callable[[Node, Node], list]
+    message: GenericMessages
     node_shape: Shape | None = None  # sh:node: its results become sh:detail
     join: Callable[[str, str], str] | None = None
 
@@ -41,34 +42,30 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
     for cls in shape.objects(SH["class"]):
         term = sparql_term(cls) if not isinstance(cls, BNode) else None
         classes = shape.objects(SH["class"])
-        rules.append(
-            Rule(
-                SH.ClassConstraintComponent,
-                (lambda y, t=term: f"(!isLiteral({y}) && EXISTS {{ {y} {TYPE_PATH} {t} }})")
-                if term
-                else (lambda y: "false"),
-                lambda f, x, c=classes: engine.text.class_(c),
-                join=(
-                    lambda y, flag, t=term: (
-                        f"OPTIONAL {{ {{ SELECT DISTINCT {y} (true AS {flag}) WHERE {{ {y} {TYPE_PATH} {t} }} }} }}"
-                    )
-                )
-                if term
-                else None,
-            )
-        )
+
+        def class_ok(y: str, t: str | None = term) -> str:
+            return f"(!isLiteral({y}) && EXISTS {{ {y} {TYPE_PATH} {t} }})" if t else "false"
+
+        def class_message(f: Node, x: Node | None, c: list[Node] = classes) -> list:
+            return engine.text.class_(c)
+
+        def class_join(y: str, flag: str, t: str | None = term) -> str:
+            return f"OPTIONAL {{ {{ SELECT DISTINCT {y} (true AS {flag}) WHERE {{ {y} {TYPE_PATH} {t} }} }} }}"
+
+        rules.append(Rule(SH.ClassConstraintComponent, class_ok, class_message, join=class_join if term else None))
     datatypes = shape.objects(SH.datatype)
     if len(datatypes) > 1:
         raise ShaclError("DatatypeConstraintComponent must have at most one sh:datatype predicate.")
     if datatypes:
         rule = datatypes[0]
-        rules.append(
-            Rule(
-                SH.DatatypeConstraintComponent,
-                lambda y, r=rule: _datatype_ok(engine, y, r),
-                lambda f, x, r=rule: engine.text.datatype(r),
-            )
-        )
+
+        def datatype_ok(y: str, r: Node = rule) -> str:
+            return _datatype_ok(engine, y, r)
+
+        def datatype_message(f: Node, x: Node | None, r: Node = rule) -> list:
+            return engine.text.datatype(r)
+
+        rules.append(Rule(SH.DatatypeConstraintComponent, datatype_ok, datatype_message))
     kinds = shape.objects(SH.nodeKind)
     if len(kinds) > 1:
         raise ShaclError("NodeKindConstraintComponent must have at most one sh:nodeKind predicate.")
@@ -83,13 +80,14 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
             SH.IRIOrLiteral: "(isIRI({0}) || isLiteral({0}))",
         }
         template = tests.get(kind, "false")
-        rules.append(
-            Rule(
-                SH.NodeKindConstraintComponent,
-                lambda y, t=template: t.format(y),
-                lambda f, x, k=kind: engine.text.node_kind(k),
-            )
-        )
+
+        def node_kind_ok(y: str, t: str = template) -> str:
+            return t.format(y)
+
+        def node_kind_message(f: Node, x: Node | None, k: Node = kind) -> list:
+            return engine.text.node_kind(k)
+
+        rules.append(Rule(SH.NodeKindConstraintComponent, node_kind_ok, node_kind_message))
     for predicate, component, test, sign in (
         (SH.minExclusive, SH.MinExclusiveConstraintComponent, lambda c: c > 0, ">"),
         (SH.minInclusive, SH.MinInclusiveConstraintComponent, lambda c: c >= 0, ">="),
@@ -100,13 +98,14 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
         for bound in bounds:
             if not isinstance(bound, Literal):
                 raise ShaclError(f"the value of {predicate.n3()} must be a literal")
-            rules.append(
-                Rule(
-                    component,
-                    lambda y, b=bound, t=test, s=sign: _range_ok(engine, y, b, t, s),
-                    lambda f, x, bs=bounds, s=sign: engine.text.range(s, bs),
-                )
-            )
+
+            def range_ok(y: str, b: Literal = bound, t: Callable[[int], bool] = test, s: str = sign) -> str:
+                return _range_ok(engine, y, b, t, s)
+
+            def range_message(f: Node, x: Node | None, bs: list[Node] = bounds, s: str = sign) -> list:
+                return engine.text.range(s, bs)
+
+            rules.append(Rule(component, range_ok, range_message))
     for predicate, component, longer in (
         (SH.minLength, SH.MinLengthConstraintComponent, True),
         (SH.maxLength, SH.MaxLengthConstraintComponent, False),
@@ -118,15 +117,16 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
             n = lengths[0]
             if not isinstance(n, Literal) or not isinstance(n.value, int) or n.value < 0:
                 raise ShaclError(f"{predicate.n3()} must be a non-negative integer literal")
-            if longer:
-                ok = (
-                    (lambda y: "true")
-                    if n.value == 0
-                    else (lambda y, n=n.value: f"(!isBlank({y}) && STRLEN(STR({y})) >= {n})")
-                )
-            else:
-                ok = lambda y, n=n.value: f"(!isBlank({y}) && STRLEN(STR({y})) <= {n})"  # noqa: E731
-            rules.append(Rule(component, ok, lambda f, x, n=n, lo=longer: engine.text.length(lo, n)))
+
+            def length_ok(y: str, limit: int = n.value, lo: bool = longer) -> str:
+                if not lo:
+                    return f"(!isBlank({y}) && STRLEN(STR({y})) <= {limit})"
+                return "true" if limit == 0 else f"(!isBlank({y}) && STRLEN(STR({y})) >= {limit})"
+
+            def length_message(f: Node, x: Node | None, limit: Literal = n, lo: bool = longer) -> list:
+                return engine.text.length(lo, limit)
+
+            rules.append(Rule(component, length_ok, length_message))
     patterns = shape.objects(SH.pattern)
     if patterns:
         flags = next(iter(set(shape.objects(SH.flags))), None)
@@ -139,13 +139,14 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
                 raise ShaclError("sh:pattern must be a literal")
             source = str(p.value) if p.value is not None and len(p.value) > 1 else str(p)
             matcher = re.compile(source, re_flags)
-            rules.append(
-                Rule(
-                    SH.PatternConstraintComponent,
-                    lambda y, m=matcher: f"{_pattern_function(engine, m)}({y})",
-                    lambda f, x, ps=patterns: engine.text.pattern(ps),
-                )
-            )
+
+            def pattern_ok(y: str, m: re.Pattern[str] = matcher) -> str:
+                return f"{_pattern_function(engine, m)}({y})"
+
+            def pattern_message(f: Node, x: Node | None, ps: list[Node] = patterns) -> list:
+                return engine.text.pattern(ps)
+
+            rules.append(Rule(SH.PatternConstraintComponent, pattern_ok, pattern_message))
     languages = shape.objects(SH.languageIn)
     if len(languages) > 1:
         raise ShaclError("LanguageInConstraintComponent must have at most one sh:languageIn predicate.")
@@ -155,28 +156,28 @@ def value_rules(engine, shape: Shape) -> list[Rule]:
             if not isinstance(item, Literal) or not isinstance(item.value, str):
                 raise ShaclError("All languages in sh:languageIn must be a Literal with type xsd:string")
             wanted.add(str(item.value).lower())
-        rules.append(
-            Rule(
-                SH.LanguageInConstraintComponent,
-                lambda y, w=wanted: _language_ok(y, w),
-                lambda f, x, lst=languages[0]: engine.text.language_in(lst),
-            )
-        )
+
+        def language_ok(y: str, w: set[str] = wanted) -> str:
+            return _language_ok(y, w)
+
+        def language_message(f: Node, x: Node | None, lst: Node = languages[0]) -> list:
+            return engine.text.language_in(lst)
+
+        rules.append(Rule(SH.LanguageInConstraintComponent, language_ok, language_message))
     ins = shape.objects(SH["in"])
     if len(ins) > 1:
         raise ShaclError("InConstraintComponent must have at most one sh:in predicate.")
     if ins:
         members = list(dict.fromkeys(sg.items(ins[0])))
         matchable = [m for m in members if not isinstance(m, BNode) and stable_term(m)]
-        rules.append(
-            Rule(
-                SH.InConstraintComponent,
-                lambda y, ms=matchable: (
-                    "(" + (" || ".join(f"sameTerm({y}, {sparql_term(m)})" for m in ms) or "false") + ")"
-                ),
-                lambda f, x, ms=members: engine.text.in_(ms, x),
-            )
-        )
+
+        def in_ok(y: str, ms: list[Node] = matchable) -> str:
+            return "(" + (" || ".join(f"sameTerm({y}, {sparql_term(m)})" for m in ms) or "false") + ")"
+
+        def in_message(f: Node, x: Node | None, ms: list[Node] = members) -> list:
+            return engine.text.in_(ms, x)
+
+        rules.append(Rule(SH.InConstraintComponent, in_ok, in_message))
     return rules
 
 
@@ -214,7 +215,7 @@ def _range_ok(engine, y: str, bound: Literal, test: Callable[[int], bool], sign:
         ("range", str(bound), bound.datatype, bound.language, sign),
     )
     datatype = bound.datatype or (XSD.string if bound.language is None else None)
-    compatible = literals.ORDERED.get(datatype)
+    compatible = literals.ORDERED.get(datatype) if datatype is not None else None
     if not compatible or (bound.datatype in (XSD.date, XSD.dateTime) and re.search(literals.NO_TZ, str(bound))):
         return f"COALESCE({check}({y}), false)"
     types = ", ".join(f"<{t}>" for t in compatible)

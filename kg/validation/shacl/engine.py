@@ -72,7 +72,7 @@ def validate(data, shapes: Graph, *, default_graph=None, allow_warnings: bool = 
     else:
         namespaces = getattr(data, "namespace_manager", None)
         store = ox.Store()
-        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in data])
+        store.extend([_quad(s, p, o) for s, p, o in data])
     if namespaces is None:
         namespaces = Graph().namespace_manager  # what a fresh rdflib data graph (kg.validation.shacl_check's) binds
     model = Model(shapes)
@@ -100,6 +100,14 @@ def validate(data, shapes: Graph, *, default_graph=None, allow_warnings: bool = 
         # the engine's SPARQL functions refer back to it, so it waits for Python's cycle collector: let go
         # of the store now, so that a caller dropping it frees it at once, not at some later collection
         engine.store = None
+
+
+def _quad(s: Node, p: Node, o: Node) -> ox.Quad:
+    """An rdflib triple as a quad of the default graph."""
+    subject, predicate = to_ox(s), to_ox(p)
+    if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
+        raise TypeError(f"not an RDF triple: {(s, p, o)!r}")  # as ox.Quad raises for such a triple
+    return ox.Quad(subject, predicate, to_ox(o))
 
 
 class Engine:
@@ -146,6 +154,8 @@ class Engine:
                 default_graph=self.default_graph,
                 prefixes=self.default_prefixes,
             )
+            if not isinstance(solutions, ox.QuerySolutions):  # a SPARQL target of the shapes that is not a SELECT
+                raise ShaclError(f"a query of the shapes is not a SELECT query:\n{prologue}{query}")
             names = [v.value for v in solutions.variables]
             rows = list(solutions)
         except SyntaxError as exc:
@@ -247,12 +257,12 @@ class Engine:
                 binds.append(f"BIND(BOUND(?k{i}) AS ?c{i})")
             else:
                 binds.append(f"BIND(COALESCE({rule.ok(v)}, false) AS ?c{i})")
-        binds = " ".join(joins + binds)
+        clauses = " ".join(joins + binds)
         failing = " || ".join(f"!?c{i}" for i in range(len(rules)))
         columns = " ".join(f"?c{i}" for i in range(len(rules)))
         query = (
             f"SELECT DISTINCT ?f {v if v != '?f' else ''} {columns} WHERE {{ "
-            f"{value_pattern(shape, focus, f, v)} {binds} FILTER({failing}) }}"
+            f"{value_pattern(shape, focus, f, v)} {clauses} FILTER({failing}) }}"
         )
         if dry:
             return 0
@@ -275,7 +285,9 @@ class Engine:
                     if rule.node_shape is not None:
                         pending.setdefault(i, []).append(result)
         for i, waiting in pending.items():
-            self._details(shape, focus, rules[i].node_shape, waiting)
+            target = rules[i].node_shape
+            assert target is not None  # pending holds only the results of sh:node rules
+            self._details(shape, focus, target, waiting)
         return count
 
     def _details(self, shape: Shape, focus: Focus, target: Shape, waiting: list[Result]) -> None:
@@ -286,4 +298,4 @@ class Engine:
         for result in found:
             by_focus.setdefault(result.focus, []).append(result)
         for result in waiting:
-            result.details = by_focus.get(result.value, [])
+            result.details = by_focus.get(result.value, []) if result.value is not None else []

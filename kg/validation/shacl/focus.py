@@ -44,15 +44,33 @@ class Focus:
         classes = shape.objects(SH.targetClass) + ([shape.node] if shape.implicit_class() else [])
         for cls in dict.fromkeys(classes):
             text = sparql_term(cls)
-            pieces.append(lambda v, c=text: f"{{ {v} {TYPE_PATH} {c} }}")
+
+            def class_target(v: str, c: str = text) -> str:
+                return f"{{ {v} {TYPE_PATH} {c} }}"
+
+            pieces.append(class_target)
         nodes = shape.objects(SH.targetNode)
         if nodes:
-            values = " ".join(sparql_term(n) for n in nodes)
-            pieces.append(lambda v: f"{{ VALUES {v} {{ {values} }} }}")
-        for p in shape.objects(SH.targetSubjectsOf):
-            pieces.append(lambda v, p=sparql_term(p): f"{{ {v} {p} [] }}")
-        for p in shape.objects(SH.targetObjectsOf):
-            pieces.append(lambda v, p=sparql_term(p): f"{{ [] {p} {v} }}")
+            listed = " ".join(sparql_term(n) for n in nodes)
+
+            def node_target(v: str, values: str = listed) -> str:
+                return f"{{ VALUES {v} {{ {values} }} }}"
+
+            pieces.append(node_target)
+        for predicate in shape.objects(SH.targetSubjectsOf):
+            text = sparql_term(predicate)
+
+            def subjects_target(v: str, p: str = text) -> str:
+                return f"{{ {v} {p} [] }}"
+
+            pieces.append(subjects_target)
+        for predicate in shape.objects(SH.targetObjectsOf):
+            text = sparql_term(predicate)
+
+            def objects_target(v: str, p: str = text) -> str:
+                return f"{{ [] {p} {v} }}"
+
+            pieces.append(objects_target)
         for target in shape.objects(SH.target):
             select = next(g.objects(target, SH.select), None)
             if select is None:
@@ -64,16 +82,20 @@ class Focus:
             if engine.store is not None:
                 # run the target once: its nodes are usually few (none when the data conforms), and then
                 # every constraint query of the shape starts from a short VALUES list
-                nodes = {row["this"] for row in engine.select(body, declared) if row["this"] is not None}
-                if not nodes:
+                found = {row["this"] for row in engine.select(body, declared) if row["this"] is not None}
+                if not found:
                     continue
-                if len(nodes) <= _MAX_VALUES and not any(isinstance(n, ox.BlankNode) for n in nodes):
-                    values = " ".join(sparql_term(n) for n in sorted(nodes, key=str))
-                    pieces.append(lambda v, values=values: f"{{ VALUES {v} {{ {values} }} }}")
+                if len(found) <= _MAX_VALUES and not any(isinstance(n, ox.BlankNode) for n in found):
+                    values = " ".join(sparql_term(n) for n in sorted(found, key=str))
+
+                    def found_target(v: str, values: str = values) -> str:
+                        return f"{{ VALUES {v} {{ {values} }} }}"
+
+                    pieces.append(found_target)
                     continue
             merge_prefixes(prefixes, declared)
 
-            def sparql_target(v, body=body):
+            def sparql_target(v: str, body: str = body) -> str:
                 inner = f"{{ {body} }}"
                 return inner if v == "?this" else f"{{ SELECT ({'?this'} AS {v}) WHERE {{ {inner} }} }}"
 

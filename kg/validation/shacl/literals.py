@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import rdflib.term
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
-from rdflib.term import Node
+from rdflib.term import Identifier, Node
 
 from kg.store.terms import from_ox, to_ox
 from kg.validation.shacl.errors import ShaclError
@@ -51,19 +51,22 @@ def pair_ok(value: Node, other: Node, strict: bool) -> bool:
     """pyshacl's sh:lessThan / sh:lessThanOrEquals check of one pair of values."""
     if isinstance(value, BNode) or isinstance(other, BNode):
         raise ShaclError("Cannot use sh:lessThan or sh:lessThanOrEquals to compare a blank node.")
-    a, a_string = value, False
-    if isinstance(a, URIRef):
-        a, a_string = str(a), True
-    elif isinstance(a, Literal) and isinstance(a.value, str):
-        a, a_string = a.value, True
-    b, b_string = other, False
-    if isinstance(b, URIRef):
-        b, b_string = str(b), True
-    elif isinstance(b, Literal) and isinstance(b.value, str):
-        b, b_string = b.value, True
+    a, a_string = _comparable(value)
+    b, b_string = _comparable(other)
     if a_string != b_string:
         return False
     return bool(a < b) if strict else bool(a <= b)
+
+
+def _comparable(node: Node) -> tuple[Identifier | str, bool]:
+    """What pyshacl compares for a value of sh:lessThan(OrEquals), and whether it compares as a string: an
+    IRI's text, a string literal's value, else the literal itself (in rdflib's literal ordering)."""
+    if isinstance(node, URIRef):
+        return str(node), True
+    if isinstance(node, Literal) and isinstance(node.value, str):
+        return node.value, True
+    assert isinstance(node, Identifier)  # a literal: the values come from from_ox, and blank nodes are refused
+    return node, False
 
 
 def datatype_ok(value: Node, rule: URIRef) -> bool:

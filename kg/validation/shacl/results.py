@@ -14,6 +14,10 @@ from rdflib.term import Node
 if TYPE_CHECKING:
     from kg.validation.shacl.shapes import Shape
 
+#: A constraint component's generic messages (pyshacl's make_generic_messages) for a focus node and a value
+#: node (None where the result has no value, as for sh:minCount).
+GenericMessages = Callable[[Node, Node | None], list]
+
 
 @dataclass(eq=False)
 class Result:
@@ -32,7 +36,7 @@ class Result:
 
 def result_messages(
     shape: Shape,
-    generic: Callable[[Node, Node], list],
+    generic: GenericMessages,
     focus: Node,
     value: Node | None,
     bound: dict | None = None,
@@ -64,5 +68,10 @@ def _format(message: str, bound: dict) -> str:
         try:
             message = re.sub(pattern, str(val), message)
         except re.error:
-            message = re.sub(pattern, lambda _: str(val), message)
+            message = re.sub(pattern, _verbatim(str(val)), message)
     return message
+
+
+def _verbatim(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for ``re.sub`` that puts in ``text`` as it is (no backslash escapes, no groups)."""
+    return lambda _: text

@@ -115,10 +115,10 @@ def _group_bound_variables(code: str, start: int, end: int) -> set[str] | None:
     top = re.sub(r"\bFILTER\s+(NOT\s+)?EXISTS\b|\bMINUS\b", " ", "".join(flat), flags=re.I)
     if _TOP_LEVEL_NOISE.search(top):
         return None
-    top = _strip_calls(top)
-    if top is None or re.search(r"\b(FILTER|BIND|AS)\b", top, re.I):
+    stripped = _strip_calls(top)
+    if stripped is None or re.search(r"\b(FILTER|BIND|AS)\b", stripped, re.I):
         return None  # a FILTER written as a bare function call, or an unexpected form: not worth reading
-    return set(_VAR.findall(top))
+    return set(_VAR.findall(stripped))
 
 
 def _strip_calls(text: str) -> str | None:

@@ -69,7 +69,7 @@ class Shape:
         classes = set(g.subjects(RDFS.subClassOf, RDFS.Class)) | {RDFS.Class, OWL.Class}
         return any(t in classes for t in g.objects(self.node, RDF.type))
 
-    def qualified(self):
+    def qualified(self) -> tuple[list[Shape], int | None, int | None, dict[Shape, list[Shape]]] | None:
         """The qualified value shapes, sh:qualifiedMinCount, sh:qualifiedMaxCount and, for each value shape,
         its disjoint siblings (with sh:qualifiedValueShapesDisjoint); None without them."""
         if not any(
@@ -118,7 +118,7 @@ class Shape:
 
     def closed_allowed(self) -> list:
         """The properties a closed shape allows: the IRI paths of its property shapes and sh:ignoredProperties."""
-        allowed = []
+        allowed: list[Node] = []
         for node in self.objects(SH.property):
             prop = self.model.shape(node, kind="property")
             if isinstance(prop.path, URIRef):
@@ -188,7 +188,7 @@ class Model:
             raise ShaclError(f"{node_name(node)} is used with sh:property but is not a property shape")
         return shape
 
-    def _check_features(self):
+    def _check_features(self) -> None:
         g = self.sg
         checks = [
             (SH.rule, "SHACL rules (sh:rule)"),

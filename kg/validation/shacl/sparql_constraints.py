@@ -19,6 +19,10 @@ from kg.validation.shacl.results import Result, result_messages
 from kg.validation.shacl.shapes import SH, Shape, node_name
 from kg.validation.shacl.syntax import collect_prefixes, merge_prefixes, sparql_path, sparql_term, split_prologue
 
+#: A row of a SPARQL constraint as pyshacl keeps it: a failure (True, its bindings), or a violation (this,
+#: path, value, the other bindings).
+_Violation = tuple[bool, dict[str, Node]] | tuple[Node | None, Node | None, Node | None, dict[str, Node]]
+
 
 class SparqlConstraint:
     """One sh:sparql constraint, its query rewritten to run over all focus nodes at once."""
@@ -200,10 +204,10 @@ def _constraint(engine, shape: Shape, node) -> SparqlConstraint:
 def _results(engine, shape, constraint: SparqlConstraint, query, prefixes, results) -> int:
     """pyshacl's SPARQLBasedConstraint results, from the rows of all focus nodes at once."""
     names, rows = engine.select(query, prefixes, variables=True)
-    per_focus: dict[Node, list] = {}
+    per_focus: dict[Node, list[dict[str, Node]]] = {}
     for row in rows:
         focus_node = from_ox(row["this"])
-        bound = {}
+        bound: dict[str, Node] = {}
         for name in names:
             if name == "this" and not constraint.projects_this:
                 continue  # joined in by the rewrite; pyshacl's row does not hold it
@@ -214,7 +218,8 @@ def _results(engine, shape, constraint: SparqlConstraint, query, prefixes, resul
     count = 0
     node_shape = not shape.is_property
     for focus_node, bindings in per_focus.items():
-        violations, failure_seen = [], False
+        violations: list[_Violation] = []
+        failure_seen = False
         for bound in bindings:
             bound = dict(bound)
             if bound.pop("failure", None) is not None:
@@ -229,7 +234,7 @@ def _results(engine, shape, constraint: SparqlConstraint, query, prefixes, resul
             if entry not in violations:
                 violations.append(entry)
         for violation in violations:
-            if violation[0] is True:
+            if len(violation) == 2:  # a failure: (True, its bindings)
                 fdict = violation[1]
                 result = Result(
                     shape,
