@@ -126,6 +126,11 @@ def _rdflib_graph(*triple_sets):
     return graph
 
 
+def _line_count(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines)
+
+
 def measure(stage: str, seeds: Path, work: Path) -> dict:
     """Run ``stage`` once; seconds (wall) of the measured part only, with its output size.
 
@@ -136,8 +141,8 @@ def measure(stage: str, seeds: Path, work: Path) -> dict:
     ntriples = work / ASSERTED
     if stage == "prepare":
         _prepare(seeds, work)
-        return {"triples": sum(1 for _ in ntriples.open("rb"))}
-    result: dict = {"triples": sum(1 for _ in ntriples.open("rb"))}
+        return {"triples": _line_count(ntriples)}
+    result: dict = {"triples": _line_count(ntriples)}
     if stage in _FROM_FILES:
         settings = _settings(seeds, work)
     else:

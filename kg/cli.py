@@ -119,7 +119,7 @@ def export(
     if list_profiles:
         from kg.exchange.export import load_profiles
 
-        for item in load_profiles(settings.path("profiles_dir")).values():
+        for item in load_profiles(settings.path("profiles_dir"), settings.base_iri).values():
             click.echo(f"{item.id:<30} {item.label}")
         return
     result = dump(settings, format=fmt, graphs=list(graphs), profile_id=profile, force=force)

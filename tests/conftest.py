@@ -5,6 +5,7 @@ Helpers and constants shared by the test modules are in helpers.py.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ from helpers import ROOT, SHARED_SEEDS, TOKEN, Canary
 from kg.build.pipeline import Build, build_and_publish
 from kg.config import Settings, load_settings
 from kg.store.embedded import EmbeddedStore
-from kg.store.versions import publish
 
 
 @pytest.fixture(scope="session")
@@ -60,10 +60,14 @@ def client(settings, store):
 
 
 @pytest.fixture
-def writable(tmp_path, store):
-    """A copy of the session's published store, with writes enabled by a token."""
-    attachments = {
-        name: store.attachment(name) for name in ("report.json", "report.turtle", "report.text", "report.html")
-    }
-    publish(list(store.quads()), tmp_path / "store", keep_versions=2, attachments=attachments)
-    return load_settings({"root": ROOT, "store_dir": tmp_path / "store", "write_token": TOKEN}, env={})
+def writable(tmp_path, settings, store):
+    """A copy of the session's published store (its version's folder and files, as publishing left them, and
+    the cache of the ontology and shapes), with writes enabled by a token."""
+    published, copy = settings.path("store_dir"), tmp_path / "store"
+    (copy / "versions").mkdir(parents=True)
+    for path in store.path.parent.glob(f"{store.build_id}*"):
+        (shutil.copytree if path.is_dir() else shutil.copy2)(path, copy / "versions" / path.name)
+    (copy / "current").symlink_to(Path("versions") / store.build_id)
+    if (published / "cache").is_dir():
+        shutil.copytree(published / "cache", copy / "cache")
+    return load_settings({"root": ROOT, "store_dir": copy, "write_token": TOKEN}, env={})

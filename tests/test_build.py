@@ -66,7 +66,7 @@ def test_store_holds_exactly_the_build(build, store, settings):
 @pytest.fixture
 def project_copy(tmp_path):
     """A copy of the project's inputs, so a test can break them."""
-    for folder in ("seeds", "mappings", "ontology"):
+    for folder in ("seeds", "mappings", "ontology", "profiles"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     return tmp_path
@@ -187,6 +187,11 @@ def test_a_build_under_another_base_iri_moves_every_identifier(project_copy):
     for name in ("asserted", "inferred"):
         for triple in build.graphs[name]:
             assert not any("w3id.org/yrd-kg" in str(t) for t in triple), triple
+    # the export profiles move with it: a profile's classes are the ones under the new base
+    from kg.exchange.export import dump
+
+    result = dump(other, format="ntriples", graphs=["asserted", "inferred"], profile_id="regions")
+    assert b"<https://example.org/yrd/id/region/nantong>" in result.payload and b"w3id.org" not in result.payload
 
 
 def test_a_rebuild_under_another_base_iri_is_refused_and_changes_nothing(project_copy, published_copy):
@@ -337,3 +342,34 @@ def test_validation_lets_go_of_its_store_when_it_returns(settings, build):
     held = sys.getrefcount(store)
     report = shacl.validate(store, load_shape_graphs(settings).content, allow_warnings=True)
     assert len(report) > 0 and sys.getrefcount(store) == held
+
+
+def test_the_ontology_and_shapes_as_stored_are_remembered_per_content(project_copy):
+    """Imports load them in a fresh process each: a copy kept in the store folder's cache/ must be what the
+    files make, and a changed file must not get the old copy."""
+    from kg.validation.schema_graphs import as_stored, load_ontology, load_shape_graphs
+    from kg.validation.shacl_check import load_shapes
+
+    settings = load_settings({"root": project_copy}, env={})
+    first = set(load_ontology(settings))
+    shapes = load_shape_graphs(settings)
+    cached = sorted((settings.path("store_dir") / "cache").glob("*.nt"))
+    assert [p.name.split("-")[0] for p in cached] == ["ontology", "shapes", "shapes"]
+    made = load_shapes(settings.path("ontology_dir"))
+    assert set(load_ontology(settings)) == first  # from the copy
+    assert set(load_shape_graphs(settings).content) == set(as_stored(made.content, settings.base_iri))
+    assert set(shapes.provenance) == set(as_stored(made.provenance, settings.base_iri))
+    # a damaged copy is made again
+    for path in cached:
+        path.write_bytes(b"<not n-triples")
+    assert set(load_ontology(settings)) == first
+    # an edited ontology file makes another copy, which replaces the stale one
+    ontology_file = next(p for p in sorted(settings.path("ontology_dir").glob("*.ttl")) if "shapes" not in p.name)
+    ontology_file.write_text(
+        ontology_file.read_text(encoding="utf-8")
+        + "\n<https://w3id.org/yrd-kg/ontology#Extra> a <http://www.w3.org/2002/07/owl#Class> .\n",
+        encoding="utf-8",
+    )
+    changed = set(load_ontology(settings))
+    assert len(changed) == len(first) + 1
+    assert len(list((settings.path("store_dir") / "cache").glob("ontology-*.nt"))) == 1

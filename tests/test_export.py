@@ -82,7 +82,7 @@ def test_turtle_uses_the_fixed_prefixes_and_one_per_kind_of_identifier(store, se
 
 @pytest.mark.parametrize("profile_id", ["parks-and-agreements", "parks-and-agreements-linked", "regions"])
 def test_a_profile_export_holds_only_what_the_profile_names(store, settings, profile_id):
-    profile = load_profiles(settings.path("profiles_dir"))[profile_id]
+    profile = load_profiles(settings.path("profiles_dir"), settings.base_iri)[profile_id]
     members = store.instances(profile.classes)
     result = dump(settings, format="ntriples", graphs=["asserted", "inferred"], profile_id=profile_id, store=store)
     graph = Graph().parse(data=result.payload, format="nt")

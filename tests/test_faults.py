@@ -89,8 +89,8 @@ def test_a_build_killed_at_any_moment_leaves_the_last_good_store(tmp_path):
     either the previous version or the new one, whole; a rerun completes and clears what the killed builds
     left half-written."""
     store_dir, pristine, reference_dir = tmp_path / "store", tmp_path / "pristine", tmp_path / "reference"
-    first = kg_build(store_dir, clean_environment())
-    assert first.wait(timeout=120) == 0, first.stderr.read().decode()
+    with kg_build(store_dir, clean_environment()) as first:
+        assert first.wait(timeout=120) == 0, first.stderr.read().decode()
     old = EmbeddedStore(store_dir)
     old_id, old_nquads = old.build_id, old.canonical_nquads()
     del old
@@ -100,10 +100,10 @@ def test_a_build_killed_at_any_moment_leaves_the_last_good_store(tmp_path):
     shutil.copytree(store_dir, reference_dir, symlinks=True)
     rebuild_env = clean_environment(KG_SEEDS_DIR=str(seeds_with_one_fact_less(tmp_path / "seeds")))
     started = time.monotonic()
-    reference_build = kg_build(reference_dir, rebuild_env)
-    assert wait_for_output(reference_build, PUBLISHING, timeout=120)
-    publishing_from = time.monotonic() - started
-    assert reference_build.wait(timeout=120) == 0, reference_build.stderr.read().decode()
+    with kg_build(reference_dir, rebuild_env) as reference_build:
+        assert wait_for_output(reference_build, PUBLISHING, timeout=120)
+        publishing_from = time.monotonic() - started
+        assert reference_build.wait(timeout=120) == 0, reference_build.stderr.read().decode()
     duration = time.monotonic() - started
     publishing = duration - publishing_from
     new = EmbeddedStore(reference_dir)
@@ -116,14 +116,14 @@ def test_a_build_killed_at_any_moment_leaves_the_last_good_store(tmp_path):
         ("publish", fraction) for fraction in (0.25, 0.5, 0.75, 0.9)
     ]
     for phase, fraction in moments:
-        process = kg_build(store_dir, rebuild_env)
-        if phase == "build":
-            time.sleep(duration * fraction)
-        else:
-            assert wait_for_output(process, PUBLISHING, timeout=120), "the build never reached its publish"
-            time.sleep(publishing * fraction)
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
+        with kg_build(store_dir, rebuild_env) as process:
+            if phase == "build":
+                time.sleep(duration * fraction)
+            else:
+                assert wait_for_output(process, PUBLISHING, timeout=120), "the build never reached its publish"
+                time.sleep(publishing * fraction)
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=60)
         store = EmbeddedStore(store_dir)  # opens: `current` names a whole version
         assert len(store) > 0
         if store.build_id == old_id:
@@ -138,8 +138,8 @@ def test_a_build_killed_at_any_moment_leaves_the_last_good_store(tmp_path):
             shutil.copytree(pristine, store_dir, symlinks=True)
     assert "old" in {outcome for _, _, outcome in outcomes}, outcomes  # at least one kill landed before the switch
 
-    rerun = kg_build(store_dir, rebuild_env)
-    assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode()
+    with kg_build(store_dir, rebuild_env) as rerun:
+        assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode()
     store = EmbeddedStore(store_dir)
     assert store.build_id == new_id and store.canonical_nquads() == new_nquads
     # what the killed builds left half-written (staging stores, snapshots, link swaps) is gone

@@ -120,17 +120,17 @@ def _gone(pid: int) -> bool:
 def test_a_child_dies_with_its_parent():
     """A build killed while its child loads the store must not leave the child running (it would keep
     writing into the store folder)."""
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", CHILD_OF_A_KILLED_PARENT, str(ROOT)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        child = int(process.stdout.readline())
-        assert not _gone(child)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while not _gone(child):
-            assert time.monotonic() < deadline, f"child {child} outlived its killed parent"
-            time.sleep(0.05)
-    finally:
-        process.kill()
+    ) as process:
+        try:
+            child = int(process.stdout.readline())
+            assert not _gone(child)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            deadline = time.monotonic() + 10
+            while not _gone(child):
+                assert time.monotonic() < deadline, f"child {child} outlived its killed parent"
+                time.sleep(0.05)
+        finally:
+            process.kill()

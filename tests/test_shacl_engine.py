@@ -2,12 +2,15 @@
 
 A result is compared as (focus, path, value, source shape, component, severity, messages, source constraint,
 details); a blank node (a property shape, a path, a SPARQL constraint) by its structure in the report, so a
-different shape, path or constraint makes a different result. Each case also names the focus nodes it
+different shape, path or constraint makes a different result. Messages are compared only where the shapes
+author wrote them (sh:message, with its {?variables} filled in); a default message is pyshacl's wording, not
+a result, so only its presence is compared. Each case also names the focus nodes it
 expects, so a case fails when both engines agree on a wrong answer too.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pyoxigraph as ox
@@ -99,14 +102,32 @@ def structure(report: Graph, node, depth: int = 0):
     return str(node)
 
 
-def result_key(report: Graph, result) -> tuple:
+def authored_messages(shapes: Graph) -> list[tuple[re.Pattern, str | None]]:
+    """Each sh:message of the shapes as a pattern its filled-in form matches ({?x} and {$x} match anything)."""
+    patterns = []
+    for message in shapes.objects(None, SH.message):
+        pieces = re.split(r"\{[?$][A-Za-z_][A-Za-z0-9_]*\}", str(message))
+        patterns.append((re.compile(".*".join(map(re.escape, pieces)), re.DOTALL), message.language))
+    return patterns
+
+
+def result_key(report: Graph, result, authored: list | None = None) -> tuple:
+    """A result as comparable data; with `authored`, messages other than those patterns are left out."""
+
     def one(predicate):
         values = list(report.objects(result, predicate))
         assert len(values) <= 1, (predicate, values)
         return structure(report, values[0]) if values else None
 
-    messages = tuple(sorted(structure(report, m) for m in report.objects(result, SH.resultMessage)))
-    details = tuple(sorted(result_key(report, d) for d in report.objects(result, SH.detail)))
+    def kept(message) -> bool:
+        return authored is None or any(
+            pattern.fullmatch(str(message)) and getattr(message, "language", None) == language
+            for pattern, language in authored
+        )
+
+    all_messages = list(report.objects(result, SH.resultMessage))
+    messages = (bool(all_messages),) + tuple(sorted(structure(report, m) for m in all_messages if kept(m)))
+    details = tuple(sorted(result_key(report, d, authored) for d in report.objects(result, SH.detail)))
     return (
         one(SH.focusNode),
         one(SH.resultPath),
@@ -120,18 +141,19 @@ def result_key(report: Graph, result) -> tuple:
     )
 
 
-def summary(report: Graph) -> tuple[bool, Counter]:
+def summary(report: Graph, authored: list | None = None) -> tuple[bool, Counter]:
     roots = list(report.subjects(RDF.type, SH.ValidationReport))
     assert len(roots) == 1
     conforms = report.value(roots[0], SH.conforms).toPython()
-    return conforms, Counter(result_key(report, r) for r in report.objects(roots[0], SH.result))
+    return conforms, Counter(result_key(report, r, authored) for r in report.objects(roots[0], SH.result))
 
 
 def compare(triples, shapes: Graph) -> tuple[bool, Counter]:
     """Both reports for the same (canonical) data; they must be equal. Returns ours, summarised."""
     store, graph = canonical(triples)
-    expected = summary(reference(graph, shapes))
-    found = summary(shacl.validate(store, copy(shapes), allow_warnings=True))
+    authored = authored_messages(shapes)
+    expected = summary(reference(graph, shapes), authored)
+    found = summary(shacl.validate(store, copy(shapes), allow_warnings=True), authored)
     only_reference = list((expected[1] - found[1]).elements())
     only_ours = list((found[1] - expected[1]).elements())
     assert not only_reference and not only_ours, (
@@ -524,10 +546,10 @@ def test_triples_can_be_given_instead_of_a_store():
     data = turtle("ex:a a ex:Thing .")
     conforms, found = summary(shacl.validate(data, shapes, allow_warnings=True))
     assert not conforms and focus_names(found) == {"a"}
-    assert [key[6] for key in found] == [(("literal", "Less than 1 values on ex:a->ex:v", "None", None),)]
+    assert [key[6] for key in found] == [(True, ("literal", "Less than 1 values on ex:a->ex:v", "None", None))]
     _, from_triples = summary(shacl.validate(iter(list(data)), shapes, allow_warnings=True))
     assert [key[6] for key in from_triples] == [
-        (("literal", "Less than 1 values on <http://example.org/a>->ex:v", "None", None),)
+        (True, ("literal", "Less than 1 values on <http://example.org/a>->ex:v", "None", None))
     ]
 
 
@@ -690,24 +712,14 @@ def real(settings):
     """The seed build's graphs as kg.validation.shacl_check's two passes see them (built here, without validating)."""
     from kg.build import pipeline
     from kg.build.mapping import rdflib_cited
+    from kg.build.provenance import provenance_triples
     from kg.reasoning import entailments
 
     produced = rdflib_cited(pipeline.map_seeds(settings, progress=lambda message: None))
     asserted = _triples(produced)
     ontology = pipeline.load_ontology(settings)
-    if hasattr(entailments, "infer_triples"):
-        checked = _triples(entailments.infer_triples(ontology, asserted, domains_and_ranges=False))
-    else:
-        graph = Graph()
-        for triple in asserted:
-            graph.add(triple)
-        checked = _triples(entailments.infer(ontology, graph, domains_and_ranges=False))
-    from kg.build import provenance as prov_module
-
-    if hasattr(prov_module, "provenance_triples"):
-        provenance = _triples(prov_module.provenance_triples(produced, settings.base_iri))
-    else:
-        provenance = _triples(prov_module.provenance_graph(produced, settings.base_iri))
+    checked = _triples(entailments.infer_triples(ontology, asserted, domains_and_ranges=False))
+    provenance = _triples(provenance_triples(produced, settings.base_iri))
     shapes = pipeline.load_shape_graphs(settings)
     return {
         "asserted": asserted,
@@ -783,10 +795,45 @@ def test_provenance_pass_on_the_real_graph(real):
     assert conforms and not found  # what pyshacl says of the seed build (tests/test_build.py)
 
 
-@pytest.mark.slow  # minutes: both engines on the whole provenance graph, with the broken copies
+def provenance_sample(asserted: set, provenance: set, subjects: int) -> set:
+    """The first ``subjects`` things of the asserted graph with their provenance, closed: every node the
+    provenance records reach (statements, citations, sources), and what the graph asserts of the sources
+    with their own provenance. pyshacl takes minutes over the whole provenance graph; the shapes read each
+    fact with its own records, so a closed part is checked as the whole would be."""
+    statement_of = RDF.subject
+    spo = {RDF.subject, RDF.predicate, RDF.object}
+    about: dict = {}
+    for triple in asserted:
+        about.setdefault(triple[0], []).append(triple)
+    recorded: dict = {}
+    for triple in provenance:
+        recorded.setdefault(triple[0], []).append(triple)
+    statements: dict = {}
+    for s, p, o in provenance:
+        if p == statement_of:
+            statements.setdefault(o, []).append(s)
+    chosen, data = set(sorted(about, key=str)[:subjects]), set()
+    pending, seen = list(chosen), set()
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        data.update(about.get(node, ()))
+        data.update(recorded.get(node, ()))
+        pending += statements.get(node, [])  # the records of what is said of it
+        # on to citations and sources, not to the things a statement is about (that would be the whole graph)
+        pending += [o for _, p, o in recorded.get(node, ()) if p not in spo and isinstance(o, (URIRef, BNode))]
+    return data
+
+
+@pytest.mark.slow  # both engines on a closed part of the provenance graph, with broken copies
 def test_provenance_pass_on_the_real_graph_with_broken_facts(real):
     prov = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
-    data = set(real["asserted"] | real["provenance"])
+    data = provenance_sample(real["asserted"], real["provenance"], subjects=60)
+    assert 500 < len(data) < 20_000, len(data)
+    # the part is whole: both engines find it conforms before it is broken
+    assert compare(data, real["provenance_shapes"]) == (True, Counter())
     # 1. a fact without provenance: drop the derivation of two statements
     statements = sorted({s for s, p, o in data if p == prov}, key=str)[:2]
     for statement in statements:

@@ -1,5 +1,6 @@
 """The seed-table reader: typing of cells and errors that name file, line and column."""
 
+import json
 import shutil
 
 import pytest
@@ -68,4 +69,20 @@ def test_missing_table_and_broken_metadata(seeds_copy):
         read_table(load_schemas(seeds_copy)["parks"], seeds_copy)
     (seeds_copy / "tables.csv-metadata.json").write_text("{not json")
     with pytest.raises(SeedTableError, match="cannot read the table metadata"):
+        load_schemas(seeds_copy)
+
+
+@pytest.mark.parametrize("column", ["source", "id"])
+def test_metadata_must_make_the_citation_required(seeds_copy, column):
+    """A fact table whose source may be empty (or a register whose id may be) is refused when read, by name."""
+    path = seeds_copy / "tables.csv-metadata.json"
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    tables = [t for t in metadata["tables"] if any(c["name"] == "source" for c in t["tableSchema"]["columns"])]
+    if column == "id":
+        tables = [t for t in metadata["tables"] if t not in tables]
+    for declared in tables[0]["tableSchema"]["columns"]:
+        if declared["name"] == column:
+            declared["required"] = False
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(SeedTableError, match=f"column {column} must be declared and required"):
         load_schemas(seeds_copy)

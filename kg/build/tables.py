@@ -104,7 +104,12 @@ def load_schemas(seeds_dir: Path) -> dict[str, TableSchema]:
         file = table["url"]
         name = file.removesuffix(".csv")
         columns = tuple(_column(name, c) for c in table["tableSchema"]["columns"])
-        schemas[name] = TableSchema(name, file, columns)
+        schema = TableSchema(name, file, columns)
+        # every fact row cites its source; a register row is its own source, named by its id
+        key = "id" if schema.cites_itself else "source"
+        if not any(column.name == key and column.required for column in columns):
+            raise SeedTableError(f"{METADATA_FILE}: table {name}: column {key} must be declared and required")
+        schemas[name] = schema
     return schemas
 
 

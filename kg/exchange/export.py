@@ -22,6 +22,7 @@ from kg.namespaces import all_prefixes
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import EXPORT_FORMATS, serialize_sorted
 from kg.store.terms import AnyNamedQuad, AnyQuad, NamedQuad, iri_of
+from kg.validation.schema_graphs import rebase
 
 FORMATS = tuple(EXPORT_FORMATS)
 #: Graph names a user may give instead of IRIs; "all" selects every named graph.
@@ -45,15 +46,17 @@ class Profile:
         return [q for q in quads if q[0] in members and (not self.properties or q[1] in keep)]
 
 
-def load_profiles(folder: Path) -> dict[str, Profile]:
+def load_profiles(folder: Path, base_iri: str) -> dict[str, Profile]:
     """The export profiles: SHACL node shapes typed prof:Profile, one sh:targetClass per class kept and one
-    sh:property per property kept; the id is their dcterms:identifier."""
-    graph = Graph()
+    sh:property per property kept; the id is their dcterms:identifier. Written with the default base IRI,
+    they are moved under ``base_iri`` as the ontology is."""
+    written = Graph()
     for path in sorted(folder.glob("*.ttl")):
         try:
-            graph.parse(path, format="turtle")
+            written.parse(path, format="turtle")
         except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
             raise InputError(f"{path.name}: not valid Turtle ({exc})") from exc
+    graph = rebase(written, base_iri)
     profiles = {}
     # a Turtle subject is an IRI or a blank node
     named = (node for node in graph.subjects(RDF.type, PROF.Profile) if isinstance(node, (URIRef, BNode)))
@@ -163,7 +166,7 @@ def dump(
         raise NotValidated(f"build {store.build_id} {why}; it is not exported unless forced (--force)")
     profile = None
     if profile_id:
-        profiles = load_profiles(settings.path("profiles_dir"))
+        profiles = load_profiles(settings.path("profiles_dir"), settings.base_iri)
         if profile_id not in profiles:
             raise InputError(f"no export profile {profile_id!r}; choose one of {', '.join(profiles)}")
         profile = profiles[profile_id]

@@ -29,7 +29,7 @@ from kg.namespaces import GRAPH_NAMES, graph_iri
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import parse_rdf
 from kg.store.remote import build_graph
-from kg.store.terms import Quad
+from kg.store.terms import AnyQuad
 from kg.store.versions import publish
 from kg.validation.partner_check import neighbourhood
 from kg.validation.schema_graphs import load_ontology, load_shape_graphs
@@ -243,10 +243,13 @@ def _import_record(
 
 def _replace_graph(
     settings: Settings, store: EmbeddedStore, target: URIRef, triples: set, record: list[tuple]
-) -> list[Quad]:
-    """Every quad of the store, with ``target`` holding ``triples`` and its import record replaced."""
+) -> list[AnyQuad]:
+    """Every quad of the store, with ``target`` holding ``triples`` and its import record replaced.
+
+    The quads kept stay pyoxigraph terms, as the store gives them: made into rdflib terms and back, they
+    were half of a small import's time."""
     records = imports_graph(settings)
-    kept = [q for q in store.quads() if q[3] not in (target, records)]
+    kept: list[AnyQuad] = list(store.export_quads([g for g in store.graphs() if g not in (target, records)]))
     old_records = [q for q in store.quads([records])] if records in store.graphs() else []
     # the previous record of this graph goes: its activity hangs off the graph's wasGeneratedBy
     stale = {o for s, p, o, _ in old_records if s == target and p == PROV.wasGeneratedBy}

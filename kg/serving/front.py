@@ -54,6 +54,7 @@ class FrontWorker(Worker):
         self.connections: set[Connection] = set()
         self.clients = 0  # connections that have sent a whole request (kg.serving.connection_ledger counts these)
         self.in_flight = 0
+        self.arriving = 0  # accepted sockets whose Connection is still being made
         # one client (address) keeps at most half the request threads busy; its other requests wait unread
         self.client_share = max(1, settings.threads // 2)
         self.busy_by_client: Counter[str] = Counter()
@@ -101,7 +102,15 @@ class FrontWorker(Worker):
                 acceptor.record()
 
     def _take(self, sock) -> None:
-        self.loop.create_task(self.loop.connect_accepted_socket(lambda: Connection(self), sock))
+        # counted until its Connection exists: a worker leaving in between would otherwise close (reset) it
+        self.arriving += 1
+        task = self.loop.create_task(self.loop.connect_accepted_socket(lambda: Connection(self), sock))
+        task.add_done_callback(self._arrived)
+
+    def _arrived(self, task: asyncio.Task) -> None:
+        self.arriving -= 1
+        if not task.cancelled() and task.exception() is not None:  # the client left at once: nothing to serve
+            self.log.debug("an accepted connection could not be set up: %s", task.exception())
 
     async def _serve(self) -> None:
         self.acceptors = [
@@ -127,7 +136,7 @@ class FrontWorker(Worker):
                 connection.live_transport.close()
         deadline = self.loop.time() + self.grace
         while (
-            self.in_flight or self.parked or any(c.reading or not c.served for c in self.connections)
+            self.in_flight or self.parked or self.arriving or any(c.reading or not c.served for c in self.connections)
         ) and self.loop.time() < deadline:
             self.notify()
             await asyncio.sleep(0.05)

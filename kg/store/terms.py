@@ -116,8 +116,9 @@ def rows(solutions: ox.QuerySolutions) -> list[dict[str, Node]]:
     return [{n: from_ox(row[n]) for n in names if row[n] is not None} for row in solutions]
 
 
-def ox_quad_stream(quads: Iterable[Quad]) -> Iterator[ox.Quad]:
-    """rdflib quads as pyoxigraph quads, one by one, converting each term object once."""
+def ox_quad_stream(quads: Iterable[AnyQuad]) -> Iterator[ox.Quad]:
+    """Quads as pyoxigraph quads, one by one: rdflib terms converted (each term object once), pyoxigraph's
+    as they are."""
     twin = _once_per_object(to_ox)
     graphs: dict = {None: ox.DefaultGraph()}
     for s, p, o, g in quads:

@@ -25,7 +25,7 @@ import xxhash
 
 from kg.errors import StoreError
 from kg.parallel import Spawned, process_alive
-from kg.store.terms import Quad, ox_quad_stream
+from kg.store.terms import AnyQuad, ox_quad_stream
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class PublishedVersion:
 
 
 def publish(
-    quads: Iterable[Quad],
+    quads: Iterable[AnyQuad],
     store_dir: Path,
     *,
     keep_versions: int,
@@ -50,7 +50,7 @@ def publish(
     return stage(quads, store_dir, texts=texts).commit(attachments=attachments, keep_versions=keep_versions)
 
 
-def stage(quads: Iterable[Quad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
+def stage(quads: Iterable[AnyQuad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
     """Load a dataset into a new store version beside the published ones, without publishing it
     (``StagedVersion.write``, then ``load``). Call ``commit`` or ``discard`` on the result."""
     staged = StagedVersion.write(quads, store_dir, texts=texts)
@@ -104,7 +104,7 @@ class StagedVersion:
         self._digest = _DatasetDigest()
 
     @classmethod
-    def write(cls, quads: Iterable[Quad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
+    def write(cls, quads: Iterable[AnyQuad], store_dir: Path, *, texts: Iterable[bytes] = ()) -> StagedVersion:
         """Write the dataset's snapshot and name the version; the store itself is made by ``load``."""
         staged = None
         try:
@@ -156,7 +156,7 @@ class StagedVersion:
             here=snapshot.stat().st_size < spawn_from,
         )
 
-    def add(self, quads: Iterable[Quad]) -> None:
+    def add(self, quads: Iterable[AnyQuad]) -> None:
         """Add ``quads`` to the version: to its name now, to its snapshot on ``commit``, to its store by
         ``load_added_beside`` (once ``load`` is done). A build adds the inferred graph so, after reasoning:
         the rest was written and loaded while it reasoned. Once per version."""
@@ -248,8 +248,9 @@ def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
 SNAPSHOT, SNAPSHOT_BLANK = "nq", "blank.nq"
 
 
-def _nquads(quads: Iterable[Quad]) -> tuple[bytes, bytes]:
-    """rdflib quads as N-Quads text: those without a blank node, and those with one (see ``load_snapshot``)."""
+def _nquads(quads: Iterable[AnyQuad]) -> tuple[bytes, bytes]:
+    """Quads (of rdflib or pyoxigraph terms) as N-Quads text: those without a blank node, and those with one
+    (see ``load_snapshot``)."""
     with_blank_nodes: list[ox.Quad] = []
     text = (
         ox.serialize(_set_aside_blank_nodes(ox_quad_stream(quads), with_blank_nodes), format=ox.RdfFormat.N_QUADS)

@@ -6,6 +6,7 @@ live in their own modules; this one only puts them together."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pyoxigraph as ox
@@ -35,11 +36,30 @@ _BOOL = {
 }
 
 
+#: ``supported``'s answers for the last few shapes graphs, by their triples: it compiles every query of every
+#: shape, which took a third of a small validation, and a caller asks before each ``validate``.
+_SUPPORTED: dict[frozenset, list[str]] = {}
+_SUPPORTED_KEPT = 4
+_SUPPORTED_LOCK = threading.Lock()
+
+
 def supported(shapes: Graph) -> list[str]:
     """What in ``shapes`` this engine does not implement (empty: ``validate`` can check these shapes).
 
     The list names each feature and the shape that uses it; a caller falls back to pyshacl when it is not
     empty. Malformed shapes (which pyshacl rejects too) raise ``ShaclError`` instead."""
+    key = frozenset(shapes)
+    known = _SUPPORTED.get(key)
+    if known is None:
+        known = _unsupported(shapes)
+        with _SUPPORTED_LOCK:  # request threads validate partner data side by side
+            while len(_SUPPORTED) >= _SUPPORTED_KEPT:
+                _SUPPORTED.pop(next(iter(_SUPPORTED)))  # the oldest
+            _SUPPORTED[key] = known
+    return list(known)
+
+
+def _unsupported(shapes: Graph) -> list[str]:
     model = Model(shapes)
     problems = list(model.problems)
     if problems:  # a recursive shapes graph cannot even be compiled
