@@ -31,13 +31,13 @@ test-fast: install
 
 # The checks CI runs before the tests (the same as .pre-commit-config.yaml): ruff's lint and format, mypy.
 lint: install
-	$(BIN)/ruff check kg tests bench
-	$(BIN)/ruff format --check kg tests bench
+	$(BIN)/ruff check kg tests bench scripts
+	$(BIN)/ruff format --check kg tests bench scripts
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix kg tests bench
-	$(BIN)/ruff format kg tests bench
+	$(BIN)/ruff check --fix kg tests bench scripts
+	$(BIN)/ruff format kg tests bench scripts
 
 clean:
 	rm -rf var .pytest_cache
