@@ -149,7 +149,7 @@ def test_partner_iris_that_would_run_script_are_never_links(client, path, shown)
 
 def assert_security_headers(headers) -> None:
     policy = headers.get("Content-Security-Policy", "")
-    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "script-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "script-src 'self';" in policy
     assert headers.get("X-Content-Type-Options") == "nosniff" and headers.get("X-Frame-Options") == "DENY"
     assert headers.get("Referrer-Policy") == "no-referrer"
 

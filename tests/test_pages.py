@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -56,6 +57,14 @@ def page(browser):
     assert all(url.startswith("http://127.0.0.1:") or url.startswith("data:") for url in requests), requests
 
 
+@pytest.fixture
+def plain_page(browser):
+    """A page without JavaScript: what the query page falls back to."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -92,7 +101,8 @@ def test_a_saved_query_runs_through_its_form_and_an_entity_link_is_followed(serv
     shoot(page, "entity-region")
 
 
-def test_the_query_editor_runs_sparql_and_offers_downloads(server, page):
+def test_without_javascript_the_query_page_is_a_form_that_runs_sparql_and_offers_downloads(server, plain_page):
+    page = plain_page
     page.goto(server + "/query")
     editor = page.get_by_label("SPARQL query", exact=False)
     assert "PREFIX yrd:" in editor.input_value()  # the prefixes are filled in
@@ -111,6 +121,87 @@ def test_the_query_editor_runs_sparql_and_offers_downloads(server, page):
     editor.fill("SELECT * WHERE { ?s ?p }")
     page.get_by_role("button", name="Run query").click()
     assert "does not parse" in page.get_by_role("alert").inner_text()
+
+
+def set_query(page, text: str) -> None:
+    page.evaluate("text => document.querySelector('.yasqe .CodeMirror').CodeMirror.setValue(text)", text)
+
+
+def test_the_query_editor_runs_a_query_by_post_and_sorts_its_answer(server, page):
+    posted = []
+    page.on("request", lambda r: posted.append(r.method) if r.url.endswith("/sparql") else None)
+    page.goto(server + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    assert page.locator("form.editor").is_hidden()  # YASGUI took the plain form's place
+    set_query(
+        page,
+        "PREFIX yrd: <https://w3id.org/yrd-kg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        "SELECT ?park ?label WHERE { ?park a yrd:JointlyBuiltPark ; rdfs:label ?label FILTER(LANG(?label) = 'en') }"
+        " ORDER BY ?label\n# " + "padding " * 1200,  # over 8 KB: a GET would be refused (414)
+    )
+    page.locator(".yasqe_queryButton").click()
+    rows = page.locator(".yasr table.dataTable tbody tr")
+    rows.first.wait_for()
+    assert posted == ["POST"]
+    labels = page.locator(".yasr table.dataTable tbody tr td:nth-child(3)").all_inner_texts()
+    assert len(labels) >= 2 and labels == sorted(labels)
+    assert "results in" in page.locator(".yasr").inner_text()  # with the time the query took
+    orders = []
+    for _ in range(2):  # a click on the column's head sorts by it one way, the next click the other way
+        page.locator(".yasr table.dataTable thead th", has_text="label").click()
+        orders.append(page.locator(".yasr table.dataTable tbody tr td:nth-child(3)").all_inner_texts())
+    assert sorted(orders) == sorted([labels, labels[::-1]])
+    shoot(page, "query-editor")
+    # a thing of the graph opens on this server's page about it
+    page.locator(".yasr table.dataTable tbody a[href*='/id/park/']").first.click()
+    page.wait_for_url("**/doc/park/**")
+
+
+def test_the_query_editor_completes_the_ontology_s_terms_from_the_graph(server, page):
+    page.goto(server + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    set_query(page, "")
+    page.locator(".yasqe .CodeMirror").click()
+    page.keyboard.type("PREFIX yrd: <https://w3id.org/yrd-kg/ontology#>\nSELECT * WHERE { ?x a yrd:Joint")
+    page.keyboard.press("Control+Space")
+    page.wait_for_selector(".CodeMirror-hints li")
+    assert page.locator(".CodeMirror-hints li").all_inner_texts() == ["yrd:JointlyBuiltPark"]
+    page.keyboard.press("Escape")
+    page.keyboard.type(" ; yrd:coBuil")
+    page.keyboard.press("Control+Space")
+    page.wait_for_selector(".CodeMirror-hints li")
+    assert "yrd:coBuiltBy" in page.locator(".CodeMirror-hints li").all_inner_texts()
+
+
+def test_a_script_iri_in_the_editor_s_answer_is_text_not_a_link(server, page):
+    query = "SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <JaVaScRiPt:alert(2)> <https://example.org/ok> } }"
+    page.goto(server + "/query?query=" + urllib.parse.quote(query))
+    page.locator(".yasr table.dataTable tbody tr").first.wait_for()
+    links = page.evaluate("() => Array.from(document.querySelectorAll('.yasr tbody a[href]'), a => a.href)")
+    assert links == ["https://example.org/ok"]
+    assert "javascript:alert(1)" in page.locator(".yasr table.dataTable tbody").inner_text()  # shown, as text
+
+
+def test_a_saved_query_form_takes_dates_from_date_inputs(server, page):
+    page.goto(server + "/saved/")
+    page.locator("a[href$='/saved/events_between']").click()
+    start, end = page.get_by_label("from"), page.get_by_label("to")
+    assert start.get_attribute("type") == end.get_attribute("type") == "date"
+    start.fill("2024-11-01")
+    end.fill("2024-11-30")
+    page.get_by_role("button", name="Run").click()
+    assert "from=2024-11-01" in page.url and "to=2024-11-30" in page.url
+    assert page.locator("table.results tbody tr").count() >= 1
+    shoot(page, "saved-query-dates")
+
+
+def test_a_saved_query_opens_in_the_editor(server, page):
+    page.goto(server + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.locator("ul.saved a[data-query]").first.click()
+    text = page.evaluate("() => document.querySelector('.yasqe .CodeMirror').CodeMirror.getValue()")
+    assert text.startswith("#+") or "SELECT" in text
+    assert page.url.endswith("/query")  # no page load
 
 
 @pytest.mark.parametrize(
@@ -185,10 +276,15 @@ def test_pages_fit_a_phone_screen(browser, server):
 
 
 def test_form_fields_have_labels(server, page):
-    for path in ("/query", "/saved/agreements_signed", "/saved/subregions"):
+    """Every control has a name a screen reader reads: a label, or (YASGUI's own controls) an aria-label."""
+    answered = "/query?query=" + urllib.parse.quote("SELECT * WHERE { ?s ?p ?o } LIMIT 3")
+    for path in (answered, "/saved/agreements_signed", "/saved/subregions"):
         page.goto(server + path)
+        if path == answered:
+            page.locator(".yasr table.dataTable tbody tr").first.wait_for()  # the answer's controls too
         unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-            .filter(e => !(e.labels && e.labels.length)).map(e => e.name)""")
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.name || e.className)""")
         assert unlabelled == [], (path, unlabelled)
 
 

@@ -28,6 +28,7 @@ def create_app(
     workers of ``kg serve``."""
     from kg.web.answers import CROSS_ORIGIN_HEADERS
     from kg.web.data import data
+    from kg.web.editor import editor
     from kg.web.entities import entities
     from kg.web.errors import register_error_handlers
     from kg.web.guards import RememberClient, register_request_guards
@@ -63,6 +64,7 @@ def create_app(
     app.register_blueprint(data)
     app.register_blueprint(pages)
     app.register_blueprint(entities)
+    app.register_blueprint(editor)
     register_error_handlers(app)
     register_request_guards(app)
 

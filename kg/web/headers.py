@@ -1,9 +1,10 @@
 """Security headers on every response, as WSGI middleware around the whole app.
 
 It wraps the Flask app and the SPARQL protocol handler beside it, so pages, JSON errors, static files and
-the endpoint's answers, given without Flask, all carry the same headers. The pages have no scripts: the
-policy allows this server's stylesheet and nothing to run; the standalone validation report
-(``POST /validate?report=html``) keeps its one inline style block, allowed by its hash.
+the endpoint's answers, given without Flask, all carry the same headers. The policy allows this server's own
+scripts and stylesheets (the query editor's, kg/static) and nothing inline and nothing from elsewhere: no
+inline script, no ``eval``; the standalone validation report (``POST /validate?report=html``) keeps its one
+inline style block, allowed by its hash.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _report_style_hash() -> str:
 
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; object-src 'none'; "
+    "default-src 'self'; script-src 'self'; object-src 'none'; "
     f"style-src 'self'{_report_style_hash()}; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )

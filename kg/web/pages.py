@@ -67,6 +67,7 @@ def page_context():
         "nav": [
             ("pages.home", "Home"),
             ("pages.query", "Query"),
+            ("pages.saved_index", "Saved queries"),
             ("pages.regions_map", "Map"),
             ("validation.latest_report", "Validation"),
         ]
@@ -114,11 +115,14 @@ def home():
     )
 
 
-@pages.get("/query")
+@pages.route("/query", methods=["GET", "POST"])
 def query():
+    """The query page: a plain form (POSTed, so a long query fits) that runs here and shows the answer; with
+    JavaScript, YASGUI over the endpoint (kg/static/query-editor.js)."""
     settings, store = _kg()
-    prologue = "\n".join(f"PREFIX {p}: <{n}>" for p, n in all_prefixes(settings.base_iri).items())
-    text = request.args.get("query")
+    prefixes = all_prefixes(settings.base_iri)
+    prologue = "\n".join(f"PREFIX {p}: <{n}>" for p, n in prefixes.items())
+    text = request.values.get("query")
     result, error, downloads = None, None, []
     if text:
         form = query_form(text)
@@ -146,6 +150,15 @@ def query():
         error=error,
         downloads=downloads,
         saved=list(saved_queries().values()),
+        editor_config={
+            "endpoint": url_for("sparql.endpoint"),
+            "terms": url_for("editor.terms"),
+            "prefixes": prefixes,
+            "query": text or prologue + "\n\n" + SAMPLE,
+            "run": bool(text),
+            "minted": settings.base_iri + "id/",
+            "local": url_for("pages.home") + "id/",  # /id/... answers 303 to the page about the thing
+        },
         title="Query",
     ), status
 
@@ -171,18 +184,44 @@ def _choices(parameter, store, base_iri: str) -> list[tuple[str, str]]:
     return [(str(r["s"]), str(r["name"])) for r in rows]
 
 
+#: How a form asks for a parameter of each kind: the input's type, its attributes, a hint in plain words.
+_INPUTS = {
+    "date": ("date", {}, "A date."),
+    "integer": ("number", {"step": "1"}, "A whole number."),
+    "decimal": ("number", {"step": "any"}, "A number, such as 2.5."),
+    "gYear": ("text", {"inputmode": "numeric", "pattern": "[0-9]{4}"}, "A year, such as 2024."),
+    "boolean": ("text", {"pattern": "true|false"}, "true or false."),
+    "string": ("text", {}, "Any text; letters in any case."),
+    "iri": ("url", {}, "The web address (IRI) of a thing, such as one from an entity page."),
+}
+_LANGUAGES = {"en": "English", "zh": "Chinese"}
+
+
+def _input(parameter, choices: list) -> dict:
+    """The form control for ``parameter``: a list to choose from, or an input of the fitting type."""
+    if choices:
+        return {"type": "select", "attributes": {}, "hint": "Choose one from the list."}
+    kind, attributes, hint = _INPUTS.get(
+        parameter.kind, ("text", {}, f"Text in {_LANGUAGES.get(parameter.kind, parameter.kind)}.")
+    )
+    return {"type": kind, "attributes": attributes, "hint": hint}
+
+
+@pages.get("/saved/")
+def saved_index():
+    """The saved queries, each with its summary, tags and parameters."""
+    return render_template("pages/saved_index.html", saved=list(saved_queries().values()), title="Saved queries")
+
+
 @pages.get("/saved/<query_id>")
 def saved_query(query_id: str):
     settings, store = _kg()
     saved = find(saved_queries(), query_id)
-    fields = [
-        {
-            "parameter": p,
-            "choices": _choices(p, store, settings.base_iri),
-            "value": request.args.get(p.name, p.default or ""),
-        }
-        for p in saved.parameters
-    ]
+    fields = []
+    for p in saved.parameters:
+        choices = _choices(p, store, settings.base_iri)
+        value = request.args.get(p.name, p.default or "")
+        fields.append({"parameter": p, "choices": choices, "value": value, **_input(p, choices)})
     result, error = None, None
     if request.args.get("run"):
         values = {k: v for k, v in request.args.items() if k != "run" and v != ""}
