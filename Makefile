@@ -6,18 +6,27 @@ BIN := $(VENV)/bin
 
 .PHONY: install serve build test test-fast lint format clean
 
-$(BIN)/kg: pyproject.toml constraints.txt
+# Two installs into the one .venv: what serving needs (the package and its dependencies), and on top of it
+# what the tests and benchmarks need (the test extra: Playwright, uvicorn, hypothesis and more).
+SERVING := $(VENV)/.installed-serving
+TESTING := $(VENV)/.installed-test
+
+$(SERVING): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(TESTING): $(SERVING)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
-	touch $(BIN)/kg
+	touch $@
 
-install: $(BIN)/kg
+install: $(TESTING)
 
-build: install
+build: $(SERVING)
 	$(BIN)/kg build
 
-# Builds the graph into the embedded store, then serves it at http://127.0.0.1:8000/sparql.
+# Builds the graph into the embedded store, then serves it; kg serve prints the home page's address.
 serve: build
 	$(BIN)/kg serve
 

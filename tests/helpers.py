@@ -77,6 +77,7 @@ def kg_server(store_dir: Path, log_path: Path, **environment):
         log.seek(0)
         output = log.read().decode()
     assert "SIGSEGV" not in output and "Traceback" not in output, output[-2000:]
+    assert f"kg serve: open http://127.0.0.1:{port}/ " in output  # where to go, said once it listens
     assert '"GET /health HTTP/1.1" 200' in output  # one access-log line per request, with status
 
 

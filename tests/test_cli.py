@@ -211,3 +211,16 @@ def test_serve_without_a_published_store_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "run 'kg build' first" in result.stderr and "Traceback" not in result.stderr
     result = kg("--store-dir", str(tmp_path / "nothing"), "serve", "--port", "70000")
     assert result.returncode == 2 and "port must be 1-65535" in result.stderr
+
+
+def test_serve_on_a_busy_port_says_so_and_names_the_option(settings, store):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = kg("--store-dir", str(settings.path("store_dir")), "serve", "--port", str(port))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -5,6 +5,7 @@ nothing). Hypothesis draws the inputs; no mocks: the real checks, the real pyoxi
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import pytest
@@ -25,10 +26,15 @@ FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fi
 ERROR_STATUSES = {400, 403, 406, 415, 503}
 
 
-def assert_json_error(response, allowed: set[int]) -> None:
-    """``response`` has an allowed status, and an error one has the JSON error body."""
+def assert_json_error(response, allowed: set[int], html: bool = False) -> None:
+    """``response`` has an allowed status, and an error one has the JSON error body (or, ``html``: for a
+    client that prefers text/html, the error page)."""
     assert response.status_code in allowed, (response.status_code, response.get_data()[:500])
-    if response.status_code >= 400:
+    if response.status_code >= 400 and html:
+        page = response.get_data(as_text=True)
+        assert response.mimetype == "text/html" and f"<h1>{response.status_code}: " in page, page[:500]
+        assert re.search(r'<p class="error" role="alert">\S', page), page[:500]
+    elif response.status_code >= 400:
         body = json.loads(response.get_data())
         assert body["ok"] is False and isinstance(body["error"], str) and body["error"].strip(), body
         assert body["status"] == response.status_code, body
@@ -429,7 +435,8 @@ def test_any_upload_to_validate_gets_a_report_or_a_json_error(client, upload, re
     elif report:
         headers["Accept"] = REPORT_MEDIA_TYPES[report]
     response = client.post("/validate", query_string=query, data=body, headers=headers)
-    assert_json_error(response, {200, 400, 413, 415, 422, 503})
+    # who asks for the HTML report by Accept prefers text/html: an error comes as a page too
+    assert_json_error(response, {200, 400, 413, 415, 422, 503}, html=headers.get("Accept") == "text/html")
     if response.status_code == 200:  # the report, in the format asked for
         fmt = report or "json"
         assert response.mimetype == REPORT_MEDIA_TYPES[fmt]

@@ -58,3 +58,28 @@ def test_saved_query_forms_ask_in_plain_words_with_fitting_inputs(client):
     assert re.search(r'name="minimum" type="number" value="" step="any"', page)
     page = client.get("/saved/subregions").get_data(as_text=True)
     assert "Choose one from the list." in page and "<select" in page
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_gets_error_pages_where_a_client_gets_json(client):
+    page = client.get("/no-such-page", headers=BROWSER)
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "<h1>404: Not Found</h1>" in page.get_data(as_text=True)
+    for accept in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):
+        assert client.get("/no-such-page", headers=accept).get_json()["status"] == 404
+    bad = client.get("/sparql", query_string={"query": "SELECT * WHERE { <x> }"}, headers=BROWSER)
+    assert bad.status_code == 400 and bad.mimetype == "text/html" and 'role="alert"' in bad.get_data(as_text=True)
+    from kg.web.errors import error_page
+
+    evil = error_page(400, "<script>alert(1)</script>", ["<b>x</b>"]).decode()
+    assert "<script>" not in evil and "&lt;script&gt;" in evil and "&lt;b&gt;" in evil  # messages are text
+    assert client.post("/sparql", data={"query": "SELECT"}, headers=BROWSER).mimetype == "application/json"
+
+
+def test_a_browser_at_the_endpoint_without_a_query_is_sent_to_the_editor(client):
+    response = client.get("/sparql", headers=BROWSER)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/query")
+    for accept in ({}, {"Accept": "text/turtle"}, {"Accept": "*/*"}):
+        assert client.get("/sparql", headers=accept).mimetype == "text/turtle"  # the service description

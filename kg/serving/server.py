@@ -3,9 +3,11 @@ development server)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import urllib.parse
@@ -15,6 +17,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from kg.config import Settings
+from kg.errors import ConfigError
 from kg.limits.admission import PenaltyBox
 from kg.serving.connection_ledger import ConnectionLedger
 from kg.serving.front import FrontWorker
@@ -114,6 +117,7 @@ class EndpointServer(BaseApplication):
             "worker_exit": _stop_worker,
             "graceful_timeout": 5,
             "preload_app": True,  # a worker that replaces a retired one starts in a fork, without imports
+            "when_ready": _announce,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -122,6 +126,35 @@ class EndpointServer(BaseApplication):
         from kg.web import create_app
 
         return create_app(self.settings, penalties=self.penalties, shared_answers=self.shared_answers)
+
+
+def _check_port(host: str, port: int) -> None:
+    """ConfigError now, naming the port and ``--port``, if the address cannot be listened on; gunicorn
+    would retry for seconds and then stop with a message about its own internals."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror} (setting host)") from exc
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is in use (by another server?): choose another with --port"
+                ) from exc
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _announce(arbiter) -> None:
+    """Where to go, once the server listens: the home page and the endpoint."""
+    for listener in arbiter.LISTENERS:
+        host, port = listener.sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(
+            f"kg serve: open http://{shown}:{port}/ (the SPARQL endpoint is http://{shown}:{port}/sparql)", flush=True
+        )
 
 
 def serve(settings: Settings) -> None:
@@ -140,6 +173,7 @@ def serve(settings: Settings) -> None:
             "query and the network",
             how,
         )
+    _check_port(settings.host, settings.port)
     server, arbiter = EndpointServer(settings), os.getpid()
     try:
         server.run()

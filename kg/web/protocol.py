@@ -12,13 +12,14 @@ endpoint from a build-only URL rule named ``sparql.endpoint``.
 from __future__ import annotations
 
 from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UnsupportedFormat
 from kg.serving.query_policy import check_query
 from kg.sparql_text import query_form
 from kg.web.answers import CROSS_ORIGIN_HEADERS, answer_for, protocol_request, run_on
-from kg.web.errors import error_response
+from kg.web.errors import error_response, prefers_html
 from kg.web.guards import refuse_invalid_utf8, refuse_streamed_body_over_the_limit
 from kg.web.links import absolute_iri, public_address
 from kg.web.negotiation import choose
@@ -57,7 +58,9 @@ class SparqlProtocol:
         try:
             response = self.respond(request)
         except Exception as error:  # noqa: BLE001 - every error is answered as JSON (a fault is logged: 500)
-            response = error_response(error, self.max_body_bytes)
+            # a browser following a link gets a page; clients of the protocol get JSON
+            root = request.script_root if request.method == "GET" and prefers_html(request.accept_mimetypes) else None
+            response = error_response(error, self.max_body_bytes, root)
         for name, value in CROSS_ORIGIN_HEADERS:
             response.headers[name] = value
         return response(environ, start_response)  # werkzeug sends no body for HEAD
@@ -75,6 +78,8 @@ class SparqlProtocol:
             for value in values:
                 absolute_iri(value, name)
         if query is None:
+            if request.method == "GET" and prefers_html(request.accept_mimetypes):
+                return redirect(request.script_root + "/query", code=303)  # a person: the query editor
             # shared content: the public_url setting or a reference relative to this document, never the Host
             endpoint = public_address(settings.public_url, request.script_root, request.script_root + request.path)
             return Response(service_description(endpoint, settings, store), mimetype="text/turtle")
