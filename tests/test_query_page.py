@@ -83,3 +83,11 @@ def test_a_browser_at_the_endpoint_without_a_query_is_sent_to_the_editor(client)
     assert response.status_code == 303 and response.headers["Location"].endswith("/query")
     for accept in ({}, {"Accept": "text/turtle"}, {"Accept": "*/*"}):
         assert client.get("/sparql", headers=accept).mimetype == "text/turtle"  # the service description
+
+
+def test_a_broken_or_refused_query_posted_by_the_plain_form_gets_its_message(client):
+    broken = client.post("/query", data={"query": "SELECT * WHERE { ?s ?p }"})
+    assert broken.status_code == 400 and "does not parse" in broken.get_data(as_text=True)
+    refused = client.post("/query", data={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+    assert refused.status_code == 400 and "SERVICE" in refused.get_data(as_text=True)
+    assert 'role="alert"' in refused.get_data(as_text=True)

@@ -21,7 +21,7 @@ from kg.config import Settings
 from kg.errors import SeedTableError
 from kg.store.rdf_io import text_triples
 from kg.store.terms import canonical, to_ox, to_ox_iri, to_ox_resource
-from kg.validation.shacl_check import Shapes, load_shapes
+from kg.validation.shacl_check import Shapes, load_shapes, union_graph
 
 #: The base IRI the ontology and shapes files are written with.
 DEFAULT_BASE = "https://w3id.org/yrd-kg/"
@@ -84,7 +84,7 @@ def _remembered(settings: Settings, kind: str, files: list[Path], make: Callable
     folder = settings.path("store_dir") / "cache"
     kept = folder / f"{kind}-{digest.hexdigest()[:32]}.nt"
     try:
-        return _graph(text_triples(kept.read_bytes()))
+        return union_graph(text_triples(kept.read_bytes()))
     except (OSError, SyntaxError):  # absent, unreadable or damaged: made again
         pass
     graph = make()
@@ -108,13 +108,6 @@ def _remembered(settings: Settings, kind: str, files: list[Path], make: Callable
                 abandoned.unlink(missing_ok=True)
     except OSError:  # a read-only store folder: made again next time
         pass
-    return graph
-
-
-def _graph(triples) -> Graph:
-    graph = Graph()
-    for triple in triples:
-        graph.add(triple)
     return graph
 
 

@@ -92,7 +92,7 @@ def load_shapes(folder: Path) -> Shapes:
     return Shapes(*graphs)
 
 
-def _union(*graphs: Iterable[Triple]) -> Graph:
+def union_graph(*graphs: Iterable[Triple]) -> Graph:
     union = Graph()
     for graph in graphs:
         for triple in graph:
@@ -106,7 +106,7 @@ def _run(data: ox.Store, shapes: Graph) -> Graph:
     if not shacl.supported(shapes):
         return shacl.validate(data, shapes, allow_warnings=True)  # the build gates on violations only
     log.info("validating with pyshacl: kg.validation.shacl does not support %s", "; ".join(shacl.supported(shapes)))
-    return _run_pyshacl(_union(store_triples(data)), shapes)
+    return _run_pyshacl(union_graph(store_triples(data)), shapes)
 
 
 def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
@@ -114,7 +114,7 @@ def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
     # the shapes graph it is given, so it gets a copy and the published shapes stay as read.
     conforms, results, text = pyshacl_validate(
         data,
-        shacl_graph=_union(shapes),
+        shacl_graph=union_graph(shapes),
         ont_graph=None,
         inference="none",
         abort_on_first=False,
@@ -213,7 +213,7 @@ def _report(results: list[Result], *graphs: Graph) -> ValidationReport:
     """The report, its results in one stable order: by severity, shape, focus node, path and value."""
     order = {s: i for i, s in enumerate(SEVERITIES)}
     results = sorted(results, key=lambda r: (order[r.severity], r.shape, str(r.focus), str(r.path), str(r.value)))
-    return ValidationReport(results, _union(*graphs))
+    return ValidationReport(results, union_graph(*graphs))
 
 
 Part = Iterable[Triple] | bytes | Path
