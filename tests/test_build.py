@@ -217,8 +217,8 @@ def test_each_version_keeps_its_snapshot_until_it_is_pruned(tmp_path, build, set
     second = publish(itertools.chain(build.quads(settings), [extra]), store_dir, keep_versions=1)
     versions = store_dir / "versions"
     assert sorted(p.name for p in versions.iterdir() if not p.name.startswith(".")) == sorted(
-        [second.build_id, f"{second.build_id}.nq", f"{second.build_id}.blank.nq"]
-    )
+        [second.build_id, f"{second.build_id}.nq", f"{second.build_id}.blank.nq", f"{second.build_id}.search.sqlite"]
+    )  # the first version and its files are pruned; the search index goes with its version
     store = EmbeddedStore(store_dir)
     assert store.snapshot == (versions / f"{second.build_id}.nq", versions / f"{second.build_id}.blank.nq")
     # the ontology's and the shapes' blank nodes are set aside, and keep their labels everywhere

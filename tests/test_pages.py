@@ -228,6 +228,24 @@ def test_the_query_page_refuses_what_the_endpoint_refuses(server, query, message
     assert status == 400 and message in body.decode()
 
 
+def test_search_from_the_header_in_english_then_chinese_and_follow_a_hit(server, page):
+    page.goto(server + "/map")
+    box = page.get_by_role("searchbox", name="Search")
+    box.fill("Suzhou")
+    box.press("Enter")
+    hits = page.locator("ol.hits li")
+    texts = hits.all_inner_texts()
+    assert any("Suzhou (Jiangsu)" in t and "Jiangsu" in t.split(")", 1)[1] for t in texts), texts
+    assert any("Suzhou (Anhui)" in t and "宿州市" in t for t in texts), texts
+    shoot(page, "search")
+    box = page.get_by_role("searchbox", name="Names in English or Chinese")
+    box.fill("南通")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.locator("ol.hits li a").first.click()
+    assert "/doc/region/nantong" in page.url
+    assert page.locator("h1").inner_text().startswith("Nantong")
+
+
 def test_an_entity_page_shows_labels_facts_inferred_and_sources(server, page):
     page.goto(server + f"/id/{PARK}")  # the identifier itself: 303 to the page
     assert page.url.endswith(f"/doc/{PARK}")

@@ -9,7 +9,6 @@ rename, so readers see either the old store or the new one, never a half-written
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import itertools
 import os
@@ -23,9 +22,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import xxhash
 
-from kg.errors import StoreError
 from kg.parallel import Spawned, process_alive
+from kg.store.search_index import INDEX, write_index
 from kg.store.terms import AnyQuad, ox_quad_stream
+from kg.store.write_failures import write_failure
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class StagedVersion:
             if staged is not None:
                 staged.discard()
             if isinstance(exc, OSError):
-                raise _write_failure("publish", store_dir, exc) from exc
+                raise write_failure("publish", store_dir, exc) from exc
             raise
 
     def load(self) -> None:
@@ -142,7 +142,7 @@ class StagedVersion:
         try:
             fill_staging(self.staging, snapshot, blank, fresh)
         except OSError as exc:
-            raise _write_failure("publish", self.store_dir, exc) from exc
+            raise write_failure("publish", self.store_dir, exc) from exc
 
     def _fill_beside(self, snapshot: Path, blank: Path, *, fresh: bool, spawn_from: int) -> Spawned:
         code = (
@@ -169,15 +169,16 @@ class StagedVersion:
                 path.write_bytes(data)
             self.build_id = self._digest.hexdigest()[:16]
         except OSError as exc:
-            raise _write_failure("publish", self.store_dir, exc) from exc
+            raise write_failure("publish", self.store_dir, exc) from exc
 
     def load_added_beside(self, spawn_from: int = SPAWN_FROM_BYTES) -> Spawned:
         """Load the added part into the store, as ``load_beside`` loads the rest."""
         return self._fill_beside(self.added, self.added_blank, fresh=False, spawn_from=spawn_from)
 
     def commit(self, *, attachments: dict[str, bytes] | None, keep_versions: int) -> PublishedVersion:
-        """Name the version by its hash, write ``attachments`` (the build's validation reports) beside it
-        as ``<build-id>.<name>``, and make it current; the previous one stays current on any failure."""
+        """Name the version by its hash, write its search index (``kg.store.search_index``) and
+        ``attachments`` (the build's validation reports) beside it as ``<build-id>.<name>``, and make it
+        current; the previous one stays current on any failure."""
         versions, build_id = self.versions, self.build_id
         try:
             assert build_id is not None  # named by ``write``, which made this version
@@ -185,6 +186,7 @@ class StagedVersion:
                 if part.exists():
                     with part.open("rb") as source, whole.open("ab") as appended:
                         shutil.copyfileobj(source, appended, 1 << 24)
+            write_index(self.snapshot, versions / f"{build_id}.{INDEX}")  # before anything is renamed
             final = versions / build_id
             reused = final.is_dir()
             if not reused:
@@ -203,7 +205,7 @@ class StagedVersion:
             _point_current(self.store_dir, final)
             _prune(versions, keep=keep_versions, current=final)
         except OSError as exc:
-            raise _write_failure("publish", self.store_dir, exc) from exc
+            raise write_failure("publish", self.store_dir, exc) from exc
         finally:
             self.discard()
         return PublishedVersion(build_id, final, reused)
@@ -213,35 +215,6 @@ class StagedVersion:
         shutil.rmtree(self.staging, ignore_errors=True)
         for path in (self.snapshot, self.blank, self.added, self.added_blank):
             path.unlink(missing_ok=True)
-
-
-_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")  # how pyoxigraph's Rust I/O errors name theirs
-_WRITE_ADVICE = {
-    errno.ENOSPC: "the disk is full: free space there, then run it again",
-    errno.EDQUOT: "the disk quota is used up: free space there, then run it again",
-    errno.EROFS: "the folder is on a read-only file system: point store_dir at a writable one",
-    errno.EACCES: "this user may not write there: fix the folder's permissions or point store_dir elsewhere",
-}
-_NO_ADVICE = "see the reason above"
-
-
-def _write_failure(action: str, store_dir: Path, exc: OSError) -> StoreError:
-    """A StoreError that says what failed, what to do, and that the published version is untouched.
-
-    Python's errors carry the number; pyoxigraph's name it "(os error 28)" or, from RocksDB, only in
-    words ("IO error: No space left on device: While appending to file ...").
-    """
-    number, text = exc.errno, str(exc)
-    if number is None:
-        match = _OS_ERROR_NUMBER.search(text)
-        number = int(match.group(1)) if match else None
-    if number is None:
-        number = next((n for n in _WRITE_ADVICE if os.strerror(n) in text), None)
-    advice = _WRITE_ADVICE.get(number, _NO_ADVICE) if number is not None else _NO_ADVICE
-    return StoreError(
-        f"cannot {action} the store in {store_dir}: {exc}; {advice}. "
-        "The published version is unchanged and still served."
-    )
 
 
 #: The attachments holding a version's quads as N-Quads: those without a blank node, and those with one.
@@ -338,7 +311,7 @@ def write_lock(
         store_dir.mkdir(parents=True, exist_ok=True)
         handle = open(store_dir / ".write-lock", "a+b")
     except OSError as exc:
-        raise _write_failure("lock", store_dir, exc) from exc
+        raise write_failure("lock", store_dir, exc) from exc
     with handle:
         deadline = None if wait is None else time.monotonic() + max(wait, 0.0)
         while True:

@@ -37,6 +37,7 @@ def create_app(
     from kg.web.pages import pages
     from kg.web.protocol import ENDPOINT_PATH, ProtocolMount, SparqlProtocol
     from kg.web.saved import saved
+    from kg.web.search import search
     from kg.web.validation import validation
 
     settings = settings or load_settings()
@@ -65,6 +66,7 @@ def create_app(
     app.register_blueprint(pages)
     app.register_blueprint(entities)
     app.register_blueprint(editor)
+    app.register_blueprint(search)
     register_error_handlers(app)
     register_request_guards(app)
 

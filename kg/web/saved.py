@@ -9,6 +9,7 @@ from kg.serving.saved_queries import find, load_queries
 from kg.web.answers import answer
 from kg.web.links import public
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose
+from kg.web.search import OPENAPI as SEARCH_OPENAPI
 from kg.web.state import web_state
 
 saved = Blueprint("saved", __name__)
@@ -122,6 +123,7 @@ def openapi():
                 },
             }
         }
+    paths["/search"] = SEARCH_OPENAPI
     paths["/queries"] = {
         "get": {
             "operationId": "catalogue",
@@ -132,7 +134,7 @@ def openapi():
     return jsonify(
         {
             "openapi": "3.0.3",
-            "info": {"title": "YRD knowledge graph saved queries", "version": __version__},
+            "info": {"title": "YRD knowledge graph saved queries and search", "version": __version__},
             # a relative server URL is relative to this document: never the client's Host header
             "servers": [{"url": public(request.script_root) or "/"}],
             "paths": paths,
