@@ -7,10 +7,12 @@ where Chromium is not installed (``.ci/run`` installs it).
 
 from __future__ import annotations
 
+import json
 import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from helpers import ROOT, kg_server
@@ -65,6 +67,11 @@ def plain_page(browser):
     context.close()
 
 
+def title(page) -> str:
+    """The page's English heading, without the Chinese name beside it."""
+    return page.locator("h1").evaluate("e => e.childNodes[0].textContent.trim()")
+
+
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -95,7 +102,7 @@ def test_a_saved_query_runs_through_its_form_and_an_entity_link_is_followed(serv
     assert "Haimen" in table.inner_text()
     shoot(page, "saved-query")
     page.get_by_role("link", name="Haimen").first.click()
-    assert page.locator("h1").inner_text() == "Haimen"
+    assert title(page) == "Haimen"
     assert "/doc/region/haimen" in page.url
     assert "Nantong" in page.locator("svg.tree").text_content()  # the part-of hierarchy view
     shoot(page, "entity-region")
@@ -241,6 +248,16 @@ def test_search_from_the_header_in_english_then_chinese_and_follow_a_hit(server,
     box = page.get_by_role("searchbox", name="Names in English or Chinese")
     box.fill("南通")
     page.get_by_role("button", name="Search", exact=True).click()
+    # Chinese is drawn with a font the stylesheet names that has its glyphs (not empty boxes)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    chinese = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "ol.hits span[lang=zh]"})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": chinese})["fonts"]
+    stylesheet = (ROOT / "kg" / "static" / "site.css").read_text()
+    assert fonts and all(f'"{font["familyName"]}"' in stylesheet and font["glyphCount"] > 0 for font in fonts), fonts
+    shoot(page, "search-chinese")
     page.locator("ol.hits li a").first.click()
     assert "/doc/region/nantong" in page.url
     assert page.locator("h1").inner_text().startswith("Nantong")
@@ -249,25 +266,30 @@ def test_search_from_the_header_in_english_then_chinese_and_follow_a_hit(server,
 def test_an_entity_page_shows_labels_facts_inferred_and_sources(server, page):
     page.goto(server + f"/id/{PARK}")  # the identifier itself: 303 to the page
     assert page.url.endswith(f"/doc/{PARK}")
-    assert page.locator("h1").inner_text() == "Jiangyin-Jingjiang Industrial Park"
-    facts = page.locator("section[aria-labelledby=facts-h]")
-    assert facts.locator("tr.inferred").count() > 0 and "inferred" in facts.locator("tr.inferred").first.inner_text()
-    cited = facts.locator("tr.asserted").filter(has_text="003_300582be3568e295")
-    assert cited.count() > 0 and "¶" in cited.first.inner_text()
+    assert title(page) == "Jiangyin-Jingjiang Industrial Park"
+    facts = page.locator("section", has=page.locator("table.facts-table"))
+    assert facts.locator("tr.inferred", has_text="inferred").count() > 0  # entailed, and marked so
+    # a fact's sources are numbered notes, each naming its article and paragraph
+    reference = facts.locator("tr.asserted a.note-ref").first
+    target = reference.get_attribute("href")
+    reference.click()
+    note = page.locator(f"ol.notes li{target}")
+    assert "paragraph" in note.inner_text() and "Charity In China" in page.locator("ol.notes").inner_text()
     assert "Linked from" in page.content()
     shoot(page, "entity-park")
 
 
 def test_entities_of_one_name_are_shown_apart_and_aims_as_goals(server, page):
     page.goto(server + "/doc/region/suzhou-anhui")
-    assert page.locator("h1").inner_text() == "Suzhou (Anhui)"
+    assert title(page) == "Suzhou (Anhui)" and page.locator("h1 span[lang=zh]").inner_text() == "宿州市"
     assert "Suzhou" in page.locator("dl.facts").inner_text()  # the name as the gazetteer gives it
     page.goto(server + "/saved/region_hierarchy")
     options = page.locator("select#p-region option").all_inner_texts()
     assert "Taizhou (Jiangsu)" in options and "Taizhou (Zhejiang)" in options and "Taizhou" not in options
     page.goto(server + "/doc/region/nantong")
-    facts = page.locator("section[aria-labelledby=facts-h]").inner_text()
-    assert 'Become "North Shanghai"' in facts and "North Shanghai" not in page.locator("dl.facts").inner_text()
+    facts = page.locator("section", has=page.locator("table.facts-table")).all_text_contents()  # collapsed too
+    summary = page.locator("dl.facts").first.inner_text()
+    assert any('Become "North Shanghai"' in text for text in facts) and "North Shanghai" not in summary
     shoot(page, "entity-goals")
 
 
@@ -291,10 +313,51 @@ def test_the_validation_page_groups_by_severity_and_links_entities(server, page)
     shoot(page, "validation")
 
 
+def test_a_curator_uploads_a_file_and_reads_the_report_by_entity(server, page, tmp_path):
+    partner = tmp_path / "partner.ttl"
+    partner.write_text(
+        "@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://partner.example/park/p9> a yrd:IndustrialPark ;\n"
+        '  rdfs:label "Partner park nine"@en ; yrd:areaKm2 "big" .\n'
+    )
+    page.goto(server + "/")
+    page.get_by_role("link", name="Check data").click()
+    page.get_by_label("A file").first.set_input_files(str(partner))
+    page.get_by_role("button", name="Check", exact=True).click()
+    assert "Report on partner.ttl" in page.locator("h2#report-h").inner_text()
+    assert "Does not conform" in page.locator("p.counts").inner_text()
+    entity = page.locator("details.entity-report", has_text="Partner park nine")
+    assert entity.count() == 1 and "areaKm2" in entity.inner_text()
+    shoot(page, "validate-report")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="JSON", exact=True).click()
+    report = json.loads(Path(download.value.path()).read_text())
+    assert report["conforms"] is False and any("p9" in r["focus"] for r in report["results"])
+
+
+def test_the_vocabulary_page_documents_each_term_where_its_iri_points(server, page):
+    page.goto(server + "/ontology#JointlyBuiltPark")
+    term = page.locator("section#JointlyBuiltPark")
+    assert "共建园区" in term.locator("h3").inner_text()
+    assert "Instances" in term.inner_text() and "coBuiltBy" in term.inner_text()
+    term.get_by_role("link", name="yrd:IndustrialPark").click()
+    assert page.url.endswith("#IndustrialPark")
+    shoot(page, "vocabulary")
+
+
 def test_pages_fit_a_phone_screen(browser, server):
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True)
     page = context.new_page()
-    for path in ("/", "/query", f"/doc/{PARK}", "/map"):
+    for path in (
+        "/",
+        "/query",
+        f"/doc/{PARK}",
+        "/doc/region/nantong",
+        "/map",
+        "/validate",
+        "/ontology",
+        "/search?q=Su",
+    ):
         page.goto(server + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, (path, overflow)
@@ -305,7 +368,7 @@ def test_pages_fit_a_phone_screen(browser, server):
 def test_form_fields_have_labels(server, page):
     """Every control has a name a screen reader reads: a label, or (YASGUI's own controls) an aria-label."""
     answered = "/query?query=" + urllib.parse.quote("SELECT * WHERE { ?s ?p ?o } LIMIT 3")
-    for path in (answered, "/saved/agreements_signed", "/saved/subregions"):
+    for path in (answered, "/saved/agreements_signed", "/saved/subregions", "/validate", "/search?q=Nantong"):
         page.goto(server + path)
         if path == answered:
             page.locator(".yasr table.dataTable tbody tr").first.wait_for()  # the answer's controls too

@@ -244,3 +244,5 @@ def test_an_import_publishes_its_names_with_its_version(writable):
     after = EmbeddedStore(store_dir)
     hit = SearchIndex(after.path.parent / f"{after.build_id}.{INDEX}").search("partner park one").hits[0]
     assert (hit.iri, hit.kind) == ("https://partner.example/park/p1", "Industrial Park")
+    # the vocabulary's documentation stays with the data it documents
+    assert after.attachment("vocabulary.json") == before.attachment("vocabulary.json") is not None

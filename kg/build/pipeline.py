@@ -7,6 +7,7 @@ changes its input. The new store version loads while SHACL runs, and is publishe
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 import time
 from collections import Counter
@@ -32,6 +33,8 @@ from kg.store.versions import PublishedVersion, StagedVersion, line_chunks, writ
 from kg.validation.report_formats import render
 from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import Shapes, ValidationReport, validate_build
+from kg.validation.vocabulary import ATTACHMENT as VOCABULARY
+from kg.validation.vocabulary import describe_vocabulary
 
 Progress = Callable[[str], None]
 NEWLINE = b"\n"  # an N-Triples document of ours has one triple a line
@@ -166,6 +169,7 @@ class _Stated:
     graphs: BuildGraphs  # all but the inferred graph
     produced: dict[Triple, AbstractSet[Citation]]
     shapes: Shapes
+    ontology: Graph
 
 
 def _state(settings: Settings, clock: _Clock) -> _Stated:
@@ -183,7 +187,7 @@ def _state(settings: Settings, clock: _Clock) -> _Stated:
     clock.done(f"{provenance.count(NEWLINE)} provenance triples")
     ontology, shapes = load_ontology(settings), load_shape_graphs(settings)
     sets = {"ontology": set(ontology), "asserted": asserted, "shapes": set(shapes.all())}
-    return _Stated(BuildGraphs(sets, {"asserted": asserted_text, "provenance": provenance}), produced, shapes)
+    return _Stated(BuildGraphs(sets, {"asserted": asserted_text, "provenance": provenance}), produced, shapes, ontology)
 
 
 def _reason(stated: _Stated, clock: _Clock, base_iri: str) -> tuple[BuildGraphs, bytes]:
@@ -275,6 +279,10 @@ def build_and_publish(settings: Settings, progress: Progress = _stderr) -> tuple
                 f"report.{fmt}": render(report, format=fmt, base_iri=settings.base_iri)
                 for fmt in ("turtle", "json", "text", "html")
             }
+            vocabulary = describe_vocabulary(
+                stated.ontology, [stated.shapes.content, stated.shapes.provenance], settings.base_iri
+            )
+            reports[VOCABULARY] = json.dumps(vocabulary, ensure_ascii=False, sort_keys=True).encode("utf-8")
         except BaseException:
             staged.discard()
             raise

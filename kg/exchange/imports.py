@@ -34,6 +34,7 @@ from kg.store.versions import publish
 from kg.validation.partner_check import neighbourhood
 from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import ValidationReport, validate_data
+from kg.validation.vocabulary import ATTACHMENT as VOCABULARY
 
 SPDX_CHECKSUM = URIRef("http://spdx.org/rdf/terms#checksumValue")
 
@@ -263,9 +264,10 @@ def _replace_graph(
 
 
 def _carried(store: EmbeddedStore) -> dict[str, bytes]:
-    """The build's validation reports, which stay true of the build's graphs after an import."""
+    """The build's validation reports, which stay true of the build's graphs after an import, and the
+    vocabulary's documentation."""
     return {
         name: body
-        for name in ("report.json", "report.turtle", "report.text", "report.html")
+        for name in ("report.json", "report.turtle", "report.text", "report.html", VOCABULARY)
         if (body := store.attachment(name)) is not None
     }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import InputError
-from kg.store.search_index import INDEX_FORMAT, search_key, words
+from kg.store.search_index import ALTERNATIVE, INDEX_FORMAT, search_key, words
 
 #: Candidates read per look-up: enough to rank the best matches of a common word at any size.
 CANDIDATES = 400
@@ -37,7 +37,7 @@ class Hit:
     label_zh: str
     kind: str
     place: str
-    matched: str  # the name that matched, when it is not the label shown
+    matched: str  # the alternative name (a short form, a nickname) that matched, if one did
     matched_lang: str  # its language tag ("" when it has none)
 
 
@@ -97,7 +97,7 @@ class SearchIndex:
             for name_id, entity, name, rank, name_key, lang in rows:
                 score = (_tier(key, name_key, name), order, rank, len(name_key), name, name_id)
                 if entity not in best or score < best[entity][0]:
-                    best[entity] = (score, name, lang)
+                    best[entity] = (score, name if rank == ALTERNATIVE else "", lang)
         ranked = sorted(best.items(), key=lambda item: item[1][0])[:limit]
         if not ranked:
             return Found([], more)
@@ -110,10 +110,9 @@ class SearchIndex:
             )
         }
         hits = []
-        for entity, (_, name, lang) in ranked:
+        for entity, (_, alternative, lang) in ranked:
             iri, label, label_zh, kind, place = details[entity]
-            shown = name in (label, label_zh)
-            hits.append(Hit(iri, label, label_zh, kind, place, "" if shown else name, "" if shown else lang))
+            hits.append(Hit(iri, label, label_zh, kind, place, alternative, lang if alternative else ""))
         return Found(hits, more or len(best) > limit)
 
     @staticmethod

@@ -32,7 +32,9 @@ INDEX_FORMAT = 1
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 _SKOS = "http://www.w3.org/2004/02/skos/core#"
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_LABELS = {_RDFS + "label": 1, _SKOS + "prefLabel": 1, _SKOS + "altLabel": 2}  # 0: the display label
+#: A name's rank: 0 the display label, 1 a label, 2 an alternative name.
+ALTERNATIVE = 2
+_LABELS = {_RDFS + "label": 1, _SKOS + "prefLabel": 1, _SKOS + "altLabel": ALTERNATIVE}
 _TOP_LEVELS = {"province", "municipality"}
 #: Graphs whose terms are vocabulary, not entities (their labels still name the kinds).
 _SCHEMA_GRAPHS = ("/graph/ontology", "/graph/shapes")

@@ -27,6 +27,7 @@ def create_app(
     (``kg.limits.admission``) and the answers in the folder ``shared_answers`` (``kg.web.cache``) are shared by the
     workers of ``kg serve``."""
     from kg.web.answers import CROSS_ORIGIN_HEADERS
+    from kg.web.curation import curation
     from kg.web.data import data
     from kg.web.editor import editor
     from kg.web.entities import entities
@@ -39,6 +40,7 @@ def create_app(
     from kg.web.saved import saved
     from kg.web.search import search
     from kg.web.validation import validation
+    from kg.web.vocabulary_page import vocabulary
 
     settings = settings or load_settings()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
@@ -67,6 +69,8 @@ def create_app(
     app.register_blueprint(entities)
     app.register_blueprint(editor)
     app.register_blueprint(search)
+    app.register_blueprint(vocabulary)
+    app.register_blueprint(curation)
     register_error_handlers(app)
     register_request_guards(app)
 

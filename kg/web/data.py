@@ -137,7 +137,7 @@ _WRITING, _ADMITTED = threading.Lock(), threading.BoundedSemaphore(2)
 
 
 @contextlib.contextmanager
-def _write_slot(settings):
+def write_slot(settings):
     from kg.exchange.import_worker import WRITE_WAIT, WriterBusy
 
     busy = "this server process is already writing to the store; nothing was written: try again in a moment"
@@ -195,7 +195,7 @@ def graph_store_write():
     graph, minted = _target_graph(settings, body)
     agent = request.headers.get("From") or "HTTP client with the write token"
     try:
-        with _write_slot(settings):
+        with write_slot(settings):
             result = import_data(
                 settings,
                 body,
@@ -225,6 +225,6 @@ def graph_store_delete():
     settings = web_state().settings
     authorize(settings, _token())
     graph, _ = _target_graph(settings)
-    with _write_slot(settings):
+    with write_slot(settings):
         drop_graph(settings, graph, token=_token())
     return Response(status=204)

@@ -67,10 +67,3 @@ def rdf_document(rest: str, extension: str) -> Response:
     fmt, media = FORMATS[extension]
     body = serialize(quads, format=fmt, base_iri=settings.base_iri)
     return Response(body, headers={"Content-Type": media, "Link": f'<{iri}>; rel="about"'})
-
-
-@entities.get("/ontology")
-def ontology():
-    """The ontology's terms are hash IRIs of this document: it is the ontology graph."""
-    settings, _ = _kg()
-    return redirect(url_for("data.graph_store", graph=f"{settings.base_iri}graph/ontology"), code=303)

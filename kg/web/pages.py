@@ -33,9 +33,11 @@ from kg.web.browse import (
     overview,
     short,
 )
+from kg.web.entity_page import entity_view, place_map, tree_svg
 from kg.web.links import anchor, entity_iri, href
 from kg.web.negotiation import GRAPH, SOLUTIONS
 from kg.web.page_store import page_store
+from kg.web.projection import fit
 from kg.web.saved import saved_queries
 from kg.web.state import web_state
 
@@ -70,6 +72,8 @@ def page_context():
             ("pages.saved_index", "Saved queries"),
             ("pages.regions_map", "Map"),
             ("validation.latest_report", "Validation"),
+            ("curation.validate_form", "Check data"),
+            ("vocabulary.ontology", "Vocabulary"),
         ]
     }
 
@@ -260,41 +264,17 @@ def document(rest: str):
     if entity is None:
         abort(404, description=f"the graph holds nothing about <{iri}>")
     tree = hierarchy(store, iri, settings.base_iri)
+    view = entity_view(store, entity, settings.base_iri)
     return render_template(
         "pages/entity.html",
         entity=entity,
-        tree=tree,
-        tree_svg=_tree_svg(entity, tree),
+        view=view,
+        tree_svg=tree_svg(entity, tree),
+        place_svg=place_map(store, entity, view, settings.base_iri),
         rest=rest,
         title=entity.title,
         is_literal=lambda v: isinstance(v, Literal),
     )
-
-
-def _tree_svg(entity, tree) -> dict | None:
-    """Boxes for the ancestors (top), the region, and its parts (a wrapped row), joined by lines."""
-    if tree is None:
-        return None
-    width, box_w, box_h, gap = 640, 180, 34, 24
-    nodes, lines = [], []
-    y = 10
-    chain = tree["ancestors"] + [{"iri": entity.iri, "label": entity.title, "self": True}]
-    for node in chain:
-        nodes.append({**node, "x": (width - box_w) / 2, "y": y})
-        if len(nodes) > 1:
-            lines.append(((width / 2), y - gap, (width / 2), y))
-        y += box_h + gap
-    per_row = 3
-    parent_bottom = y - gap
-    for index, part in enumerate(tree["parts"]):
-        row, col = divmod(index, per_row)
-        x = 20 + col * ((width - 40 - box_w) / max(1, per_row - 1))
-        top = y + row * (box_h + gap)
-        nodes.append({**part, "x": x, "y": top})
-        lines.append((width / 2, parent_bottom, x + box_w / 2, top))
-    rows = math.ceil(len(tree["parts"]) / per_row)
-    height = y + rows * (box_h + gap) + 10
-    return {"width": width, "height": height, "box_w": box_w, "box_h": box_h, "nodes": nodes, "lines": lines}
 
 
 @pages.get("/map")
@@ -305,14 +285,8 @@ def regions_map():
     if not regions:
         return render_template("pages/map.html", svg=None, links=[], title="Map")
     width, height, margin = 720, 760, 40
-    mean_lat = sum(r["lat"] for r in regions) / len(regions)
-    stretch = math.cos(math.radians(mean_lat))  # equirectangular: a degree of longitude is shorter
-    xs = [r["long"] * stretch for r in regions]
-    ys = [r["lat"] for r in regions]
-    scale = min(
-        (width - 2 * margin) / max(1e-9, max(xs) - min(xs)), (height - 2 * margin) / max(1e-9, max(ys) - min(ys))
-    )
-    place = lambda r: (margin + (r["long"] * stretch - min(xs)) * scale, margin + (max(ys) - r["lat"]) * scale)  # noqa: E731
+    project = fit([(r["long"], r["lat"]) for r in regions], width, height, margin)
+    place = lambda r: project(r["long"], r["lat"])  # noqa: E731
     points = [{**r, "x": place(r)[0], "y": place(r)[1]} for r in regions]
     drawn = []
     for line in (item for item in data["links"] if item["a"] and item["b"]):

@@ -52,7 +52,10 @@ def latest_report():
 def validate_upload():
     """Validate the RDF document in the body (its Content-Type names the format) beside the published graph."""
     from kg.validation.partner_check import validate_documents
+    from kg.web.curation import FORM_TYPES, check_form
 
+    if request.mimetype in FORM_TYPES:  # the validate page's form: a file or pasted text
+        return check_form()
     settings = web_state().settings
     input_format = UPLOAD_TYPES.get(request.mimetype)
     if input_format is None:
