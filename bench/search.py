@@ -169,6 +169,35 @@ def build_cost(data: dict, runs: int, timeout: float) -> list[float]:
     return times
 
 
+def engine_comparison(data: dict, items: list[dict], count: int) -> dict:
+    """The search without HTTP: ``SearchIndex.search`` against the scans run by pyoxigraph in this process
+    on an in-memory copy of the version (the engine the Oxigraph server runs), on the first ``count``
+    searches; medians in milliseconds."""
+    import pyoxigraph as ox
+
+    from kg.store.search import SearchIndex
+
+    index = SearchIndex(index_path(data))
+    store = ox.Store()
+    store.load(path=str(data["nquads"]), format=ox.RdfFormat.N_QUADS, lenient=True)
+    chosen = items[:count]
+    timings: dict[str, list[float]] = {"index": [], **{f"scan-{kind}": [] for kind in SCANS}}
+    for item in chosen:
+        started = time.perf_counter()
+        index.search(item["q"], LIMIT)
+        timings["index"].append((time.perf_counter() - started) * 1000)
+        for kind in SCANS:
+            started = time.perf_counter()
+            list(store.query(scan(item["q"], kind), use_default_graph_as_union=True))
+            timings[f"scan-{kind}"].append((time.perf_counter() - started) * 1000)
+    medians = {name: round(statistics.median(values), 3) for name, values in timings.items()}
+    return {
+        "searches": len(chosen),
+        "median_ms": medians,
+        "ratio_over_index": {name: round(v / medians["index"], 1) for name, v in medians.items() if name != "index"},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--triples", type=int, default=100_000)
@@ -181,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="generate the seeds and build the store again")
+    parser.add_argument("--engine-searches", type=int, default=100, help="searches timed without HTTP (0: none)")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
@@ -211,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 run_wrk(server.base, "adhoc", lists[name], "warmup", duration=args.warmup, **common)
                 runs[name] = run_wrk(server.base, "adhoc", lists[name], "search", duration=args.duration, **common)
     results["runs"] = runs
+    if args.engine_searches:
+        results["engine"] = engine_comparison(data, items, args.engine_searches)
     ours = runs["kg"]
     results["ratios"] = {
         name: {
@@ -246,6 +278,13 @@ def to_markdown(results: dict) -> str:
             f"{name}: its p50 over kg's {ratio['p50_theirs_over_ours']}; kg's requests/s over its "
             f"{ratio['rps_ours_over_theirs']}."
         )
+    if "engine" in results:
+        engine = results["engine"]
+        lines += [
+            "",
+            f"Without HTTP, {engine['searches']} searches, median ms: {json.dumps(engine['median_ms'])}; "
+            f"scan over index: {json.dumps(engine['ratio_over_index'])}.",
+        ]
     lines += [
         "",
         f"Checked before timing: {json.dumps(results['check'])}.",

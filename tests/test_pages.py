@@ -293,6 +293,33 @@ def test_entities_of_one_name_are_shown_apart_and_aims_as_goals(server, page):
     shoot(page, "entity-goals")
 
 
+OVERLAPPING_LABELS = """() => {
+  const boxes = [...document.querySelectorAll('svg.map text')].map(t => t.getBBox());
+  const dots = [...document.querySelectorAll('svg.map circle')].map(c => c.getBBox());
+  const meet = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  const clashes = [];
+  boxes.forEach((a, i) => boxes.forEach((b, j) => { if (i < j && meet(a, b)) clashes.push(['label', i, j]); }));
+  boxes.forEach((a, i) => dots.forEach((d, j) => { if (meet(a, d)) clashes.push(['dot', i, j]); }));
+  return [boxes.length, clashes];
+}"""
+
+
+def test_map_labels_cover_no_label_or_dot_at_any_zoom_and_the_map_zooms_by_links(server, page):
+    page.goto(server + "/map")
+    count, clashes = page.evaluate(OVERLAPPING_LABELS)
+    assert count >= 30 and clashes == []
+    page.get_by_role("link", name="Jiangsu", exact=True).click()  # centre on a province, zoomed in
+    assert "zoom=2" in page.url
+    page.get_by_role("link", name="zoom in").click()
+    page.get_by_role("link", name="zoom in").click()
+    assert "zoom=8" in page.url
+    count, clashes = page.evaluate(OVERLAPPING_LABELS)
+    assert count > 0 and clashes == []
+    shoot(page, "map-zoomed")
+    page.get_by_role("link", name="whole map").click()
+    assert page.locator("svg.map circle").count() >= 40
+
+
 def test_the_map_places_regions_and_draws_links(server, page):
     page.goto(server + "/map")
     svg = page.locator("svg.map")
@@ -343,6 +370,52 @@ def test_the_vocabulary_page_documents_each_term_where_its_iri_points(server, pa
     term.get_by_role("link", name="yrd:IndustrialPark").click()
     assert page.url.endswith("#IndustrialPark")
     shoot(page, "vocabulary")
+
+
+LOW_CONTRAST = """() => {
+  // WCAG 2 contrast of every element's own text against the first opaque background behind it
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b]
+    .map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3); } return [255, 255, 255]; };
+  const low = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(e);
+    if (!own || style.visibility === 'hidden' || style.display === 'none' || !e.getClientRects().length) continue;
+    if (e.closest('svg')) continue;  // drawings: their text is checked by eye in the screenshots
+    const [a, b] = [lum(rgb(style.color).slice(0, 3)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push([e.tagName, e.className, e.textContent.trim().slice(0, 30), ratio]);
+  }
+  return low;
+}"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/doc/region/nantong",
+        "/search?q=Suzhou",
+        "/ontology",
+        "/validate",
+        "/validation",
+        "/map",
+        "/saved/subregions",
+    ],
+)
+def test_text_has_enough_contrast_and_the_keyboard_reaches_the_content(server, page, path):
+    page.goto(server + path)
+    assert page.evaluate(LOW_CONTRAST) == []
+    page.keyboard.press("Tab")  # the first stop is the link that skips to the content, and it shows
+    focused = page.evaluate("[document.activeElement.textContent, document.activeElement.getAttribute('href')]")
+    assert focused == ["Skip to content", "#main"]
+    assert page.locator("a.skip").bounding_box()["x"] >= 0
 
 
 def test_pages_fit_a_phone_screen(browser, server):

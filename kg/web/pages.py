@@ -8,7 +8,6 @@ own evaluation path, so a page shows what a SPARQL client would get.
 from __future__ import annotations
 
 import json
-import math
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -35,9 +34,10 @@ from kg.web.browse import (
 )
 from kg.web.entity_page import entity_view, place_map, tree_svg
 from kg.web.links import anchor, entity_iri, href
+from kg.web.map_page import layout as map_layout
+from kg.web.map_page import view as map_view
 from kg.web.negotiation import GRAPH, SOLUTIONS
 from kg.web.page_store import page_store
-from kg.web.projection import fit
 from kg.web.saved import saved_queries
 from kg.web.state import web_state
 
@@ -280,25 +280,13 @@ def document(rest: str):
 @pages.get("/map")
 def regions_map():
     settings, store = _kg()
+    zoom, lat, long = map_view(request.args)
     data = map_data(store, settings.base_iri)
-    regions = data["regions"]
-    if not regions:
+    if not data["regions"]:
         return render_template("pages/map.html", svg=None, links=[], title="Map")
-    width, height, margin = 720, 760, 40
-    project = fit([(r["long"], r["lat"]) for r in regions], width, height, margin)
-    place = lambda r: project(r["long"], r["lat"])  # noqa: E731
-    points = [{**r, "x": place(r)[0], "y": place(r)[1]} for r in regions]
-    drawn = []
-    for line in (item for item in data["links"] if item["a"] and item["b"]):
-        (x1, y1), (x2, y2) = place(line["a"]), place(line["b"])
-        if line["kind"] == "agreement":  # beside a park line between the same regions, not hidden under it
-            length = math.hypot(x2 - x1, y2 - y1) or 1
-            dx, dy = -(y2 - y1) / length * 5, (x2 - x1) / length * 5
-            x1, y1, x2, y2 = x1 + dx, y1 + dy, x2 + dx, y2 + dy
-        drawn.append({**line, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
     return render_template(
         "pages/map.html",
-        svg={"width": width, "height": height, "points": points, "links": drawn},
+        svg=map_layout(data["regions"], data["links"], zoom, lat, long),
         links=data["links"],
         cut=data["cut"],
         title="Map",
