@@ -51,12 +51,15 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    requests = []
+    requests, refused = [], []
     page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
     # every page works offline: nothing was asked of any host but the server on loopback
     assert all(url.startswith("http://127.0.0.1:") or url.startswith("data:") for url in requests), requests
+    # and nothing on it, the query editor included, does what the security policy refuses
+    assert refused == [], "\n".join(refused)
 
 
 @pytest.fixture
