@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from pyshacl import validate as pyshacl_validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
@@ -110,6 +109,10 @@ def _run(data: ox.Store, shapes: Graph) -> Graph:
 
 
 def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
+    # imported here: pyshacl is the fallback, and importing it costs every process that validates (each
+    # import's child, kg validate) about a quarter of a second
+    from pyshacl import validate as pyshacl_validate
+
     # advanced: the provenance shapes use SPARQL targets (SHACL Advanced Features). pyshacl adds triples to
     # the shapes graph it is given, so it gets a copy and the published shapes stay as read.
     conforms, results, text = pyshacl_validate(
