@@ -20,6 +20,7 @@ from kg.exchange.imports import drop_graph, import_data, imports_graph
 from kg.store.embedded import EmbeddedStore
 
 PARTNER = "https://partner.example/graph/parks"
+BASE = "https://w3id.org/yrd-kg/"
 MORE = f"""
 @prefix yrd: <{YRD}> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -360,3 +361,44 @@ def test_a_write_through_one_worker_is_seen_by_every_worker(writable, tmp_path):
         for _ in range(6):
             with urllib.request.urlopen(f"{base}/sparql?{ask}", timeout=30) as response:
                 assert json.load(response)["boolean"] is True
+
+
+def test_an_import_s_entailments_are_published_in_a_graph_of_their_own_and_dropped_with_it(writable):
+    """A park imported as lying in Nantong is a zone lying in Jiangsu: the saved query for Jiangsu's parks
+    finds it, as it finds curated ones; its entailments never repeat a published triple; a replace
+    replaces them and a drop drops them."""
+    from kg.exchange.imports import entailed_graph
+    from kg.serving.saved_queries import load_queries
+
+    store_dir = writable.path("store_dir")
+    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    store = EmbeddedStore(store_dir)
+    derived = entailed_graph(writable, URIRef(PARTNER))
+    assert derived in store.graphs()
+    entailed = {(s, p, o) for s, p, o, _ in store.quads([derived])}
+    park = URIRef("https://partner.example/park/p1")
+    assert (park, URIRef(YRD + "locatedIn"), URIRef(f"{BASE}id/region/jiangsu")) in entailed
+    curated = {(s, p, o) for s, p, o, _ in store.quads([URIRef(f"{BASE}graph/{n}") for n in ("asserted", "inferred")])}
+    partner = {(s, p, o) for s, p, o, _ in store.quads([URIRef(PARTNER)])}
+    assert entailed and not entailed & curated and not entailed & partner
+    query = load_queries(ROOT / "queries")["parks_in_province"]
+    rows = store.select(query.text, bindings=query.bindings({"province": f"{BASE}id/region/jiangsu"}))
+    assert park in {row["park"] for row in rows}
+    # its record says which graph it comes from
+    records = {(s, p, o) for s, p, o, _ in store.quads([URIRef(f"{BASE}graph/imports")])}
+    assert (derived, PROV.wasDerivedFrom, URIRef(PARTNER)) in records
+    # replacing the graph with data that entails nothing new replaces the entailments; dropping drops them
+    plain = b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#comment> "x"@en .\n'
+    import_data(writable, plain, format="ntriples", graph=PARTNER, agent="a", source_name="x.nt", token=TOKEN)
+    assert derived not in EmbeddedStore(store_dir).graphs()
+    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    drop_graph(writable, PARTNER, token=TOKEN)
+    assert derived not in EmbeddedStore(store_dir).graphs() and URIRef(PARTNER) not in EmbeddedStore(store_dir).graphs()
+
+
+def test_a_partner_may_not_write_an_entailed_graph(writable):
+    with pytest.raises(Forbidden):
+        import_data(
+            writable, GOOD, format="turtle", graph=f"{BASE}graph/entailed/0123456789abcdef", agent="a",
+            source_name="one.ttl", token=TOKEN,
+        )  # fmt: skip

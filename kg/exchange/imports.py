@@ -26,6 +26,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 from kg.config import Settings
 from kg.errors import Forbidden, InputError, NotFound, StoreError, Unauthorized, ValidationFailed
 from kg.namespaces import GRAPH_NAMES, graph_iri
+from kg.reasoning.entailments import infer_triples
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import parse_rdf
 from kg.store.remote import build_graph
@@ -64,6 +65,17 @@ def reserved_graphs(settings: Settings) -> set[URIRef]:
     }
 
 
+def entailed_prefix(settings: Settings) -> str:
+    """Where the graphs of imports' entailments live: the project writes them, partners may not."""
+    return f"{settings.base_iri}graph/entailed/"
+
+
+def entailed_graph(settings: Settings, target: URIRef) -> URIRef:
+    """The graph holding what OWL RL entails from the partner graph ``target`` (and is not published
+    already): written with it, replaced with it and dropped with it; its import record names the pair."""
+    return URIRef(entailed_prefix(settings) + hashlib.sha256(str(target).encode()).hexdigest()[:16])
+
+
 def _partner_graph(settings: Settings, graph: str) -> URIRef:
     """The partner graph named ``graph``: InputError (400, exit 2) unless an absolute IRI pyoxigraph takes,
     Forbidden (403, exit 2) for a graph the project writes, or one in its namespace for its own graphs."""
@@ -75,7 +87,8 @@ def _partner_graph(settings: Settings, graph: str) -> URIRef:
         raise InputError(f"the graph name is not a well-formed IRI ({exc}): {graph!r}") from None
     iri = URIRef(graph)
     own = f"{settings.base_iri}graph/"
-    if iri in reserved_graphs(settings) or (graph.startswith(own) and "/" not in graph[len(own) :]):
+    ours = iri in reserved_graphs(settings) or graph.startswith(entailed_prefix(settings))
+    if ours or (graph.startswith(own) and "/" not in graph[len(own) :]):
         raise Forbidden(
             f"<{iri}> is a graph the project writes itself (build, imports, kg push); partner data "
             f"goes into a graph of its own, e.g. {own}partner/NAME or one of the partner's IRIs"
@@ -152,7 +165,7 @@ def import_checked(
             triples = parsed | (
                 {(s, p, o) for s, p, o, _ in store.quads([target])} if append and target in store.graphs() else set()
             )
-            report = _check(settings, store, triples)
+            report, entailed = _check(settings, store, triples)
         except (StoreError, OSError):
             if _current(store_dir) != version:
                 continue  # two other writes published and pruned the version while it was read
@@ -170,7 +183,7 @@ def import_checked(
             store = EmbeddedStore(store_dir, version=version)
             created = target not in set(store.graphs())
             record = _import_record(settings, target, data, agent, source_name, len(triples))
-            quads = _replace_graph(settings, store, target, triples, record)
+            quads = _replace_graph(settings, store, target, triples, record, entailed)
             published = publish(quads, store_dir, keep_versions=settings.keep_versions, attachments=_carried(store))
             return ImportResult(target, len(triples), published.build_id, report, created)
     raise WriterBusy(
@@ -198,20 +211,25 @@ def drop_graph(settings: Settings, graph: str, *, token: str | None) -> str:
         store = EmbeddedStore(store_dir)
         if target not in store.graphs():
             raise NotFound(f"the store holds no graph <{target}>")
-        quads = _replace_graph(settings, store, target, set(), [])
+        quads = _replace_graph(settings, store, target, set(), [], set())
         return publish(quads, store_dir, keep_versions=settings.keep_versions, attachments=_carried(store)).build_id
 
 
-def _check(settings: Settings, store: EmbeddedStore, triples: set) -> ValidationReport:
+def _check(settings: Settings, store: EmbeddedStore, triples: set) -> tuple[ValidationReport, set]:
+    """The report on ``triples`` beside the published version, and what they entail with the ontology and
+    that version (OWL RL, domains and ranges included) that the version does not hold already."""
     data = Graph()
     for triple in triples:
         data.add(triple)
-    return validate_data(
-        data,
-        ontology=load_ontology(settings),
-        shapes=load_shape_graphs(settings),
-        context=neighbourhood(store, settings, data),
-    )
+    ontology, context = load_ontology(settings), neighbourhood(store, settings, data)
+    report = validate_data(data, ontology=ontology, shapes=load_shape_graphs(settings), context=context)
+    if not report.conforms:
+        return report, set()
+    entailed = infer_triples(ontology, set(data) | set(context)) - set(context)
+    # the neighbourhood is a part of the published graph: what it did not bring may be there all the same
+    curated = [graph_iri(settings, "asserted"), graph_iri(settings, "inferred")]
+    published = set(store.about({s for s, _, _ in entailed}, curated))
+    return report, entailed - published - set(data)
 
 
 def _import_record(
@@ -243,24 +261,28 @@ def _import_record(
 
 
 def _replace_graph(
-    settings: Settings, store: EmbeddedStore, target: URIRef, triples: set, record: list[tuple]
+    settings: Settings, store: EmbeddedStore, target: URIRef, triples: set, record: list[tuple], entailed: set
 ) -> list[AnyQuad]:
-    """Every quad of the store, with ``target`` holding ``triples`` and its import record replaced.
+    """Every quad of the store, with ``target`` holding ``triples``, its entailed graph ``entailed``, and its
+    import record replaced.
 
     The quads kept stay pyoxigraph terms, as the store gives them: made into rdflib terms and back, they
     were half of a small import's time."""
-    records = imports_graph(settings)
-    kept: list[AnyQuad] = list(store.export_quads([g for g in store.graphs() if g not in (target, records)]))
+    records, derived = imports_graph(settings), entailed_graph(settings, target)
+    kept: list[AnyQuad] = list(store.export_quads([g for g in store.graphs() if g not in (target, records, derived)]))
     old_records = [q for q in store.quads([records])] if records in store.graphs() else []
     # the previous record of this graph goes: its activity hangs off the graph's wasGeneratedBy
     stale = {o for s, p, o, _ in old_records if s == target and p == PROV.wasGeneratedBy}
-    stale |= {URIRef(f"{a}/file") for a in stale} | {target}
+    stale |= {URIRef(f"{a}/file") for a in stale} | {target, derived}
     remaining = [q for q in old_records if q[0] not in stale]
     # an agent stays only while an import it made stays
     acting = {o for s, p, o, _ in remaining if p == PROV.wasAssociatedWith}
     agents = {s for s, p, o, _ in remaining if p == RDF.type and o == PROV.Agent}
     kept += [q for q in remaining if q[0] not in agents - acting]
-    return kept + [(s, p, o, target) for s, p, o in triples] + [(s, p, o, records) for s, p, o in record]
+    if entailed:
+        record = [*record, (derived, RDF.type, PROV.Entity), (derived, PROV.wasDerivedFrom, target)]
+    added = [(s, p, o, target) for s, p, o in triples] + [(s, p, o, derived) for s, p, o in entailed]
+    return kept + added + [(s, p, o, records) for s, p, o in record]
 
 
 def _carried(store: EmbeddedStore) -> dict[str, bytes]:

@@ -146,6 +146,8 @@ class Entity:
 
 def _graph_kind(graph: Node, base_iri: str) -> str:
     name = str(graph)
+    if name.startswith(f"{base_iri}graph/entailed/"):
+        return "inferred"  # entailed by a partner's import (kg.exchange.imports), marked as any inference
     if name.startswith(f"{base_iri}graph/") and "/" not in name[len(f"{base_iri}graph/") :]:
         return name.rsplit("/", 1)[-1]
     return "partner"
