@@ -72,6 +72,10 @@ SETTINGS_DOC: dict[str, str] = {
     "result_cache_bytes": "Memory each worker gives to answers of repeated queries (kept per store version); kg "
     "serve's workers also share as many bytes of them on disk, so a fresh worker starts warm. An "
     "answer over a quarter of it is not kept.",
+    "dump_cache_bytes": "Memory each worker gives to whole documents it has made for the current store version "
+    "(/dump in each format, its description, GET /data of the whole dataset or a graph), so that a client "
+    "cycling through formats does not have the store serialised again each time; a document larger "
+    "than it is served but not kept.",
     "public_url": "The endpoint's public address (scheme, host and any path prefix, e.g. https://kg.example.org), "
     "used for absolute links in shared content (the dump description, the service description, "
     "OpenAPI, the Link header of /dump, the Location of a /data write); empty: those links are "
@@ -122,6 +126,7 @@ class Settings:
     max_result_bytes: int = 64 * 1024 * 1024
     max_query_memory: int = 1024
     result_cache_bytes: int = 64 * 1024 * 1024
+    dump_cache_bytes: int = 256 * 1024 * 1024
     store_url: str = ""
     public_url: str = ""
     write_token: str = dataclasses.field(default="", repr=False)  # never shown in logs or tracebacks

@@ -12,6 +12,7 @@ from kg.limits.evaluator import Evaluator
 from kg.store.embedded import EmbeddedStore
 from kg.store.remote import open_store
 from kg.web.cache import ResultCache, SharedAnswers
+from kg.web.document_cache import DocumentCache
 from kg.web.state import WebState
 from kg.web.store_holder import StoreHolder
 
@@ -53,6 +54,7 @@ def create_app(
         settings=settings,
         store=holder,
         cache=ResultCache(settings.result_cache_bytes, shared),
+        documents=DocumentCache(settings.dump_cache_bytes),
         evaluator=Evaluator(
             settings.query_timeout,
             max_memory=settings.max_query_memory * 1024 * 1024,

@@ -79,27 +79,32 @@ def graph_store():
             )
     else:
         selected, fmt = store.graphs(), _dataset_format()
-    body = serialize(export_quads(store, selected), format=fmt, base_iri=settings.base_iri)
+    body = web_state().documents.get(
+        (store.build_id, "data", tuple(selected), fmt, wants_default),
+        lambda: serialize(export_quads(store, selected), format=fmt, base_iri=settings.base_iri),
+        len,
+    )
     return _conditional(body, MEDIA_TYPE[fmt], store.build_id, "data", ",".join(selected), fmt)
 
 
 def _dump(fmt: str, force: bool):
-    """The dump of the current build in ``fmt``, made once per build and process: shared by every client,
-    so its links come from the public_url setting or are relative, never from the request's Host."""
+    """The dump of the current build in ``fmt``, kept per build, format and process (within
+    ``dump_cache_bytes``): shared by every client, so its links come from the public_url setting or are
+    relative, never from the request's Host."""
     settings, store = _kg()
-    cache = web_state().dumps
-    key = (store.build_id, fmt, force)
-    if key not in cache:
-        cache.clear()  # only the current build's dumps are worth keeping
-        cache[key] = dump(
+    made = web_state().documents.get(
+        (store.build_id, "dump", fmt, force),
+        lambda: dump(
             settings,
             format=fmt,
             force=force,
             store=store,
             download_url=public_url_for("data.download", format=fmt),
             endpoint_url=public_url_for("sparql.endpoint"),
-        )
-    return store.build_id, cache[key]
+        ),
+        lambda result: len(result.payload) + len(result.description),
+    )
+    return store.build_id, made
 
 
 def _force() -> bool:
