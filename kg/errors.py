@@ -127,6 +127,12 @@ class NotFound(KGError):
     http_status = 404
 
 
+class Gone(KGError):
+    """What was asked about existed and is no longer kept (an old store version): 410."""
+
+    http_status = 410
+
+
 class Unauthorized(KGError):
     """A write without credentials, where the operator has enabled writes with a token."""
 

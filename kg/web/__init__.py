@@ -28,6 +28,7 @@ def create_app(
     (``kg.limits.admission``) and the answers in the folder ``shared_answers`` (``kg.web.cache``) are shared by the
     workers of ``kg serve``."""
     from kg.web.answers import CROSS_ORIGIN_HEADERS
+    from kg.web.changes import changes
     from kg.web.curation import curation
     from kg.web.data import data
     from kg.web.editor import editor
@@ -73,6 +74,7 @@ def create_app(
     app.register_blueprint(search)
     app.register_blueprint(vocabulary)
     app.register_blueprint(curation)
+    app.register_blueprint(changes)
     register_error_handlers(app)
     register_request_guards(app)
 
