@@ -13,6 +13,7 @@ from kg.validation.shacl_check import validate_build, validate_data
 
 FIXTURE = ROOT / "tests" / "fixtures" / "valid.ttl"
 PREFIXES = FIXTURE.read_text(encoding="utf-8").split("\nid:province", 1)[0]
+BASE = "https://w3id.org/yrd-kg/"
 SHAPES_NS = "https://w3id.org/yrd-kg/shapes#"
 ID = "https://w3id.org/yrd-kg/id/"
 
@@ -179,7 +180,10 @@ def reported(report) -> set[tuple[str, str]]:
 def test_the_valid_fixture_satisfies_every_shape(context):
     ontology, shapes = context
     report = validate_data(
-        graph_of(FIXTURE.read_text(encoding="utf-8").split(PREFIXES, 1)[1]), ontology=ontology, shapes=shapes
+        graph_of(FIXTURE.read_text(encoding="utf-8").split(PREFIXES, 1)[1]),
+        ontology=ontology,
+        shapes=shapes,
+        base_iri=BASE,
     )
     assert report.conforms and report.results == []
 
@@ -195,7 +199,7 @@ def test_breaking_one_constraint_reports_exactly_that_shape(context, shape, focu
         data.remove(triple)
     for triple in graph_of(add):
         data.add(triple)
-    report = validate_data(data, ontology=ontology, shapes=shapes)
+    report = validate_data(data, ontology=ontology, shapes=shapes, base_iri=BASE)
     assert reported(report) == {(shape, f) for f in focus}
 
 

@@ -222,7 +222,9 @@ def _check(settings: Settings, store: EmbeddedStore, triples: set) -> tuple[Vali
     for triple in triples:
         data.add(triple)
     ontology, context = load_ontology(settings), neighbourhood(store, settings, data)
-    report = validate_data(data, ontology=ontology, shapes=load_shape_graphs(settings), context=context)
+    report = validate_data(
+        data, ontology=ontology, shapes=load_shape_graphs(settings), context=context, base_iri=settings.base_iri
+    )
     if not report.conforms:
         return report, set()
     entailed = infer_triples(ontology, set(data) | set(context)) - set(context)

@@ -44,7 +44,13 @@ def validate_documents(
     published = None
     if context and (settings.path("store_dir") / "current").exists():
         published = neighbourhood(EmbeddedStore(settings.path("store_dir")), settings, data)
-    return validate_data(data, ontology=load_ontology(settings), shapes=load_shape_graphs(settings), context=published)
+    return validate_data(
+        data,
+        ontology=load_ontology(settings),
+        shapes=load_shape_graphs(settings),
+        context=published,
+        base_iri=settings.base_iri,
+    )
 
 
 def neighbourhood(store: EmbeddedStore, settings: Settings, data: Graph) -> Graph:

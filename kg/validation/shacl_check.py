@@ -26,6 +26,7 @@ from kg.reasoning.owl_rl import Triple
 from kg.store.in_memory import memory_store, store_rows, store_triples
 from kg.store.terms import to_ox
 from kg.validation import shacl
+from kg.validation.partner_terms import in_partner_terms
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +249,11 @@ def _as_set(triples: Iterable[Triple]) -> set[Triple]:
     return triples if isinstance(triples, set) else set(triples)
 
 
-def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Graph | None = None) -> ValidationReport:
-    """Partner data against the content shapes and the ontology, beside ``context`` (the published graph)."""
+def validate_data(
+    data: Graph, *, ontology: Graph, shapes: Shapes, base_iri: str, context: Graph | None = None
+) -> ValidationReport:
+    """Partner data against the content shapes and the ontology, beside ``context`` (the published graph);
+    the results in the partner's terms (``kg.validation.partner_terms``), each bad value once."""
     combined = set(data) | (set(context) if context is not None else set())
     store = memory_store(combined, infer_triples(ontology, combined, domains_and_ranges=False))
     # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (observed):
@@ -257,4 +261,4 @@ def validate_data(data: Graph, *, ontology: Graph, shapes: Shapes, context: Grap
     report = _run(store, shapes.content)
     own = {s for s, _, _ in data}
     results = [r for r in _results(report, store, None) if r.focus in own]
-    return _report(results, report)
+    return _report(in_partner_terms(results, shapes.content, base_iri), report)

@@ -36,7 +36,7 @@ _CHARACTERISTICS = {
 }
 
 
-class _Names:
+class PrefixedNames:
     """Terms as prefixed names, by the project's prefix map."""
 
     def __init__(self, base_iri: str):
@@ -60,11 +60,11 @@ def _text(graph: Graph, subject, predicate, lang: str | None) -> str:
     return values[0] if values else ""
 
 
-def _list(graph: Graph, head) -> list:
+def rdf_list(graph: Graph, head) -> list:
     return list(Collection(graph, head)) if head is not None else []
 
 
-def _rules(graph: Graph, shape, name: _Names) -> list[str]:
+def rules_in_words(graph: Graph, shape, name: PrefixedNames) -> list[str]:
     """A property or node shape's constraint parameters, in words."""
     rules = []
     one = graph.value
@@ -79,7 +79,9 @@ def _rules(graph: Graph, shape, name: _Names) -> list[str]:
     if (kind := one(shape, SH.nodeKind)) is not None:
         rules.append(f"node kind {name(kind)}")
     if (values := one(shape, SH["in"])) is not None:
-        rules.append("one of " + ", ".join(str(v) if isinstance(v, Literal) else name(v) for v in _list(graph, values)))
+        rules.append(
+            "one of " + ", ".join(str(v) if isinstance(v, Literal) else name(v) for v in rdf_list(graph, values))
+        )
     for pattern in graph.objects(shape, SH.pattern):
         rules.append(f"matching /{pattern}/")
     for key, words in ((SH.minInclusive, "at least"), (SH.maxInclusive, "at most")):
@@ -90,30 +92,30 @@ def _rules(graph: Graph, shape, name: _Names) -> list[str]:
     if one(shape, SH.uniqueLang) == Literal(True):
         rules.append("one per language")
     if (languages := one(shape, SH.languageIn)) is not None:
-        rules.append("in " + ", ".join(str(v) for v in _list(graph, languages)))
+        rules.append("in " + ", ".join(str(v) for v in rdf_list(graph, languages)))
     if (qualified := one(shape, SH.qualifiedValueShape)) is not None:
-        inner = "; ".join(_rules(graph, qualified, name)) or "a value of a shape"
+        inner = "; ".join(rules_in_words(graph, qualified, name)) or "a value of a shape"
         low, high = one(shape, SH.qualifiedMinCount), one(shape, SH.qualifiedMaxCount)
         counted = " and ".join(f"{words} {n}" for words, n in (("at least", low), ("at most", high)) if n is not None)
         rules.append(f"{counted} {inner}".strip())
     for node in graph.objects(shape, SH.node):
         rules.append(f"conforms to {name(node)}" if isinstance(node, URIRef) else "conforms to a nested shape")
     for alternatives in graph.objects(shape, SH["or"]):
-        parts = ["; ".join(_rules(graph, part, name)) or "a shape" for part in _list(graph, alternatives)]
+        parts = ["; ".join(rules_in_words(graph, part, name)) or "a shape" for part in rdf_list(graph, alternatives)]
         rules.append("either " + " or ".join(parts))
     if any(True for _ in graph.objects(shape, SH.sparql)):
         rules.append("a SPARQL rule across entities")
     return rules
 
 
-def _constraint(graph: Graph, shape, path, name: _Names) -> dict:
+def _constraint(graph: Graph, shape, path, name: PrefixedNames) -> dict:
     severity = graph.value(shape, SH.severity) or SH.Violation
     messages = [shape, *graph.objects(shape, SH.sparql)]  # a SPARQL constraint's message is on the constraint
     message = next((m for m in (_text(graph, node, SH.message, "en") for node in messages) if m), "")
     return {
         "shape": name(shape) if isinstance(shape, URIRef) else "",
         "path": name(path) if isinstance(path, URIRef) else ("" if path is None else "a path"),
-        "rules": _rules(graph, shape, name),
+        "rules": rules_in_words(graph, shape, name),
         "severity": str(severity).rsplit("#", 1)[-1],
         "message": message or _text(graph, shape, RDFS.comment, "en"),
     }
@@ -129,7 +131,7 @@ def _targets(graph: Graph, shape) -> set:
 def describe_vocabulary(ontology: Graph, shapes: Iterable[Graph], base_iri: str) -> dict:
     """Classes and properties of ``ontology`` (those it declares, sorted by prefixed name), with the
     constraints of ``shapes`` that target them or their values."""
-    name = _Names(base_iri)
+    name = PrefixedNames(base_iri)
     union = Graph()
     for graph in shapes:
         for triple in graph:
