@@ -47,3 +47,29 @@ def test_a_partner_report_says_what_each_constraint_expects_in_rdf_terms(setting
 def test_the_build_s_own_report_keeps_its_hints_for_curators(store):
     body = json.loads(store.attachment("report.json"))
     assert any(".csv" in r["message"] for r in body["results"])
+
+
+def test_each_result_says_where_its_node_is_first_written(settings):
+    report = validate_documents(settings, [(BAD, "turtle", "bad.ttl")])
+    lines = BAD.decode().splitlines()
+    for result in report.results:
+        source, line, column = result.location.rsplit(":", 2)
+        assert source == "bad.ttl"
+        assert lines[int(line) - 1][int(column) - 1 :].startswith(f"<{result.focus}>")
+
+
+def test_nodes_are_found_in_every_way_a_document_writes_an_iri():
+    from kg.validation.locations import locate
+
+    park = URIRef("https://partner.example/park/p1")
+    documents = {
+        "a.nt": b'<https://partner.example/x> <http://x/p> "1" .\n'
+        b'<https://partner.example/park/p1> <http://x/p> "2" .\n',
+        "b.ttl": b"@prefix pk: <https://partner.example/park/> .\n\n  pk:p10 a pk:T .\n  pk:p1 a pk:T .\n",
+        "c.jsonld": b'{\n  "@id": "https://partner.example/park/p1",\n  "@type": "T"\n}\n',
+        "d.rdf": b'<rdf:RDF>\n <rdf:Description rdf:about="https://partner.example/park/p1"/>\n</rdf:RDF>\n',
+    }
+    expected = {"a.nt": "a.nt:2:1", "b.ttl": "b.ttl:4:3", "c.jsonld": "c.jsonld:2:10", "d.rdf": "d.rdf:2:29"}
+    for name, data in documents.items():
+        assert locate([park], [(data, "", name)]) == {park: expected[name]}, name
+    assert locate([URIRef("https://partner.example/nowhere")], [(documents["b.ttl"], "", "b.ttl")]) == {}

@@ -32,7 +32,7 @@ from kg.store.rdf_io import parse_rdf
 from kg.store.remote import build_graph
 from kg.store.terms import AnyQuad
 from kg.store.versions import publish
-from kg.validation.partner_check import neighbourhood
+from kg.validation.partner_check import neighbourhood, with_locations
 from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import ValidationReport, validate_data
 from kg.validation.vocabulary import ATTACHMENT as VOCABULARY
@@ -171,6 +171,7 @@ def import_checked(
                 continue  # two other writes published and pruned the version while it was read
             raise
         if not report.conforms:
+            report = with_locations(report, [(data, format, source_name)])
             raise ValidationFailed(
                 f"the data has {report.counts()['Violation']} SHACL violations; nothing was written", report=report
             )

@@ -3,6 +3,7 @@ the project's shapes and ontology, beside what the published graph says about th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rdflib import Graph, URIRef
@@ -12,6 +13,7 @@ from kg.errors import InputError
 from kg.namespaces import graph_iri
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import format_for, parse_rdf
+from kg.validation.locations import locate
 from kg.validation.schema_graphs import load_ontology, load_shape_graphs
 from kg.validation.shacl_check import ValidationReport, validate_data
 
@@ -44,13 +46,21 @@ def validate_documents(
     published = None
     if context and (settings.path("store_dir") / "current").exists():
         published = neighbourhood(EmbeddedStore(settings.path("store_dir")), settings, data)
-    return validate_data(
+    report = validate_data(
         data,
         ontology=load_ontology(settings),
         shapes=load_shape_graphs(settings),
         context=published,
         base_iri=settings.base_iri,
     )
+    return with_locations(report, documents)
+
+
+def with_locations(report: ValidationReport, documents: list[tuple[bytes, str, str]]) -> ValidationReport:
+    """``report`` with each result's location in ``documents`` (``kg.validation.locations``)."""
+    where = locate({r.focus for r in report.results}, documents)
+    located = [replace(r, location=where.get(r.focus, "")) for r in report.results]
+    return ValidationReport(located, report.graph)
 
 
 def neighbourhood(store: EmbeddedStore, settings: Settings, data: Graph) -> Graph:

@@ -67,6 +67,7 @@ def to_json(report: ValidationReport, *, base_iri: str) -> bytes:
                 "value": str(r.value) if r.value is not None else None,
                 "message": r.message,
                 "citations": [{"source": c.file, "paragraph": c.paragraph} for c in r.citations],
+                "location": r.location or None,
             }
             for r in report.results
         ],
@@ -92,7 +93,8 @@ def to_text(report: ValidationReport, *, base_iri: str) -> bytes:
                 cited = "; ".join(
                     f"{c.file}" + (f" paragraph {c.paragraph}" if c.paragraph else "") for c in r.citations
                 )
-                lines.append(f"  - {who}{_short(r.focus, prefixes)}{detail}" + (f"  [{cited}]" if cited else ""))
+                at = f"  at {r.location}" if r.location else ""
+                lines.append(f"  - {who}{_short(r.focus, prefixes)}{detail}{at}" + (f"  [{cited}]" if cited else ""))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -51,6 +51,7 @@ class Result:
     message: str
     constraint: str
     citations: tuple[Citation, ...] = ()
+    location: str = ""  # where a partner's document first writes the focus node: "source:line:column"
 
 
 @dataclass
