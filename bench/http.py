@@ -1350,6 +1350,7 @@ def run_suite(
     paired_requests: int = 0,
     rounds: int = 0,
     round_requests: int = 0,
+    peers: list[str] | None = None,
     progress=print,
 ) -> dict:
     if shutil.which("wrk") is None:
@@ -1445,8 +1446,9 @@ def run_suite(
             results["servers"][name] = {"description": SERVERS[name], "error": str(exc)[:3000]}
     results["ratios"] = ratios(results["runs"])
     results["paired"], results["alternating"] = [], []
+    compared = [name for name in servers if peers is None or name in peers]
     if (paired_requests or rounds) and "kg" in servers:
-        for peer in [name for name in servers if name != "kg"]:
+        for peer in [name for name in compared if name != "kg"]:
             try:
                 one_by_one, whole_list = head_to_head(
                     data,
@@ -1471,7 +1473,7 @@ def run_suite(
             if rounds:
                 results["alternating"].append(whole_list)
     # what a Python front over pyoxigraph costs, against the Oxigraph server on the same engine
-    bare_fronts = [name for name in BARE_FRONTS if name in servers] if rounds and "oxigraph-memory" in servers else []
+    bare_fronts = [name for name in BARE_FRONTS if name in compared] if rounds and "oxigraph-memory" in servers else []
     for bare in bare_fronts:
         try:
             whole_list = head_to_head(
@@ -1700,11 +1702,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="send only the first N requests of the ad hoc list in each round (0: all of them)",
     )
+    parser.add_argument(
+        "--peers",
+        default="",
+        help="the servers of --servers that the paired and alternating comparisons take (default: all of them)",
+    )
     args = parser.parse_args(argv)
     servers = [s for s in args.servers.split(",") if s]
     unknown = sorted(set(servers) - set(SERVERS))
     if unknown:
         parser.error(f"unknown servers: {', '.join(unknown)}")
+    peers = [s for s in args.peers.split(",") if s] or None
+    if peers is not None and not set(peers) <= set(servers):
+        parser.error(f"--peers not among --servers: {', '.join(sorted(set(peers) - set(servers)))}")
     connections = [int(c) for c in args.connections.split(",") if c]
     if not connections or min(connections) < 1:
         parser.error("--connections needs positive numbers")
@@ -1731,6 +1741,7 @@ def main(argv: list[str] | None = None) -> int:
             paired_requests=args.paired,
             rounds=args.rounds,
             round_requests=args.round_requests,
+            peers=peers,
             progress=lambda message: print(message, file=sys.stderr, flush=True),
         )
     except RuntimeError as exc:
