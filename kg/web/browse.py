@@ -49,9 +49,12 @@ def labels(store, nodes, base_iri: str) -> dict:
         return {}
     curated = {f"{base_iri}graph/{name}" for name in CURATED}
     display = URIRef(base_iri + DISPLAY_LABEL)
+    # one branch per property: with the two properties in a VALUES block instead, Oxigraph's plan made the
+    # map of a large graph time out (docs/PERFORMANCE.md, design measurements)
     rows = store.select(
         f"""SELECT ?node ?p ?label ?g WHERE {{ VALUES ?node {{ {" ".join(f"<{i}>" for i in iris)} }}
-        VALUES ?p {{ <{RDFS_LABEL}> <{display}> }} GRAPH ?g {{ ?node ?p ?label }} }}""",
+        {{ GRAPH ?g {{ ?node <{RDFS_LABEL}> ?label }} BIND(<{RDFS_LABEL}> AS ?p) }}
+        UNION {{ GRAPH ?g {{ ?node <{display}> ?label }} BIND(<{display}> AS ?p) }} }}""",
         union=False,
     )
     ranked: dict = {}

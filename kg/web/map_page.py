@@ -59,12 +59,32 @@ def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+class _Taken:
+    """Boxes already drawn, in a grid of cells, so that a label is checked against its neighbours only
+    (a map of thousands of regions took seconds with every box checked against every other)."""
+
+    CELL = 48.0
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def _cells(self, box) -> list[tuple[int, int]]:
+        x0, y0, x1, y1 = (int(v // self.CELL) for v in box)
+        return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+    def add(self, box) -> None:
+        for cell in self._cells(box):
+            self.cells.setdefault(cell, []).append(box)
+
+    def free(self, box) -> bool:
+        return not any(_overlaps(box, other) for cell in self._cells(box) for other in self.cells.get(cell, ()))
+
+
 def place_labels(points: list[dict], zoom: int) -> int:
     """Give each point that gets a label ``label_x``, ``label_y`` and ``anchor``; the number left out."""
-    # dots with a pixel to spare: a glyph may reach a little past the point its text is anchored at
-    taken = [
-        (p["x"] - p["r"] - 1.5, p["y"] - p["r"] - 1.5, p["x"] + p["r"] + 1.5, p["y"] + p["r"] + 1.5) for p in points
-    ]
+    taken = _Taken()
+    for p in points:  # dots with a pixel to spare: a glyph may reach a little past its text's anchor
+        taken.add((p["x"] - p["r"] - 1.5, p["y"] - p["r"] - 1.5, p["x"] + p["r"] + 1.5, p["y"] + p["r"] + 1.5))
     wanted = [p for p in points if p["level"] in _LEVEL_ORDER or zoom >= 4]
     left_out = 0
     for point in sorted(wanted, key=lambda p: (_LEVEL_ORDER.get(p["level"], 2), p["label"])):
@@ -75,9 +95,9 @@ def place_labels(points: list[dict], zoom: int) -> int:
             y = point["y"] + {0: 4, -1: -point["r"] - 5, 1: point["r"] + _FONT + 2}[dy]
             box = _box(x, y, anchor, width)
             inside = box[0] >= 0 and box[1] >= 0 and box[2] <= WIDTH and box[3] <= HEIGHT
-            if inside and not any(_overlaps(box, other) for other in taken):
+            if inside and taken.free(box):
                 point.update(label_x=round(x, 1), label_y=round(y, 1), anchor=anchor)
-                taken.append(box)
+                taken.add(box)
                 break
         else:
             left_out += 1
