@@ -58,3 +58,33 @@ def test_a_dump_over_the_bound_is_served_and_not_kept(client, monkeypatch):
     second = client.get("/dump?format=nquads")
     assert first.status_code == second.status_code == 200 and first.data == second.data
     assert len(state.documents) == 0
+
+
+def test_a_profile_s_dump_is_the_export_of_that_profile_and_kept_per_profile(client, settings, store, monkeypatch):
+    from kg.exchange.export import dump
+    from kg.web import data
+
+    calls = []
+    real = data.dump
+
+    def counted(*args, **kwargs):
+        calls.append((kwargs["format"], kwargs.get("profile_id")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data, "dump", counted)
+    state = client.application.extensions["kg"]
+    state.documents = DocumentCache(state.settings.dump_cache_bytes)
+    for _ in range(2):
+        for profile in ("regions", "parks-and-agreements", None):
+            query = f"/dump?format=nquads{f'&profile={profile}' if profile else ''}"
+            response = client.get(query)
+            assert response.status_code == 200
+            if profile:
+                expected = dump(settings, format="nquads", profile_id=profile, store=store).payload
+                assert response.data == expected and profile in response.headers["Content-Disposition"]
+                assert f"profile={profile}" in response.headers["Link"]
+    assert calls == [("nquads", "regions"), ("nquads", "parks-and-agreements"), ("nquads", None)]
+    described = client.get("/dump/description?format=nquads&profile=regions")
+    assert described.status_code == 200 and len(calls) == 3
+    unknown = client.get("/dump?format=nquads&profile=nothing")
+    assert unknown.status_code == 400 and "regions" in unknown.get_json()["error"]

@@ -87,19 +87,20 @@ def graph_store():
     return _conditional(body, MEDIA_TYPE[fmt], store.build_id, "data", ",".join(selected), fmt)
 
 
-def _dump(fmt: str, force: bool):
-    """The dump of the current build in ``fmt``, kept per build, format and process (within
-    ``dump_cache_bytes``): shared by every client, so its links come from the public_url setting or are
-    relative, never from the request's Host."""
+def _dump(fmt: str, force: bool, profile: str | None):
+    """The dump of the current build in ``fmt`` (narrowed to an export ``profile``, if named), kept per build,
+    format, profile and process (within ``dump_cache_bytes``): shared by every client, so its links come
+    from the public_url setting or are relative, never from the request's Host."""
     settings, store = _kg()
     made = web_state().documents.get(
-        (store.build_id, "dump", fmt, force),
+        (store.build_id, "dump", fmt, force, profile),
         lambda: dump(
             settings,
             format=fmt,
             force=force,
+            profile_id=profile,
             store=store,
-            download_url=public_url_for("data.download", format=fmt),
+            download_url=public_url_for("data.download", format=fmt, **({"profile": profile} if profile else {})),
             endpoint_url=public_url_for("sparql.endpoint"),
         ),
         lambda result: len(result.payload) + len(result.description),
@@ -111,14 +112,20 @@ def _force() -> bool:
     return request.args.get("force", "false").lower() in ("true", "1", "yes")
 
 
+def _profile() -> str | None:
+    """The export profile a request names (``profiles/*.ttl``, as ``kg export --profile``), or None."""
+    return request.args.get("profile") or None
+
+
 @data.get("/dump")
 def download():
     """Every graph of the build as one file (TriG by default), only if the build passed validation."""
-    fmt = _dataset_format()
-    build_id, result = _dump(fmt, _force())
-    response = _conditional(result.payload, MEDIA_TYPE[fmt], build_id, "dump", fmt)
-    response.headers["Content-Disposition"] = f'attachment; filename="yrd-kg-{build_id}.{EXTENSIONS[fmt]}"'
-    description = public_url_for("data.description", format=fmt)
+    fmt, profile = _dataset_format(), _profile()
+    build_id, result = _dump(fmt, _force(), profile)
+    response = _conditional(result.payload, MEDIA_TYPE[fmt], build_id, "dump", fmt, profile or "")
+    named = f"yrd-kg-{build_id}" + (f"-{profile}" if profile else "")
+    response.headers["Content-Disposition"] = f'attachment; filename="{named}.{EXTENSIONS[fmt]}"'
+    description = public_url_for("data.description", format=fmt, **({"profile": profile} if profile else {}))
     response.headers["Link"] = f'<{description}>; rel="describedby"; type="text/turtle"'
     return response
 
@@ -127,9 +134,9 @@ def download():
 @data.get("/dump/description")  # the rule url_for gives: the innermost decorator registers first
 def description():
     """The VoID/DCAT description of the dump (size and SHA-256 of the exact bytes /dump sends)."""
-    fmt = _dataset_format()
-    build_id, result = _dump(fmt, _force())
-    return _conditional(result.description, "text/turtle; charset=utf-8", build_id, "description", fmt)
+    fmt, profile = _dataset_format(), _profile()
+    build_id, result = _dump(fmt, _force(), profile)
+    return _conditional(result.description, "text/turtle; charset=utf-8", build_id, "description", fmt, profile or "")
 
 
 # --- writes ------------------------------------------------------------------------------------------------
