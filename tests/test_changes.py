@@ -68,3 +68,10 @@ def test_a_version_no_longer_kept_is_gone_and_a_malformed_one_is_refused(two_ver
     client, _, _ = two_versions
     response = client.get(f"/changes?since={since}")
     assert response.status_code == status and "error" in response.get_json()
+
+
+def test_changes_are_in_the_openapi_document(client):
+    spec = client.get("/openapi.json").get_json()
+    operation = spec["paths"]["/changes"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == ["since", "format"]
+    assert {"200", "400", "410"} <= set(operation["responses"])

@@ -88,3 +88,46 @@ def changes_since():
     response.set_etag(f"changes-{since}-{store.build_id}-{form}")
     response.headers["X-Changes-From"], response.headers["X-Changes-To"] = since, store.build_id
     return response.make_conditional(request)
+
+
+OPENAPI = {
+    "get": {
+        "operationId": "changes",
+        "summary": "The store versions kept, or what changed since one of them",
+        "description": (
+            "Without since: the versions kept (newest first, with when each was published and which is current). "
+            "With since: the change from that version to the current one, as a SPARQL Update "
+            "(application/sparql-update), +/- N-Quads lines (text/plain) or a summary (text/markdown)."
+        ),
+        "tags": ["exchange"],
+        "parameters": [
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "description": "A build id the list gives (16 hexadecimal digits).",
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+            },
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "description": "update, nquads or summary; otherwise chosen by Accept.",
+                "schema": {"type": "string", "enum": ["update", "nquads", "summary"]},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "The versions (JSON), or the change.",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/sparql-update": {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                    "text/markdown": {"schema": {"type": "string"}},
+                },
+            },
+            "400": {"description": "since is not a build id."},
+            "410": {"description": "The version is no longer kept: take the whole dump instead."},
+        },
+    }
+}

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from kg import __version__
 from kg.serving.saved_queries import find, load_queries
 from kg.web.answers import answer
+from kg.web.changes import OPENAPI as CHANGES_OPENAPI
 from kg.web.links import public
 from kg.web.negotiation import ALIASES, MEDIA_TYPE, choose
 from kg.web.search import OPENAPI as SEARCH_OPENAPI
@@ -124,6 +125,7 @@ def openapi():
             }
         }
     paths["/search"] = SEARCH_OPENAPI
+    paths["/changes"] = CHANGES_OPENAPI
     paths["/queries"] = {
         "get": {
             "operationId": "catalogue",
@@ -134,7 +136,7 @@ def openapi():
     return jsonify(
         {
             "openapi": "3.0.3",
-            "info": {"title": "YRD knowledge graph saved queries and search", "version": __version__},
+            "info": {"title": "YRD knowledge graph saved queries, search and changes", "version": __version__},
             # a relative server URL is relative to this document: never the client's Host header
             "servers": [{"url": public(request.script_root) or "/"}],
             "paths": paths,
