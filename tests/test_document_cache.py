@@ -88,3 +88,28 @@ def test_a_profile_s_dump_is_the_export_of_that_profile_and_kept_per_profile(cli
     assert described.status_code == 200 and len(calls) == 3
     unknown = client.get("/dump?format=nquads&profile=nothing")
     assert unknown.status_code == 400 and "regions" in unknown.get_json()["error"]
+
+
+def test_the_bound_holds_with_many_threads_at_once():
+    import threading
+
+    cache = DocumentCache(100)
+    errors = []
+
+    def client(number: int) -> None:
+        try:
+            for round_ in range(200):
+                key = (number * 7 + round_) % 40
+                value = cache.get(key, lambda k=key: bytes(10 + k % 5), len)
+                assert len(value) == 10 + key % 5  # whoever made it, a key's document is that key's
+                assert cache.size <= 100
+        except AssertionError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [] and cache.size <= 100
+    assert cache.size == sum(len(v) for v, _ in cache._kept.values())

@@ -126,3 +126,9 @@ def test_no_line_of_the_part_of_picture_passes_through_a_box(client, rest):
 def test_note_numbers_are_shown_as_runs():
     assert runs([1, 2, 3, 5, 7, 8]) == [(1, 3), (5, 5), (7, 8)]
     assert runs([]) == []
+
+
+@pytest.mark.parametrize("query", ["zoom=3", "zoom=x", "lat=north", "lat=91&long=120", "long=-181&lat=30"])
+def test_a_map_view_out_of_range_gets_a_clear_400(client, query):
+    response = client.get(f"/map?{query}", headers={"Accept": "application/json"})
+    assert response.status_code == 400 and response.get_json()["error"]

@@ -110,17 +110,23 @@ def check_form() -> Response:
                 "X-Conforms": str(report.conforms).lower(),
             },
         )
-    summary, grouped = _by_entity(render(report, format="json", base_iri=settings.base_iri))
-    page = render_template(
+    page = _page("Check partner data", report, settings.base_iri, name=name, fmt=fmt, data=data, context=context)
+    return Response(page, headers={"X-Conforms": str(report.conforms).lower()})
+
+
+def _page(title: str, report, base_iri: str, *, name: str, fmt: str, data: bytes, context: bool, **more) -> str:
+    """The validate page with ``report`` (if any) grouped by entity and the checked data in its forms."""
+    summary, grouped = _by_entity(render(report, format="json", base_iri=base_iri)) if report else (None, [])
+    return render_template(
         "pages/validate.html",
-        title="Check partner data",
+        title=title,
         formats=FORMATS,
         report_formats=REPORT_FORMATS,
         checked={"name": name, "format": fmt, "data": data.decode("utf-8", "replace"), "context": context},
         summary=summary,
         entities=grouped,
+        **more,
     )
-    return Response(page, headers={"X-Conforms": str(report.conforms).lower()})
 
 
 @curation.post("/import")
@@ -151,20 +157,12 @@ def import_form():
                 append=append,
             )
         outcome.update(ok=True, triples=result.triples, build=result.build_id, created=result.created)
-        status = 201 if result.created else 200
-        summary, grouped = None, []
+        status, refused = (201 if result.created else 200), None
     except ValidationFailed as failure:
-        summary, grouped = _by_entity(render(failure.report, format="json", base_iri=settings.base_iri))
         outcome.update(ok=False, message=failure.message)
-        status = 422
-    page = render_template(
-        "pages/validate.html",
-        title="Import partner data",
-        formats=FORMATS,
-        report_formats=REPORT_FORMATS,
-        checked={"name": name, "format": fmt, "data": data.decode("utf-8", "replace"), "context": True},
-        summary=summary,
-        entities=grouped,
+        status, refused = 422, failure.report
+    page = _page(
+        "Import partner data", refused, settings.base_iri, name=name, fmt=fmt, data=data, context=True,
         imported=outcome,
-    )
+    )  # fmt: skip
     return Response(page, status=status)

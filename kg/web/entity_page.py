@@ -349,11 +349,23 @@ SELECT ?place (MIN(?lat_) AS ?lat) (MIN(?long_) AS ?long) WHERE {
 } GROUP BY ?place LIMIT 5000"""
 
 
+#: build id -> the places with coordinates, for the version served lately: every entity page draws them
+_PLACES_SEEN: dict[str, dict] = {}
+
+
+def _places_of(store) -> dict:
+    points = _PLACES_SEEN.get(store.build_id)
+    if points is None:
+        points = {row["place"]: (float(row["long"]), float(row["lat"])) for row in store.select(_PLACES)}
+        _PLACES_SEEN.clear()
+        _PLACES_SEEN[store.build_id] = points
+    return points
+
+
 def place_map(store, entity: Entity, view: dict, base_iri: str) -> dict | None:
     """A small map of every place with coordinates, the entity (or, without its own, the place it lies
     in) marked; None when neither has coordinates."""
-    rows = store.select(_PLACES)
-    points = {row["place"]: (float(row["long"]), float(row["lat"])) for row in rows}
+    points = _places_of(store)
     candidates = [entity.iri, *view["summary"]["direct"], *view["summary"]["wider"]]
     marked = next((c for c in candidates if c in points), None)
     if marked is None or len(points) < 2:
