@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 # what the tests and benchmarks need (the test extra: Playwright, uvicorn, hypothesis and more).
 SERVING := $(VENV)/.installed-serving
 TESTING := $(VENV)/.installed-test
+# grlc, which the tests run against kg serve, pins a gunicorn other than kg's: it gets its own environment.
+GRLC := .venv-grlc/.installed
 
 $(SERVING): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +23,13 @@ $(TESTING): $(SERVING)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-install: $(TESTING)
+$(GRLC): requirements-grlc.txt
+	$(PYTHON) -m venv .venv-grlc
+	.venv-grlc/bin/pip install --quiet --upgrade pip
+	.venv-grlc/bin/pip install --quiet -r requirements-grlc.txt
+	touch $@
+
+install: $(TESTING) $(GRLC)
 
 build: $(SERVING)
 	$(BIN)/kg build

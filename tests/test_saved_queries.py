@@ -7,8 +7,10 @@ import json
 
 import pytest
 from helpers import EXPECTED, QUERIES
+from rdflib import XSD, Literal
 
-from kg.serving.saved_queries import QueryParameterError
+from kg.errors import QuerySyntaxError
+from kg.serving.saved_queries import QueryParameterError, load_query
 
 
 def run(store, query_id: str, **params) -> list[dict[str, str]]:
@@ -60,3 +62,63 @@ def test_injection_through_a_parameter_is_refused_or_harmless(store):
 def test_bad_parameters_name_the_problem(values, message):
     with pytest.raises(QueryParameterError, match=message):
         QUERIES["subregions"].bindings(values)
+
+
+def _parameters(tmp_path, where: str):
+    path = tmp_path / "q.rq"
+    path.write_text(f"SELECT * WHERE {{ {where} }}\n")
+    return {p.variable: p for p in load_query(path).parameters}
+
+
+def test_parameter_names_are_read_as_grlc_reads_them(tmp_path):
+    found = _parameters(
+        tmp_path,
+        "?s ?_a_iri ?_b_xsd_date . ?s ?__c_number ?_d_literal . ?s ?_e_integer ?_f_zh . ?s ?_g ?__h_date",
+    )
+    assert {v: (p.name, p.kind, p.required) for v, p in found.items()} == {
+        "_a_iri": ("a", "iri", True),
+        "_b_xsd_date": ("b", "date", True),
+        "__c_number": ("c", "number", False),
+        "_d_literal": ("d", "string", True),
+        "_e_integer": ("e", "integer", True),
+        "_f_zh": ("f", "zh", True),
+        "_g": ("g", "string", True),
+        "__h_date": ("h", "date", False),  # kg's earlier spelling, still an xsd:date
+    }
+
+
+@pytest.mark.parametrize(
+    "variable, message",
+    [
+        ("_a_iri_en", "more than one type"),
+        ("_a_rdf_langString", "kg binds the datatypes"),
+        ("_a_xsd_duration", "kg binds the datatypes"),
+        ("_a_english", "neither a language tag nor a type"),
+        ("_a_b_c_d_e", "not a parameter name"),
+    ],
+)
+def test_parameter_names_kg_cannot_bind_are_refused_when_the_query_loads(tmp_path, variable, message):
+    with pytest.raises(QuerySyntaxError, match=message):
+        _parameters(tmp_path, f"?s ?p ?{variable}")
+
+
+@pytest.mark.parametrize(
+    "raw, datatype",
+    [
+        ("42", "integer"),
+        ("-7", "integer"),
+        ("2.5", "decimal"),
+        (".5", "decimal"),
+        ("1e9", "double"),
+        ("1.5E-3", "double"),
+    ],
+)
+def test_a_number_parameter_is_bound_as_sparql_would_read_it(tmp_path, raw, datatype):
+    term = _parameters(tmp_path, "?s ?p ?_n_number")["_n_number"].bind(raw)
+    assert term == Literal(raw, datatype=XSD[datatype])
+
+
+@pytest.mark.parametrize("raw", ["5.", "1e", "12 ", "0x10", "NaN", "1,000"])
+def test_a_number_parameter_refuses_what_is_not_a_sparql_number(tmp_path, raw):
+    with pytest.raises(QueryParameterError, match="a number"):
+        _parameters(tmp_path, "?s ?p ?_n_number")["_n_number"].bind(raw)

@@ -1,9 +1,11 @@
 """Saved queries: ``queries/*.rq`` with grlc-compatible ``#+`` YAML headers, and their parameters.
 
-Parameters follow grlc's BASIL convention: ``?_name`` is a required plain literal, ``?__name`` an optional
-one; a suffix types it: ``_iri``, an XSD datatype (``_integer``, ``_decimal``, ``_date``, ``_gYear``,
-``_boolean``), or a two-letter language tag (``_en``, ``_zh``). Values are checked against the type and
-bound as RDF terms in a VALUES block, never pasted into the query text.
+Parameters are named as grlc names them (BASIL's convention), so that a folder of saved queries runs
+unchanged in grlc: ``?_name`` is a required plain literal and ``?__name`` an optional one; a suffix types it:
+``_iri``, ``_number``, ``_literal``, ``_integer``, an XSD datatype written ``_xsd_date`` (prefix and local
+name), or a language tag (``_en``, ``_zh``). kg's earlier spelling with a bare XSD local name (``_date``,
+``_gYear``, ``_decimal``) is still read as that datatype, although grlc would read it as a language tag.
+Values are checked against the type and bound as RDF terms in a VALUES block, never pasted into the query.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from kg.errors import BadRequest, KGError, QuerySyntaxError
 from kg.sparql_text import query_form, variables
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-_PARAMETER = re.compile(r"^(__?)([A-Za-z][A-Za-z0-9]*?)(?:_(iri|integer|decimal|date|gYear|boolean|string|[a-z]{2}))?$")
+#: grlc's grammar of parameter names (gquery.get_parameters): a name of letters and digits, then a type, a
+#: prefixed datatype or a language tag
+_PARAMETER = re.compile(
+    r"^(?P<required>__?)(?P<name>[A-Za-z0-9]+)"
+    r"(?:_(?P<type>iri|number|literal|integer))?"
+    r"(?:_(?P<prefix>[A-Za-z0-9]+)_(?P<datatype>[A-Za-z0-9]+))?"
+    r"(?:_(?P<lang>[A-Za-z0-9]+))?$"
+)
 
 
 def _is_iri(text: str) -> bool:
@@ -44,6 +53,14 @@ _LEXICAL = {
     "gYear": r"[0-9]{4}",
     "boolean": r"true|false",
 }
+#: a SPARQL numeric literal (grlc pastes a ``_number`` value as it is): integer, decimal or double
+_NUMBER = {
+    "integer": r"[+-]?[0-9]+",
+    "decimal": r"[+-]?[0-9]*\.[0-9]+",
+    "double": r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+",
+}
+#: a language tag as grlc's names can carry one: a primary subtag of 2-3 letters (BCP 47)
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}")
 
 
 def _is_date(text: str) -> bool:
@@ -82,6 +99,10 @@ class Parameter:
                 return URIRef(raw)
         elif self.kind == "string":
             return Literal(raw)
+        elif self.kind == "number":
+            for datatype, lexical in _NUMBER.items():
+                if re.fullmatch(lexical, raw):
+                    return Literal(raw, datatype=URIRef(XSD + datatype))
         elif self.kind in _LEXICAL:
             if re.fullmatch(_LEXICAL[self.kind], raw) and (self.kind != "date" or _is_date(raw)):
                 return Literal(raw, datatype=URIRef(XSD + self.kind))
@@ -94,7 +115,9 @@ class Parameter:
             return "an absolute IRI"
         if self.kind == "string":
             return "a string"
-        if len(self.kind) == 2:
+        if self.kind == "number":
+            return "a number"
+        if self.kind not in _LEXICAL:
             return f"a string in language {self.kind!r}"
         return f"an xsd:{self.kind}"
 
@@ -151,6 +174,26 @@ def _pairs(entries) -> dict[str, Any]:
     return result
 
 
+def _kind(path: Path, variable: str, match: re.Match) -> str:
+    """The parameter's kind from its name's suffix, as grlc reads it (kg's bare XSD names kept)."""
+    suffix, prefix, datatype, lang = match.group("type", "prefix", "datatype", "lang")
+    if [suffix, datatype, lang].count(None) < 2:
+        raise QuerySyntaxError(f"{path.name}: ?{variable} has more than one type")
+    if suffix:
+        return "string" if suffix == "literal" else suffix
+    if datatype:
+        if prefix != "xsd" or datatype not in (*_LEXICAL, "string"):
+            raise QuerySyntaxError(
+                f"{path.name}: ?{variable}: kg binds the datatypes xsd:{', xsd:'.join(_LEXICAL)} and xsd:string"
+            )
+        return datatype
+    if lang in _LEXICAL or lang == "string":
+        return lang  # kg's earlier spelling: an XSD local name
+    if lang is not None and not _LANGUAGE_TAG.fullmatch(lang):
+        raise QuerySyntaxError(f"{path.name}: ?{variable}: {lang!r} is neither a language tag nor a type")
+    return lang or "string"
+
+
 def load_query(path: Path) -> SavedQuery:
     text = path.read_text(encoding="utf-8")
     try:
@@ -166,15 +209,15 @@ def load_query(path: Path) -> SavedQuery:
         match = _PARAMETER.match(variable)
         if not match:
             raise QuerySyntaxError(f"{path.name}: ?{variable} is not a parameter name of the form ?_name_type")
-        name = match.group(2)
+        name, kind = match.group("name"), _kind(path, variable, match)
         default = defaults.get(name, defaults.get(variable.lstrip("_")))
         enumeration = tuple(str(v) for v in enumerations.get(name, enumerations.get(variable.lstrip("_"), [])) or [])
         parameters.append(
             Parameter(
                 name,
                 variable,
-                match.group(3) or "string",
-                match.group(1) == "_",
+                kind,
+                match.group("required") == "_",
                 None if default is None else str(default),
                 enumeration,
             )

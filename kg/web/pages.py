@@ -193,6 +193,7 @@ _INPUTS = {
     "date": ("date", {}, "A date."),
     "integer": ("number", {"step": "1"}, "A whole number."),
     "decimal": ("number", {"step": "any"}, "A number, such as 2.5."),
+    "number": ("number", {"step": "any"}, "A number, such as 42, 2.5 or 1e9."),
     "gYear": ("text", {"inputmode": "numeric", "pattern": "[0-9]{4}"}, "A year, such as 2024."),
     "boolean": ("text", {"pattern": "true|false"}, "true or false."),
     "string": ("text", {}, "Any text; letters in any case."),
