@@ -10,7 +10,7 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import pytest
 from helpers import GOOD, ROOT, TOKEN, YRD, run_in_pyoxigraph, scratch_store, snapshot
-from hypothesis import HealthCheck, given, note
+from hypothesis import HealthCheck, example, given, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rdflib import Graph
@@ -268,6 +268,7 @@ RAW_QUERY_STRINGS = st.lists(
 
 @hypothesis_settings(max_examples=100, **FUZZ)
 @given(raw=RAW_QUERY_STRINGS)
+@example(raw="%C3\x80")  # an escape and a raw byte that are UTF-8 only together: werkzeug failed on it (500)
 def test_any_raw_query_string_gets_an_answer_or_a_json_error(client, raw):
     response = client.get("/sparql", environ_overrides={"QUERY_STRING": raw})
     assert_json_error(response, {200} | ERROR_STATUSES)

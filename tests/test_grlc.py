@@ -55,14 +55,16 @@ def grlc(kg_base, tmp_path_factory):
     port = free_port()
     with (folder / "grlc.log").open("w+b") as log:
         server = subprocess.Popen(
-            [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "1", "grlc.server:app"],
+            # no control socket: several servers on one machine would share its path
+            [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket", "grlc.server:app"],
             cwd=folder,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            if not wait_until_answering(base + "/api-local/swagger"):
+            # grlc imports the GitHub and GitLab clients as it starts: on a busy machine that takes a while
+            if not wait_until_answering(base + "/", attempts=600):
                 log.seek(0)
                 pytest.fail("grlc did not start: " + log.read().decode()[-2000:])
             yield base

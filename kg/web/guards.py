@@ -56,24 +56,29 @@ def _percent_decoded(raw: bytes) -> bytes:
 
 
 def refuse_invalid_utf8(request: Request) -> None:
-    """400 for a URL or form body that is not UTF-8 once percent-decoded.
+    """400 for a URL or form body that is not UTF-8, as sent or once percent-decoded.
 
     Werkzeug would decode it with replacement characters, and the query would run on text its author
     never wrote.
     """
-    # WSGI hands the path and the query string over as bytes read as Latin-1
+    # WSGI hands the path and the query string over as bytes read as Latin-1. The query string and a form
+    # body must be UTF-8 both as sent (werkzeug decodes them so before it reads the escapes) and once
+    # percent-decoded: "%C3" then a raw byte 0x80 is neither, though the two decode together to "À".
+    query_string = request.environ.get("QUERY_STRING", "").encode("latin-1")
     parts = [
-        ("path", request.environ.get("PATH_INFO", "").encode("latin-1")),
-        ("query string", _percent_decoded(request.environ.get("QUERY_STRING", "").encode("latin-1"))),
+        ("path", "", request.environ.get("PATH_INFO", "").encode("latin-1")),
+        ("query string", " as sent", query_string),
+        ("query string", " once percent-decoded", _percent_decoded(query_string)),
     ]
     if request.mimetype == "application/x-www-form-urlencoded":
-        parts.append(("form body", _percent_decoded(request.get_data())))
-    for name, raw in parts:
+        body = request.get_data()
+        parts += [("form body", " as sent", body), ("form body", " once percent-decoded", _percent_decoded(body))]
+    for name, form, raw in parts:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadRequest(
-                f"the request's {name} is not valid UTF-8 once percent-decoded "
+                f"the request's {name} is not valid UTF-8{form} "
                 f"({exc.reason} at byte {exc.start}); encode the text as UTF-8"
             ) from exc
 
