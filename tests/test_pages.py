@@ -328,6 +328,7 @@ def test_the_map_places_regions_and_draws_links(server, page):
     svg = page.locator("svg.map")
     assert svg.locator("circle").count() >= 40
     assert svg.locator("line.park").count() >= 1 and svg.locator("line.agreement").count() >= 1
+    assert svg.locator("g.outlines[aria-hidden=true] path.province").count() >= 4  # decorative, under the dots
     places = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('svg.map circle')]
         .map(c => [c.querySelector('title').textContent, [+c.getAttribute('cx'), +c.getAttribute('cy')]]))""")
     assert places["Shanghai"][0] > places["Nanjing"][0]  # east is right

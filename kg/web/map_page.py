@@ -5,15 +5,18 @@ Zoom and centre are plain query parameters (``zoom`` 1 to 16, ``lat`` and ``long
 with links and the keyboard, without scripts. Labels are placed greedily, the larger regions first: each
 tries eight spots around its dot and takes the first that overlaps nothing already drawn; a label with no
 free spot is left out (its dot keeps its name as a tooltip, and zooming in makes room). Labels of county
-level places appear once zoomed in.
+level places appear once zoomed in. Province outlines (``kg.web.outlines``) lie under the dots, projected as the
+dots are; a province with no dot of its own in view is named faintly, only where its name covers nothing.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Sequence
 
 from kg.errors import BadRequest
+from kg.web.outlines import credit, outline_paths
 from kg.web.projection import fit
 
 WIDTH, HEIGHT, MARGIN = 720, 760, 40
@@ -80,8 +83,10 @@ class _Taken:
         return not any(_overlaps(box, other) for cell in self._cells(box) for other in self.cells.get(cell, ()))
 
 
-def place_labels(points: list[dict], zoom: int) -> int:
-    """Give each point that gets a label ``label_x``, ``label_y`` and ``anchor``; the number left out."""
+def place_labels(points: list[dict], zoom: int, names: Sequence[dict] = ()) -> int:
+    """Give each point that gets a label ``label_x``, ``label_y`` and ``anchor``; the number left out. Then each of
+    ``names`` (an outline's name and the spot it may take) that covers no label or dot gets ``label_x``,
+    ``label_y``."""
     taken = _Taken()
     for p in points:  # dots with a pixel to spare: a glyph may reach a little past its text's anchor
         taken.add((p["x"] - p["r"] - 1.5, p["y"] - p["r"] - 1.5, p["x"] + p["r"] + 1.5, p["y"] + p["r"] + 1.5))
@@ -101,6 +106,12 @@ def place_labels(points: list[dict], zoom: int) -> int:
                 break
         else:
             left_out += 1
+    for name in names:
+        x, y = name["spot"]
+        box = _box(x, y + 4, "middle", text_width(name["name"]))
+        if box[0] >= 0 and box[1] >= 0 and box[2] <= WIDTH and box[3] <= HEIGHT and taken.free(box):
+            name.update(label_x=round(x, 1), label_y=round(y + 4, 1))
+            taken.add(box)
     return left_out
 
 
@@ -110,16 +121,21 @@ def layout(regions: list[dict], links: list[dict], zoom: int, lat: float | None,
     project = fit([(r["long"], r["lat"]) for r in regions], WIDTH, HEIGHT, MARGIN)
     centre = project(long, lat) if lat is not None and long is not None else (WIDTH / 2, HEIGHT / 2)
 
-    def place(r: dict) -> tuple[float, float]:
-        x, y = project(r["long"], r["lat"])
+    def at(long: float, lat: float) -> tuple[float, float]:
+        x, y = project(long, lat)
         return WIDTH / 2 + (x - centre[0]) * zoom, HEIGHT / 2 + (y - centre[1]) * zoom
+
+    def place(r: dict) -> tuple[float, float]:
+        return at(r["long"], r["lat"])
 
     points = []
     for r in regions:
         x, y = place(r)
         if -10 <= x <= WIDTH + 10 and -10 <= y <= HEIGHT + 10:
             points.append({**r, "x": x, "y": y, "r": radius(r["level"])})
-    left_out = place_labels(points, zoom)
+    outlines = outline_paths(at, WIDTH, HEIGHT)
+    named = {p["label"] for p in points if p["level"] in ("province", "municipality")}
+    left_out = place_labels(points, zoom, [o for o in outlines if o["spot"] and o["name"] not in named])
     drawn = []
     for line in (item for item in links if item["a"] and item["b"]):
         (x1, y1), (x2, y2) = place(line["a"]), place(line["b"])
@@ -133,6 +149,8 @@ def layout(regions: list[dict], links: list[dict], zoom: int, lat: float | None,
         "height": HEIGHT,
         "points": points,
         "links": drawn,
+        "outlines": outlines,
+        "credit": credit(),
         "left_out": left_out,
         "zoom": zoom,
         "moves": _moves(project, centre, zoom, regions),
