@@ -36,12 +36,13 @@ def test_a_tiny_search_benchmark_checks_both_servers_and_writes_its_tables(tmp_p
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads((out / "search-2000.json").read_text())
     assert results["check"] == {"searches": 20, "kg_found_the_entity": 20, "kg_ranked_it_past_the_first_page": 0}
-    assert set(results["runs"]) == {"kg", "oxigraph-first", "oxigraph-ranked"}
+    assert set(results["runs"]) == {"kg", "oxigraph-first", "oxigraph-ranked", "oxigraph-regex"}
     for name, run in results["runs"].items():
         assert run["requests"] > 0 and run["non2xx"] == 0 and sum(run["errors"].values()) == 0, name
     assert results["engine"]["searches"] == 5 and set(results["engine"]["median_ms"]) == {
         "index",
         "scan-first",
         "scan-ranked",
+        "scan-regex",
     }
     assert results["cost"]["index_s"] and (out / "search-2000.md").read_text().startswith("# Search at")
