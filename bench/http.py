@@ -637,7 +637,10 @@ def running(
     server = Running(name, base, process, command, log)
     try:
         if name == "kg":
-            _wait_answering(server, _kg_ready(base, workers), deadline)
+            ready = _kg_ready(base, workers)
+            if env.get("KG_STORE_URL"):  # over a store kg push did not fill, /health counts every triple
+                ready = _kg_ready(base, workers, "remote", timeout=300)
+            _wait_answering(server, ready, deadline)
         elif name in ("rdflib-endpoint", *BARE_FRONTS):
 
             def ready():
@@ -655,16 +658,17 @@ def running(
         _stop(process)
 
 
-def _kg_ready(base: str, workers: int):
-    """kg serve is ready when every worker answers from its memory copy of the store: /health, which
-    names the worker that answered, has said so from ``workers`` different workers."""
+def _kg_ready(base: str, workers: int, served_from: str = "memory", timeout: float = 2):
+    """kg serve is ready when every worker answers from its memory copy of the store (or the remote store
+    it fronts, ``served_from="remote"``): /health, which names the worker that answered, has said so from
+    ``workers`` different workers."""
     in_memory: set[int] = set()
 
     def ready() -> bool:
-        status, body = _http(base, "GET", "/health", timeout=2)[:2]
+        status, body = _http(base, "GET", "/health", timeout=timeout)[:2]
         if status == 200:
             health = json.loads(body)
-            if health.get("served_from") == "memory":
+            if health.get("served_from") == served_from:
                 in_memory.add(health["worker"])
         return len(in_memory) >= workers
 

@@ -48,6 +48,13 @@ def wait_until_answering(url: str, attempts: int = 100) -> bool:
     return False
 
 
+def run_bench(*arguments: str) -> None:
+    """``python -m bench.<name> ARGUMENTS`` from the project folder, as its README runs it; the test fails with
+    the end of its error output when it exits with an error."""
+    done = subprocess.run([sys.executable, "-m", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
 @contextlib.contextmanager
 def kg_server(store_dir: Path, log_path: Path, **environment):
     """``kg serve`` (gunicorn, two workers) on a free loopback port over ``store_dir``; yields its base URL.

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
-from helpers import ROOT
+from helpers import run_bench
 
 pytestmark = [
     pytest.mark.slow,  # kg serve and the Oxigraph server under wrk
@@ -22,18 +20,11 @@ pytestmark = [
 
 def test_a_tiny_search_benchmark_checks_both_servers_and_writes_its_tables(tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "bench.search", "--triples", "2000", "--connections", "2", "--duration", "1",
-            "--warmup", "1", "--searches", "20", "--build-runs", "0", "--index-runs", "1",
-            "--engine-searches", "5", "--work", str(work), "--out", str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_bench(
+        "bench.search", "--triples", "2000", "--connections", "2", "--duration", "1",
+        "--warmup", "1", "--searches", "20", "--build-runs", "0", "--index-runs", "1",
+        "--engine-searches", "5", "--work", str(work), "--out", str(out),
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads((out / "search-2000.json").read_text())
     assert results["check"] == {"searches": 20, "kg_found_the_entity": 20, "kg_ranked_it_past_the_first_page": 0}
     assert set(results["runs"]) == {"kg", "oxigraph-first", "oxigraph-ranked", "oxigraph-regex"}

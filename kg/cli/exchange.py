@@ -150,20 +150,40 @@ def _write(data: bytes, output: Path | None) -> None:
     "query_url",
     metavar="URL",
     required=True,
-    help="The remote store's SPARQL query endpoint (Oxigraph server: http://host:7878/query).",
+    help="The remote store's SPARQL query endpoint (Oxigraph server: http://host:7878/query; Virtuoso: "
+    "http://host:8890/sparql).",
 )
 @click.option(
     "--data-url",
     metavar="URL",
     required=True,
-    help="Its Graph Store Protocol endpoint (Oxigraph server: http://host:7878/store).",
+    help="Its Graph Store Protocol endpoint (Oxigraph server: http://host:7878/store; Virtuoso: "
+    "http://host:8890/sparql-graph-crud-auth).",
 )
 @click.option("--batch-size", type=int, default=50_000, show_default=True, help="Triples per request.")
 @click.option(
     "--token", envvar="KG_REMOTE_TOKEN", help="Bearer token the remote store wants, if any (or KG_REMOTE_TOKEN)."
 )
+@click.option(
+    "--user",
+    envvar="KG_REMOTE_USER",
+    help="User for the Graph Store endpoint's HTTP digest authentication (Virtuoso), if any (or KG_REMOTE_USER).",
+)
+@click.option(
+    "--password",
+    envvar="KG_REMOTE_PASSWORD",
+    help="That user's password (or KG_REMOTE_PASSWORD; asked for when --user is given without it).",
+)
 @click.pass_context
-def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, token: str | None) -> None:
+def push(
+    ctx: click.Context,
+    query_url: str,
+    data_url: str,
+    batch_size: int,
+    token: str | None,
+    user: str | None,
+    password: str | None,
+) -> None:
     """Load the published build (every named graph) into a remote SPARQL 1.1 store, in batches.
 
     Each graph is replaced, so a push that failed half-way is rerun to completion.
@@ -172,6 +192,8 @@ def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, tok
     from kg.store.remote import push as run_push
 
     settings = _settings(ctx)
+    if user and password is None:
+        password = click.prompt(f"Password of {user}", hide_input=True)
     counts = run_push(
         EmbeddedStore(settings.path("store_dir")),
         data_url=data_url,
@@ -179,6 +201,7 @@ def push(ctx: click.Context, query_url: str, data_url: str, batch_size: int, tok
         base_iri=settings.base_iri,
         batch_size=batch_size,
         token=token,
+        credentials=(user, password or "") if user else None,
         progress=lambda message: click.echo(message, err=True),
     )
     click.echo(f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {query_url}")

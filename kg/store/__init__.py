@@ -10,6 +10,7 @@
 - ``results``: query results written within the row cap and the byte bound (``Answer``);
 - ``embedded``: ``EmbeddedStore``, the published store opened read-only, and its copy in memory;
 - ``remote``: ``RemoteStore``, a SPARQL 1.1 store elsewhere answering as the embedded one does, and ``kg push``.
+- ``graph_store``: writes through the Graph Store Protocol (``kg push``), with the authentication a store asks for.
 
 Each name is imported from the module that defines it: this package re-exports nothing, so the import
 graph (tests/test_boundaries.py) shows which part of the store a module uses.

@@ -1,26 +1,31 @@
-"""A remote SPARQL 1.1 store (Oxigraph server, Fuseki, GraphDB, ...) in place of the embedded one.
+"""A remote SPARQL 1.1 store (Oxigraph server, Virtuoso, Fuseki, GraphDB, ...) in place of the embedded one.
 
 Queries go through SPARQLWrapper (the SPARQL 1.1 Protocol); data goes in with the Graph Store Protocol
-over plain HTTP. The remote store's default graph is not assumed to be the union of its named graphs
-(Oxigraph's is not, Fuseki's depends on its configuration): a query that names no dataset is sent with
-every graph of the build as both default-graph-uri and named-graph-uri, the Protocol's portable way of
-saying "the union, and the graphs by name".
+(``kg.store.graph_store``). The remote store's default graph is not assumed to be the union of its named
+graphs (Oxigraph's is not, Fuseki's depends on its configuration, Virtuoso's holds its own graphs too): a
+query that names no dataset is sent with every graph of the build as both default-graph-uri and
+named-graph-uri, the Protocol's portable way of saying "the union, and the graphs by name".
 
 ``kg push`` loads a build into the remote store graph by graph, in batches: the first batch of a graph
 replaces it (PUT), the rest add to it (POST), so a push that failed half-way is rerun to completion.
-A small graph (``…/graph/build``) records the build id and the build's validation report.
+A small graph (``…/graph/build``) records the build id, the graphs pushed with their triple counts, and
+the build's validation report.
+
+Answers are taken as the embedded store would give them: an answer the store says it cut short
+(X-SPARQL-MaxRows) is marked truncated, and terms are written as the embedded store writes them
+(``_as_embedded``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import OWL, RDF
+from rdflib.namespace import DCTERMS, OWL, RDF, VOID, XSD
 from rdflib.term import Node
 from SPARQLWrapper import POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
@@ -30,10 +35,10 @@ from kg.errors import QuerySyntaxError, StoreError
 from kg.limits.evaluator import Evaluator, QueryTimeout
 from kg.sparql_text import dataset_clause, query_form, where_brace, without_comments
 from kg.store.embedded import EmbeddedStore
-from kg.store.in_memory import join_values
+from kg.store.graph_store import send
 from kg.store.rdf_io import ntriples, parse_rdf
 from kg.store.results import Answer, reserialize_solutions, reserialize_triples, solution_rows
-from kg.store.terms import NamedQuad, Triple
+from kg.store.terms import NamedQuad, Triple, to_ox
 
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 Progress = Callable[[str], None]
@@ -60,7 +65,8 @@ class RemoteStore:
 
     def _request(
         self, query: str, accept: str, default_graphs: list[str] | None, named_graphs: list[str] | None
-    ) -> bytes:
+    ) -> tuple[bytes, bool]:
+        """The answer's body, and whether the store says it cut the answer short (X-SPARQL-MaxRows)."""
         client = SPARQLWrapper(self.query_url, agent=self.user_agent)
         client.setMethod(POST)
         client.setRequestMethod(URLENCODED)
@@ -83,10 +89,11 @@ class RemoteStore:
         except QueryTimeout:
             raise StoreError(f"the remote store at {self.query_url} did not answer within {self.timeout:g} s") from None
 
-    def _exchange(self, client: SPARQLWrapper, deadline: float) -> bytes:
+    def _exchange(self, client: SPARQLWrapper, deadline: float) -> tuple[bytes, bool]:
         try:
             with client.query().response as response:
-                return self._read_by(response, deadline)
+                body = self._read_by(response, deadline)
+                return _as_embedded(body), response.headers.get("X-SPARQL-MaxRows") is not None
         except SPARQLWrapperException as exc:
             message = str(exc).split("\n")[0]
             if "QueryBadFormed" in type(exc).__name__:
@@ -114,6 +121,18 @@ class RemoteStore:
                 )
         return b"".join(chunks)
 
+    def _whole(
+        self, query: str, accept: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> bytes:
+        """The whole answer, for kg's own queries: StoreError if the store cut it short."""
+        body, cut = self._request(query, accept, default_graphs, named_graphs)
+        if cut:
+            raise StoreError(
+                f"the remote store at {self.query_url} cut its answer short: raise its row limit "
+                "(Virtuoso: ResultSetMaxRows in the [SPARQL] section of virtuoso.ini)"
+            )
+        return body
+
     def _dataset(self, query: str, default_graphs, named_graphs) -> tuple[list[str] | None, list[str] | None]:
         if default_graphs is not None or named_graphs is not None:
             return default_graphs or [], named_graphs or []
@@ -135,43 +154,42 @@ class RemoteStore:
     ) -> Answer:
         """As ``EmbeddedStore.execute``: the remote store evaluates, and our serialisers write the result."""
         if bindings:
-            brace = where_brace(query)
-            if brace is None:
-                raise QuerySyntaxError("a query with parameters needs a WHERE clause")
-            query = join_values(query, brace, list(bindings), [bindings])
+            query = _bound(query, bindings, QuerySyntaxError("a query with parameters needs a WHERE clause"))
         if base_iri and "BASE" not in query.upper().split("{", 1)[0]:
             query = f"BASE <{base_iri}>\n{query}"
         default_graphs, named_graphs = self._dataset(query, default_graphs, named_graphs)
-        form = query_form(query)
-        if form in ("construct", "describe"):
-            body = self._request(query, "application/n-triples", default_graphs, named_graphs)
-            return reserialize_triples(body, result_format, max_rows)
-        body = self._request(query, "application/sparql-results+json", default_graphs, named_graphs)
-        return reserialize_solutions(body, result_format, max_rows)
+        if query_form(query) in ("construct", "describe"):
+            body, cut = self._request(query, "application/n-triples", default_graphs, named_graphs)
+            answer = reserialize_triples(body, result_format, max_rows)
+        else:
+            body, cut = self._request(query, "application/sparql-results+json", default_graphs, named_graphs)
+            answer = reserialize_solutions(body, result_format, max_rows)
+        return dataclasses.replace(answer, truncated=True) if cut else answer  # cut by the store: say so
 
     def select(self, query: str, *, bindings=None, union: bool = True) -> list[dict]:
-        if bindings:
-            brace = where_brace(query)
-            if brace is None:
-                raise StoreError("a query with bindings needs a WHERE clause")  # as EmbeddedStore.select says
-            query = join_values(query, brace, list(bindings), [bindings])
-        default_graphs, named_graphs = self._dataset(query, None, None) if union else (None, None)
-        return self._rows(query, default_graphs, named_graphs)
+        if bindings:  # the message EmbeddedStore.select gives
+            query = _bound(query, bindings, StoreError("a query with bindings needs a WHERE clause"))
+        return self._rows(query, *self._union_or_graphs(query, union))
+
+    def _union_or_graphs(self, query: str, union: bool) -> tuple[list[str] | None, list[str] | None]:
+        """The dataset of a query without one: the union and the graphs by name, or (``union`` false, as the
+        embedded store's own default graph, which is empty) only the build's graphs by name."""
+        if union or dataset_clause(query) != ([], []):
+            return self._dataset(query, None, None)
+        return [], [str(g) for g in self.graphs()]
 
     def _rows(
         self, query: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
     ) -> list[dict[str, Node]]:
         """The rows of a SELECT query; StoreError for an ASK."""
-        rows = solution_rows(self._request(query, "application/sparql-results+json", default_graphs, named_graphs))
+        rows = solution_rows(self._whole(query, "application/sparql-results+json", default_graphs, named_graphs))
         if isinstance(rows, bool):
             raise StoreError("expected a SELECT query")
         return rows
 
     def ask(self, query: str, *, union: bool = True) -> bool:
-        default_graphs, named_graphs = self._dataset(query, None, None) if union else (None, None)
-        return bool(
-            solution_rows(self._request(query, "application/sparql-results+json", default_graphs, named_graphs))
-        )
+        dataset = self._union_or_graphs(query, union)
+        return bool(solution_rows(self._whole(query, "application/sparql-results+json", *dataset)))
 
     # --- what the web layer asks of a store -------------------------------------------------------------
 
@@ -188,9 +206,12 @@ class RemoteStore:
         return self.query_url
 
     def graphs(self) -> list[URIRef]:
+        """The graphs the build record lists (a store holds others too: Virtuoso its own), else every graph."""
         build = self.build_id
         if self._graphs is None or self._graphs[0] != build:
-            rows = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+            rows = self._rows(
+                f"SELECT ?g WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?d <{DCTERMS.hasPart}> ?g }} }}"
+            ) or self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
             # a named graph's name is an IRI (SPARQL 1.1 Query, 13)
             names = [g for r in rows if isinstance(g := r["g"], URIRef)]
             self._graphs = (build, sorted(g for g in names if g != build_graph(self.base_iri)))
@@ -198,17 +219,22 @@ class RemoteStore:
 
     def quads(self, graphs: list[URIRef] | None = None) -> Iterator[NamedQuad]:
         for graph in graphs if graphs is not None else self.graphs():
-            body = self._request(
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
-                "application/n-triples",
-                None,
-                None,
+            body = self._whole(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", "application/n-triples"
             )
             if body.strip():
                 for s, p, o, _ in parse_rdf(body, format="ntriples", base_iri=self.base_iri, source=str(graph)):
                     yield s, p, o, graph
 
     def __len__(self) -> int:
+        """The triples of the build's graphs as the build record counts them (``push`` checked them), since
+        /health asks on every call; a store ``push`` did not fill is counted, which takes long on a large one."""
+        recorded = self._rows(
+            f"SELECT (COUNT(?n) AS ?graphs) (SUM(?n) AS ?triples) "
+            f"WHERE {{ GRAPH <{build_graph(self.base_iri)}> {{ ?g <{VOID.triples}> ?n }} }}"
+        )
+        if recorded and int(str(recorded[0]["graphs"])):
+            return int(str(recorded[0]["triples"]))
         rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         return int(rows[0]["n"])
 
@@ -226,6 +252,39 @@ class RemoteStore:
         for cls in classes:
             members |= {r["s"] for r in self.select(f"SELECT DISTINCT ?s WHERE {{ ?s a <{cls}> }}")}
         return members
+
+
+def _as_embedded(body: bytes) -> bytes:
+    """``body`` (SPARQL JSON or N-Triples) with its terms written as the embedded store writes them: Virtuoso
+    keeps an xsd:boolean as a number, answering "1" or "0" for "true" or "false", and names a blank node
+    "nodeID://b1" in SPARQL JSON, which is not a blank node label."""
+    boolean = f"{XSD.boolean}"
+    if boolean.encode() not in body and b"nodeID://" not in body:
+        return body
+    if not body.lstrip().startswith(b"{"):  # N-Triples, where a quote inside a literal is escaped
+        for number, word in (("1", "true"), ("0", "false")):
+            body = body.replace(f'"{number}"^^<{boolean}>'.encode(), f'"{word}"^^<{boolean}>'.encode())
+        return body
+    document = json.loads(body)
+    for row in document.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("datatype") == boolean and term.get("value") in ("1", "0"):
+                term["value"] = "true" if term["value"] == "1" else "false"
+            elif term.get("type") == "bnode":
+                term["value"] = term["value"].removeprefix("nodeID://")
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def _bound(query: str, bindings: Mapping[str, Node], missing: Exception) -> str:
+    """``query`` with ``bindings`` as BIND clauses opened right after its WHERE clause's brace (``missing``
+    raised without one), each term written by pyoxigraph (escaped N-Triples). The embedded store joins a
+    one-row VALUES block, which means the same, but Virtuoso does not start a property path (``yrd:partOf+``)
+    at a variable that VALUES binds ("transitive start not given")."""
+    brace = where_brace(query)
+    if brace is None:
+        raise missing
+    binds = "".join(f"\n  BIND({to_ox(term)} AS ?{name})" for name, term in bindings.items())
+    return f"{query[: brace + 1]}{binds}\n{query[brace + 1 :]}"
 
 
 def open_store(settings: Settings):
@@ -249,26 +308,6 @@ def _batches(triples: list[Triple], size: int) -> Iterator[list[Triple]]:
         yield rest[start : start + size]
 
 
-def _send(method: str, data_url: str, graph: URIRef, body: bytes, timeout: float, token: str | None) -> None:
-    separator = "&" if "?" in data_url else "?"
-    url = f"{data_url}{separator}{urllib.parse.urlencode({'graph': str(graph)})}"
-    headers = {"Content-Type": "application/n-triples"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:300].decode("utf-8", "replace")
-        raise StoreError(f"the remote store refused {method} of <{graph}>: HTTP {exc.code} {detail}") from exc
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        raise StoreError(
-            f"the remote store at {data_url} cannot be reached or did not answer "
-            f"({getattr(exc, 'reason', exc)}); rerun the push to complete it"
-        ) from exc
-
-
 def push(
     store: EmbeddedStore,
     *,
@@ -278,6 +317,7 @@ def push(
     batch_size: int = 50_000,
     timeout: float = 300,
     token: str | None = None,
+    credentials: tuple[str, str] | None = None,
     progress: Progress = lambda message: None,
 ) -> dict:
     """Load every named graph of ``store`` into the remote store, then check the counts there.
@@ -285,22 +325,28 @@ def push(
     Returns the triples per graph. Raises StoreError naming the graph that failed; rerunning completes it.
     """
     counts = {}
+
+    def write(method: str, graph: URIRef, triples: list[Triple]) -> None:
+        send(method, data_url, graph, ntriples(triples), timeout=timeout, token=token, credentials=credentials)
+
     graphs = store.graphs()
     started = time.perf_counter()
     for number, graph in enumerate(graphs, 1):
         triples = [(s, p, o) for s, p, o, _ in store.quads([graph])]
         counts[graph] = len(triples)
         for index, batch in enumerate(_batches(triples, batch_size)):
-            _send("PUT" if index == 0 else "POST", data_url, graph, ntriples(batch), timeout, token)
+            write("PUT" if index == 0 else "POST", graph, batch)
             progress(
                 f"  [{number}/{len(graphs)}] <{graph}>: {min(len(triples), (index + 1) * batch_size)}"
                 f"/{len(triples)} triples"
             )
-    report = store.attachment("report.json")
-    record = [(URIRef(f"{base_iri}dataset"), OWL.versionInfo, Literal(store.build_id))]
+    report, dataset = store.attachment("report.json"), URIRef(f"{base_iri}dataset")
+    record: list[Triple] = [(dataset, OWL.versionInfo, Literal(store.build_id))]
+    record += [(dataset, DCTERMS.hasPart, graph) for graph in counts]  # what graphs() reads
+    record += [(graph, VOID.triples, Literal(count)) for graph, count in counts.items()]  # and len()
     if report is not None:
-        record.append((URIRef(f"{base_iri}dataset"), RDF.value, Literal(report.decode("utf-8"), datatype=RDF_JSON)))
-    _send("PUT", data_url, build_graph(base_iri), ntriples(record), timeout, token)
+        record.append((dataset, RDF.value, Literal(report.decode("utf-8"), datatype=RDF_JSON)))
+    write("PUT", build_graph(base_iri), record)
     remote = RemoteStore(query_url, base_iri=base_iri, timeout=timeout)
     for graph, expected in counts.items():
         rows = remote.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", union=False)

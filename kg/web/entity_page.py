@@ -70,8 +70,8 @@ _SOURCE_QUERY = """PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX yrd: <{base}ontology#>
 SELECT ?source ?title ?publisher ?published WHERE {{
-  VALUES ?source {{ {sources} }}
   GRAPH <{base}graph/asserted> {{
+    VALUES ?source {{ {sources} }}
     OPTIONAL {{ ?source dcterms:title ?title }}
     OPTIONAL {{ ?source yrd:publisherName ?publisher }}
     OPTIONAL {{ ?source yrd:publishedOn ?published }} }} }}"""
@@ -346,7 +346,7 @@ _PLACES = """PREFIX wgs: <http://www.w3.org/2003/01/geo/wgs84_pos#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?place (MIN(?lat_) AS ?lat) (MIN(?long_) AS ?long) WHERE {
   ?place wgs:lat ?lat_ ; wgs:long ?long_ . FILTER EXISTS { ?place rdfs:label ?any }
-} GROUP BY ?place LIMIT 5000"""
+} GROUP BY ?place ORDER BY ?place LIMIT 5000"""
 
 
 #: build id -> the places with coordinates, for the version served lately: every entity page draws them

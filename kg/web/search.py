@@ -31,8 +31,16 @@ _OPENING = threading.Lock()
 def _index() -> tuple[str, SearchIndex]:
     """The build id and search index of the version served."""
     kg = web_state()
-    served = getattr(kg.store.get(), "path", None)  # None: a remote store
-    version = served if served is not None else (kg.settings.path("store_dir") / "current").resolve()
+    store = kg.store.get()
+    if getattr(store, "remote", False):  # the index published with the same build here, if there is one
+        version = (kg.settings.path("store_dir") / "current").resolve()
+        if version.name != store.build_id:
+            raise Unavailable(
+                f"search reads the index published with a build, and the remote store's build {store.build_id} "
+                "was not published here: publish it here too (kg build), or search the embedded store's server"
+            )
+    else:
+        version = Path(store.path)
     path = version.parent / f"{version.name}.{INDEX}"
     with _OPENING:
         index = _OPENED.get(path)
