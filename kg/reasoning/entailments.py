@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 import owlrl
 import rdflib.term
 from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import InconsistencyError
 from kg.namespaces import W3C_PREFIXES
+from kg.rdf_terms import OWL, RDF, RDFS, SKOS
 from kg.reasoning import owl_rl
 from kg.reasoning.owl_rl import Triple
 

@@ -25,9 +25,9 @@ from owlrl.DatatypeHandling import AltXSDToPYTHON
 from owlrl.OWLRL import OWLRL_Annotation_properties
 from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
 from rdflib import Literal
-from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
+from kg.rdf_terms import OWL, RDF, RDFS
 from kg.reasoning.owl_rl_schema import (
     LIST_CELLS,
     Unsupported,

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
+
+from kg.rdf_terms import OWL, RDF, RDFS
 
 Triple = tuple[Node, Node, Node]
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import TypedDict
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from kg.rdf_terms import XSD
 from kg.store.terms import from_ox
 from kg.validation.shacl.components_logic import condition
 from kg.validation.shacl.errors import ShaclError

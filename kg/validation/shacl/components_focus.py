@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
+from kg.rdf_terms import RDF, RDFS
 from kg.store.terms import from_ox
 from kg.validation.shacl.components_values import pair_ok
 from kg.validation.shacl.errors import ShaclError, Unsupported

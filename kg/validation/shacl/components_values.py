@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
+from kg.rdf_terms import RDF, RDFS, XSD
 from kg.validation.shacl import literals
 from kg.validation.shacl.errors import ShaclError
 from kg.validation.shacl.results import GenericMessages

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
-from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from kg.rdf_terms import XSD
 from kg.store.terms import from_ox, to_ox
 from kg.validation.shacl.components_counts import batch_counts, counts
 from kg.validation.shacl.components_focus import focus_constraints

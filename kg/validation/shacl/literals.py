@@ -11,9 +11,9 @@ from decimal import Decimal
 import pyoxigraph as ox
 import rdflib.term
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Identifier, Node
 
+from kg.rdf_terms import RDF, RDFS, XSD
 from kg.store.terms import from_ox, to_ox
 from kg.validation.shacl.errors import ShaclError
 

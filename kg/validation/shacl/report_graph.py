@@ -32,7 +32,7 @@ class Text:
         self.shape_ns = sg.namespace_manager
         self.data_ns = data_namespaces
         for ns in (self.shape_ns, self.data_ns):
-            ns.bind("sh", SH, override=False, replace=False)
+            ns.bind("sh", str(SH), override=False, replace=False)
 
     def shape_node(self, node) -> str:
         return _stringify(_GraphAccess(self.sg), node, self.shape_ns)

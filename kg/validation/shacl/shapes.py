@@ -7,14 +7,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.namespaces import W3C_PREFIXES
+from kg.rdf_terms import OWL, RDF, RDFS, SH
 from kg.validation.shacl.errors import ShaclError, Unsupported
-
-SH = Namespace(W3C_PREFIXES["sh"])
 
 _SHAPE_REFS = (SH.property, SH.node, SH["not"], SH.qualifiedValueShape)
 _SHAPE_LISTS = (SH["and"], SH["or"], SH.xone)
