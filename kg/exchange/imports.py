@@ -24,9 +24,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg.config import Settings
-from kg.errors import Forbidden, InputError, NotFound, StoreError, Unauthorized, ValidationFailed
+from kg.errors import Forbidden, InconsistencyError, InputError, NotFound, StoreError, Unauthorized, ValidationFailed
 from kg.namespaces import GRAPH_NAMES, graph_iri
-from kg.reasoning.entailments import infer_triples
+from kg.reasoning.entailments import infer_closures, infer_triples
 from kg.store.embedded import EmbeddedStore
 from kg.store.rdf_io import parse_rdf
 from kg.store.remote import build_graph
@@ -223,12 +223,25 @@ def _check(settings: Settings, store: EmbeddedStore, triples: set) -> tuple[Vali
     for triple in triples:
         data.add(triple)
     ontology, context = load_ontology(settings), neighbourhood(store, settings, data)
+    combined = set(data) | set(context)
+    full: set | None
+    checked: set | None
+    try:  # both closures at once, the second extending the first
+        full, closed = infer_closures(ontology, combined)
+        checked = closed if isinstance(closed, set) else None  # a set: nothing asked to encode it
+    except InconsistencyError:  # say it as the two checks one after the other would
+        full, checked = None, None
     report = validate_data(
-        data, ontology=ontology, shapes=load_shape_graphs(settings), context=context, base_iri=settings.base_iri
+        data,
+        ontology=ontology,
+        shapes=load_shape_graphs(settings),
+        context=context,
+        base_iri=settings.base_iri,
+        entailed=checked,
     )
     if not report.conforms:
         return report, set()
-    entailed = infer_triples(ontology, set(data) | set(context)) - set(context)
+    entailed = (full if full is not None else infer_triples(ontology, combined)) - set(context)
     # the neighbourhood is a part of the published graph: what it did not bring may be there all the same
     curated = [graph_iri(settings, "asserted"), graph_iri(settings, "inferred")]
     published = set(store.about({s for s, _, _ in entailed}, curated))

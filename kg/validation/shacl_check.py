@@ -251,12 +251,21 @@ def _as_set(triples: Iterable[Triple]) -> set[Triple]:
 
 
 def validate_data(
-    data: Graph, *, ontology: Graph, shapes: Shapes, base_iri: str, context: Graph | None = None
+    data: Graph,
+    *,
+    ontology: Graph,
+    shapes: Shapes,
+    base_iri: str,
+    context: Graph | None = None,
+    entailed: set[Triple] | None = None,
 ) -> ValidationReport:
     """Partner data against the content shapes and the ontology, beside ``context`` (the published graph);
-    the results in the partner's terms (``kg.validation.partner_terms``), each bad value once."""
+    the results in the partner's terms (``kg.validation.partner_terms``), each bad value once. ``entailed``
+    is what the data and context entail without the domain and range axioms, when the caller has it."""
     combined = set(data) | (set(context) if context is not None else set())
-    store = memory_store(combined, infer_triples(ontology, combined, domains_and_ranges=False))
+    if entailed is None:
+        entailed = infer_triples(ontology, combined, domains_and_ranges=False)
+    store = memory_store(combined, entailed)
     # pyshacl's focus_nodes would be faster, but it skipped the qualified-count label shapes (observed):
     # every node is checked and only the partner's own are reported
     report = _run(store, shapes.content)
