@@ -22,34 +22,35 @@ from kg.validation.vocabulary import PrefixedNames, rdf_list, rules_in_words
 _SEED_HINT = re.compile(r"\.csv\b|seed table|name_en|part_of|kind (?:pref|alt)Label", re.IGNORECASE)
 
 
+#: Components with one parameter, and what that parameter expects in words ({} is its value); a term is named
+#: with its prefix, a literal as it is written.
+_ONE_PARAMETER = {
+    "DatatypeConstraintComponent": (SH.datatype, "a literal of type {}"),
+    "MinCountConstraintComponent": (SH.minCount, "at least {} value(s)"),
+    "MaxCountConstraintComponent": (SH.maxCount, "at most {} value(s)"),
+    "PatternConstraintComponent": (SH.pattern, "text matching /{}/"),
+    "NodeKindConstraintComponent": (SH.nodeKind, "a node of kind {}"),
+    "MinInclusiveConstraintComponent": (SH.minInclusive, "at least {}"),
+    "MaxInclusiveConstraintComponent": (SH.maxInclusive, "at most {}"),
+    "MinExclusiveConstraintComponent": (SH.minExclusive, "more than {}"),
+    "MaxExclusiveConstraintComponent": (SH.maxExclusive, "less than {}"),
+}
+
+
 def _expected(shapes: Graph, shape: URIRef, component: str, name: PrefixedNames) -> str:
     """The constraint of ``shape`` that ``component`` names, in words."""
     one = shapes.value
-    if component == "DatatypeConstraintComponent":
-        return f"a literal of type {name(one(shape, SH.datatype))}"
+    if component in _ONE_PARAMETER:
+        parameter, words = _ONE_PARAMETER[component]
+        value = one(shape, parameter)
+        return words.format(name(value) if isinstance(value, URIRef) else value)
     if component == "ClassConstraintComponent":
         return "an instance of " + " and ".join(name(c) for c in sorted(shapes.objects(shape, SH["class"]), key=str))
-    if component == "MinCountConstraintComponent":
-        return f"at least {one(shape, SH.minCount)} value(s)"
-    if component == "MaxCountConstraintComponent":
-        return f"at most {one(shape, SH.maxCount)} value(s)"
-    if component == "PatternConstraintComponent":
-        return f"text matching /{one(shape, SH.pattern)}/"
     if component == "InConstraintComponent":
         values = rdf_list(shapes, one(shape, SH["in"]))
         return "one of " + ", ".join(str(v) if isinstance(v, Literal) else name(v) for v in values)
-    if component == "NodeKindConstraintComponent":
-        return f"a node of kind {name(one(shape, SH.nodeKind))}"
-    if component == "MinInclusiveConstraintComponent":
-        return f"at least {one(shape, SH.minInclusive)}"
-    if component == "MaxInclusiveConstraintComponent":
-        return f"at most {one(shape, SH.maxInclusive)}"
     if component == "UniqueLangConstraintComponent":
         return "one value per language"
-    if component == "MinExclusiveConstraintComponent":
-        return f"more than {one(shape, SH.minExclusive)}"
-    if component == "MaxExclusiveConstraintComponent":
-        return f"less than {one(shape, SH.maxExclusive)}"
     if component in ("QualifiedMinCountConstraintComponent", "QualifiedMaxCountConstraintComponent"):
         inner = "; ".join(rules_in_words(shapes, one(shape, SH.qualifiedValueShape), name)) or "of a given shape"
         low, high = one(shape, SH.qualifiedMinCount), one(shape, SH.qualifiedMaxCount)
