@@ -508,6 +508,11 @@ def _tail(path: Path, size: int = 2000) -> str:
         return "(no log)"
 
 
+def _time_limit(seconds: int | None) -> list[str]:
+    """The Oxigraph server's option for a query time limit of ``seconds`` (none for None)."""
+    return [] if seconds is None else ["--timeout-s", str(seconds)]
+
+
 @contextlib.contextmanager
 def running(
     name: str,
@@ -518,12 +523,14 @@ def running(
     start_timeout: float,
     threads: int = 4,
     settings: dict[str, str] | None = None,
-    oxigraph_timeout: int = 30,
+    oxigraph_timeout: int | None = 30,
 ):
     """Start ``name`` on a free loopback port, wait (bounded) until it serves the data, yield it, stop it.
 
     ``settings`` are KG_* variables for ``kg serve``; ``oxigraph_timeout`` the Oxigraph server's query time
-    limit (seconds)."""
+    limit (seconds), or None for none. With a limit, the Oxigraph server (0.5) keeps a thread per query until
+    the limit has passed, so thousands of quick queries a second for a few seconds exhaust the threads it may
+    start and it answers 500 ("Resource temporarily unavailable"): see bench/README.md."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = logs / f"{name}.log"
@@ -554,8 +561,7 @@ def running(
             "--bind",
             f"127.0.0.1:{port}",
             "--union-default-graph",
-            "--timeout-s",
-            str(oxigraph_timeout),
+            *_time_limit(oxigraph_timeout),
         ]
     elif name == "oxigraph-disk":
         location = _oxigraph_location(data, log, start_timeout)
@@ -567,8 +573,7 @@ def running(
             "--bind",
             f"127.0.0.1:{port}",
             "--union-default-graph",
-            "--timeout-s",
-            str(oxigraph_timeout),
+            *_time_limit(oxigraph_timeout),
         ]
     elif name == "rdflib-endpoint":
         env.update(BENCH_HTTP_DATA=str(data["nquads"]), BENCH_HTTP_READY=str(ready_file))
