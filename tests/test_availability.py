@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 from helpers import kg_server
 
+from kg.serving.front_connection import LINGER_SECONDS
 from kg.store.versions import publish
 
 pytestmark = pytest.mark.slow  # kg serve on loopback
@@ -160,10 +161,14 @@ def test_a_whole_request_sent_slowly_within_the_deadline_is_answered(endpoint):
 def test_malformed_requests_get_a_json_error_from_the_front(endpoint, head, status):
     with socket.create_connection(("127.0.0.1", port_of(endpoint)), timeout=10) as sock:
         sock.sendall(head)
-        answer = b""
+        answer, answered = b"", None
         while chunk := sock.recv(65536):
             answer += chunk
+            answered = answered or time.monotonic()
+        ended = time.monotonic()
     assert status_of(answer) == status, answer[:300]
+    # the front shuts its side after the answer: the client reads the end at once, not after the linger
+    assert ended - answered < LINGER_SECONDS / 2
     document = json.loads(answer.split(b"\r\n\r\n", 1)[1])
     assert document["ok"] is False and document["status"] == status and document["error"]
 

@@ -211,12 +211,16 @@ class Connection(asyncio.Protocol):
         """Answer an error the front found itself, then close once the client has stopped sending.
 
         Closed at once, a socket with unread bytes is reset by the kernel, and a client still sending the
-        rest of a body too large (413) saw a broken pipe instead of the answer; so what it sends is read
-        and dropped for up to ``LINGER_SECONDS`` after the answer (a lingering close, as nginx does).
+        rest of a body too large (413) saw a broken pipe instead of the answer; so after the answer the
+        front shuts its side of the connection (the client reads the end at once) and reads and drops what
+        the client still sends until it closes, for up to ``LINGER_SECONDS`` (a lingering close, as nginx
+        does).
         """
         self._disarm()
         if not self.closed:
             self.live_transport.write(error_bytes(status, message))
+            if self.live_transport.can_write_eof():
+                self.live_transport.write_eof()  # sent once the answer has gone
             self.draining = True
             self.live_transport.resume_reading()
             self.front.loop.call_later(LINGER_SECONDS, self.live_transport.close)
