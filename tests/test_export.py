@@ -47,7 +47,10 @@ def published_sets(store) -> dict[bool, set]:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_is_deterministic_and_round_trips(store, settings, fmt, published_sets):
     first = export(store, format=fmt, graphs=None, base_iri=settings.base_iri)
-    assert first == export(store, format=fmt, graphs=None, base_iri=settings.base_iri)
+    # made again from the same quads as rdflib terms, the bytes are the same: the embedded store hands its
+    # terms over as pyoxigraph keeps them, and the output depends neither on that nor on the run
+    through_rdflib = serialize(list(store.quads(store.graphs())), format=fmt, base_iri=settings.base_iri)
+    assert first == through_rdflib and len(first) > 100_000
     parsed = parse_rdf(first, format=fmt, base_iri=settings.base_iri, source="export")
     merge = fmt not in DATASET_FORMATS
     assert as_set(parsed, merge=merge) == published_sets[merge]
@@ -261,15 +264,6 @@ def test_the_dump_comes_with_its_description(client, store):
     assert client.get("/.well-known/void").data == client.get("/dump/description").data
     nquads = client.get("/dump?format=nquads")
     assert nquads.status_code == 200 and nquads.headers["Content-Disposition"].endswith('.nq"')
-
-
-@pytest.mark.parametrize("fmt", ["turtle", "ntriples", "nquads", "trig", "jsonld", "rdfxml"])
-def test_the_export_is_the_same_from_pyoxigraph_terms_as_from_rdflib_terms(store, settings, fmt):
-    # the embedded store hands its terms over as pyoxigraph keeps them; the bytes must not depend on it
-    graphs = store.graphs()
-    direct = serialize(list(store.export_quads(graphs)), format=fmt, base_iri=settings.base_iri)
-    through_rdflib = serialize(list(store.quads(graphs)), format=fmt, base_iri=settings.base_iri)
-    assert direct == through_rdflib and len(direct) > 100_000
 
 
 def test_sorting_on_lines_orders_as_sorting_on_each_term_in_turn(store):

@@ -454,7 +454,7 @@ def test_a_refused_graph_store_write_changes_nothing(writable):
     app = create_app(writable).test_client()
     state = {"before": snapshot(writable)}
 
-    @hypothesis_settings(max_examples=20, **FUZZ)
+    @hypothesis_settings(max_examples=10, **FUZZ)  # each write that gets past the front is an import process
     @given(upload=UPLOADS)
     def check(upload):
         media_type, body = upload

@@ -744,8 +744,12 @@ def _one(triples, predicate, kind=None):
 
 
 def test_content_pass_on_the_real_graph(real):
-    conforms, found = compare(real["asserted"] | real["checked"], real["content_shapes"])
-    assert conforms and len(found) > 100  # the seed graph: warnings and infos, no violation
+    # the seed graph: warnings and infos, no violation. pyshacl is compared on the copy with broken facts
+    # below, which holds every result of this one besides those of the facts it breaks: comparing here too
+    # would run pyshacl over the whole graph once more
+    store, _ = canonical(real["asserted"] | real["checked"])
+    conforms, found = summary(shacl.validate(store, copy(real["content_shapes"]), allow_warnings=True))
+    assert conforms and len(found) > 100
 
 
 def test_content_pass_on_the_real_graph_with_broken_facts(real):
@@ -832,8 +836,9 @@ def test_provenance_pass_on_the_real_graph_with_broken_facts(real):
     prov = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
     data = provenance_sample(real["asserted"], real["provenance"], subjects=60)
     assert 500 < len(data) < 20_000, len(data)
-    # the part is whole: both engines find it conforms before it is broken
-    assert compare(data, real["provenance_shapes"]) == (True, Counter())
+    # the part is whole before it is broken (what pyshacl says of it is compared once it is broken)
+    store, _ = canonical(data)
+    assert summary(shacl.validate(store, copy(real["provenance_shapes"]), allow_warnings=True)) == (True, Counter())
     # 1. a fact without provenance: drop the derivation of two statements
     statements = sorted({s for s, p, o in data if p == prov}, key=str)[:2]
     for statement in statements:
