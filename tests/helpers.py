@@ -166,6 +166,18 @@ GOOD = f"""
 <https://partner.example/park/p1> a yrd:IndustrialPark ; rdfs:label "Partner park one"@en ;
     yrd:locatedIn <https://w3id.org/yrd-kg/id/region/nantong> .
 """.encode()
+PARTNER_GRAPH = "https://partner.example/graph/parks"
+MORE = f"""
+@prefix yrd: <{YRD}> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://partner.example/park/p2> a yrd:IndustrialPark ; rdfs:label "Partner park two"@en ;
+    yrd:locatedIn <https://w3id.org/yrd-kg/id/region/wuxi> .
+""".encode()
+# a park located in a string, and without an English name: two violations
+BAD_PARK = f"""
+@prefix yrd: <{YRD}> .
+<https://partner.example/park/p3> a yrd:IndustrialPark ; yrd:locatedIn "Nantong" .
+""".encode()
 
 
 def snapshot(settings) -> tuple[str, bytes]:

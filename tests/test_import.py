@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from helpers import GOOD, ROOT, TOKEN, YRD, snapshot
+from helpers import BAD_PARK, GOOD, MORE, PARTNER_GRAPH, ROOT, TOKEN, YRD, snapshot
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDFS
 
@@ -19,29 +19,17 @@ from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationF
 from kg.exchange.imports import drop_graph, import_data, imports_graph
 from kg.store.embedded import EmbeddedStore
 
-PARTNER = "https://partner.example/graph/parks"
 BASE = "https://w3id.org/yrd-kg/"
-MORE = f"""
-@prefix yrd: <{YRD}> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://partner.example/park/p2> a yrd:IndustrialPark ; rdfs:label "Partner park two"@en ;
-    yrd:locatedIn <https://w3id.org/yrd-kg/id/region/wuxi> .
-""".encode()
-# a park located in a string, and without an English name: two violations
-BAD = f"""
-@prefix yrd: <{YRD}> .
-<https://partner.example/park/p3> a yrd:IndustrialPark ; yrd:locatedIn "Nantong" .
-""".encode()
 
 
-def partner_triples(settings, graph=PARTNER) -> set:
+def partner_triples(settings, graph=PARTNER_GRAPH) -> set:
     return {(s, p, o) for s, p, o, _ in EmbeddedStore(settings.path("store_dir")).quads([URIRef(graph)])}
 
 
 def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
     before = EmbeddedStore(writable.path("store_dir"))
     result = import_data(
-        writable, GOOD, format="turtle", graph=PARTNER, agent="Partner Ltd", source_name="parks.ttl", token=TOKEN
+        writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="Partner Ltd", source_name="parks.ttl", token=TOKEN
     )
     assert result.triples == 3 and result.report.conforms
     after = EmbeddedStore(writable.path("store_dir"))
@@ -56,7 +44,7 @@ def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
         PREFIX dcterms: <http://purl.org/dc/terms/>
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         SELECT ?who ?when ?file WHERE {{ GRAPH <{imports_graph(writable)}> {{
-          <{PARTNER}> prov:wasGeneratedBy ?activity .
+          <{PARTNER_GRAPH}> prov:wasGeneratedBy ?activity .
           ?activity prov:wasAssociatedWith/rdfs:label ?who ; prov:endedAtTime ?when ;
             prov:used/dcterms:title ?file }} }}""")
     assert len(rows) == 1 and str(rows[0]["who"]) == "Partner Ltd" and str(rows[0]["file"]) == "parks.ttl"
@@ -66,40 +54,42 @@ def test_valid_data_lands_in_its_own_graph_with_provenance(writable):
 
 
 def test_put_replaces_and_append_adds(writable):
-    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="one.ttl", token=TOKEN)
     import_data(
-        writable, MORE, format="turtle", graph=PARTNER, agent="b", source_name="two.ttl", token=TOKEN, append=True
+        writable, MORE, format="turtle", graph=PARTNER_GRAPH, agent="b", source_name="two.ttl", token=TOKEN, append=True
     )
     subjects = {s for s, _, _ in partner_triples(writable)}
     assert subjects == {URIRef("https://partner.example/park/p1"), URIRef("https://partner.example/park/p2")}
-    import_data(writable, MORE, format="turtle", graph=PARTNER, agent="c", source_name="three.ttl", token=TOKEN)
+    import_data(writable, MORE, format="turtle", graph=PARTNER_GRAPH, agent="c", source_name="three.ttl", token=TOKEN)
     assert {s for s, _, _ in partner_triples(writable)} == {URIRef("https://partner.example/park/p2")}
     # one import record per graph: the latest, and no agent left behind by the replaced ones
     store = EmbeddedStore(writable.path("store_dir"))
     records = {(s, p, o) for s, p, o, _ in store.quads([imports_graph(writable)])}
-    assert sum(1 for s, p, o in records if s == URIRef(PARTNER) and p == PROV.wasGeneratedBy) == 1
+    assert sum(1 for s, p, o in records if s == URIRef(PARTNER_GRAPH) and p == PROV.wasGeneratedBy) == 1
     assert {o for s, p, o in records if p == RDFS.label} == {Literal("c")}
 
 
 @pytest.mark.parametrize(
     "data, error, message",
     [
-        (BAD, ValidationFailed, "2 SHACL violations"),
+        (BAD_PARK, ValidationFailed, "2 SHACL violations"),
         (b"<https://partner.example/a> <https://partner.example/b> ", InputError, "line"),
         (b"", InputError, "empty"),
     ],
 )
 def test_invalid_or_malformed_data_changes_nothing(writable, data, error, message):
-    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="one.ttl", token=TOKEN)
     before = snapshot(writable)
     with pytest.raises(error, match=message):
-        import_data(writable, data, format="turtle", graph=PARTNER, agent="a", source_name="bad.ttl", token=TOKEN)
+        import_data(writable, data, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="bad.ttl", token=TOKEN)
     assert snapshot(writable) == before
 
 
 def test_a_violation_report_names_the_partner_node(writable):
     with pytest.raises(ValidationFailed) as failure:
-        import_data(writable, BAD, format="turtle", graph=PARTNER, agent="a", source_name="bad.ttl", token=TOKEN)
+        import_data(
+            writable, BAD_PARK, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="bad.ttl", token=TOKEN
+        )
     assert {str(r.focus) for r in failure.value.report.results} == {"https://partner.example/park/p3"}
 
 
@@ -117,9 +107,11 @@ def test_writes_need_the_operators_token(writable, token_setting, presented, err
     )
     before = snapshot(settings)
     with pytest.raises(error):
-        import_data(settings, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=presented)
+        import_data(
+            settings, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="x.ttl", token=presented
+        )
     with pytest.raises(error):
-        drop_graph(settings, PARTNER, token=presented)
+        drop_graph(settings, PARTNER_GRAPH, token=presented)
     assert snapshot(settings) == before
     assert TOKEN not in repr(settings)
 
@@ -134,19 +126,19 @@ def test_the_builds_own_graphs_cannot_be_written(writable, graph):
 
 def test_drop_removes_the_graph_and_its_record(writable):
     original = snapshot(writable)[1]
-    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=TOKEN)
-    drop_graph(writable, PARTNER, token=TOKEN)
+    import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="x.ttl", token=TOKEN)
+    drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
     store = EmbeddedStore(writable.path("store_dir"))
-    assert URIRef(PARTNER) not in store.graphs() and imports_graph(writable) not in store.graphs()
+    assert URIRef(PARTNER_GRAPH) not in store.graphs() and imports_graph(writable) not in store.graphs()
     assert store.canonical_nquads() == original
     with pytest.raises(NotFound):
-        drop_graph(writable, PARTNER, token=TOKEN)
+        drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
 
 
 def test_a_rebuild_keeps_imported_graphs(writable):
     from kg.build.pipeline import build_and_publish
 
-    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="x.ttl", token=TOKEN)
+    import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="x.ttl", token=TOKEN)
     kept = partner_triples(writable)
     build_and_publish(writable, progress=lambda message: None)
     assert partner_triples(writable) == kept and len(kept) == 3
@@ -170,15 +162,15 @@ def kg(settings, *args, **popen):
 def test_the_cli_imports_refuses_and_drops(writable, tmp_path):
     good, bad = tmp_path / "good.ttl", tmp_path / "bad.ttl"
     good.write_bytes(GOOD)
-    bad.write_bytes(BAD)
-    out, err = kg(writable, "import", str(good), "--graph", PARTNER, "--agent", "cli").communicate(timeout=120)
+    bad.write_bytes(BAD_PARK)
+    out, err = kg(writable, "import", str(good), "--graph", PARTNER_GRAPH, "--agent", "cli").communicate(timeout=120)
     assert "imported 3 triples" in out, err
-    refused = kg(writable, "import", str(bad), "--graph", PARTNER)
+    refused = kg(writable, "import", str(bad), "--graph", PARTNER_GRAPH)
     out, err = refused.communicate(timeout=120)
     assert refused.returncode == 1 and "LocatedInPlace" in out and "nothing was written" in err
-    dropped = kg(writable, "drop", PARTNER)
+    dropped = kg(writable, "drop", PARTNER_GRAPH)
     dropped.communicate(timeout=60)
-    assert dropped.returncode == 0 and URIRef(PARTNER) not in EmbeddedStore(writable.path("store_dir")).graphs()
+    assert dropped.returncode == 0 and URIRef(PARTNER_GRAPH) not in EmbeddedStore(writable.path("store_dir")).graphs()
 
 
 def test_an_import_killed_at_any_moment_leaves_a_whole_store(writable, tmp_path):
@@ -188,29 +180,29 @@ def test_an_import_killed_at_any_moment_leaves_a_whole_store(writable, tmp_path)
     data.write_bytes(GOOD)
     old = snapshot(writable)
     started = time.monotonic()
-    finished = kg(writable, "import", str(data), "--graph", PARTNER, "--agent", "a")
+    finished = kg(writable, "import", str(data), "--graph", PARTNER_GRAPH, "--agent", "a")
     finished.communicate(timeout=120)
     duration = time.monotonic() - started
     new_graph = partner_triples(writable)
-    drop_graph(writable, PARTNER, token=TOKEN)
+    drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
     assert snapshot(writable)[1] == old[1]
     outcomes = set()
     for fraction in (0.4, 0.9, 0.99):
-        process = kg(writable, "import", str(data), "--graph", PARTNER, "--agent", "a")
+        process = kg(writable, "import", str(data), "--graph", PARTNER_GRAPH, "--agent", "a")
         time.sleep(duration * fraction)
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
         store = EmbeddedStore(writable.path("store_dir"))  # opens: the current version is whole
         assert len(store) > 0
-        if URIRef(PARTNER) in store.graphs():
+        if URIRef(PARTNER_GRAPH) in store.graphs():
             outcomes.add("new")
             assert partner_triples(writable) == new_graph
-            drop_graph(writable, PARTNER, token=TOKEN)
+            drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
         else:
             outcomes.add("old")
             assert store.canonical_nquads() == old[1]
     assert "old" in outcomes  # at least one kill landed before the switch
-    rerun = kg(writable, "import", str(data), "--graph", PARTNER, "--agent", "a")
+    rerun = kg(writable, "import", str(data), "--graph", PARTNER_GRAPH, "--agent", "a")
     rerun.communicate(timeout=120)
     assert rerun.returncode == 0 and partner_triples(writable) == new_graph
     # what the killed writers left half-written is gone
@@ -230,7 +222,7 @@ REGION = f"""
 """.encode()
 
 
-@pytest.mark.parametrize("document", [GOOD, BAD, REGION], ids=["good", "bad", "region"])
+@pytest.mark.parametrize("document", [GOOD, BAD_PARK, REGION], ids=["good", "bad", "region"])
 def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_graph(store, settings, document):
     """The import checks partner data beside what the published graph says about the nodes it mentions;
     the reference is the check beside the whole published graph."""
@@ -258,113 +250,6 @@ def test_checking_beside_the_neighbourhood_equals_checking_beside_the_whole_grap
         assert any("Code" in r.shape for r in reference.results)  # the nesting check does see the parent's code
 
 
-# --- the Graph Store Protocol: PUT, POST, DELETE ---------------------------------------------------------
-
-
-@pytest.fixture
-def client(writable):
-    from kg.web import create_app
-
-    return create_app(writable).test_client()
-
-
-def bearer(token=TOKEN) -> dict:
-    return {"Authorization": f"Bearer {token}", "Content-Type": "text/turtle"}
-
-
-def test_graph_store_writes_need_the_token(client, writable):
-    before = snapshot(writable)
-    anonymous = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers={"Content-Type": "text/turtle"})
-    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
-    wrong = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer("nope"))
-    assert wrong.status_code == 403 and TOKEN not in wrong.get_data(as_text=True)
-    token_in_url = client.put(
-        "/data", query_string={"graph": PARTNER, "token": TOKEN}, data=GOOD, headers={"Content-Type": "text/turtle"}
-    )
-    assert token_in_url.status_code == 401  # only the header counts: URLs end up in logs
-    assert client.delete("/data", query_string={"graph": PARTNER}).status_code == 401
-    assert snapshot(writable) == before
-
-
-def test_a_read_only_store_refuses_graph_store_writes(store, tmp_path):
-    from kg.web import create_app
-
-    settings = load_settings({"root": ROOT, "store_dir": tmp_path}, env={})
-    app = create_app(settings, store=store).test_client()
-    response = app.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
-    assert response.status_code == 403 and "read-only" in response.json["error"]
-
-
-def test_graph_store_put_post_get_delete(client, writable):
-    created = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
-    assert (
-        created.status_code == 201
-        and created.json["triples"] == 3
-        and PARTNER.split("/")[-1] in created.headers["Location"]
-    )
-    replaced = client.put("/data", query_string={"graph": PARTNER}, data=GOOD, headers=bearer())
-    assert replaced.status_code == 200
-    added = client.post("/data", query_string={"graph": PARTNER}, data=MORE, headers=bearer())
-    assert added.status_code == 200 and added.json["triples"] == 6
-    got = client.get("/data", query_string={"graph": PARTNER}, headers={"Accept": "application/n-triples"})
-    assert got.status_code == 200 and got.data.count(b"\n") == 6
-    assert client.delete("/data", query_string={"graph": PARTNER}, headers=bearer()).status_code == 204
-    assert client.get("/data", query_string={"graph": PARTNER}).status_code == 404
-    assert client.delete("/data", query_string={"graph": PARTNER}, headers=bearer()).status_code == 404
-
-
-def test_graph_store_post_without_a_graph_creates_one(client):
-    response = client.post("/data", data=GOOD, headers=bearer())
-    assert response.status_code == 201
-    location = response.headers["Location"]
-    assert client.get(location).status_code == 200
-
-
-@pytest.mark.parametrize(
-    "data, content_type, query, status",
-    [
-        (BAD, "text/turtle", {"graph": PARTNER}, 422),
-        (b"<a> <b> ", "text/turtle", {"graph": PARTNER}, 400),
-        (GOOD, "text/plain", {"graph": PARTNER}, 415),
-        (GOOD, "text/turtle", {"default": ""}, 400),
-        (GOOD, "text/turtle", {"graph": "https://w3id.org/yrd-kg/graph/asserted"}, 403),
-    ],
-)
-def test_graph_store_bad_writes_change_nothing(client, writable, data, content_type, query, status):
-    before = snapshot(writable)
-    response = client.put(
-        "/data",
-        query_string=query,
-        data=data,
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type},
-    )
-    assert response.status_code == status and response.json["ok"] is False and response.json["error"]
-    if status == 422:
-        assert {r["focus"] for r in response.json["report"]["results"]} == {"https://partner.example/park/p3"}
-    assert snapshot(writable) == before
-
-
-@pytest.mark.slow
-def test_a_write_through_one_worker_is_seen_by_every_worker(writable, tmp_path):
-    """Two gunicorn workers: after a PUT, queries (whichever worker answers) see the partner graph."""
-    import json
-    import urllib.parse
-    import urllib.request
-
-    from helpers import kg_server
-
-    with kg_server(writable.path("store_dir"), tmp_path / "server.log", KG_WRITE_TOKEN=TOKEN) as base:
-        request = urllib.request.Request(
-            base + "/data?" + urllib.parse.urlencode({"graph": PARTNER}), data=GOOD, headers=bearer(), method="PUT"
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            assert response.status == 201
-        ask = urllib.parse.urlencode({"query": "ASK { <https://partner.example/park/p1> ?p ?o }"})
-        for _ in range(6):
-            with urllib.request.urlopen(f"{base}/sparql?{ask}", timeout=30) as response:
-                assert json.load(response)["boolean"] is True
-
-
 def test_an_import_s_entailments_are_published_in_a_graph_of_their_own_and_dropped_with_it(writable):
     """A park imported as lying in Nantong is a zone lying in Jiangsu: the saved query for Jiangsu's parks
     finds it, as it finds curated ones; its entailments never repeat a published triple; a replace
@@ -373,29 +258,32 @@ def test_an_import_s_entailments_are_published_in_a_graph_of_their_own_and_dropp
     from kg.serving.saved_queries import load_queries
 
     store_dir = writable.path("store_dir")
-    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
+    import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="one.ttl", token=TOKEN)
     store = EmbeddedStore(store_dir)
-    derived = entailed_graph(writable, URIRef(PARTNER))
+    derived = entailed_graph(writable, URIRef(PARTNER_GRAPH))
     assert derived in store.graphs()
     entailed = {(s, p, o) for s, p, o, _ in store.quads([derived])}
     park = URIRef("https://partner.example/park/p1")
     assert (park, URIRef(YRD + "locatedIn"), URIRef(f"{BASE}id/region/jiangsu")) in entailed
     curated = {(s, p, o) for s, p, o, _ in store.quads([URIRef(f"{BASE}graph/{n}") for n in ("asserted", "inferred")])}
-    partner = {(s, p, o) for s, p, o, _ in store.quads([URIRef(PARTNER)])}
+    partner = {(s, p, o) for s, p, o, _ in store.quads([URIRef(PARTNER_GRAPH)])}
     assert entailed and not entailed & curated and not entailed & partner
     query = load_queries(ROOT / "queries")["parks_in_province"]
     rows = store.select(query.text, bindings=query.bindings({"province": f"{BASE}id/region/jiangsu"}))
     assert park in {row["park"] for row in rows}
     # its record says which graph it comes from
     records = {(s, p, o) for s, p, o, _ in store.quads([URIRef(f"{BASE}graph/imports")])}
-    assert (derived, PROV.wasDerivedFrom, URIRef(PARTNER)) in records
+    assert (derived, PROV.wasDerivedFrom, URIRef(PARTNER_GRAPH)) in records
     # replacing the graph with data that entails nothing new replaces the entailments; dropping drops them
     plain = b'<https://partner.example/x> <http://www.w3.org/2000/01/rdf-schema#comment> "x"@en .\n'
-    import_data(writable, plain, format="ntriples", graph=PARTNER, agent="a", source_name="x.nt", token=TOKEN)
+    import_data(writable, plain, format="ntriples", graph=PARTNER_GRAPH, agent="a", source_name="x.nt", token=TOKEN)
     assert derived not in EmbeddedStore(store_dir).graphs()
-    import_data(writable, GOOD, format="turtle", graph=PARTNER, agent="a", source_name="one.ttl", token=TOKEN)
-    drop_graph(writable, PARTNER, token=TOKEN)
-    assert derived not in EmbeddedStore(store_dir).graphs() and URIRef(PARTNER) not in EmbeddedStore(store_dir).graphs()
+    import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="one.ttl", token=TOKEN)
+    drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
+    assert (
+        derived not in EmbeddedStore(store_dir).graphs()
+        and URIRef(PARTNER_GRAPH) not in EmbeddedStore(store_dir).graphs()
+    )
 
 
 def test_a_partner_may_not_write_an_entailed_graph(writable):
