@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, server in peers:
                 common = {"connections": args.connections, "threads": 2, "timeout_s": 60}
                 common["log"] = logs / "wrk-search.log"
-                run_wrk(server.base, "adhoc", lists[name], "warmup", duration=args.warmup, **common)
+                if args.warmup > 0:
+                    run_wrk(server.base, "adhoc", lists[name], "warmup", duration=args.warmup, **common)
                 runs[name] = run_wrk(server.base, "adhoc", lists[name], "search", duration=args.duration, **common)
     results["runs"] = runs
     if args.engine_searches:

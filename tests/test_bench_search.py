@@ -22,7 +22,7 @@ def test_a_tiny_search_benchmark_checks_both_servers_and_writes_its_tables(tmp_p
     work, out = tmp_path / "work", tmp_path / "out"
     run_bench(
         "bench.search", "--triples", "2000", "--connections", "2", "--duration", "1",
-        "--warmup", "1", "--searches", "20", "--build-runs", "0", "--index-runs", "1",
+        "--warmup", "0", "--searches", "20", "--build-runs", "0", "--index-runs", "1",
         "--engine-searches", "5", "--work", str(work), "--out", str(out),
     )  # fmt: skip
     results = json.loads((out / "search-2000.json").read_text())
