@@ -198,13 +198,8 @@ def _in_memory_if_it_fits(store: EmbeddedStore, settings: Settings) -> EmbeddedS
     """``store`` copied into memory from its snapshot when the snapshot is within ``memory_copy_limit_mib``
     (the bound a server worker's copy keeps to), else ``store`` itself. A write reads every quad of the
     version to write the next one, and RocksDB hands them over several times as slowly as memory."""
-    files = store.snapshot
-    if (
-        not all(f.is_file() for f in files)
-        or sum(f.stat().st_size for f in files) > settings.memory_copy_limit_mib << 20
-    ):
-        return store
-    return store.copy_in_memory()
+    size = store.snapshot_bytes()
+    return store.copy_in_memory() if size is not None and size <= settings.memory_copy_limit_mib << 20 else store
 
 
 def _current(store_dir: Path) -> Path:

@@ -52,6 +52,12 @@ class EmbeddedStore:
             self.path.parent / f"{self.build_id}.{SNAPSHOT_BLANK}",
         )
 
+    def snapshot_bytes(self) -> int | None:
+        """The size of the version's snapshot, or None when it has none (published before snapshots were kept):
+        what decides whether the version may be copied into memory."""
+        files = self.snapshot
+        return sum(f.stat().st_size for f in files) if all(f.is_file() for f in files) else None
+
     def copy_in_memory(self) -> EmbeddedStore:
         """The same version, read from its snapshot into an in-memory store.
 

@@ -56,14 +56,13 @@ class StoreHolder:
         return memory if memory is not None and memory.path == self._store.path else self._store
 
     def _copy_in_background(self, store: EmbeddedStore) -> None:
-        files = store.snapshot
         if not self._memory_limit:
             return
-        complete = all(f.is_file() for f in files)
-        if not complete or sum(f.stat().st_size for f in files) > self._memory_limit:
+        size = store.snapshot_bytes()
+        if size is None or size > self._memory_limit:
             why = (
                 "is larger than memory_copy_limit_mib"
-                if complete
+                if size is not None
                 else "has no snapshot (published by an older kg build; rebuild to serve it from memory)"
             )
             logging.getLogger("kg.web").warning("version %s %s; serving from disk", store.build_id, why)
