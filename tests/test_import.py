@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from helpers import BAD_PARK, GOOD, MORE, PARTNER_GRAPH, ROOT, TOKEN, YRD, snapshot
+from helpers import BAD_PARK, GOOD, MORE, PARTNER_GRAPH, ROOT, TOKEN, YRD, snapshot, store_content
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDFS
 
@@ -125,7 +125,7 @@ def test_the_builds_own_graphs_cannot_be_written(writable, graph):
 
 
 def test_drop_removes_the_graph_and_its_record(writable):
-    original = snapshot(writable)[1]
+    original = store_content(writable)
     import_data(writable, GOOD, format="turtle", graph=PARTNER_GRAPH, agent="a", source_name="x.ttl", token=TOKEN)
     drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
     store = EmbeddedStore(writable.path("store_dir"))
@@ -178,14 +178,14 @@ def test_an_import_killed_at_any_moment_leaves_a_whole_store(writable, tmp_path)
     one, whole, and a rerun completes."""
     data = tmp_path / "good.ttl"
     data.write_bytes(GOOD)
-    old = snapshot(writable)
+    old = store_content(writable)
     started = time.monotonic()
     finished = kg(writable, "import", str(data), "--graph", PARTNER_GRAPH, "--agent", "a")
     finished.communicate(timeout=120)
     duration = time.monotonic() - started
     new_graph = partner_triples(writable)
     drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
-    assert snapshot(writable)[1] == old[1]
+    assert store_content(writable) == old
     outcomes = set()
     for fraction in (0.4, 0.9, 0.99):
         process = kg(writable, "import", str(data), "--graph", PARTNER_GRAPH, "--agent", "a")
@@ -200,7 +200,7 @@ def test_an_import_killed_at_any_moment_leaves_a_whole_store(writable, tmp_path)
             drop_graph(writable, PARTNER_GRAPH, token=TOKEN)
         else:
             outcomes.add("old")
-            assert store.canonical_nquads() == old[1]
+            assert store.canonical_nquads() == old
     assert "old" in outcomes  # at least one kill landed before the switch
     rerun = kg(writable, "import", str(data), "--graph", PARTNER_GRAPH, "--agent", "a")
     rerun.communicate(timeout=120)
