@@ -13,6 +13,8 @@ import pytest
 from helpers import ROOT
 from rdflib import Dataset, Graph, URIRef
 
+from kg.store.embedded import EmbeddedStore
+
 VALID_PARTNER = """@prefix yrd: <https://w3id.org/yrd-kg/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix id: <https://w3id.org/yrd-kg/id/> .
@@ -47,6 +49,10 @@ def test_build_prints_a_summary_and_progress(cli_store):
     assert "mapped parks.csv" in result.stderr and "validating (SHACL)" in result.stderr
     info = kg("--store-dir", str(store), "info")
     assert info.returncode == 0 and "/graph/asserted" in info.stdout and "/graph/shapes" in info.stdout
+    published = EmbeddedStore(store)
+    counted = {str(graph): sum(1 for _ in published.quads([graph])) for graph in published.graphs()}
+    listed = {graph: int(count) for count, graph in (line.split() for line in info.stdout.splitlines()[1:])}
+    assert listed == counted and info.stdout.startswith(f"build {published.build_id} ")
 
 
 def test_missing_store_and_unknown_graph_are_usage_errors(cli_store, tmp_path):

@@ -195,9 +195,9 @@ def info(ctx: click.Context) -> None:
     settings = _settings(ctx)
     store = EmbeddedStore(settings.path("store_dir"))
     click.echo(f"build {store.build_id} at {store.path}")
+    sizes = store.graph_sizes()
     for graph in store.graphs():
-        count = sum(1 for _ in store.quads([graph]))
-        click.echo(f"  {count:>7}  {graph}")
+        click.echo(f"  {sizes.get(graph, 0):>7}  {graph}")
 
 
 @main.command("settings")
