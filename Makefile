@@ -38,13 +38,16 @@ build: $(SERVING)
 serve: build
 	$(BIN)/kg serve
 
+# Python's bytecode cache stays on for the tests even where PYTHONDONTWRITEBYTECODE is set: the suite
+# starts a few hundred Python processes (servers, imports, the CLI), and without the cache each one would
+# compile the project's modules again (and pytest rewrite the test modules again in every worker).
 test: install
-	$(BIN)/python -m pytest
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 # The suite without the tests marked slow (servers under load, browsers, the W3C suites, benchmarks'
 # harnesses): a quick check while working; `make test` is what CI runs.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "not slow"
 
 # The checks CI runs before the tests (the same as .pre-commit-config.yaml): ruff's lint and format, mypy.
 lint: install
