@@ -32,7 +32,7 @@ SETTINGS_DOC: dict[str, str] = {
     "store_dir": "Folder holding the published store versions and the 'current' pointer.",
     "keep_versions": "How many published store versions to keep (the current one included).",
     "host": "Address the endpoint listens on (loopback by default).",
-    "port": "TCP port of the endpoint.",
+    "port": "TCP port of the endpoint; 0 lets the system choose a free one (kg serve prints which).",
     "workers": "Number of gunicorn worker processes serving the endpoint (each holds its own copy of the store "
     "in memory).",
     "threads": "Request threads per worker, which run the app once a request has arrived whole (one client keeps at "
@@ -206,7 +206,7 @@ def load_settings(
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
     if (
-        not 0 < settings.port < 65536
+        not 0 <= settings.port < 65536
         or min(
             settings.workers,
             settings.threads,
@@ -225,7 +225,7 @@ def load_settings(
         < 1
     ):
         raise ConfigError(
-            "port must be 1-65535; workers, threads, request_timeout, keepalive_timeout, "
+            "port must be 0-65535; workers, threads, request_timeout, keepalive_timeout, "
             "keepalive_requests, max_running_queries, max_body_bytes, max_query_length, "
             "max_query_depth, query_timeout, max_result_rows, max_result_bytes and max_query_memory "
             "at least 1"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -58,23 +59,25 @@ def run_bench(*arguments: str) -> None:
 
 @contextlib.contextmanager
 def kg_server(store_dir: Path, log_path: Path, **environment):
-    """``kg serve`` (gunicorn, two workers) on a free loopback port over ``store_dir``; yields its base URL.
+    """``kg serve`` (gunicorn, two workers) on a loopback port the system picks; yields its base URL.
 
-    On the way out the server is stopped and its log is checked: no crash, one access-log line per request.
+    The port is the one kg serve prints once it listens: a port found free beforehand could be taken by
+    another test's server before this one binds it. On the way out the server is stopped and its log is
+    checked: no crash, one access-log line per request.
     """
-    port = free_port()
     env = {**os.environ, "KG_STORE_DIR": str(store_dir), **{k: str(v) for k, v in environment.items()}}
     with log_path.open("w+b") as log:
         server = subprocess.Popen(
-            [sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-c", "from kg.cli import run; run()", "serve", "--port", "0", "--workers", "2"],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
-        if not wait_until_answering(base + "/health"):
+        base = _announced_address(log_path, server)
+        if base is None or not wait_until_answering(base + "/health"):
             server.kill()
+            server.wait(timeout=30)
             log.seek(0)
             pytest.fail("the server did not start: " + log.read().decode())
         try:
@@ -85,8 +88,19 @@ def kg_server(store_dir: Path, log_path: Path, **environment):
         log.seek(0)
         output = log.read().decode()
     assert "SIGSEGV" not in output and "Traceback" not in output, output[-2000:]
-    assert f"kg serve: open http://127.0.0.1:{port}/ " in output  # where to go, said once it listens
+    assert f"kg serve: open {base}/ " in output  # where to go, said once it listens
     assert '"GET /health HTTP/1.1" 200' in output  # one access-log line per request, with status
+
+
+def _announced_address(log_path: Path, server: subprocess.Popen, seconds: float = 60) -> str | None:
+    """The address kg serve says it listens on, read from its log (None if it exits or stays silent)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and server.poll() is None:
+        found = re.search(r"kg serve: open (http://127\.0\.0\.1:\d+)/ ", log_path.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+        time.sleep(0.05)
+    return None
 
 
 class Canary:

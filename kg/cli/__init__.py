@@ -70,7 +70,7 @@ def _short(iri, settings: Settings) -> str:
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="TCP port (default 8000).")
+@click.option("--port", type=int, help="TCP port (default 8000; 0: a free one, printed at start).")
 @click.option("--workers", type=int, help="gunicorn worker processes (default 2).")
 @click.option("--threads", type=int, help="Request threads per worker (default 32).")
 @click.option("--store", "store_url", metavar="URL", help="Query this remote SPARQL store instead of the embedded one.")
