@@ -235,7 +235,9 @@ def test_runaway_queries_from_eight_clients_starve_nothing_else(limited):
         fresh.append(ask(limited, LIGHT + f" # {len(fresh)}", "127.0.0.9"))
     for thread in hostile:
         thread.join(QUERY_TIMEOUT + 15)
-    assert max(health) < 1 and max(pages) < 1, (health, pages)
+    # starved, they would wait for a runaway's time limit; on a loaded two-core machine one can take a second
+    assert max(health) < QUERY_TIMEOUT / 2 and max(pages) < QUERY_TIMEOUT / 2, (health, pages)
+    assert sorted(health)[len(health) // 2] < 0.5 and sorted(pages)[len(pages) // 2] < 0.5, (health, pages)
     # a query from another client is answered, or refused at once with Retry-After: never a long wait
     for status, headers, seconds in fresh:
         assert status == 200 or (status == 503 and "Retry-After" in headers), (status, headers)
