@@ -28,7 +28,7 @@ _PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
 # it, so ``ex:a.b.c`` is the name ``ex:a.b``, then ``.`` and ``c`` (the engine's reading is what counts)
 _PN_LOCAL = rf"(?:[{_CHARS_U}:0-9]|{_PLX})(?:[{_CHARS}:]|{_PLX})*(?:\.+(?:[{_CHARS}:]|{_PLX})+)?"
 # each match is one token after the white space before it (white space is no token)
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"\s*(?:"
     + "|".join(
         f"(?P<{name}>{pattern})"
@@ -52,6 +52,15 @@ _TOKEN = re.compile(
     )
     + ")"
 )
+
+
+@functools.cache
+def _token() -> re.Pattern[str]:
+    """The token pattern, compiled when first used: compiling it takes tens of milliseconds, which every
+    process importing this module (an import's, kg export's) paid whether it read a query or not."""
+    return re.compile(_TOKEN_PATTERN)
+
+
 _BLANKED = frozenset({"comment", "iri", "string"})
 _OPENERS, _CLOSERS = frozenset("{(["), frozenset("})]")
 
@@ -85,9 +94,9 @@ def tokens(text: str) -> tuple[Token, ...]:
     # tuple.__new__ skips NamedTuple's Python-level constructor, a large part of a query's splitting time
     new = tuple.__new__
     found = []
-    for m in _TOKEN.finditer(text):
+    for m in _token().finditer(text):
         kind = m.lastgroup
-        assert kind is not None  # every alternative of _TOKEN is a named group
+        assert kind is not None  # every alternative of the pattern is a named group
         found.append(new(Token, (kind, m.group(kind), m.start(kind))))
     return tuple(found)
 
@@ -129,10 +138,10 @@ def lexings(text: str) -> tuple[tuple[Token, ...], ...]:
     found: list[tuple[Token, ...]] = []
 
     def lex(start: int, prefix: list[Token], stack: list[str], previous: Token | None, forks: int) -> None:
-        out, stack, at, new = list(prefix), list(stack), start, tuple.__new__
+        out, stack, at, new, token_at = list(prefix), list(stack), start, tuple.__new__, _token().match
         while at < len(text):
-            match = _TOKEN.match(text, at)
-            # _TOKEN matches at any offset before the end ("other" takes any character), in a named group
+            match = token_at(text, at)
+            # the pattern matches at any offset before the end ("other" takes any character), in a named group
             assert match is not None and match.lastgroup is not None
             kind = match.lastgroup
             token = new(Token, (kind, match.group(kind), match.start(kind)))
@@ -236,7 +245,7 @@ def query_form(text: str) -> str | None:
 
     The text is read only up to that keyword (past the prologue), not split whole: most of a query's
     tokens follow it, and splitting them was most of the endpoint's own work on a light query."""
-    for match in _TOKEN.finditer(text):
+    for match in _token().finditer(text):
         if match.lastgroup == "word":
             word = match.group("word").upper()
             if word in _FORMS:
