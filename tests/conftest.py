@@ -19,8 +19,8 @@ from kg.store.embedded import EmbeddedStore
 
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: three workers for every two cores. Many tests spend their time waiting on servers, timers
-    and child processes rather than computing; on two cores three workers ran the suite fastest (two and four
-    were slower: docs/PERFORMANCE.md). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    and child processes rather than computing; on two cores three workers ran the suite faster than two, and
+    four no faster than three (docs/PERFORMANCE.md). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
     if chosen := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return int(chosen)
     return max(1, (3 * len(os.sched_getaffinity(0)) + 1) // 2)
