@@ -20,7 +20,8 @@ from kg.errors import KGError
 from kg.serving.query_policy import check_query
 from kg.serving.saved_queries import load_queries
 from kg.web import create_app
-from kg.web.validation import REPORT_TYPES, UPLOAD_TYPES
+from kg.web.negotiation import UPLOAD_TYPES
+from kg.web.validation import REPORT_TYPES
 
 FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 ERROR_STATUSES = {400, 403, 406, 415, 503}

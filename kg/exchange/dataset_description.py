@@ -18,6 +18,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, SH, XSD
 
 from kg.namespaces import all_prefixes
 from kg.store.embedded import EmbeddedStore
+from kg.store.rdf_io import RDF_FORMATS
 from kg.store.terms import AnyNamedQuad
 
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -26,14 +27,7 @@ DQV = Namespace("http://www.w3.org/ns/dqv#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3; rdflib's DCAT namespace predates it
 TITLE = "Yangtze River Delta regional integration knowledge graph"
-MEDIA_TYPES = {
-    "turtle": "text/turtle",
-    "ntriples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-    "trig": "application/trig",
-    "nquads": "application/n-quads",
-}
+MEDIA_TYPES = {name: rdf_format.media_type for name, rdf_format in RDF_FORMATS.items()}
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from kg.errors import InputError, NotValidated, UnsupportedFormat
 from kg.exchange.dataset_description import MEDIA_TYPES, ValidationStatus, describe, validation_status
 from kg.namespaces import all_prefixes
 from kg.store.embedded import EmbeddedStore
-from kg.store.rdf_io import EXPORT_FORMATS, serialize_sorted
+from kg.store.rdf_io import RDF_FORMATS, serialize_sorted
 from kg.store.terms import AnyNamedQuad, AnyQuad, NamedQuad, iri_of
 from kg.validation.schema_graphs import rebase
 
-FORMATS = tuple(EXPORT_FORMATS)
+FORMATS = tuple(RDF_FORMATS)
 #: Graph names a user may give instead of IRIs; "all" selects every named graph.
 GRAPH_NAMES = ("ontology", "asserted", "inferred", "provenance", "shapes")
 PROF = Namespace("http://www.w3.org/ns/dx/prof/")

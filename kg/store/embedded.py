@@ -169,8 +169,8 @@ class EmbeddedStore:
         base_iri: str | None = None,
         max_bytes: int | None = None,
     ) -> Answer:
-        """Run a query and serialise its result in ``result_format`` (a key of ``RESULT_FORMATS`` or
-        ``GRAPH_FORMATS`` in kg.store.results).
+        """Run a query and serialise its result in ``result_format`` (a key of ``RESULT_FORMATS`` in kg.store.results
+        or of ``RDF_FORMATS`` in kg.store.rdf_io).
 
         Without ``default_graphs`` the default graph is the union of the named graphs (unless the query
         has its own FROM). ``bindings`` fix variables through a VALUES block. At most ``max_rows``

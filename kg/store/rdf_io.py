@@ -19,7 +19,7 @@ from kg.store.terms import (
     HasBlankNode,
     Quad,
     Triple,
-    from_ox,
+    from_ox_quad,
     ntriples_formatter,
     ox_quad_stream,
     to_ox,
@@ -28,8 +28,9 @@ from kg.store.terms import (
     to_rdflib_terms,
 )
 
-#: Input formats by name, and the file extensions that imply them.
-INPUT_FORMATS: dict[str, ox.RdfFormat] = {
+#: RDF formats by name, read and written (each format's ``supports_datasets`` says whether it carries graph
+#: names), and the file extensions that imply them.
+RDF_FORMATS: dict[str, ox.RdfFormat] = {
     "turtle": ox.RdfFormat.TURTLE,
     "ntriples": ox.RdfFormat.N_TRIPLES,
     "jsonld": ox.RdfFormat.JSON_LD,
@@ -39,6 +40,7 @@ INPUT_FORMATS: dict[str, ox.RdfFormat] = {
 }
 EXTENSIONS: dict[str, str] = {
     "ttl": "turtle",
+    "turtle": "turtle",
     "nt": "ntriples",
     "jsonld": "jsonld",
     "json": "jsonld",
@@ -53,8 +55,8 @@ EXTENSIONS: dict[str, str] = {
 def format_for(path: Path, name: str | None = None) -> str:
     """The input format named, or implied by the file's extension; InputError if neither works."""
     if name is not None:
-        if name not in INPUT_FORMATS:
-            raise InputError(f"unknown input format {name!r}; choose one of {', '.join(INPUT_FORMATS)}")
+        if name not in RDF_FORMATS:
+            raise InputError(f"unknown input format {name!r}; choose one of {', '.join(RDF_FORMATS)}")
         return name
     extension = path.suffix.lower().lstrip(".")
     if extension not in EXTENSIONS:
@@ -78,7 +80,7 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
     if format == "rdfxml":
         _refuse_xml_entities(data, source)
     try:
-        quads = list(ox.parse(data, format=INPUT_FORMATS[format], base_iri=base_iri))
+        quads = list(ox.parse(data, format=RDF_FORMATS[format], base_iri=base_iri))
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
         if "LoadDocumentCallback" in str(exc):  # pyoxigraph's words for a remote context it will not load
             raise InputError(
@@ -90,15 +92,7 @@ def parse_rdf(data: bytes, *, format: str, base_iri: str, source: str) -> list[Q
     if not quads:
         raise InputError(f"{source}: the file holds no RDF statements")
     try:
-        return [
-            (
-                from_ox(q.subject),
-                from_ox(q.predicate),
-                from_ox(q.object),
-                None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name),
-            )
-            for q in quads
-        ]
+        return [from_ox_quad(q) for q in quads]
     except TypeError as exc:  # an RDF 1.2 triple term, which the graph's model has no place for
         raise InputError(f"{source}: {exc}; RDF 1.2 triple terms are not accepted") from exc
 
@@ -172,15 +166,7 @@ def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
         ]
     )
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return [
-        (
-            from_ox(q.subject),
-            from_ox(q.predicate),
-            from_ox(q.object),
-            None if isinstance(q.graph_name, ox.DefaultGraph) else from_ox(q.graph_name),
-        )
-        for q in dataset
-    ]
+    return [from_ox_quad(q) for q in dataset]
 
 
 def sorted_nquads(quads: Iterable[Quad]) -> bytes:
@@ -203,17 +189,6 @@ def xml_safe(term: Any) -> Any:
     return ox.BlankNode("b" + term.value) if isinstance(term, ox.BlankNode) else term
 
 
-#: Formats that ``serialize_sorted`` writes, and whether they carry graph names.
-EXPORT_FORMATS = {
-    "turtle": (ox.RdfFormat.TURTLE, False),
-    "ntriples": (ox.RdfFormat.N_TRIPLES, False),
-    "jsonld": (ox.RdfFormat.JSON_LD, True),
-    "rdfxml": (ox.RdfFormat.RDF_XML, False),
-    "trig": (ox.RdfFormat.TRIG, True),
-    "nquads": (ox.RdfFormat.N_QUADS, True),
-}
-
-
 def serialize_sorted(quads: Iterable[AnyQuad], format: str, *, prefixes: dict[str, str] | None = None) -> bytes:
     """Quads written in ``format`` in one fixed order (graph, subject, predicate, object), duplicates removed.
 
@@ -223,7 +198,8 @@ def serialize_sorted(quads: Iterable[AnyQuad], format: str, *, prefixes: dict[st
     since a term's text never continues with a character below the space that follows it in the line.
     Only the lines are kept and sorted; pyoxigraph parses them back (blank-node labels kept) as it writes.
     """
-    rdf_format, with_graphs = EXPORT_FORMATS[format]
+    rdf_format = RDF_FORMATS[format]
+    with_graphs = rdf_format.supports_datasets
     graphs: dict[Any, str] = {}  # graph name -> its N-Triples text: names repeat on every quad
     lines: set[tuple[str, str]] = set()
     for s, p, o, g in quads:

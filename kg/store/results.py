@@ -12,25 +12,17 @@ import pyoxigraph as ox
 from rdflib.term import Node
 
 from kg.errors import StoreError
-from kg.store.rdf_io import xml_safe
+from kg.store.rdf_io import RDF_FORMATS, xml_safe
 from kg.store.terms import rows
 
-#: Query result formats by name: solutions and booleans, and graphs.
+#: Query result formats by name for solutions and booleans; graphs take ``RDF_FORMATS``.
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
     "xml": ox.QueryResultsFormat.XML,
     "csv": ox.QueryResultsFormat.CSV,
     "tsv": ox.QueryResultsFormat.TSV,
 }
-GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "trig": ox.RdfFormat.TRIG,
-    "nquads": ox.RdfFormat.N_QUADS,
-}
-#: Graph formats that carry graph names: a query's triples are written into their default graph.
+#: Graph formats whose writer takes quads: a query's triples are written into their default graph.
 DATASET_FORMATS = {"trig", "nquads"}
 
 
@@ -186,7 +178,7 @@ def capped_triples(
     output = _RowCountingOutput(b"\n", 0, None, max_bytes)
     try:
         # pyoxigraph writes to any object with ``write``; its stub asks for a file
-        ox.serialize(taken(), output, format=GRAPH_FORMATS[result_format])  # type: ignore[arg-type]
+        ox.serialize(taken(), output, format=RDF_FORMATS[result_format])  # type: ignore[arg-type]
     except _EnoughRows:
         pass
     if not output.over_bytes:
@@ -194,7 +186,7 @@ def capped_triples(
     assert max_bytes is not None  # past the byte bound, so there is one
     keep = len(kept) - 1  # the last one taken passed the bound
     while True:
-        body = ox.serialize(kept[:keep], format=GRAPH_FORMATS[result_format]) or b""
+        body = ox.serialize(kept[:keep], format=RDF_FORMATS[result_format]) or b""
         if len(body) <= max_bytes or keep == 0:
             return Answer(body, truncated=True, over_bytes=True)
         keep = min(keep - 1, keep * max_bytes // len(body))

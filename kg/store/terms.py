@@ -84,6 +84,17 @@ def from_ox(term) -> Node:
     raise TypeError(f"unsupported term from the store: {term!r}")
 
 
+def from_ox_quad(quad: ox.Quad) -> Quad:
+    """A pyoxigraph quad as rdflib terms, its default graph as None."""
+    graph = quad.graph_name
+    return (
+        from_ox(quad.subject),
+        from_ox(quad.predicate),
+        from_ox(quad.object),
+        None if isinstance(graph, ox.DefaultGraph) else from_ox(graph),
+    )
+
+
 def canonical_literals(literals: Iterable[ox.Literal]) -> dict[ox.Literal, ox.Literal]:
     """The canonical form the store keeps of each literal whose form differs ("52.0" -> "52")."""
     literals = list(literals)

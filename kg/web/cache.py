@@ -11,10 +11,10 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import cachetools
 import diskcache
 
 from kg.store.results import Answer
@@ -91,38 +91,35 @@ class ResultCache:
     def __init__(self, max_bytes: int, shared: SharedAnswers | None = None):
         self.max_bytes = max_bytes
         self.shared = shared
-        self._answers: OrderedDict[str, Answer] = OrderedDict()
-        self._size = 0
+        self._answers: cachetools.LRUCache[str, Answer] = cachetools.LRUCache(max_bytes, getsizeof=_entry_size)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Answer | None:
         with self._lock:
             answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-                return answer
-        if self.shared is None:
-            return None
+        if answer is not None or self.shared is None:
+            return answer
         answer = self.shared.get(key)
         if answer is not None:
             self._keep(key, answer)
         return answer
 
     def put(self, key: str, answer: Answer) -> None:
-        if len(answer.body) + ENTRY_BYTES > self.max_bytes // 4:  # one huge answer would push out the rest
+        if _entry_size(answer) > self.max_bytes // 4:  # one huge answer would push out the rest
             return
         if self._keep(key, answer) and self.shared is not None:
             self.shared.put(key, answer)
 
     def _keep(self, key: str, answer: Answer) -> bool:
-        """Keep ``answer`` in memory; False when it was there already."""
-        size = len(answer.body) + ENTRY_BYTES
+        """Keep ``answer`` in memory (unless it is larger than the whole bound); False when it was there
+        already."""
         with self._lock:
             if key in self._answers:
                 return False
-            self._answers[key] = answer
-            self._size += size
-            while self._size > self.max_bytes:
-                _, dropped = self._answers.popitem(last=False)
-                self._size -= len(dropped.body) + ENTRY_BYTES
+            if _entry_size(answer) <= self.max_bytes:
+                self._answers[key] = answer
             return True
+
+
+def _entry_size(answer: Answer) -> int:
+    return len(answer.body) + ENTRY_BYTES

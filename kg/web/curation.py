@@ -17,33 +17,15 @@ from collections import defaultdict
 from flask import Blueprint, Response, render_template, request
 
 from kg.errors import BadRequest, ValidationFailed
+from kg.store.rdf_io import EXTENSIONS, RDF_FORMATS
 from kg.validation.report_formats import MEDIA_TYPES, render
 from kg.web.state import web_state
 
 curation = Blueprint("curation", __name__)
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-#: file name ending -> input format
-EXTENSIONS = {
-    ".ttl": "turtle",
-    ".turtle": "turtle",
-    ".nt": "ntriples",
-    ".jsonld": "jsonld",
-    ".json": "jsonld",
-    ".rdf": "rdfxml",
-    ".xml": "rdfxml",
-    ".owl": "rdfxml",
-    ".trig": "trig",
-    ".nq": "nquads",
-}
-FORMATS = {
-    "turtle": "Turtle",
-    "ntriples": "N-Triples",
-    "jsonld": "JSON-LD",
-    "rdfxml": "RDF/XML",
-    "trig": "TriG",
-    "nquads": "N-Quads",
-}
+#: input format -> its name for people ("Turtle", "N-Triples", ...)
+FORMATS = {name: rdf_format.name for name, rdf_format in RDF_FORMATS.items()}
 REPORT_FORMATS = {"html": "HTML", "json": "JSON", "turtle": "SHACL Turtle", "text": "text"}
 _DOWNLOAD_SUFFIX = {"html": "html", "json": "json", "turtle": "ttl", "text": "txt"}
 
@@ -61,7 +43,7 @@ def _posted() -> tuple[bytes, str, str]:
         raise BadRequest("choose a file or paste the RDF to check")
     chosen = request.form.get("format", "auto")
     if chosen == "auto":
-        ending = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        ending = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         chosen = EXTENSIONS.get(ending, "turtle")
     if chosen not in FORMATS:
         raise BadRequest(f"format {chosen!r} is not one of {', '.join(FORMATS)}")

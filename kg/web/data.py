@@ -20,17 +20,17 @@ import threading
 from flask import Blueprint, Response, jsonify, request
 from rdflib import URIRef
 
-from kg.errors import BadRequest, NotAcceptable, NotFound, UnsupportedFormat, ValidationFailed
+from kg.errors import BadRequest, NotAcceptable, NotFound, ValidationFailed
 from kg.exchange.export import dump, export_quads, serialize
+from kg.store.rdf_io import RDF_FORMATS
 from kg.web.errors import error_body
 from kg.web.links import public_url_for
-from kg.web.negotiation import MEDIA_TYPE, choose, negotiate
+from kg.web.negotiation import MEDIA_TYPE, choose, negotiate, upload_format
 from kg.web.state import web_state
 
 data = Blueprint("data", __name__)
 #: Formats that carry graph names: the only ones for the whole dataset.
 DATASET_TYPES = {"application/trig": "trig", "application/n-quads": "nquads"}
-EXTENSIONS = {"turtle": "ttl", "ntriples": "nt", "jsonld": "jsonld", "rdfxml": "rdf", "trig": "trig", "nquads": "nq"}
 
 
 def _kg():
@@ -124,7 +124,7 @@ def download():
     build_id, result = _dump(fmt, _force(), profile)
     response = _conditional(result.payload, MEDIA_TYPE[fmt], build_id, "dump", fmt, profile or "")
     named = f"yrd-kg-{build_id}" + (f"-{profile}" if profile else "")
-    response.headers["Content-Disposition"] = f'attachment; filename="{named}.{EXTENSIONS[fmt]}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{named}.{RDF_FORMATS[fmt].file_extension}"'
     description = public_url_for("data.description", format=fmt, **({"profile": profile} if profile else {}))
     response.headers["Link"] = f'<{description}>; rel="describedby"; type="text/turtle"'
     return response
@@ -194,15 +194,10 @@ def graph_store_write():
     """Replace (PUT) or add to (POST) a partner graph with the RDF document in the body."""
     from kg.exchange.imports import authorize, import_data
     from kg.validation.report_formats import to_json
-    from kg.web.validation import UPLOAD_TYPES
 
     settings = web_state().settings
     authorize(settings, _token())  # before anything else: no work for an anonymous client
-    input_format = UPLOAD_TYPES.get(request.mimetype)
-    if input_format is None:
-        raise UnsupportedFormat(
-            f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}"
-        )
+    input_format = upload_format(request.mimetype)
     body = request.get_data()
     graph, minted = _target_graph(settings, body)
     agent = request.headers.get("From") or "HTTP client with the write token"

@@ -9,9 +9,10 @@ build id, so a new version's documents push the old ones out as they are asked f
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
+
+import cachetools
 
 T = TypeVar("T")
 
@@ -23,31 +24,28 @@ class DocumentCache:
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._kept: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
-        self._size = 0
+        #: key -> (document, its size); cachetools drops the least recently used past the bound
+        self._kept: cachetools.LRUCache[Hashable, tuple[object, int]] = cachetools.LRUCache(
+            max_bytes, getsizeof=lambda entry: entry[1]
+        )
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, make: Callable[[], T], size: Callable[[T], int]) -> T:
         with self._lock:
             found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found[0]  # type: ignore[return-value]  # kept by this method, from make()
+        if found is not None:
+            return found[0]  # type: ignore[return-value]  # kept by this method, from make()
         value = make()
         bytes_ = size(value)
         if bytes_ <= self.max_bytes:
             with self._lock:
                 if key not in self._kept:
                     self._kept[key] = (value, bytes_)
-                    self._size += bytes_
-                    while self._size > self.max_bytes:
-                        _, (_, dropped) = self._kept.popitem(last=False)
-                        self._size -= dropped
         return value
 
     @property
     def size(self) -> int:
-        return self._size
+        return int(self._kept.currsize)
 
     def __len__(self) -> int:
         return len(self._kept)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MIMEAccept
 
-from kg.errors import BadRequest, NotAcceptable
+from kg.errors import BadRequest, NotAcceptable, UnsupportedFormat
 
 #: media type -> format name, per result kind; the first entry is the default.
 SOLUTIONS = {
@@ -37,6 +37,9 @@ MEDIA_TYPE = {
     "nquads": "application/n-quads",
 }
 
+#: Content-Type -> input format of an RDF document sent in a request body: GRAPH's types but text/plain,
+#: which names no RDF format when it is sent.
+UPLOAD_TYPES = {media: name for media, name in GRAPH.items() if media != "text/plain"}
 
 #: Other spellings of the format parameter that clients send (SPARQLWrapper sends rdf+xml and json-ld,
 #: as Fuseki and Virtuoso accept), and media types, per result kind.
@@ -98,3 +101,12 @@ def choose(kind: str, accept: MIMEAccept, format_parameter: str | None) -> str:
         unknown="format {named!r} is not available for this query; use one of {names}",
         unacceptable=f"none of the accepted media types can carry this result; available: {', '.join(table)}",
     )
+
+
+def upload_format(mimetype: str) -> str:
+    """The input format of a request body whose Content-Type is ``mimetype``; UnsupportedFormat (415) when
+    it names none."""
+    name = UPLOAD_TYPES.get(mimetype)
+    if name is None:
+        raise UnsupportedFormat(f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {mimetype or '(none)'!r}")
+    return name

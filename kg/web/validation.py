@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from kg.errors import NotAcceptable, UnsupportedFormat
+from kg.errors import NotAcceptable
 from kg.validation.report_formats import MEDIA_TYPES, render
-from kg.web.negotiation import negotiate
+from kg.web.negotiation import negotiate, upload_format
 from kg.web.state import web_state
 
 validation = Blueprint("validation", __name__)
-#: request media type -> input format name
-UPLOAD_TYPES = {
-    "text/turtle": "turtle",
-    "application/n-triples": "ntriples",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdfxml",
-    "application/trig": "trig",
-    "application/n-quads": "nquads",
-}
 #: Accept media type -> report format name; JSON first, the default
 REPORT_TYPES = {"application/json": "json", "text/turtle": "turtle", "text/plain": "text", "text/html": "html"}
 
@@ -57,11 +48,7 @@ def validate_upload():
     if request.mimetype in FORM_TYPES:  # the validate page's form: a file or pasted text
         return check_form()
     settings = web_state().settings
-    input_format = UPLOAD_TYPES.get(request.mimetype)
-    if input_format is None:
-        raise UnsupportedFormat(
-            f"send the data as one of {', '.join(UPLOAD_TYPES)}; got {request.mimetype or '(none)'!r}"
-        )
+    input_format = upload_format(request.mimetype)
     fmt = _report_format()
     context = request.args.get("context", "true").lower() != "false"
     documents = [(request.get_data(), input_format, "the request body")]
