@@ -78,7 +78,7 @@ def from_ox(term) -> Node:
             return Literal(term.value, lang=term.language)
         if term.datatype.value == XSD_STRING:
             return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     raise TypeError(f"unsupported term from the store: {term!r}")
