@@ -15,7 +15,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDFS
 
 from kg.config import load_settings
-from kg.errors import Forbidden, InputError, NotFound, Unauthorized, ValidationFailed
+from kg.errors import Forbidden, InconsistencyError, InputError, NotFound, Unauthorized, ValidationFailed
 from kg.exchange.imports import drop_graph, import_data, imports_graph
 from kg.store.embedded import EmbeddedStore
 
@@ -75,6 +75,11 @@ def test_put_replaces_and_append_adds(writable):
         (BAD_PARK, ValidationFailed, "2 SHACL violations"),
         (b"<https://partner.example/a> <https://partner.example/b> ", InputError, "line"),
         (b"", InputError, "empty"),
+        (  # not a decimal: refused as OWL RL's dt-not-type says, where owlrl's own check raised
+            b'<https://partner.example/a> <https://partner.example/b> "x"^^<http://www.w3.org/2001/XMLSchema#decimal>.',
+            InconsistencyError,
+            "'x' does not match its datatype",
+        ),
     ],
 )
 def test_invalid_or_malformed_data_changes_nothing(writable, data, error, message):

@@ -8,7 +8,7 @@ import random
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.build.mapping import rdflib_cited
 from kg.build.pipeline import map_seeds
@@ -252,3 +252,34 @@ def test_extend_equals_the_closure_with_the_axioms_from_scratch():
 def test_extend_takes_only_domain_and_range_axioms():
     with pytest.raises(ValueError, match="rdfs:domain and rdfs:range"):
         owl_rl.extend(set(), {(EX.A, RDFS.subClassOf, EX.B)})
+
+
+@pytest.mark.parametrize("engine", ["fast", "owlrl"])
+@pytest.mark.parametrize(
+    "text, datatype, valid",
+    [
+        ("0", XSD.double, True),  # owlrl's own check refuses a zero, INF and NaN
+        ("-0.0E0", XSD.double, True),
+        ("INF", XSD.double, True),
+        ("NaN", XSD.float, True),
+        ("1e400", XSD.double, True),  # rounds to INF (XSD 1.1)
+        ("inf", XSD.double, False),
+        ("4.50", XSD.decimal, True),
+        ("x", XSD.decimal, False),  # owlrl's check raised decimal.InvalidOperation
+        ("NaN", XSD.decimal, False),  # Python's Decimal takes it, XSD does not
+        ("1e5", XSD.decimal, False),
+        ("", XSD.date, False),  # owlrl's check raised IndexError
+        ("2011-01-01", XSD.dateTime, False),
+        ("5", XSD.int, True),
+    ],
+)
+def test_a_literal_is_inconsistent_only_outside_its_datatype_s_lexical_space(engine, text, datatype, valid):
+    literal = Literal(text, datatype=datatype, normalize=False)
+    triples = [(EX.a, EX.p, literal)]
+    if valid:
+        infer_triples([], triples, engine=engine)
+    else:
+        with pytest.raises(InconsistencyError) as refused:
+            infer_triples([], triples, engine=engine)
+        said = f"Lexical value of the literal '{text}' does not match its datatype ({datatype})"
+        assert refused.value.details == [said]

@@ -157,6 +157,11 @@ def _entailed(ontology: set[Triple], asserted: set[Triple]) -> Callable[[Triple]
 
 
 def _owlrl_closure(given: set[Triple]) -> tuple[set[Triple], list[str]]:
+    # literals are judged as the fast engine judges them (owl_rl.literal_problem): owlrl's own check refuses
+    # valid numbers (a zero xsd:double) and raises on some ill-formed ones ("x"^^xsd:decimal)
+    literal_problems = owl_rl.literal_problems(given)
+    if literal_problems:
+        return set(given), literal_problems
     closure = Graph()
     for triple in given:
         closure.add(triple)
@@ -177,6 +182,11 @@ def _owlrl_closure(given: set[Triple]) -> tuple[set[Triple], list[str]]:
         rdflib.term._toPythonMapping.update(converters)
 
     errors = set(closure.subjects(RDF.type, OWLRL_ERROR))
-    problems = [str(m) for e in errors for m in closure.objects(e, None) if not isinstance(m, URIRef)]
+    problems = [
+        str(m)
+        for e in errors
+        for m in closure.objects(e, None)
+        if not isinstance(m, URIRef) and not str(m).startswith("Lexical value of the literal")
+    ]
     problems += [f"{s} is typed owl:Nothing" for s in closure.subjects(RDF.type, OWL.Nothing)]
     return {t for t in closure if t[0] not in errors}, problems

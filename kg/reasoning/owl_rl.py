@@ -17,6 +17,7 @@ the closures are identical.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -27,7 +28,7 @@ from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
 from rdflib import Literal
 from rdflib.term import Node
 
-from kg.rdf_terms import OWL, RDF, RDFS
+from kg.rdf_terms import OWL, RDF, RDFS, XSD
 from kg.reasoning.owl_rl_schema import (
     LIST_CELLS,
     Unsupported,
@@ -121,15 +122,46 @@ def _literal_typing(triples: Iterable[Triple], problems: list[str]) -> set[Tripl
         assert literal_type is not None  # only literals of an OWL RL datatype were collected
         used.add(literal_type)
         found.add((literal, TYPE, literal_type))
-        try:
-            AltXSDToPYTHON.get(literal_type, str)(str(literal))
-        except ValueError:
-            problems.append(f"Lexical value of the literal '{literal}' does not match its datatype ({literal_type})")
+        problem = literal_problem(literal)
+        if problem is not None:
+            problems.append(problem)
         for wider in OWL_Datatype_Subsumptions.get(literal_type, ()):
             found.update({(literal, TYPE, wider), (wider, TYPE, RDFS.Datatype)})
             used.add(wider)
     found.update(t for t in OWLRL_Datatypes_Disjointness if t[0] in used and t[2] in used)
     return found
+
+
+#: XSD 1.1's lexical spaces of the decimal and floating-point types. owlrl's own check of these refuses a
+#: valid zero, INF or NaN of xsd:double and xsd:float (it tests the value against a range that leaves zero
+#: out), lets Python's Decimal take "NaN" or "1_000" for an xsd:decimal, and raises on "x"^^xsd:decimal.
+_LEXICAL = {
+    XSD.decimal: re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"),
+    XSD.double: re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([Ee][+-]?[0-9]+)?|[+-]?INF|NaN"),
+}
+_LEXICAL[XSD.float] = _LEXICAL[XSD.double]
+
+
+def literal_problem(literal: Literal) -> str | None:
+    """Why ``literal``'s text is not a value of its OWL RL datatype (rule dt-not-type, in owlrl's words), or
+    None: the numbers by XSD's lexical forms, other datatypes by owlrl's converters."""
+    datatype = literal.datatype
+    pattern = _LEXICAL.get(datatype) if datatype is not None else None
+    if pattern is not None:
+        ok = pattern.fullmatch(str(literal)) is not None
+    else:
+        try:
+            AltXSDToPYTHON.get(datatype, str)(str(literal))
+            ok = True
+        except (ValueError, ArithmeticError, IndexError):  # IndexError: owlrl's on an empty xsd:date
+            ok = False
+    return None if ok else f"Lexical value of the literal '{literal}' does not match its datatype ({datatype})"
+
+
+def literal_problems(triples: Iterable[Triple]) -> list[str]:
+    """``literal_problem`` for each literal of an OWL RL datatype in ``triples``."""
+    found = {o for _, _, o in triples if isinstance(o, Literal) and o.datatype in _RL_DATATYPES}
+    return sorted(problem for problem in map(literal_problem, found) if problem is not None)
 
 
 def one_time_triples(triples: Iterable[Triple]) -> tuple[set[Triple], list[str]]:
