@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,20 @@ _PR_SET_PDEATHSIG = 1
 
 
 def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists (one owned by another user counts)."""
+    """Whether a process with this id exists and runs (one owned by another user counts). A zombie does not:
+    it has died, and only waits for its parent (for a killed writer's child, whatever adopted it) to reap it,
+    which in a container may take a while."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux), or it has just gone
         return True
-    return True
+    return stat[stat.rfind(")") + 2 :][:1] not in ("Z", "X")  # the state follows the command's name
 
 
 def python_process(code: str, args: list[str], **popen) -> subprocess.Popen:

@@ -11,7 +11,7 @@ import time
 import pytest
 from helpers import ROOT
 
-from kg.parallel import Spawned
+from kg.parallel import Spawned, process_alive
 
 
 def test_a_spawned_process_that_fails_has_its_work_done_here(tmp_path):
@@ -134,3 +134,20 @@ def test_a_child_dies_with_its_parent():
                 time.sleep(0.05)
         finally:
             process.kill()
+
+
+def test_a_process_that_has_died_is_not_alive_while_it_waits_to_be_reaped():
+    """A killed writer's leftovers are removed once its process is gone: a zombie counts as gone."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert process_alive(child.pid)
+        child.kill()
+        deadline = time.monotonic() + 10
+        while process_alive(child.pid) and time.monotonic() < deadline:  # dead, not yet reaped
+            time.sleep(0.01)
+        assert not process_alive(child.pid) and child.poll() is not None  # reaped only now
+    finally:
+        child.kill()
+        child.wait()
+    assert not process_alive(child.pid)
+    assert process_alive(os.getpid())
