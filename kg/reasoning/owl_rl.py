@@ -10,8 +10,8 @@ later of them is taken from the list.
 Outside the fragment (``unsupported`` names the constructs) the caller uses owlrl. Should instance rules
 derive schema triples (a range of owl:Class, say), the schema is closed again with them and the instances
 pass through the new tables. Datatype handling follows owlrl's OWL RL semantics as configured in
-kg.reasoning.entailments (no datatype axioms), using owlrl's own datatype tables. tests/test_rules.py checks
-the closures are identical.
+kg.reasoning.entailments (no datatype axioms), using owlrl's own datatype tables, but for which literals
+are ill-formed (``literal_problem``). tests/test_rules.py checks the closures are identical.
 """
 
 from __future__ import annotations
