@@ -170,6 +170,23 @@ def test_unreadable_input_gives_exit_2_and_a_readable_message(cli_store, tmp_pat
     assert result.stderr.startswith("error: ") and message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_literals_outside_their_datatype_are_named_once_without_a_traceback(cli_store, tmp_path):
+    store, _ = cli_store
+    path = tmp_path / "odd.ttl"
+    path.write_text(
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        '<https://partner.example/a> <https://partner.example/b> "x"^^xsd:decimal , "none"^^xsd:boolean , '
+        '"abc"^^xsd:date , "0"^^xsd:double .\n',
+        encoding="utf-8",
+    )
+    result = kg("--store-dir", str(store), "validate", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: OWL RL reasoning found the graph inconsistent"
+    assert sorted(line.split("'")[1] for line in lines[1:]) == ["abc", "none", "x"]  # a zero double is one
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr
+
+
 def test_truncated_turtle_names_line_and_column(cli_store, tmp_path):
     store, _ = cli_store
     path = tmp_path / "truncated.ttl"
