@@ -36,16 +36,24 @@ def die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists and runs (one owned by another user counts). A zombie does not:
-    it has died, and only waits for its parent (for a killed writer's child, whatever adopted it) to reap it,
-    which in a container may take a while."""
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists (one owned by another user counts): one system call, for the
+    front's accept path."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass
+        return True
+    return True
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists and runs. A zombie does not: it has died, and only waits for its
+    parent (for a killed writer's child, whatever adopted it) to reap it, which in a container may take a
+    while."""
+    if not process_exists(pid):
+        return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:  # no /proc (not Linux), or it has just gone

@@ -186,7 +186,7 @@ def _owlrl_closure(given: set[Triple]) -> tuple[set[Triple], list[str]]:
         str(m)
         for e in errors
         for m in closure.objects(e, None)
-        if not isinstance(m, URIRef) and not str(m).startswith("Lexical value of the literal")
+        if not isinstance(m, URIRef) and not str(m).startswith(owl_rl.LITERAL_PROBLEM)
     ]
     problems += [f"{s} is typed owl:Nothing" for s in closure.subjects(RDF.type, OWL.Nothing)]
     return {t for t in closure if t[0] not in errors}, problems

@@ -142,11 +142,15 @@ _LEXICAL = {
 _LEXICAL[XSD.float] = _LEXICAL[XSD.double]
 
 
+#: How each of ``literal_problem``'s answers begins (owlrl's words, which its own check uses too).
+LITERAL_PROBLEM = "Lexical value of the literal"
+
+
 def literal_problem(literal: Literal) -> str | None:
     """Why ``literal``'s text is not a value of its OWL RL datatype (rule dt-not-type, in owlrl's words), or
     None: the numbers by XSD's lexical forms, other datatypes by owlrl's converters."""
     datatype = literal.datatype
-    pattern = _LEXICAL.get(datatype) if datatype is not None else None
+    pattern = _LEXICAL.get(datatype)  # type: ignore[arg-type]  # None (a plain literal) is simply absent
     if pattern is not None:
         ok = pattern.fullmatch(str(literal)) is not None
     else:
@@ -155,7 +159,7 @@ def literal_problem(literal: Literal) -> str | None:
             ok = True
         except (ValueError, ArithmeticError, IndexError):  # IndexError: owlrl's on an empty xsd:date
             ok = False
-    return None if ok else f"Lexical value of the literal '{literal}' does not match its datatype ({datatype})"
+    return None if ok else f"{LITERAL_PROBLEM} '{literal}' does not match its datatype ({datatype})"
 
 
 def literal_problems(triples: Iterable[Triple]) -> list[str]:

@@ -20,7 +20,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from kg.parallel import process_alive
+from kg.parallel import process_alive, process_exists
 
 #: How long a worker with more connections than another leaves a new one for it before taking it anyway
 #: (the other may be stuck, or stopping without having said so).
@@ -59,7 +59,7 @@ class ConnectionLedger:
 
     def fewest_elsewhere(self, slot: int | None) -> int | None:
         counts = [
-            self._open[other] for other, pid in enumerate(self._pids) if other != slot and pid and process_alive(pid)
+            self._open[other] for other, pid in enumerate(self._pids) if other != slot and pid and process_exists(pid)
         ]
         return min(counts) if counts else None
 
